@@ -1,0 +1,183 @@
+/*
+ * acctd.h: the map of the daemon. One section per file, in the order a
+ * request travels: config, listening socket, server, peer, dispatch,
+ * handlers, accounts, database, hashing.
+ */
+#ifndef ACCTD_H
+#define ACCTD_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../proto/proto.h"
+
+#define ACCTD_DEFAULT_CONFIG	"/etc/acctd/acctd.conf"
+#define ACCTD_DEFAULT_SOCKET	"/run/acctd/acctd.sock"
+#define ACCTD_DEFAULT_DB	"/var/lib/acctd/acctd.db"
+#define ACCTD_SOCKET_MAX	108	/* sizeof(sun_path) */
+
+/* Hard caps on stored Argon2 parameters, so an edited row or config
+ * cannot turn one verify into a memory or CPU bomb. */
+#define ARGON2_MAX_MEMORY_KIB	(1024 * 1024)	/* 1 GiB */
+#define ARGON2_MAX_TIME		64
+#define ARGON2_MAX_LANES	16
+
+/* config.c */
+struct config {
+	char		socket_path[ACCTD_SOCKET_MAX];
+	char		db_path[PATH_MAX];
+	char		admin_group[64];
+	char		auth_group[64];
+	uint32_t	argon2_m;		/* KiB */
+	uint32_t	argon2_t;
+	uint32_t	argon2_p;
+	uint32_t	pw_min;
+	uint32_t	pw_max;
+	uint32_t	hash_workers;		/* 0: one per CPU */
+	uint32_t	hash_queue;
+	uint32_t	max_conn;
+	uint32_t	max_conn_uid;
+	uint32_t	idle_timeout;		/* seconds */
+	uint32_t	frame_timeout;		/* seconds */
+	int		log_level;		/* enum log_level */
+	/* Resolved from the group names when loaded. */
+	gid_t		admin_gid;
+	gid_t		auth_gid;
+	bool		admin_gid_ok;
+	bool		auth_gid_ok;
+};
+
+void	config_defaults(struct config *c);
+/* Parse text (as read from a file called name). 0, or -1 with err set. */
+int	config_parse(struct config *c, const char *name, const char *text,
+	    char *err, size_t errsz);
+/* Defaults, then the file. A missing file is fine unless required. */
+int	config_load(struct config *c, const char *path, bool required,
+	    char *err, size_t errsz);
+/* Resolve group names or numeric gids; warns for unknown groups. */
+void	config_resolve_groups(struct config *c);
+/* The live config: set at start and on SIGHUP, copied per request. */
+void	config_set_current(const struct config *c);
+void	config_current(struct config *out);
+
+/* validate.c: every check returns 0 or -1 with a message for the user. */
+int	validate_username(char *name, char *err, size_t errsz); /* lowercases */
+int	validate_email(char *email, char *err, size_t errsz);	/* lowercases */
+int	validate_role(const char *role, char *err, size_t errsz);
+int	validate_provider(const char *p, char *err, size_t errsz);
+int	validate_text(const char *what, const char *s, char *err, size_t errsz);
+int	validate_password(const struct config *c, const char *pw, size_t len,
+	    char *err, size_t errsz);
+
+/* listen.c */
+int	listen_open(const char *path, char *err, size_t errsz);
+void	listen_close(int fd, const char *path);
+
+/* peer.c */
+enum peer_class {
+	PEER_ANYONE	= 1 << 0,
+	PEER_AUTH	= 1 << 1,
+	PEER_ADMIN	= 1 << 2,
+};
+
+struct peer {
+	bool	 creds_ok;	/* false: least privilege, whatever uid says */
+	pid_t	 pid;
+	uid_t	 uid;
+	gid_t	 gid;
+	gid_t	*groups;
+	int	 ngroups;
+	char	 login[64];	/* Unix login name of uid, "" if none */
+	char	 comm[32];	/* process name, for the log */
+};
+
+int	peer_read(int fd, struct peer *p);
+void	peer_free(struct peer *p);
+unsigned peer_classes(const struct peer *p, const struct config *c);
+
+/* server.c */
+int	server_run(int listen_fd, const char *config_path);
+
+/* dispatch.c */
+struct ctx {
+	const struct peer	*peer;
+	unsigned		 classes;	/* enum peer_class bits */
+	struct config		 cfg;		/* snapshot for this request */
+	char			 err[256];	/* message for an error reply */
+};
+
+/* Handle one request payload; returns the framed reply in *out. */
+void	dispatch(const struct peer *peer, const void *payload, size_t len,
+	    struct proto_frame *out);
+int	ctx_fail(struct ctx *x, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* users.c and passwd.c: handlers, each fills *res or returns an error. */
+typedef int handler_fn(struct ctx *, struct proto_request *,
+	    struct proto_msg *res);
+handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
+	   h_user_rm, h_users_reset, h_passwd;
+
+/* account.c: rows of the accounts table. */
+struct account {
+	char	 id[33];
+	char	*username;
+	char	*name;
+	char	*email;		/* NULL when none */
+	char	*role;
+	bool	 superadmin;
+	bool	 login;
+	bool	 webdav;
+	char	*upload_path;
+	char	*auth_provider;
+	char	*auth_id;
+	bool	 two_factor;
+	char	*hash;		/* PHC string; NULL when none; wiped on free */
+	bool	 activated;
+	int64_t	 failed_logins;
+	int64_t	 locked_until;	/* 0: not locked */
+	int64_t	 created_at;
+	int64_t	 updated_at;
+	int64_t	 last_login_at;	/* 0: never */
+	int64_t	 deleted_at;	/* 0: active */
+};
+
+void	account_free(struct account *a);
+void	account_pack(msgpack_packer *pk, const struct account *a);
+int	account_get(const char *username, struct account *a);
+int	account_get_deleted(const char *username, struct account *a);
+int	account_insert(struct account *a);
+int	account_update(const struct account *a);
+int	account_set_hash(const char *id, const char *old_hash,
+	    const char *new_hash);
+int	account_delete(const char *id);
+int	account_list(const char *search, int64_t limit, int64_t offset,
+	    struct proto_msg *res);
+int	account_reset_all(int64_t *removed);
+
+/* db.c: one SQLite connection, serialized by db_lock(). */
+int	db_open(const char *path, char *err, size_t errsz);
+void	db_close(void);
+struct sqlite3 *db_handle(void);
+void	db_lock(void);
+void	db_unlock(void);
+int	db_error(int sqlite_rc);	/* SQLite result -> ACCT_ERR_* */
+int	db_schema_version(void);
+
+/* hash.c: Argon2id, at most hash_workers at a time. */
+int	hash_init(const struct config *c);
+int	hash_password(const struct config *c, const char *pw, size_t len,
+	    char **phc);
+/* ACCT_OK on match, ACCT_ERR_AUTH_FAILED on mismatch, else an error. */
+int	hash_verify(const char *phc, const char *pw, size_t len);
+/* Cost one verify against a dummy hash, for unknown users. */
+void	hash_dummy_verify(const struct config *c, const char *pw, size_t len);
+
+/* util: time and random ids. */
+int64_t	now_unix(void);
+void	random_hex(char *out, size_t nbytes);	/* writes 2*nbytes+1 chars */
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * io.c: framed socket I/O. The header is read before anything is
+ * allocated, and the allocation is exactly the declared, capped length.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../proto/proto.h"
+#include "io.h"
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until fd is readable. Returns 1 readable, 0 timed out,
+ * 2 wake_fd readable, -1 error. deadline < 0 means none.
+ */
+static int
+wait_readable(int fd, int64_t deadline, int wake_fd)
+{
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = wake_fd, .events = POLLIN },
+		};
+		int timeout = -1;
+
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0)
+				return 0;
+			timeout = left > 60000 ? 60000 : (int)left;
+		}
+		int n = poll(p, wake_fd >= 0 ? 2 : 1, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (p[0].revents != 0)
+			return 1;
+		if (wake_fd >= 0 && p[1].revents != 0)
+			return 2;
+	}
+}
+
+/* Read exactly len bytes before deadline. 0, or a frame_status. */
+static int
+read_full(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		int w = wait_readable(fd, deadline, -1);
+		if (w == 0)
+			return FRAME_SLOW;
+		if (w < 0)
+			return FRAME_ERROR;
+		ssize_t n = recv(fd, buf + got, len - got, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return FRAME_ERROR;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+enum frame_status
+frame_recv(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
+    uint8_t **out, size_t *outlen)
+{
+	uint8_t hdr[PROTO_HDR_LEN], *buf;
+	int64_t deadline;
+	int w, rc;
+	ssize_t n;
+
+	*out = NULL;
+	*outlen = 0;
+	w = wait_readable(fd, idle_ms < 0 ? -1 : now_ms() + idle_ms, wake_fd);
+	if (w == 0)
+		return FRAME_IDLE;
+	if (w == 2)
+		return FRAME_STOP;
+	if (w < 0)
+		return FRAME_ERROR;
+	do
+		n = recv(fd, hdr, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return FRAME_EOF;
+	if (n < 0)
+		return FRAME_ERROR;
+	deadline = frame_ms < 0 ? -1 : now_ms() + frame_ms;
+	if ((rc = read_full(fd, hdr + 1, sizeof(hdr) - 1, deadline)) != 0)
+		return (enum frame_status)rc;
+	uint32_t len = proto_get_len(hdr);
+	if (len == 0 || len > max)
+		return FRAME_TOOBIG;
+	if ((buf = malloc(len)) == NULL)
+		return FRAME_ERROR;
+	if ((rc = read_full(fd, buf, len, deadline)) != 0) {
+		free(buf);
+		return (enum frame_status)rc;
+	}
+	*out = buf;
+	*outlen = len;
+	return FRAME_OK;
+}
+
+int
+io_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

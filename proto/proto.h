@@ -1,0 +1,221 @@
+/*
+ * proto.h: the acctd wire protocol, shared by the daemon, libacct and acctc.
+ * Operations, fields, limits and error codes live here and nowhere else.
+ */
+#ifndef ACCT_PROTO_H
+#define ACCT_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+/* Bump PROTO_VERSION whenever a change breaks an existing client. */
+#define PROTO_VERSION		1
+#define PROTO_HDR_LEN		4		/* big-endian payload length */
+#define PROTO_MAX_REQUEST	(64 * 1024)	/* largest request payload */
+#define PROTO_MAX_REPLY		(16 * 1024 * 1024) /* largest reply payload */
+#define PROTO_MAX_DEPTH		4		/* nesting of maps/arrays */
+#define PROTO_MAX_ARGS		32		/* keys in an args map */
+
+/*
+ * Error codes. The numbers are part of the protocol: never renumber,
+ * only append. acct_strerror() gives the stable name and a message.
+ */
+enum acct_err {
+	ACCT_OK			= 0,
+	ACCT_ERR_INTERNAL	= 1,	/* daemon bug or unexpected failure */
+	ACCT_ERR_PROTOCOL	= 2,	/* malformed message */
+	ACCT_ERR_VERSION	= 3,	/* unsupported protocol version */
+	ACCT_ERR_UNKNOWN_OP	= 4,	/* operation not known */
+	ACCT_ERR_INVALID	= 5,	/* bad, missing or unknown argument */
+	ACCT_ERR_DENIED		= 6,	/* peer may not do this */
+	ACCT_ERR_NOT_FOUND	= 7,	/* no such account or object */
+	ACCT_ERR_EXISTS		= 8,	/* name or email already taken */
+	ACCT_ERR_DELETED	= 9,	/* a deleted account has that name */
+	ACCT_ERR_AUTH_FAILED	= 10,	/* credentials not accepted */
+	ACCT_ERR_BUSY		= 11,	/* try again later */
+	ACCT_ERR_STORAGE	= 12,	/* database error, disk full */
+	ACCT_ERR_INVALID_TOKEN	= 13,	/* token unknown, expired, revoked */
+	ACCT_ERR_POLICY		= 14,	/* password refused by policy */
+	ACCT_ERR_CONFIRM	= 15,	/* destructive op needs confirm=true */
+	ACCT_ERR_UNAVAILABLE	= 16,	/* daemon shutting down */
+	ACCT_ERR__WIRE_MAX,
+	/* Local to the client side, never sent on the wire. */
+	ACCT_ERR_CONNECT	= 100,	/* cannot reach the daemon */
+	ACCT_ERR_IO		= 101,	/* connection broke mid-request */
+	ACCT_ERR_NOMEM		= 102,
+};
+
+const char *acct_errname(int code);	/* "not_found" */
+const char *acct_strerror(int code);	/* "no such account" */
+
+/* Argument types. */
+enum proto_type {
+	PT_STR,		/* UTF-8 text, no NUL bytes */
+	PT_SECRET,	/* like PT_STR, wiped when freed, never logged */
+	PT_INT,		/* signed 64-bit, non-negative on the wire */
+	PT_BOOL,
+};
+
+/* Every argument any operation takes. Order is not part of the wire. */
+enum proto_field {
+	F_USERNAME,
+	F_PASSWORD,		/* current password */
+	F_NEW_PASSWORD,
+	F_NAME,			/* display name */
+	F_EMAIL,
+	F_ROLE,
+	F_AUTH_PROVIDER,
+	F_AUTH_ID,
+	F_SUPERADMIN,
+	F_LOGIN,		/* login allowed */
+	F_WEBDAV,
+	F_UPLOAD_PATH,
+	F_DISABLE_2FA,
+	F_SEARCH,
+	F_RESTORE,
+	F_CONFIRM,
+	F_REMOVE,		/* passwd: remove the password */
+	F_LIMIT,
+	F_OFFSET,
+	F__COUNT
+};
+
+struct proto_field_def {
+	const char	*name;
+	enum proto_type	 type;
+	size_t		 max;	/* bytes for strings, value for ints */
+};
+
+extern const struct proto_field_def proto_fields[F__COUNT];
+
+/* Operations. */
+enum proto_op {
+	OP_HELLO,
+	OP_USER_ADD,
+	OP_USER_SHOW,
+	OP_USER_LIST,
+	OP_USER_MOD,
+	OP_USER_RM,
+	OP_USERS_RESET,
+	OP_PASSWD,
+	OP__COUNT
+};
+
+#define FB(f)	(UINT64_C(1) << (f))
+
+struct proto_op_def {
+	const char	*name;
+	uint64_t	 allowed;	/* FB() of fields it accepts */
+	uint64_t	 required;	/* FB() of fields it needs */
+};
+
+extern const struct proto_op_def proto_ops[OP__COUNT];
+
+int proto_op_lookup(const char *name, size_t len);	/* -1 if unknown */
+
+/* A decoded argument value. Strings are NUL-terminated copies. */
+struct proto_value {
+	char		*str;
+	size_t		 len;
+	int64_t		 i;
+	bool		 b;
+};
+
+struct proto_request {
+	uint64_t		 id;
+	enum proto_op		 op;
+	uint64_t		 present;	/* FB() of fields given */
+	struct proto_value	 arg[F__COUNT];
+};
+
+#define PROTO_HAS(req, f)	(((req)->present & FB(f)) != 0)
+
+/*
+ * Decode and validate one request payload (without the length header).
+ * On failure returns an ACCT_ERR_* code, fills msg with a reason that
+ * never quotes argument values, and leaves *req empty but safe to free.
+ * The request id is recovered into *req->id when it could be read, so
+ * the error reply can still name it.
+ */
+int	proto_request_decode(const void *buf, size_t len,
+	    struct proto_request *req, char *msg, size_t msgsz);
+void	proto_request_free(struct proto_request *req);	/* wipes secrets */
+
+/*
+ * Build messages. A proto_msg owns a buffer and a packer; callers pack
+ * the body of a map (key, value, key, value ...) and count the pairs
+ * with proto_msg_kv(). proto_*_finish() prepend header and envelope.
+ */
+struct proto_msg {
+	uint8_t		*data;
+	size_t		 len;
+	size_t		 cap;
+	bool		 failed;	/* out of memory: finish() refuses */
+	msgpack_packer	 pk;
+	uint32_t	 npairs;
+};
+
+void	proto_msg_init(struct proto_msg *m);
+void	proto_msg_free(struct proto_msg *m);	/* wipes the buffer */
+void	proto_pack_cstr(msgpack_packer *pk, const char *s);
+/* Add one key with a scalar value to the top-level body map. */
+void	proto_kv_str(struct proto_msg *m, const char *key, const char *val);
+void	proto_kv_int(struct proto_msg *m, const char *key, int64_t val);
+void	proto_kv_bool(struct proto_msg *m, const char *key, bool val);
+void	proto_kv_nil(struct proto_msg *m, const char *key);
+/* Add a key and return the packer so the caller packs one value. */
+msgpack_packer *proto_kv_begin(struct proto_msg *m, const char *key);
+
+/*
+ * Finish into a framed buffer (header + payload) in *out, which the
+ * caller frees with proto_frame_free(). A request's body is its args.
+ */
+struct proto_frame {
+	uint8_t	*data;
+	size_t	 len;
+};
+int	proto_request_finish(struct proto_msg *args, uint64_t id,
+	    const char *op, struct proto_frame *out);
+int	proto_reply_finish(struct proto_msg *result, uint64_t id,
+	    struct proto_frame *out);
+int	proto_error_finish(uint64_t id, int code, const char *message,
+	    struct proto_frame *out);
+void	proto_frame_free(struct proto_frame *f);	/* wipes */
+
+/*
+ * Decode a reply payload, taking ownership of buf (malloc'd; freed by
+ * proto_reply_free() whatever the outcome). On success rep->code is
+ * ACCT_OK and rep->result is the result map, or rep->code is the
+ * daemon's error and rep->message its text. Returns ACCT_ERR_PROTOCOL
+ * if the reply is malformed.
+ */
+struct proto_reply {
+	void			*raw;	/* the payload; strings point into it */
+	msgpack_unpacked	 un;
+	uint64_t		 id;
+	int			 code;
+	const msgpack_object	*result;	/* map, when code == ACCT_OK */
+	char			 message[256];
+};
+int	proto_reply_decode(void *buf, size_t len, struct proto_reply *rep);
+void	proto_reply_free(struct proto_reply *rep);
+
+/* Look up a key in a msgpack map object; NULL if absent or not a map. */
+const msgpack_object *proto_map_get(const msgpack_object *map, const char *key);
+
+/*
+ * Walk an encoded msgpack value and check that it is well formed, that
+ * every declared length fits in the remaining bytes and that nesting
+ * stays within max_depth. Done before msgpack-c sees the bytes, so a
+ * 5-byte header claiming 2^32 elements cannot make it reserve memory.
+ */
+int	proto_prescan(const void *buf, size_t len, int max_depth);
+
+/* Length header helpers. */
+void	proto_put_len(uint8_t hdr[PROTO_HDR_LEN], uint32_t len);
+uint32_t proto_get_len(const uint8_t hdr[PROTO_HDR_LEN]);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * schema.c: the table of operations and argument fields. A request is
+ * checked against these tables before any handler sees it.
+ */
+#include <string.h>
+
+#include "proto.h"
+
+const struct proto_field_def proto_fields[F__COUNT] = {
+	[F_USERNAME]	  = { "username",      PT_STR,    64 },
+	[F_PASSWORD]	  = { "password",      PT_SECRET, 4096 },
+	[F_NEW_PASSWORD]  = { "new_password",  PT_SECRET, 4096 },
+	[F_NAME]	  = { "name",          PT_STR,    200 },
+	[F_EMAIL]	  = { "email",         PT_STR,    254 },
+	[F_ROLE]	  = { "role",          PT_STR,    16 },
+	[F_AUTH_PROVIDER] = { "auth_provider", PT_STR,    16 },
+	[F_AUTH_ID]	  = { "auth_id",       PT_STR,    255 },
+	[F_SUPERADMIN]	  = { "superadmin",    PT_BOOL,   0 },
+	[F_LOGIN]	  = { "login",         PT_BOOL,   0 },
+	[F_WEBDAV]	  = { "webdav",        PT_BOOL,   0 },
+	[F_UPLOAD_PATH]	  = { "upload_path",   PT_STR,    1024 },
+	[F_DISABLE_2FA]	  = { "disable_2fa",   PT_BOOL,   0 },
+	[F_SEARCH]	  = { "search",        PT_STR,    128 },
+	[F_RESTORE]	  = { "restore",       PT_BOOL,   0 },
+	[F_CONFIRM]	  = { "confirm",       PT_BOOL,   0 },
+	[F_REMOVE]	  = { "remove",        PT_BOOL,   0 },
+	[F_LIMIT]	  = { "limit",         PT_INT,    10000 },
+	[F_OFFSET]	  = { "offset",        PT_INT,    INT32_MAX },
+};
+
+/* Fields that describe an account, settable by users add and users mod. */
+#define ACCOUNT_FIELDS	(FB(F_NAME) | FB(F_EMAIL) | FB(F_ROLE) | \
+	FB(F_AUTH_PROVIDER) | FB(F_AUTH_ID) | FB(F_SUPERADMIN) | \
+	FB(F_LOGIN) | FB(F_WEBDAV) | FB(F_UPLOAD_PATH))
+
+const struct proto_op_def proto_ops[OP__COUNT] = {
+	[OP_HELLO]	 = { "hello", 0, 0 },
+	[OP_USER_ADD]	 = { "user_add",
+	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_NEW_PASSWORD) |
+	    FB(F_RESTORE), FB(F_USERNAME) },
+	[OP_USER_SHOW]	 = { "user_show", FB(F_USERNAME), FB(F_USERNAME) },
+	[OP_USER_LIST]	 = { "user_list",
+	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET), 0 },
+	[OP_USER_MOD]	 = { "user_mod",
+	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_DISABLE_2FA),
+	    FB(F_USERNAME) },
+	[OP_USER_RM]	 = { "user_rm", FB(F_USERNAME), FB(F_USERNAME) },
+	[OP_USERS_RESET] = { "users_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
+	[OP_PASSWD]	 = { "passwd",
+	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_NEW_PASSWORD) |
+	    FB(F_REMOVE), 0 },
+};
+
+int
+proto_op_lookup(const char *name, size_t len)
+{
+	for (int i = 0; i < OP__COUNT; i++)
+		if (strlen(proto_ops[i].name) == len &&
+		    memcmp(proto_ops[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
