@@ -21,9 +21,9 @@
 
 /* Hard caps on stored Argon2 parameters, so an edited row or config
  * cannot turn one verify into a memory or CPU bomb. */
-#define ARGON2_MAX_MEMORY_KIB	(1024 * 1024)	/* 1 GiB */
-#define ARGON2_MAX_TIME		64
-#define ARGON2_MAX_LANES	16
+#define ACCTD_ARGON2_MAX_M	(1024 * 1024)	/* 1 GiB */
+#define ACCTD_ARGON2_MAX_T		64
+#define ACCTD_ARGON2_MAX_P	16
 
 /* config.c */
 struct config {
@@ -99,7 +99,10 @@ void	peer_free(struct peer *p);
 unsigned peer_classes(const struct peer *p, const struct config *c);
 
 /* server.c */
-int	server_run(int listen_fd, const char *config_path);
+/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. */
+int	server_run(int listen_fd, const char *config_path, bool required);
+/* After the listener is closed: finish in-flight requests. */
+void	server_drain(void);
 
 /* dispatch.c */
 struct ctx {

@@ -1,0 +1,165 @@
+/*
+ * acctd.c: start-up and shut-down. Parse flags, load the config, open the
+ * database and the socket, serve, then close everything cleanly.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: acctd [-f] [-c file] [-s socket] [-d database]\n"
+	    "  -f, --foreground     stay in the foreground (always, for now)\n"
+	    "  -c, --config FILE    configuration (default %s)\n"
+	    "  -s, --socket PATH    listening socket (overrides config)\n"
+	    "  -d, --db PATH        database file (overrides config)\n"
+	    "  -V, --version        print the version\n"
+	    "  -h, --help           this help\n", ACCTD_DEFAULT_CONFIG);
+}
+
+/* Secrets live in this process: no core dumps, no ptrace by peers. */
+static void
+no_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+struct opts {
+	const char	*config;
+	bool		 config_given;
+	const char	*socket;
+	const char	*db;
+};
+
+static void
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "db",		required_argument,	NULL, 'd' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->config = ACCTD_DEFAULT_CONFIG;
+	while ((ch = getopt_long(argc, argv, "fc:s:d:Vh", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			break;
+		case 'c':
+			o->config = optarg;
+			o->config_given = true;
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'd':
+			o->db = optarg;
+			break;
+		case 'V':
+			printf("acctd %s\n", ACCT_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static int
+load_config(const struct opts *o, struct config *c)
+{
+	char err[512];
+
+	if (config_load(c, o->config, o->config_given, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (o->socket != NULL &&
+	    strlcpy(c->socket_path, o->socket, sizeof(c->socket_path)) >=
+	    sizeof(c->socket_path)) {
+		log_err("%s: socket path too long", o->socket);
+		return -1;
+	}
+	if (o->db != NULL &&
+	    strlcpy(c->db_path, o->db, sizeof(c->db_path)) >=
+	    sizeof(c->db_path)) {
+		log_err("%s: database path too long", o->db);
+		return -1;
+	}
+	config_resolve_groups(c);
+	log_set_level((enum log_level)c->log_level);
+	config_set_current(c);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct config c;
+	sigset_t set;
+	char err[512];
+	int lfd, rc;
+
+	log_init("acctd", LOG_LVL_INFO);
+	parse_args(argc, argv, &o);
+	no_dumps();
+	/* Signals go to server_run()'s signalfd, in every thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (load_config(&o, &c) == -1)
+		return 1;
+	if (db_open(c.db_path, err, sizeof(err)) == -1) {
+		log_err("database: %s", err);
+		return 1;
+	}
+	hash_init(&c);
+	if ((lfd = listen_open(c.socket_path, err, sizeof(err))) == -1) {
+		log_err("%s", err);
+		db_close();
+		return 1;
+	}
+	log_info("acctd %s listening on %s, database %s", ACCT_VERSION,
+	    c.socket_path, c.db_path);
+	rc = server_run(lfd, o.config, o.config_given);
+	listen_close(lfd, c.socket_path);
+	server_drain();
+	db_close();
+	log_info("stopped");
+	return rc == 0 ? 0 : 1;
+}

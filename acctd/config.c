@@ -1,0 +1,305 @@
+/*
+ * config.c: acctd.conf, "key = value" lines with # comments. Unknown keys
+ * and bad values are errors naming file and line; later lines win.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+#define CONFIG_MAX_SIZE	(1024 * 1024)
+
+enum kind { K_PATH_SOCKET, K_PATH_DB, K_GROUP, K_U32, K_LOGLEVEL };
+
+static const struct key {
+	const char	*name;
+	enum kind	 kind;
+	size_t		 off;
+	uint32_t	 min, max;
+} keys[] = {
+	{ "socket",		K_PATH_SOCKET,	offsetof(struct config, socket_path), 0, 0 },
+	{ "database",		K_PATH_DB,	offsetof(struct config, db_path), 0, 0 },
+	{ "admin_group",	K_GROUP,	offsetof(struct config, admin_group), 0, 0 },
+	{ "auth_group",		K_GROUP,	offsetof(struct config, auth_group), 0, 0 },
+	{ "argon2_memory_kib",	K_U32, offsetof(struct config, argon2_m), 8, ACCTD_ARGON2_MAX_M },
+	{ "argon2_time",	K_U32, offsetof(struct config, argon2_t), 1, ACCTD_ARGON2_MAX_T },
+	{ "argon2_parallelism",	K_U32, offsetof(struct config, argon2_p), 1, ACCTD_ARGON2_MAX_P },
+	{ "password_min_length", K_U32, offsetof(struct config, pw_min), 1, 4096 },
+	{ "password_max_length", K_U32, offsetof(struct config, pw_max), 1, 4096 },
+	{ "hash_workers",	K_U32, offsetof(struct config, hash_workers), 0, 256 },
+	{ "hash_queue",		K_U32, offsetof(struct config, hash_queue), 0, 100000 },
+	{ "max_connections",	K_U32, offsetof(struct config, max_conn), 1, 100000 },
+	{ "max_connections_per_uid", K_U32, offsetof(struct config, max_conn_uid), 1, 100000 },
+	{ "idle_timeout",	K_U32, offsetof(struct config, idle_timeout), 1, 86400 },
+	{ "frame_timeout",	K_U32, offsetof(struct config, frame_timeout), 1, 3600 },
+	{ "log_level",		K_LOGLEVEL, offsetof(struct config, log_level), 0, 0 },
+};
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct config current;
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->socket_path, ACCTD_DEFAULT_SOCKET, sizeof(c->socket_path));
+	strlcpy(c->db_path, ACCTD_DEFAULT_DB, sizeof(c->db_path));
+	strlcpy(c->admin_group, "acctadm", sizeof(c->admin_group));
+	strlcpy(c->auth_group, "acctauth", sizeof(c->auth_group));
+	c->argon2_m = 65536;
+	c->argon2_t = 3;
+	c->argon2_p = 1;
+	c->pw_min = 8;
+	c->pw_max = 256;
+	c->hash_workers = 0;
+	c->hash_queue = 64;
+	c->max_conn = 256;
+	c->max_conn_uid = 32;
+	c->idle_timeout = 60;
+	c->frame_timeout = 10;
+	c->log_level = LOG_LVL_INFO;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+set_u32(const struct key *k, uint32_t *dst, const char *val)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*val < '0' || *val > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (errno != 0 || *end != '\0' || v < k->min || v > k->max)
+		return -1;
+	*dst = (uint32_t)v;
+	return 0;
+}
+
+static int
+set_key(struct config *c, const struct key *k, const char *val,
+    char *why, size_t whysz)
+{
+	char *dst = (char *)c + k->off;
+	size_t cap;
+
+	switch (k->kind) {
+	case K_PATH_SOCKET:
+	case K_PATH_DB:
+		cap = k->kind == K_PATH_SOCKET ? sizeof(c->socket_path) :
+		    sizeof(c->db_path);
+		if (val[0] != '/' || strlen(val) >= cap) {
+			snprintf(why, whysz, "must be an absolute path "
+			    "shorter than %zu bytes", cap);
+			return -1;
+		}
+		strlcpy(dst, val, cap);
+		return 0;
+	case K_GROUP:
+		if (val[0] == '\0' || strlen(val) >= sizeof(c->admin_group)) {
+			snprintf(why, whysz, "must be a group name or gid");
+			return -1;
+		}
+		strlcpy(dst, val, sizeof(c->admin_group));
+		return 0;
+	case K_U32:
+		if (set_u32(k, (uint32_t *)(void *)dst, val) == -1) {
+			snprintf(why, whysz, "must be a whole number from "
+			    "%u to %u", k->min, k->max);
+			return -1;
+		}
+		return 0;
+	case K_LOGLEVEL: {
+		enum log_level l;
+		if (log_level_parse(val, &l) == -1) {
+			snprintf(why, whysz, "must be error, warning, info "
+			    "or debug");
+			return -1;
+		}
+		c->log_level = (int)l;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static int
+parse_line(struct config *c, char *line, char *why, size_t whysz)
+{
+	char *eq, *key, *val;
+	size_t n;
+
+	if ((eq = strchr(line, '=')) == NULL) {
+		snprintf(why, whysz, "expected 'key = value'");
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(line);
+	val = trim(eq + 1);
+	n = strlen(val);
+	if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
+		val[n - 1] = '\0';
+		val++;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, key) == 0) {
+			if (set_key(c, &keys[i], val, why, whysz) == -1) {
+				char tmp[200];
+				strlcpy(tmp, why, sizeof(tmp));
+				snprintf(why, whysz, "%s %s", keys[i].name, tmp);
+				return -1;
+			}
+			return 0;
+		}
+	snprintf(why, whysz, "unknown key '%.64s'", key);
+	return -1;
+}
+
+int
+config_parse(struct config *c, const char *name, const char *text,
+    char *err, size_t errsz)
+{
+	char *copy, *line, *next, why[256];
+	int lineno = 0, rc = 0;
+
+	if ((copy = strdup(text)) == NULL) {
+		snprintf(err, errsz, "%s: out of memory", name);
+		return -1;
+	}
+	for (line = copy; line != NULL && rc == 0; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		char *s = trim(line);
+		if (*s == '\0')
+			continue;
+		if (parse_line(c, s, why, sizeof(why)) == -1) {
+			snprintf(err, errsz, "%s:%d: %s", name, lineno, why);
+			rc = -1;
+		}
+	}
+	free(copy);
+	if (rc == 0 && c->pw_min > c->pw_max) {
+		snprintf(err, errsz, "%s: password_min_length is greater "
+		    "than password_max_length", name);
+		rc = -1;
+	}
+	if (rc == 0 && c->argon2_m < 8 * c->argon2_p) {
+		snprintf(err, errsz, "%s: argon2_memory_kib must be at least "
+		    "8 x argon2_parallelism", name);
+		rc = -1;
+	}
+	return rc;
+}
+
+int
+config_load(struct config *c, const char *path, bool required,
+    char *err, size_t errsz)
+{
+	FILE *f;
+	char *text;
+	size_t n;
+	int rc;
+
+	config_defaults(c);
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !required)
+			return 0;
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((text = malloc(CONFIG_MAX_SIZE + 1)) == NULL) {
+		fclose(f);
+		snprintf(err, errsz, "%s: out of memory", path);
+		return -1;
+	}
+	n = fread(text, 1, CONFIG_MAX_SIZE + 1, f);
+	if (ferror(f) || n > CONFIG_MAX_SIZE) {
+		snprintf(err, errsz, "%s: %s", path, ferror(f) ?
+		    "read error" : "file too large");
+		rc = -1;
+	} else {
+		text[n] = '\0';
+		if (memchr(text, '\0', n) != NULL) {
+			snprintf(err, errsz, "%s: contains a NUL byte", path);
+			rc = -1;
+		} else
+			rc = config_parse(c, path, text, err, errsz);
+	}
+	free(text);
+	fclose(f);
+	return rc;
+}
+
+/* A group given as digits is a gid; otherwise it is looked up by name. */
+static bool
+resolve_group(const char *key, const char *name, gid_t *gid)
+{
+	char *end, buf[4096];
+	struct group gr, *res = NULL;
+	unsigned long v;
+
+	if (name[0] >= '0' && name[0] <= '9') {
+		errno = 0;
+		v = strtoul(name, &end, 10);
+		if (errno == 0 && *end == '\0' && v < (gid_t)-1) {
+			*gid = (gid_t)v;
+			return true;
+		}
+	} else if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL) {
+		*gid = res->gr_gid;
+		return true;
+	}
+	log_warn("%s '%s' is not a known group: that class has no members",
+	    key, name);
+	return false;
+}
+
+void
+config_resolve_groups(struct config *c)
+{
+	c->admin_gid_ok = resolve_group("admin_group", c->admin_group,
+	    &c->admin_gid);
+	c->auth_gid_ok = resolve_group("auth_group", c->auth_group,
+	    &c->auth_gid);
+}
+
+void
+config_set_current(const struct config *c)
+{
+	pthread_mutex_lock(&current_lock);
+	current = *c;
+	pthread_mutex_unlock(&current_lock);
+}
+
+void
+config_current(struct config *out)
+{
+	pthread_mutex_lock(&current_lock);
+	*out = current;
+	pthread_mutex_unlock(&current_lock);
+}

@@ -1,0 +1,241 @@
+/*
+ * db.c: the one SQLite connection, its pragmas and the schema migrations.
+ * Callers hold db_lock() around each statement or transaction.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+static sqlite3 *db;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Migrations, applied in order; PRAGMA user_version counts those done.
+ * Never edit one that has shipped: append a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: accounts */
+	"CREATE TABLE accounts ("
+	" id TEXT PRIMARY KEY,"
+	" username TEXT NOT NULL,"
+	" display_name TEXT NOT NULL DEFAULT '',"
+	" email TEXT,"
+	" role TEXT NOT NULL DEFAULT 'user',"
+	" super_admin INTEGER NOT NULL DEFAULT 0,"
+	" login_allowed INTEGER NOT NULL DEFAULT 1,"
+	" webdav INTEGER NOT NULL DEFAULT 0,"
+	" upload_path TEXT NOT NULL DEFAULT '',"
+	" auth_provider TEXT NOT NULL DEFAULT 'default',"
+	" auth_id TEXT NOT NULL DEFAULT '',"
+	" totp_enabled INTEGER NOT NULL DEFAULT 0,"
+	" password_hash TEXT,"
+	" activated INTEGER NOT NULL DEFAULT 1,"
+	" failed_logins INTEGER NOT NULL DEFAULT 0,"
+	" locked_until INTEGER,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" last_login_at INTEGER,"
+	" deleted_at INTEGER);"
+	/* Names and addresses are unique among live accounts only, so a
+	 * deleted account can be restored or its name reused. */
+	"CREATE UNIQUE INDEX accounts_username ON accounts(username)"
+	" WHERE deleted_at IS NULL;"
+	"CREATE UNIQUE INDEX accounts_email ON accounts(email)"
+	" WHERE deleted_at IS NULL AND email IS NOT NULL;"
+	"CREATE INDEX accounts_deleted ON accounts(username, deleted_at);",
+};
+
+#define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))
+
+void
+db_lock(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+void
+db_unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+struct sqlite3 *
+db_handle(void)
+{
+	return db;
+}
+
+int
+db_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return ACCT_OK;
+	case SQLITE_CONSTRAINT:
+		return ACCT_ERR_EXISTS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ACCT_ERR_BUSY;
+	case SQLITE_NOMEM:
+		return ACCT_ERR_NOMEM;
+	default:
+		/* FULL, IOERR, CORRUPT, READONLY, CANTOPEN ... */
+		log_err("database: %s", sqlite3_errstr(rc));
+		return ACCT_ERR_STORAGE;
+	}
+}
+
+int
+db_schema_version(void)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+migrate(char *err, size_t errsz)
+{
+	int v = db_schema_version();
+	char *msg = NULL;
+
+	if (v < 0 || v > NMIGRATIONS) {
+		snprintf(err, errsz, "database schema version %d is not one "
+		    "this acctd knows (1..%d)", v, NMIGRATIONS);
+		return -1;
+	}
+	for (; v < NMIGRATIONS; v++) {
+		char sql[64];
+		int rc;
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v + 1);
+		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, migrations[v], NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errsz, "migration %d: %s", v + 1,
+			    msg ? msg : sqlite3_errstr(rc));
+			sqlite3_free(msg);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		log_info("database schema migrated to version %d", v + 1);
+	}
+	return 0;
+}
+
+/* The directory holding the database must be ours alone. */
+static int
+check_dir(const char *path, char *err, size_t errsz)
+{
+	char copy[PATH_MAX], *dir;
+	struct stat sb;
+
+	if (strlen(path) >= sizeof(copy)) {
+		snprintf(err, errsz, "%s: path too long", path);
+		return -1;
+	}
+	memcpy(copy, path, strlen(path) + 1);
+	dir = dirname(copy);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &sb) == -1) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 0022) != 0) {
+		snprintf(err, errsz, "%s: must be a directory owned by uid %u "
+		    "and not writable by group or others", dir,
+		    (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pragmas(char *err, size_t errsz)
+{
+	static const char sql[] =
+	    "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL;"	/* acknowledged = on disk */
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA secure_delete = ON;"	/* no old hashes in free pages */
+	    "PRAGMA trusted_schema = OFF;";
+	char *msg = NULL;
+
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s", msg ? msg : "pragma failed");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_open(const char *path, char *err, size_t errsz)
+{
+	mode_t old;
+	int rc;
+
+	if (check_dir(path, err, errsz) == -1)
+		return -1;
+	old = umask(0077);	/* database, WAL and shm files: 0600 */
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+	    NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path,
+		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		db = NULL;
+		return -1;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	if (pragmas(err, errsz) == -1 || migrate(err, errsz) == -1) {
+		sqlite3_close(db);
+		db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_close(void)
+{
+	db_lock();
+	if (db != NULL) {
+		/* Fold the WAL back so the file stands alone. */
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+		    NULL, NULL);
+		sqlite3_close(db);
+		db = NULL;
+	}
+	db_unlock();
+}

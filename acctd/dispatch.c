@@ -1,0 +1,111 @@
+/*
+ * dispatch.c: the one table of operations, who may call each, and the
+ * handler. A request whose peer class is not listed is refused here.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+#define ADMIN	PEER_ADMIN
+#define AUTH	PEER_AUTH
+#define ANYONE	PEER_ANYONE
+
+static const struct handler {
+	enum proto_op	 op;
+	unsigned	 classes;
+	handler_fn	*fn;
+} handlers[OP__COUNT] = {
+	{ OP_HELLO,	  ANYONE,	h_hello },
+	{ OP_USER_ADD,	  ADMIN,	h_user_add },
+	{ OP_USER_SHOW,	  ADMIN,	h_user_show },
+	{ OP_USER_LIST,	  ADMIN,	h_user_list },
+	{ OP_USER_MOD,	  ADMIN,	h_user_mod },
+	{ OP_USER_RM,	  ADMIN,	h_user_rm },
+	{ OP_USERS_RESET, ADMIN,	h_users_reset },
+	/* Anyone for their own account; the handler tells who is who. */
+	{ OP_PASSWD,	  ANYONE,	h_passwd },
+};
+
+int
+ctx_fail(struct ctx *x, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->err, sizeof(x->err), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static const struct handler *
+lookup(enum proto_op op)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (handlers[i].op == op)
+			return &handlers[i];
+	return NULL;
+}
+
+static int
+run(struct ctx *x, struct proto_request *req, struct proto_frame *out)
+{
+	const struct handler *h = lookup(req->op);
+	struct proto_msg res;
+	int rc;
+
+	if (h == NULL)
+		return ctx_fail(x, ACCT_ERR_UNKNOWN_OP, "unknown operation");
+	if ((h->classes & x->classes) == 0) {
+		log_info("uid %u (%s): %s refused: not an admin",
+		    (unsigned)x->peer->uid, x->peer->comm,
+		    proto_ops[req->op].name);
+		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: %s "
+		    "is for admins", proto_ops[req->op].name);
+	}
+	proto_msg_init(&res);
+	rc = h->fn(x, req, &res);
+	if (rc == ACCT_OK &&
+	    (rc = proto_reply_finish(&res, req->id, out)) == ACCT_ERR_INVALID)
+		rc = ctx_fail(x, ACCT_ERR_INTERNAL, "reply too large; ask for "
+		    "fewer items");
+	proto_msg_free(&res);
+	return rc;
+}
+
+void
+dispatch(const struct peer *peer, const void *payload, size_t len,
+    struct proto_frame *out)
+{
+	struct proto_request req;
+	struct ctx x;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	out->data = NULL;
+	out->len = 0;
+	x.peer = peer;
+	config_current(&x.cfg);
+	x.classes = peer_classes(peer, &x.cfg);
+	rc = proto_request_decode(payload, len, &req, x.err, sizeof(x.err));
+	if (rc == ACCT_OK)
+		rc = run(&x, &req, out);
+	if (rc != ACCT_OK) {
+		/* Client-side codes never go on the wire. */
+		if (rc == ACCT_ERR_NOMEM || rc >= ACCT_ERR__WIRE_MAX) {
+			rc = ACCT_ERR_INTERNAL;
+			strlcpy(x.err, "out of memory", sizeof(x.err));
+		}
+		if (x.err[0] == '\0')
+			strlcpy(x.err, acct_strerror(rc), sizeof(x.err));
+		log_debug("uid %u: request %llu: %s: %s", (unsigned)peer->uid,
+		    (unsigned long long)req.id, acct_errname(rc), x.err);
+		if (proto_error_finish(req.id, rc, x.err, out) != ACCT_OK)
+			out->data = NULL;
+	}
+	proto_request_free(&req);
+}

@@ -1,0 +1,109 @@
+/*
+ * passwd.c: setting and removing passwords. An admin sets any password
+ * directly; the account's own Unix user, or an authenticator acting for
+ * a user, must give the current password first.
+ */
+#include <string.h>
+
+#include <bsd/stdlib.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+enum who { WHO_ADMIN, WHO_OWNER, WHO_AUTH, WHO_NOBODY };
+
+static enum who
+who(const struct ctx *x, const char *target)
+{
+	if (x->classes & PEER_ADMIN)
+		return WHO_ADMIN;
+	if (x->peer->creds_ok && x->peer->login[0] != '\0' &&
+	    strcmp(x->peer->login, target) == 0)
+		return WHO_OWNER;
+	if (x->classes & PEER_AUTH)
+		return WHO_AUTH;
+	return WHO_NOBODY;
+}
+
+/*
+ * Check the current password. Every failure (no account, no password,
+ * wrong password) is the same auth_failed and costs one hash.
+ */
+static int
+check_current(struct ctx *x, struct proto_request *req, int found,
+    const struct account *a)
+{
+	const struct proto_value *pw = &req->arg[F_PASSWORD];
+	int rc;
+
+	if (!PROTO_HAS(req, F_PASSWORD))
+		return ctx_fail(x, ACCT_ERR_INVALID, "the current password "
+		    "is required");
+	if (found != ACCT_OK || a->hash == NULL) {
+		if (found != ACCT_OK && found != ACCT_ERR_NOT_FOUND)
+			return found;
+		hash_dummy_verify(&x->cfg, pw->str, pw->len);
+		return ACCT_ERR_AUTH_FAILED;
+	}
+	rc = hash_verify(a->hash, pw->str, pw->len);
+	if (rc == ACCT_ERR_AUTH_FAILED)
+		log_info("uid %u: passwd %s: wrong current password",
+		    (unsigned)x->peer->uid, a->username);
+	return rc;
+}
+
+int
+h_passwd(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	const struct proto_value *npw = &req->arg[F_NEW_PASSWORD];
+	bool remove = PROTO_HAS(req, F_REMOVE) && req->arg[F_REMOVE].b;
+	struct account a;
+	char *target, *hash = NULL;
+	enum who w;
+	int rc, found;
+
+	if (PROTO_HAS(req, F_USERNAME))
+		target = req->arg[F_USERNAME].str;
+	else if ((target = (char *)x->peer->login)[0] == '\0')
+		return ctx_fail(x, ACCT_ERR_INVALID, "no username given and "
+		    "your uid has no login name");
+	if (PROTO_HAS(req, F_USERNAME) &&
+	    validate_username(target, x->err, sizeof(x->err)) == -1)
+		return ACCT_ERR_INVALID;
+	if ((w = who(x, target)) == WHO_NOBODY)
+		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: you "
+		    "may change only your own password");
+	if (remove == PROTO_HAS(req, F_NEW_PASSWORD))
+		return ctx_fail(x, ACCT_ERR_INVALID, "give either a new "
+		    "password or remove=true");
+	if (!remove && validate_password(&x->cfg, npw->str, npw->len, x->err,
+	    sizeof(x->err)) == -1)
+		return ACCT_ERR_POLICY;
+
+	found = account_get(target, &a);
+	if (w == WHO_ADMIN) {
+		if (found == ACCT_ERR_NOT_FOUND)
+			return ctx_fail(x, found, "no account named '%s'",
+			    target);
+		rc = found;
+	} else
+		rc = check_current(x, req, found, &a);
+	if (rc == ACCT_OK && !remove)
+		rc = hash_password(&x->cfg, npw->str, npw->len, &hash);
+	if (rc == ACCT_OK)
+		rc = account_set_hash(a.id, a.hash, hash);
+	if (rc == ACCT_ERR_BUSY)
+		ctx_fail(x, rc, "the password was changed concurrently; "
+		    "try again");
+	if (rc == ACCT_OK) {
+		log_info("uid %u: %s password of %s", (unsigned)x->peer->uid,
+		    remove ? "removed" : "changed", a.username);
+		proto_kv_str(res, "username", a.username);
+		proto_kv_bool(res, "has_password", !remove);
+	}
+	if (hash != NULL)
+		freezero(hash, strlen(hash));
+	if (found == ACCT_OK)
+		account_free(&a);
+	return rc;
+}

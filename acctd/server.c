@@ -1,0 +1,322 @@
+/*
+ * server.c: accepts connections and serves each on its own thread, within
+ * the connection limits; handles SIGTERM (finish in-flight requests, then
+ * stop) and SIGHUP (re-read the config).
+ */
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+
+#include "../common/io.h"
+#include "../common/log.h"
+#include "acctd.h"
+
+/* Admins may exceed max_connections by this many, so they get in. */
+#define ADMIN_RESERVE	16
+#define SEND_TIMEOUT_S	10
+#define DRAIN_WAIT_S	30
+#if defined(__SANITIZE_ADDRESS__)
+#define THREAD_STACK	(1024 * 1024)
+#else
+#define THREAD_STACK	(256 * 1024)
+#endif
+
+struct conn {
+	int		fd;
+	struct peer	peer;
+};
+
+struct uidcount {
+	uid_t		uid;
+	unsigned	n;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t drained = PTHREAD_COND_INITIALIZER;
+static unsigned nconn;
+static struct uidcount *uids;
+static size_t nuids;
+static int stop_pipe[2] = { -1, -1 };
+
+static struct uidcount *
+uid_slot(uid_t uid, bool create)
+{
+	for (size_t i = 0; i < nuids; i++)
+		if (uids[i].uid == uid)
+			return &uids[i];
+	if (!create)
+		return NULL;
+	struct uidcount *n = reallocarray(uids, nuids + 1, sizeof(*uids));
+	if (n == NULL)
+		return NULL;
+	uids = n;
+	uids[nuids].uid = uid;
+	uids[nuids].n = 0;
+	return &uids[nuids++];
+}
+
+/* Count the connection in, or say why it may not come in. */
+static const char *
+admit(const struct peer *p, const struct config *c)
+{
+	bool admin = (peer_classes(p, c) & PEER_ADMIN) != 0;
+	const char *why = NULL;
+	struct uidcount *u;
+
+	pthread_mutex_lock(&lock);
+	if (nconn >= c->max_conn + (admin ? ADMIN_RESERVE : 0))
+		why = "too many connections";
+	else if ((u = uid_slot(p->uid, true)) == NULL)
+		why = "out of memory";
+	else if (!admin && u->n >= c->max_conn_uid)
+		why = "too many connections from this user";
+	else {
+		u->n++;
+		nconn++;
+	}
+	pthread_mutex_unlock(&lock);
+	return why;
+}
+
+static void
+release(const struct peer *p)
+{
+	struct uidcount *u;
+
+	pthread_mutex_lock(&lock);
+	if ((u = uid_slot(p->uid, false)) != NULL && --u->n == 0)
+		*u = uids[--nuids];
+	if (--nconn == 0)
+		pthread_cond_broadcast(&drained);
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+send_error(int fd, int code, const char *msg)
+{
+	struct proto_frame f;
+
+	if (proto_error_finish(0, code, msg, &f) == ACCT_OK) {
+		(void)io_write_all(fd, f.data, f.len);
+		proto_frame_free(&f);
+	}
+}
+
+static void
+serve(struct conn *c)
+{
+	struct config cfg;
+	struct proto_frame out;
+	enum frame_status st;
+	uint8_t *buf;
+	size_t len;
+
+	for (;;) {
+		config_current(&cfg);
+		st = frame_recv(c->fd, PROTO_MAX_REQUEST,
+		    (int)cfg.idle_timeout * 1000,
+		    (int)cfg.frame_timeout * 1000, stop_pipe[0], &buf, &len);
+		if (st != FRAME_OK)
+			break;
+		dispatch(&c->peer, buf, len, &out);
+		freezero(buf, len);
+		if (out.data == NULL)
+			break;
+		int rc = io_write_all(c->fd, out.data, out.len);
+		proto_frame_free(&out);
+		if (rc == -1)
+			break;
+	}
+	switch (st) {
+	case FRAME_TOOBIG:
+		log_info("uid %u (%s): frame length out of range, closing",
+		    (unsigned)c->peer.uid, c->peer.comm);
+		send_error(c->fd, ACCT_ERR_PROTOCOL, "frame length must be "
+		    "1 to 65536 bytes");
+		break;
+	case FRAME_SLOW:
+		log_info("uid %u (%s): frame not completed in time, closing",
+		    (unsigned)c->peer.uid, c->peer.comm);
+		break;
+	case FRAME_IDLE:
+		log_debug("uid %u: idle, closing", (unsigned)c->peer.uid);
+		break;
+	default:
+		break;
+	}
+}
+
+static void *
+conn_main(void *arg)
+{
+	struct conn *c = arg;
+
+	serve(c);
+	release(&c->peer);
+	close(c->fd);
+	peer_free(&c->peer);
+	free(c);
+	return NULL;
+}
+
+static void
+accept_one(int lfd)
+{
+	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
+	struct config cfg;
+	pthread_attr_t attr;
+	pthread_t t;
+	struct conn *c;
+	const char *why;
+	int fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept: %s", strerror(errno));
+		if (errno == EMFILE || errno == ENFILE)
+			usleep(100 * 1000);	/* don't spin on it */
+		return;
+	}
+	/* A peer that stops reading must not hold a thread forever. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	peer_read(fd, &c->peer);
+	config_current(&cfg);
+	if ((why = admit(&c->peer, &cfg)) != NULL) {
+		log_info("uid %u (%s): refused: %s", (unsigned)c->peer.uid,
+		    c->peer.comm, why);
+		send_error(fd, ACCT_ERR_BUSY, why);
+		goto fail;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	if (pthread_create(&t, &attr, conn_main, c) != 0) {
+		pthread_attr_destroy(&attr);
+		log_warn("cannot start a connection thread");
+		send_error(fd, ACCT_ERR_BUSY, "server busy");
+		release(&c->peer);
+		goto fail;
+	}
+	pthread_attr_destroy(&attr);
+	return;
+fail:
+	close(fd);
+	peer_free(&c->peer);
+	free(c);
+}
+
+static void
+reload(const char *path, bool required)
+{
+	struct config old, c;
+	char err[512];
+
+	config_current(&old);
+	if (config_load(&c, path, required, err, sizeof(err)) == -1) {
+		log_err("SIGHUP: keeping the old configuration: %s", err);
+		return;
+	}
+	if (strcmp(c.socket_path, old.socket_path) != 0 ||
+	    strcmp(c.db_path, old.db_path) != 0)
+		log_warn("SIGHUP: socket and database paths change only on "
+		    "restart");
+	/* Paths stay as started, including -s and -d overrides. */
+	memcpy(c.socket_path, old.socket_path, sizeof(c.socket_path));
+	memcpy(c.db_path, old.db_path, sizeof(c.db_path));
+	config_resolve_groups(&c);
+	log_set_level((enum log_level)c.log_level);
+	config_set_current(&c);
+	log_info("configuration reloaded from %s", path);
+}
+
+/* After the listener closes: wake idle connections, wait for the rest. */
+static void
+drain(void)
+{
+	struct timespec until;
+
+	if (write(stop_pipe[1], "x", 1) != 1)
+		log_warn("cannot wake idle connections: %s", strerror(errno));
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DRAIN_WAIT_S;
+	pthread_mutex_lock(&lock);
+	while (nconn > 0)
+		if (pthread_cond_timedwait(&drained, &lock, &until) ==
+		    ETIMEDOUT) {
+			log_warn("%u connections still busy; stopping anyway",
+			    nconn);
+			break;
+		}
+	pthread_mutex_unlock(&lock);
+}
+
+int
+server_run(int lfd, const char *config_path, bool required)
+{
+	struct signalfd_siginfo si;
+	sigset_t set;
+	int sfd;
+	bool stop = false;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1 ||
+	    pipe2(stop_pipe, O_CLOEXEC) == -1) {
+		log_err("signalfd/pipe: %s", strerror(errno));
+		return -1;
+	}
+	while (!stop) {
+		struct pollfd p[2] = {
+			{ .fd = lfd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+		if (poll(p, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (p[1].revents & POLLIN &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP)
+				reload(config_path, required);
+			else {
+				log_info("signal %u: finishing in-flight "
+				    "requests", si.ssi_signo);
+				stop = true;
+			}
+		}
+		if (!stop && (p[0].revents & POLLIN))
+			accept_one(lfd);
+	}
+	close(sfd);
+	return 0;
+}
+
+/* Called after the listening socket is closed. */
+void
+server_drain(void)
+{
+	if (stop_pipe[1] != -1)
+		drain();
+}
