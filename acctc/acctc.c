@@ -1,0 +1,211 @@
+/*
+ * acctc.c: main(): the global options, the table of commands, and
+ * finding the command named on the command line.
+ */
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acctc.h"
+
+#define ACCOUNT_FLAGS \
+	"  -n, --name NAME          display name\n" \
+	"  -m, --email EMAIL        email address (\"\" removes it)\n" \
+	"  -p, --password PASSWORD  password (visible to ps: prefer the prompt\n" \
+	"                           or --password-stdin)\n" \
+	"      --password-stdin     read the password from the first line of stdin\n" \
+	"  -r, --role ROLE          admin, user, viewer or guest\n" \
+	"  -A, --auth PROVIDER      default, local, oidc or none\n" \
+	"      --auth-id ID         identifier at the provider (e.g. OIDC subject)\n" \
+	"  -s, --superadmin         make a super admin (--no-superadmin undoes)\n" \
+	"  -l, --no-login           disallow login (--login allows it)\n" \
+	"  -w, --webdav             allow WebDAV (--no-webdav disallows it)\n" \
+	"  -u, --upload-path PATH   upload path\n"
+
+static const struct acctc_cmd cmds[] = {
+	{ "hello", cmd_hello, "",
+	  "Show the daemon's version and who it takes you to be.\n" },
+	{ "users ls", cmd_users_ls, "[-n LIMIT] [--offset N] [SEARCH]",
+	  "List accounts whose username, name or email contains SEARCH.\n"
+	  "  -n, --count LIMIT        show at most LIMIT accounts (0-10000)\n"
+	  "      --offset N           skip the first N\n" },
+	{ "users show", cmd_users_show, "USERNAME",
+	  "Show every property of an account.\n" },
+	{ "users add", cmd_users_add, "[flags] USERNAME",
+	  "Create an account; a deleted one of that name may be restored.\n"
+	  "Without a password flag a terminal is asked for one.\n"
+	  ACCOUNT_FLAGS
+	  "      --restore            restore a deleted account of that name\n"
+	  "      --no-restore         create a new account even so\n" },
+	{ "users mod", cmd_users_mod, "[flags] USERNAME",
+	  "Change properties of an account.\n"
+	  ACCOUNT_FLAGS
+	  "      --disable-2fa        turn two-factor authentication off\n" },
+	{ "users rm", cmd_users_rm, "USERNAME",
+	  "Delete an account (it can be restored with users add).\n" },
+	{ "users reset", cmd_users_reset, "--yes",
+	  "Delete every account and reset the database.\n"
+	  "      --yes                really do it\n" },
+	{ "passwd", cmd_passwd, "[--rm] [--password-stdin] [USERNAME]",
+	  "Change a password: your own, or as an admin anyone's.\n"
+	  "      --rm                 remove the password\n"
+	  "      --password-stdin     read the current password (if needed)\n"
+	  "                           and the new one, one line each\n" },
+};
+#define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: acctc [--socket PATH] [--json] COMMAND [ARGS]\n"
+	    "       acctc --help | --version\n"
+	    "commands:\n", f);
+	for (size_t i = 0; i < NCMDS; i++)
+		fprintf(f, "  %s%s%s\n", cmds[i].name, *cmds[i].args ? " " : "",
+		    cmds[i].args);
+	fputs("COMMAND --help describes a command. The socket is "
+	    "$ACCTC_SOCKET or " ACCT_DEFAULT_SOCKET ".\n", f);
+}
+
+/* Words of argv that spell a command's name; 0 if they do not. */
+static int
+match(const char *name, int argc, char **argv)
+{
+	int n = 0;
+
+	while (*name != '\0') {
+		size_t len = strcspn(name, " ");
+
+		if (n >= argc || strlen(argv[n]) != len ||
+		    strncmp(argv[n], name, len) != 0)
+			return 0;
+		n++;
+		name += len;
+		name += strspn(name, " ");
+	}
+	return n;
+}
+
+/* The commands that begin with word, e.g. all "users ..." ones. */
+static int
+group_usage(FILE *f, const char *word)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strncmp(cmds[i].name, word, strlen(word)) == 0 &&
+		    cmds[i].name[strlen(word)] == ' ') {
+			acctc_print_usage(f, &cmds[i], false);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int
+dispatch(struct acctc *a, int argc, char **argv)
+{
+	static char prog[64];
+	int n;
+
+	for (size_t i = 0; i < NCMDS; i++) {
+		if ((n = match(cmds[i].name, argc, argv)) == 0)
+			continue;
+		a->cmd = &cmds[i];
+		/* getopt names the command in its messages. */
+		snprintf(prog, sizeof(prog), "acctc %s", cmds[i].name);
+		argv[n - 1] = prog;
+		return cmds[i].fn(a, argc - n + 1, argv + n - 1);
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) && group_usage(stdout, argv[0]) > 0)
+		return ACCTC_EXIT_OK;
+	if (group_usage(stderr, argv[0]) > 0) {
+		if (argc >= 2)
+			acctc_warnx("unknown command: %s %s", argv[0], argv[1]);
+		return ACCTC_EXIT_USAGE;
+	}
+	acctc_warnx("unknown command: %s", argv[0]);
+	usage(stderr);
+	return ACCTC_EXIT_USAGE;
+}
+
+/* `acctc help [COMMAND]`, for those who type it that way. */
+static int
+help(int argc, char **argv)
+{
+	if (argc == 0) {
+		usage(stdout);
+		return ACCTC_EXIT_OK;
+	}
+	for (size_t i = 0; i < NCMDS; i++)
+		if (match(cmds[i].name, argc, argv) == argc) {
+			acctc_print_usage(stdout, &cmds[i], true);
+			return ACCTC_EXIT_OK;
+		}
+	if (group_usage(stdout, argv[0]) > 0)
+		return ACCTC_EXIT_OK;
+	acctc_warnx("unknown command: %s", argv[0]);
+	return ACCTC_EXIT_USAGE;
+}
+
+/* stdout may be a full disk or a closed pipe: a lost result is a failure. */
+static int
+finish(int rc)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		acctc_warnx("standard output: write error");
+		if (rc == ACCTC_EXIT_OK)
+			rc = ACCTC_EXIT_FAIL;
+	}
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		ACCTC_COMMON_LONGOPTS,
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct acctc a;
+	int ch, rc;
+
+	/* Only the character set: table widths of non-ASCII names. */
+	setlocale(LC_CTYPE, "");
+	acctc_init(&a);
+	/* '+': global options end at the command's name. */
+	while ((ch = getopt_long(argc, argv, "+hV", lopts, NULL)) != -1) {
+		switch (ch) {
+		case ACCTC_OPT_JSON:
+			a.json = true;
+			break;
+		case ACCTC_OPT_SOCKET:
+			a.socket = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return finish(ACCTC_EXIT_OK);
+		case 'V':
+			printf("acctc %s\n", ACCT_VERSION);
+			return finish(ACCTC_EXIT_OK);
+		default:
+			usage(stderr);
+			return ACCTC_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return ACCTC_EXIT_USAGE;
+	}
+	if (strcmp(argv[0], "help") == 0)
+		return finish(help(argc - 1, argv + 1));
+	rc = dispatch(&a, argc, argv);
+	acctc_close(&a);
+	return finish(rc);
+}

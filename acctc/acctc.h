@@ -1,0 +1,127 @@
+/*
+ * acctc.h: the map of the command-line client. One section per file:
+ * the shared command state, the commands, output formatting, prompts.
+ */
+#ifndef ACCTC_H
+#define ACCTC_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../proto/client.h"
+
+/* Exit status, part of the documented interface of acctc(1). */
+#define ACCTC_EXIT_OK		0	/* success */
+#define ACCTC_EXIT_FAIL		1	/* the daemon refused or failed */
+#define ACCTC_EXIT_USAGE	2	/* bad command line */
+#define ACCTC_EXIT_CONNECT	3	/* the daemon cannot be reached */
+
+/* Buffers for secrets: the wire maximum plus room to notice overflow. */
+#define ACCTC_SECRET_MAX	(4096 + 2)
+
+struct acctc;
+typedef int acctc_cmd_fn(struct acctc *, int, char **);
+
+/* One entry of the command table in acctc.c. */
+struct acctc_cmd {
+	const char	*name;		/* "users add" */
+	acctc_cmd_fn	*fn;
+	const char	*args;		/* "[flags] USERNAME" */
+	const char	*help;		/* option lines, may be NULL */
+};
+
+/* State of one acctc run: global options and the daemon connection. */
+struct acctc {
+	const char		*socket;
+	bool			 json;
+	const struct acctc_cmd	*cmd;	/* the command being run */
+	struct acct_conn	*conn;	/* opened on first use */
+	bool			 in_getopt; /* acctc_getopt() has begun */
+};
+
+/*
+ * Long options every command accepts besides its own, so that
+ * `acctc users ls --json` works as well as `acctc --json users ls`.
+ */
+enum {
+	ACCTC_OPT_JSON = 0x100,
+	ACCTC_OPT_SOCKET,
+	ACCTC_OPT__NEXT		/* first value free for a command's options */
+};
+#define ACCTC_COMMON_LONGOPTS \
+	{ "help",	no_argument,		NULL, 'h' }, \
+	{ "json",	no_argument,		NULL, ACCTC_OPT_JSON }, \
+	{ "socket",	required_argument,	NULL, ACCTC_OPT_SOCKET }
+
+/* cli.c: connection, common options, usage, mapping errors to exits. */
+void	acctc_init(struct acctc *a);
+void	acctc_close(struct acctc *a);
+int	acctc_connect(struct acctc *a);
+int	acctc_call(struct acctc *a, const char *op, struct proto_msg *args,
+	    struct proto_reply *rep);
+int	acctc_call_quiet(struct acctc *a, const char *op,
+	    struct proto_msg *args, struct proto_reply *rep, int quiet);
+int	acctc_refused(const struct proto_reply *rep);
+bool	acctc_json(const struct acctc *a, const struct proto_reply *rep);
+int	acctc_getopt(struct acctc *a, int argc, char **argv,
+	    const char *shortopts, const struct option *longopts, int *ret);
+void	acctc_print_usage(FILE *f, const struct acctc_cmd *cmd, bool full);
+int	acctc_usage(const struct acctc *a, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	acctc_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* hello.c, users.c, passwd.c: one function per command. */
+int	cmd_hello(struct acctc *, int, char **);
+int	cmd_users_ls(struct acctc *, int, char **);
+int	cmd_users_show(struct acctc *, int, char **);
+int	cmd_users_add(struct acctc *, int, char **);
+int	cmd_users_mod(struct acctc *, int, char **);
+int	cmd_users_rm(struct acctc *, int, char **);
+int	cmd_users_reset(struct acctc *, int, char **);
+int	cmd_passwd(struct acctc *, int, char **);
+
+/* output.c: every byte acctc prints about a result goes through here. */
+enum out_kind {
+	OUT_ANY,	/* scalars as text, containers as JSON */
+	OUT_STR,
+	OUT_INT,
+	OUT_YESNO,	/* bool: yes / no */
+	OUT_ENABLED,	/* bool: enabled / disabled */
+	OUT_SET,	/* bool: set / not set */
+	OUT_TIME,	/* unix seconds, nil empty */
+	OUT_TIME_NEVER,	/* unix seconds, nil "never" */
+	OUT_LIST,	/* array of strings, comma separated */
+};
+
+/* How one result field is labelled and shown. */
+struct out_field {
+	const char	*key;
+	const char	*label;
+	enum out_kind	 kind;
+};
+
+void	out_json(FILE *f, const msgpack_object *o);
+void	out_json_string(FILE *f, const char *s, size_t len);
+void	out_sanitize(FILE *f, const char *s, size_t len);
+size_t	out_width(const char *s);
+void	out_time(int64_t t, char *buf, size_t bufsz);
+char	*out_text(const msgpack_object *o, enum out_kind kind);
+int	out_table(FILE *f, const msgpack_object *rows,
+	    const struct out_field *cols, size_t ncols);
+int	out_show(FILE *f, const msgpack_object *map,
+	    const struct out_field *fields, size_t nfields);
+void	out_str(FILE *f, const msgpack_object *o);
+
+/* prompt.c: secrets from the terminal or from standard input. */
+bool	prompt_isatty(void);
+int	prompt_password(const char *prompt, char *buf, size_t bufsz);
+int	prompt_new_password(const char *prompt, const char *again,
+	    bool allow_empty, char *buf, size_t bufsz);
+int	prompt_stdin_line(char *buf, size_t bufsz);
+int	prompt_confirm(const char *question);
+
+#endif

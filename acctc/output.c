@@ -1,0 +1,493 @@
+/*
+ * output.c: all formatting of results: JSON for --json, aligned tables
+ * and key/value lists for people, times, and terminal-safe strings.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <wchar.h>
+
+#include "acctc.h"
+
+#define REPLACEMENT	0xfffd
+
+/*
+ * Decode one UTF-8 sequence at s (len > 0). Returns the bytes it takes;
+ * an invalid sequence takes one byte and decodes to U+FFFD.
+ */
+static size_t
+utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t need;
+	uint32_t c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	} else if ((s[0] & 0xe0) == 0xc0) {
+		need = 1; c = s[0] & 0x1f; min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		need = 2; c = s[0] & 0x0f; min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		need = 3; c = s[0] & 0x07; min = 0x10000;
+	} else
+		goto bad;
+	if (len - 1 < need)
+		goto bad;
+	for (size_t k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			goto bad;
+		c = (c << 6) | (s[k] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		goto bad;
+	*cp = c;
+	return need + 1;
+bad:
+	*cp = REPLACEMENT;
+	return 1;
+}
+
+/* ---- JSON ---- */
+
+/*
+ * JSON string: quote, backslash and every control character escaped;
+ * bytes that are not UTF-8 become U+FFFD so the document stays valid.
+ */
+void
+out_json_string(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+
+	putc('"', f);
+	while (i < len) {
+		n = utf8_next(p + i, len - i, &cp);
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (char)cp);
+		else if (cp < 0x20 || cp == 0x7f)
+			fprintf(f, "\\u%04" PRIx32, cp);
+		else if (cp == REPLACEMENT && n == 1)
+			fputs("\\ufffd", f);
+		else
+			fwrite(p + i, 1, n, f);
+		i += n;
+	}
+	putc('"', f);
+}
+
+/* JSON object keys must be strings: render any other key as text. */
+static void
+json_key(FILE *f, const msgpack_object *k)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (k->type == MSGPACK_OBJECT_STR) {
+		out_json_string(f, k->via.str.ptr, k->via.str.size);
+		return;
+	}
+	if ((m = open_memstream(&buf, &len)) == NULL) {
+		fputs("\"\"", f);
+		return;
+	}
+	out_json(m, k);
+	fclose(m);
+	out_json_string(f, buf, len);
+	free(buf);
+}
+
+/*
+ * The generic MessagePack to JSON conversion behind --json. Maps keep
+ * the daemon's key order; nil is null; binary data is shown as a
+ * string; floats that JSON cannot express (NaN, infinities) and
+ * extension types become null.
+ */
+void
+out_json(FILE *f, const msgpack_object *o)
+{
+	if (o == NULL) {
+		fputs("null", f);
+		return;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		fputs("null", f);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		fputs(o->via.boolean ? "true" : "false", f);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		fprintf(f, "%" PRIu64, o->via.u64);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		fprintf(f, "%" PRId64, o->via.i64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		if (isfinite(o->via.f64))
+			fprintf(f, "%.17g", o->via.f64);
+		else
+			fputs("null", f);
+		break;
+	case MSGPACK_OBJECT_STR:
+		out_json_string(f, o->via.str.ptr, o->via.str.size);
+		break;
+	case MSGPACK_OBJECT_BIN:
+		out_json_string(f, o->via.bin.ptr, o->via.bin.size);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		putc('[', f);
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			if (i > 0)
+				putc(',', f);
+			out_json(f, &o->via.array.ptr[i]);
+		}
+		putc(']', f);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		putc('{', f);
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			if (i > 0)
+				putc(',', f);
+			json_key(f, &o->via.map.ptr[i].key);
+			putc(':', f);
+			out_json(f, &o->via.map.ptr[i].val);
+		}
+		putc('}', f);
+		break;
+	default:
+		fputs("null", f);
+		break;
+	}
+}
+
+/* ---- text for a terminal ---- */
+
+/*
+ * Characters a terminal would act on instead of showing: C0 and C1
+ * controls, DEL, and the bidirectional overrides that reorder a line.
+ */
+static bool
+unsafe(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Copy s to f with every unsafe character or bad byte replaced by '?'. */
+void
+out_sanitize(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+
+	while (i < len) {
+		n = utf8_next(p + i, len - i, &cp);
+		if (unsafe(cp) || (cp == REPLACEMENT && n == 1))
+			putc('?', f);
+		else
+			fwrite(p + i, 1, n, f);
+		i += n;
+	}
+}
+
+/* Terminal columns of a sanitized string, for aligning tables. */
+size_t
+out_width(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, w = 0;
+	uint32_t cp;
+	int cw;
+
+	while (i < len) {
+		i += utf8_next(p + i, len - i, &cp);
+		/* Outside a UTF-8 locale wcwidth() knows no more than ASCII. */
+		cw = wcwidth((wchar_t)cp);
+		w += cw < 0 ? 1 : (size_t)cw;
+	}
+	return w;
+}
+
+/* Unix seconds as "2006-01-02 15:04:05", always UTC. */
+void
+out_time(int64_t t, char *buf, size_t bufsz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, bufsz, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, bufsz, "%" PRId64, t);
+}
+
+static bool
+is_int(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+}
+
+/* One value as a person reads it, written sanitized to f. */
+static void
+text_value(FILE *f, const msgpack_object *o, enum out_kind kind)
+{
+	char buf[64];
+
+	if (o->type == MSGPACK_OBJECT_NIL) {
+		if (kind == OUT_TIME_NEVER)
+			fputs("never", f);
+		return;
+	}
+	if (o->type == MSGPACK_OBJECT_BOOLEAN) {
+		bool b = o->via.boolean;
+
+		switch (kind) {
+		case OUT_ENABLED:
+			fputs(b ? "enabled" : "disabled", f);
+			break;
+		case OUT_SET:
+			fputs(b ? "set" : "not set", f);
+			break;
+		default:
+			fputs(b ? "yes" : "no", f);
+			break;
+		}
+		return;
+	}
+	if (is_int(o) && (kind == OUT_TIME || kind == OUT_TIME_NEVER)) {
+		out_time(o->via.i64, buf, sizeof(buf));
+		fputs(buf, f);
+		return;
+	}
+	if (o->type == MSGPACK_OBJECT_STR) {
+		out_sanitize(f, o->via.str.ptr, o->via.str.size);
+		return;
+	}
+	if (o->type == MSGPACK_OBJECT_ARRAY && kind == OUT_LIST) {
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			if (i > 0)
+				fputs(", ", f);
+			text_value(f, &o->via.array.ptr[i], OUT_ANY);
+		}
+		return;
+	}
+	if (is_int(o)) {
+		out_json(f, o);
+		return;
+	}
+	/* Anything else as JSON, whose UTF-8 may still need cleaning. */
+	char *js = NULL;
+	size_t jslen = 0;
+	FILE *m = open_memstream(&js, &jslen);
+	if (m == NULL)
+		return;
+	out_json(m, o);
+	fclose(m);
+	out_sanitize(f, js, jslen);
+	free(js);
+}
+
+/* A value as a malloc'd, sanitized, NUL-terminated string; NULL if no memory. */
+char *
+out_text(const msgpack_object *o, enum out_kind kind)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if ((m = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	if (o != NULL)
+		text_value(m, o, kind);
+	if (fclose(m) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* A string from a result, e.g. a username in a message, sanitized. */
+void
+out_str(FILE *f, const msgpack_object *o)
+{
+	if (o != NULL)
+		text_value(f, o, OUT_STR);
+}
+
+static void
+pad(FILE *f, size_t n)
+{
+	while (n-- > 0)
+		putc(' ', f);
+}
+
+/*
+ * An aligned table of an array of maps, one column per field:
+ *
+ *	Username  Role
+ *	--------  -----
+ *	alice     admin
+ *
+ * Columns are two spaces apart; nothing trails the last one.
+ * Returns 0, or -1 when out of memory.
+ */
+int
+out_table(FILE *f, const msgpack_object *rows, const struct out_field *cols,
+    size_t ncols)
+{
+	uint32_t nrows = 0;
+	char **cell;
+	size_t *w;
+	int rc = 0;
+
+	if (rows != NULL && rows->type == MSGPACK_OBJECT_ARRAY)
+		nrows = rows->via.array.size;
+	cell = calloc((size_t)nrows * ncols + 1, sizeof(*cell));
+	w = calloc(ncols, sizeof(*w));
+	if (cell == NULL || w == NULL) {
+		rc = -1;
+		goto done;
+	}
+	for (size_t c = 0; c < ncols; c++)
+		w[c] = out_width(cols[c].label);
+	for (uint32_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < ncols; c++) {
+			const msgpack_object *v = proto_map_get(
+			    &rows->via.array.ptr[r], cols[c].key);
+			char **t = &cell[r * ncols + c];
+
+			if ((*t = out_text(v, cols[c].kind)) == NULL) {
+				rc = -1;
+				goto done;
+			}
+			if (out_width(*t) > w[c])
+				w[c] = out_width(*t);
+		}
+	for (size_t c = 0; c < ncols; c++) {
+		fputs(cols[c].label, f);
+		if (c + 1 < ncols)
+			pad(f, w[c] - out_width(cols[c].label) + 2);
+	}
+	putc('\n', f);
+	for (size_t c = 0; c < ncols; c++) {
+		for (size_t i = 0; i < w[c]; i++)
+			putc('-', f);
+		if (c + 1 < ncols)
+			pad(f, 2);
+	}
+	putc('\n', f);
+	for (uint32_t r = 0; r < nrows; r++) {
+		size_t last = ncols;
+
+		/* Stop after the last non-empty cell: no trailing blanks. */
+		while (last > 0 && cell[r * ncols + last - 1][0] == '\0')
+			last--;
+		for (size_t c = 0; c < last; c++) {
+			const char *t = cell[r * ncols + c];
+
+			fputs(t, f);
+			if (c + 1 < last)
+				pad(f, w[c] - out_width(t) + 2);
+		}
+		putc('\n', f);
+	}
+done:
+	if (cell != NULL)
+		for (size_t i = 0; i < (size_t)nrows * ncols; i++)
+			free(cell[i]);
+	free(cell);
+	free(w);
+	return rc;
+}
+
+static const struct out_field *
+field_find(const msgpack_object *key, const struct out_field *fields,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (key->type == MSGPACK_OBJECT_STR &&
+		    strlen(fields[i].key) == key->via.str.size &&
+		    memcmp(fields[i].key, key->via.str.ptr,
+		    key->via.str.size) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+static void
+show_line(FILE *f, const char *label, size_t lw, const msgpack_object *v,
+    enum out_kind kind)
+{
+	char *t = out_text(v, kind);
+
+	fputs(label, f);
+	if (t != NULL && *t != '\0') {
+		pad(f, lw - out_width(label) + 2);
+		fputs(t, f);
+	}
+	putc('\n', f);
+	free(t);
+}
+
+/*
+ * Every property of a map, one per line, values aligned:
+ *
+ *	Username     alice
+ *	Super Admin  no
+ *
+ * Known fields first, in the given order, with their labels; then any
+ * key the daemon added that this client does not know, named by key.
+ */
+int
+out_show(FILE *f, const msgpack_object *map, const struct out_field *fields,
+    size_t nfields)
+{
+	char **extra;
+	uint32_t n;
+	size_t lw = 0;
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return -1;
+	n = map->via.map.size;
+	if ((extra = calloc((size_t)n + 1, sizeof(*extra))) == NULL)
+		return -1;
+	for (size_t i = 0; i < nfields; i++)
+		if (proto_map_get(map, fields[i].key) != NULL &&
+		    out_width(fields[i].label) > lw)
+			lw = out_width(fields[i].label);
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+
+		if (field_find(k, fields, nfields) != NULL)
+			continue;
+		if ((extra[i] = out_text(k, OUT_STR)) == NULL) {
+			for (uint32_t j = 0; j < i; j++)
+				free(extra[j]);
+			free(extra);
+			return -1;
+		}
+		if (out_width(extra[i]) > lw)
+			lw = out_width(extra[i]);
+	}
+	for (size_t i = 0; i < nfields; i++) {
+		const msgpack_object *v = proto_map_get(map, fields[i].key);
+
+		if (v != NULL)
+			show_line(f, fields[i].label, lw, v, fields[i].kind);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (extra[i] != NULL) {
+			show_line(f, extra[i], lw, &map->via.map.ptr[i].val,
+			    OUT_ANY);
+			free(extra[i]);
+		}
+	free(extra);
+	return 0;
+}

@@ -1,0 +1,360 @@
+/*
+ * useredit.c: users add and users mod: the account flags they share,
+ * the password they may set, and restoring a deleted account.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acctc.h"
+
+#define UNSET	(-1)
+
+/* The account fields a command line gives; UNSET or NULL when absent. */
+struct user_opts {
+	const char	*name;
+	const char	*email;
+	const char	*role;
+	const char	*auth;
+	const char	*auth_id;
+	const char	*upload_path;
+	int		 superadmin;
+	int		 login;
+	int		 webdav;
+	int		 restore;
+	bool		 disable_2fa;
+	bool		 pw_stdin;
+	char		*pw_arg;	/* -p, in argv: wiped once sent */
+	char		*password;	/* pw_arg or pwbuf; NULL: none */
+	char		 pwbuf[ACCTC_SECRET_MAX];
+};
+
+enum {
+	OPT_AUTH_ID = ACCTC_OPT__NEXT,
+	OPT_NO_SUPERADMIN,
+	OPT_LOGIN,
+	OPT_NO_WEBDAV,
+	OPT_DISABLE_2FA,
+	OPT_RESTORE,
+	OPT_NO_RESTORE,
+	OPT_PASSWORD_STDIN,
+};
+
+#define USER_SHORTOPTS	"n:m:p:r:A:slwu:"
+#define USER_LONGOPTS \
+	{ "name",		required_argument, NULL, 'n' }, \
+	{ "email",		required_argument, NULL, 'm' }, \
+	{ "password",		required_argument, NULL, 'p' }, \
+	{ "password-stdin",	no_argument,	   NULL, OPT_PASSWORD_STDIN }, \
+	{ "role",		required_argument, NULL, 'r' }, \
+	{ "auth",		required_argument, NULL, 'A' }, \
+	{ "auth-id",		required_argument, NULL, OPT_AUTH_ID }, \
+	{ "superadmin",		no_argument,	   NULL, 's' }, \
+	{ "no-superadmin",	no_argument,	   NULL, OPT_NO_SUPERADMIN }, \
+	{ "no-login",		no_argument,	   NULL, 'l' }, \
+	{ "login",		no_argument,	   NULL, OPT_LOGIN }, \
+	{ "webdav",		no_argument,	   NULL, 'w' }, \
+	{ "no-webdav",		no_argument,	   NULL, OPT_NO_WEBDAV }, \
+	{ "upload-path",	required_argument, NULL, 'u' }
+
+static const struct option add_lopts[] = {
+	USER_LONGOPTS,
+	{ "restore",		no_argument,	   NULL, OPT_RESTORE },
+	{ "no-restore",		no_argument,	   NULL, OPT_NO_RESTORE },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option mod_lopts[] = {
+	USER_LONGOPTS,
+	{ "disable-2fa",	no_argument,	   NULL, OPT_DISABLE_2FA },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+opt_set(struct user_opts *o, int ch, char *arg)
+{
+	switch (ch) {
+	case 'n': o->name = arg; break;
+	case 'm': o->email = arg; break;
+	case 'p': o->pw_arg = arg; break;
+	case 'r': o->role = arg; break;
+	case 'A': o->auth = arg; break;
+	case 'u': o->upload_path = arg; break;
+	case 's': o->superadmin = 1; break;
+	case 'l': o->login = 0; break;
+	case 'w': o->webdav = 1; break;
+	case OPT_AUTH_ID: o->auth_id = arg; break;
+	case OPT_NO_SUPERADMIN: o->superadmin = 0; break;
+	case OPT_LOGIN: o->login = 1; break;
+	case OPT_NO_WEBDAV: o->webdav = 0; break;
+	case OPT_DISABLE_2FA: o->disable_2fa = true; break;
+	case OPT_RESTORE: o->restore = 1; break;
+	case OPT_NO_RESTORE: o->restore = 0; break;
+	case OPT_PASSWORD_STDIN: o->pw_stdin = true; break;
+	}
+}
+
+/* Flags, then exactly one USERNAME. Returns -1 to go on, or an exit. */
+static int
+opts_parse(struct acctc *a, int argc, char **argv,
+    const struct option *lopts, struct user_opts *o, const char **user)
+{
+	int ch, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->superadmin = o->login = o->webdav = o->restore = UNSET;
+	while ((ch = acctc_getopt(a, argc, argv, USER_SHORTOPTS, lopts,
+	    &rc)) != -1)
+		opt_set(o, ch, optarg);
+	if (rc >= 0)
+		return rc;
+	if (optind >= argc)
+		return acctc_usage(a, "USERNAME missing");
+	if (argc - optind > 1)
+		return acctc_usage(a, "too many arguments");
+	if (o->pw_arg != NULL && o->pw_stdin)
+		return acctc_usage(a,
+		    "--password and --password-stdin exclude each other");
+	*user = argv[optind];
+	return -1;
+}
+
+static void
+kv_str(struct proto_msg *m, const char *key, const char *val)
+{
+	if (val != NULL)
+		proto_kv_str(m, key, val);
+}
+
+static void
+kv_bool(struct proto_msg *m, const char *key, int val)
+{
+	if (val != UNSET)
+		proto_kv_bool(m, key, val == 1);
+}
+
+/* The fields both operations take; each key packed once at most. */
+static int
+pack_fields(const struct user_opts *o, struct proto_msg *m)
+{
+	uint32_t before = m->npairs;
+
+	kv_str(m, "name", o->name);
+	kv_str(m, "email", o->email);
+	kv_str(m, "role", o->role);
+	kv_str(m, "auth_provider", o->auth);
+	kv_str(m, "auth_id", o->auth_id);
+	kv_str(m, "upload_path", o->upload_path);
+	kv_bool(m, "superadmin", o->superadmin);
+	kv_bool(m, "login", o->login);
+	kv_bool(m, "webdav", o->webdav);
+	if (o->disable_2fa)
+		proto_kv_bool(m, "disable_2fa", true);
+	return (int)(m->npairs - before);
+}
+
+/* Take the password from -p or standard input. Returns 0 or -1. */
+static int
+password_given(struct user_opts *o)
+{
+	if (o->pw_arg != NULL)
+		o->password = o->pw_arg;
+	else if (o->pw_stdin) {
+		if (prompt_stdin_line(o->pwbuf, sizeof(o->pwbuf)) == -1)
+			return -1;
+		o->password = o->pwbuf;
+	}
+	return 0;
+}
+
+/* Wipe every copy of the password this process holds. */
+static void
+opts_wipe(struct user_opts *o)
+{
+	if (o->pw_arg != NULL)
+		explicit_bzero(o->pw_arg, strlen(o->pw_arg));
+	explicit_bzero(o->pwbuf, sizeof(o->pwbuf));
+	o->password = NULL;
+}
+
+static int
+add_call(struct acctc *a, const char *user, const struct user_opts *o,
+    int restore, struct proto_reply *rep)
+{
+	struct proto_msg args;
+	int rc;
+
+	proto_msg_init(&args);
+	proto_kv_str(&args, "username", user);
+	pack_fields(o, &args);
+	if (o->password != NULL)
+		proto_kv_str(&args, "new_password", o->password);
+	kv_bool(&args, "restore", restore);
+	rc = acctc_call_quiet(a, "user_add", &args, rep,
+	    restore == UNSET ? ACCT_ERR_DELETED : ACCT_OK);
+	proto_msg_free(&args);
+	return rc;
+}
+
+/*
+ * A deleted account has the name and no --restore or --no-restore was
+ * given: ask on a terminal; a script gets the daemon's message.
+ */
+static int
+ask_restore(const char *user)
+{
+	char q[512], *name = NULL;
+	size_t len = 0;
+	FILE *m;
+	int yes;
+
+	if (!prompt_isatty())
+		return UNSET;
+	if ((m = open_memstream(&name, &len)) == NULL)
+		return UNSET;
+	out_sanitize(m, user, strlen(user));
+	if (fclose(m) != 0) {
+		free(name);
+		return UNSET;
+	}
+	snprintf(q, sizeof(q),
+	    "A deleted account named %s exists. Restore it? [y/N] ", name);
+	free(name);
+	/* No answer at all is not a "no": better stop than create. */
+	if ((yes = prompt_confirm(q)) == -1)
+		return UNSET;
+	return yes;
+}
+
+static void
+print_account_done(const struct proto_reply *rep, const char *what)
+{
+	const msgpack_object *u = proto_map_get(rep->result, "user");
+
+	printf("Account ");
+	out_str(stdout, proto_map_get(u, "username"));
+	printf(" %s.\n", what);
+}
+
+/*
+ * --json: {user: ACCOUNT, restored: bool}
+ * Without -p or --password-stdin a terminal is asked for the password
+ * (empty: none); anything else creates the account without one.
+ */
+int
+cmd_users_add(struct acctc *a, int argc, char **argv)
+{
+	struct user_opts o;
+	struct proto_reply rep;
+	const char *user;
+	const msgpack_object *restored;
+	int rc, restore;
+
+	if ((rc = opts_parse(a, argc, argv, add_lopts, &o, &user)) >= 0)
+		return rc;
+	memset(&rep, 0, sizeof(rep));
+	msgpack_unpacked_init(&rep.un);
+	/* Fail on an absent daemon before asking for any password. */
+	if ((rc = acctc_connect(a)) != ACCTC_EXIT_OK)
+		goto out;
+	rc = ACCTC_EXIT_FAIL;
+	if (password_given(&o) == -1)
+		goto out;
+	if (o.password == NULL && !o.pw_stdin && prompt_isatty()) {
+		if (prompt_new_password("Password (empty for none): ",
+		    "Retype password: ", true, o.pwbuf, sizeof(o.pwbuf)) == -1)
+			goto out;
+		if (o.pwbuf[0] != '\0')
+			o.password = o.pwbuf;
+	}
+	restore = o.restore;
+	if ((rc = add_call(a, user, &o, restore, &rep)) != ACCTC_EXIT_OK)
+		goto out;
+	if (rep.code == ACCT_ERR_DELETED) {
+		if ((restore = ask_restore(user)) == UNSET) {
+			rc = acctc_refused(&rep);
+			goto out;
+		}
+		proto_reply_free(&rep);
+		if ((rc = add_call(a, user, &o, restore, &rep)) !=
+		    ACCTC_EXIT_OK)
+			goto out;
+	}
+	if (!acctc_json(a, &rep)) {
+		restored = proto_map_get(rep.result, "restored");
+		print_account_done(&rep, restored != NULL &&
+		    restored->type == MSGPACK_OBJECT_BOOLEAN &&
+		    restored->via.boolean ? "restored" : "created");
+	}
+out:
+	opts_wipe(&o);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/* users mod -p: user_mod takes no password, so it goes through passwd. */
+static int
+mod_password(struct acctc *a, const char *user, const char *password)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	proto_msg_init(&args);
+	proto_kv_str(&args, "username", user);
+	proto_kv_str(&args, "new_password", password);
+	rc = acctc_call(a, "passwd", &args, &rep);
+	proto_msg_free(&args);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/*
+ * --json: {user: ACCOUNT}, the account after the change.
+ * The password is set first: a refused password then changes nothing.
+ */
+int
+cmd_users_mod(struct acctc *a, int argc, char **argv)
+{
+	struct user_opts o;
+	struct proto_msg args;
+	struct proto_reply rep;
+	const char *user;
+	int rc, nfields;
+
+	if ((rc = opts_parse(a, argc, argv, mod_lopts, &o, &user)) >= 0)
+		return rc;
+	proto_msg_init(&args);
+	memset(&rep, 0, sizeof(rep));
+	msgpack_unpacked_init(&rep.un);
+	proto_kv_str(&args, "username", user);
+	nfields = pack_fields(&o, &args);
+	if (nfields == 0 && o.pw_arg == NULL && !o.pw_stdin) {
+		rc = acctc_usage(a, "nothing to change");
+		goto out;
+	}
+	if ((rc = acctc_connect(a)) != ACCTC_EXIT_OK)
+		goto out;
+	rc = ACCTC_EXIT_FAIL;
+	if (password_given(&o) == -1)
+		goto out;
+	if (o.password != NULL &&
+	    (rc = mod_password(a, user, o.password)) != ACCTC_EXIT_OK)
+		goto out;
+	/* Only a password: show the account as user_mod would have. */
+	if (nfields == 0) {
+		proto_msg_free(&args);
+		proto_msg_init(&args);
+		proto_kv_str(&args, "username", user);
+		rc = acctc_call(a, "user_show", &args, &rep);
+	} else
+		rc = acctc_call(a, "user_mod", &args, &rep);
+	if (rc == ACCTC_EXIT_OK && !acctc_json(a, &rep))
+		print_account_done(&rep, "updated");
+out:
+	opts_wipe(&o);
+	proto_msg_free(&args);
+	proto_reply_free(&rep);
+	return rc;
+}
