@@ -171,6 +171,17 @@ account_get(const char *username, struct account *a)
 }
 
 int
+account_find(const char *name, struct account *a)
+{
+	int rc = account_get(name, a);
+
+	if (rc == ACCT_ERR_NOT_FOUND && strchr(name, '@') != NULL)
+		rc = get_one("SELECT " COLUMNS " FROM accounts "
+		    "WHERE email = lower(?1) AND deleted_at IS NULL", name, a);
+	return rc;
+}
+
+int
 account_get_deleted(const char *username, struct account *a)
 {
 	return get_one("SELECT " COLUMNS " FROM accounts "

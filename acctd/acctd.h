@@ -14,6 +14,9 @@
 
 #include "../proto/proto.h"
 
+struct sqlite3;
+struct sqlite3_stmt;
+
 #define ACCTD_DEFAULT_CONFIG	"/etc/acctd/acctd.conf"
 #define ACCTD_DEFAULT_SOCKET	"/run/acctd/acctd.sock"
 #define ACCTD_DEFAULT_DB	"/var/lib/acctd/acctd.db"
@@ -43,6 +46,11 @@ struct config {
 	uint32_t	idle_timeout;		/* seconds */
 	uint32_t	frame_timeout;		/* seconds */
 	int		log_level;		/* enum log_level */
+	uint32_t	lockout_failures;	/* per account */
+	uint32_t	source_lockout_failures; /* per (peer uid, address) */
+	uint32_t	lockout_base;		/* seconds, doubles */
+	uint32_t	lockout_max;		/* seconds */
+	uint32_t	audit_retention_days;	/* 0: keep forever */
 	/* Resolved from the group names when loaded. */
 	gid_t		admin_gid;
 	gid_t		auth_gid;
@@ -122,7 +130,8 @@ int	ctx_fail(struct ctx *x, int code, const char *fmt, ...)
 typedef int handler_fn(struct ctx *, struct proto_request *,
 	    struct proto_msg *res);
 handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
-	   h_user_rm, h_users_reset, h_passwd;
+	   h_user_rm, h_users_reset, h_passwd, h_login, h_audit_logins,
+	   h_audit_reset;
 
 /* account.c: rows of the accounts table. */
 struct account {
@@ -152,6 +161,8 @@ void	account_free(struct account *a);
 void	account_pack(msgpack_packer *pk, const struct account *a);
 int	account_get(const char *username, struct account *a);
 int	account_get_deleted(const char *username, struct account *a);
+/* By username, or by email when name holds an '@' and no username matches. */
+int	account_find(const char *name, struct account *a);
 int	account_insert(struct account *a);
 int	account_update(const struct account *a);
 int	account_set_hash(const char *id, const char *old_hash,
@@ -161,6 +172,32 @@ int	account_list(const char *search, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
 int	account_reset_all(int64_t *removed);
 
+/* throttle.c: failure counters per account and per (peer uid, address). */
+/*
+ * Count one attempt as failed before it is verified, so parallel attempts
+ * cannot slip past the limit; throttle_success() refunds it. Sets *locked
+ * (and charges nothing) when the account or the source is locked.
+ */
+int	throttle_charge(const struct config *c, const char *account_id,
+	    uid_t uid, const char *remote, bool *locked);
+int	throttle_success(const char *account_id, uid_t uid, const char *remote);
+int	throttle_unlock(const char *account_id);
+
+/* auditlog.c: the login audit table. */
+struct audit_login {
+	const struct peer *peer;
+	const char	*realm;
+	const char	*remote;
+	const char	*username;	/* as given; sanitised on insert */
+	const char	*account_id;	/* NULL if none matched */
+	const char	*status;	/* OK, FAILED, LOCKED, DISABLED, PENDING */
+};
+
+int	auditlog_add(const struct config *c, const struct audit_login *e);
+int	auditlog_list(const char *username, int64_t limit,
+	    struct proto_msg *res);
+int	auditlog_reset(int64_t *removed);
+
 /* db.c: one SQLite connection, serialized by db_lock(). */
 int	db_open(const char *path, char *err, size_t errsz);
 void	db_close(void);
@@ -169,6 +206,12 @@ void	db_lock(void);
 void	db_unlock(void);
 int	db_error(int sqlite_rc);	/* SQLite result -> ACCT_ERR_* */
 int	db_schema_version(void);
+/* With db_lock() held. types: 's' text (NULL: null), 'i' int64_t. */
+int	db_prepare(struct sqlite3_stmt **out, const char *sql,
+	    const char *types, ...);
+int	db_exec(int64_t *changes, const char *sql, const char *types, ...);
+int	db_begin(void);
+int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
 
 /* hash.c: Argon2id, at most hash_workers at a time. */
 int	hash_init(const struct config *c);
@@ -176,6 +219,8 @@ int	hash_password(const struct config *c, const char *pw, size_t len,
 	    char **phc);
 /* ACCT_OK on match, ACCT_ERR_AUTH_FAILED on mismatch, else an error. */
 int	hash_verify(const char *phc, const char *pw, size_t len);
+/* True when phc was made with other parameters than the config's. */
+bool	hash_needs_rehash(const struct config *c, const char *phc);
 /* Cost one verify against a dummy hash, for unknown users. */
 void	hash_dummy_verify(const struct config *c, const char *pw, size_t len);
 

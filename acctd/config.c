@@ -40,6 +40,11 @@ static const struct key {
 	{ "idle_timeout",	K_U32, offsetof(struct config, idle_timeout), 1, 86400 },
 	{ "frame_timeout",	K_U32, offsetof(struct config, frame_timeout), 1, 3600 },
 	{ "log_level",		K_LOGLEVEL, offsetof(struct config, log_level), 0, 0 },
+	{ "lockout_failures",	K_U32, offsetof(struct config, lockout_failures), 1, 100 },
+	{ "source_lockout_failures", K_U32, offsetof(struct config, source_lockout_failures), 1, 100 },
+	{ "lockout_base",	K_U32, offsetof(struct config, lockout_base), 1, 86400 },
+	{ "lockout_max",	K_U32, offsetof(struct config, lockout_max), 1, 604800 },
+	{ "audit_retention_days", K_U32, offsetof(struct config, audit_retention_days), 0, 36500 },
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,6 +70,11 @@ config_defaults(struct config *c)
 	c->idle_timeout = 60;
 	c->frame_timeout = 10;
 	c->log_level = LOG_LVL_INFO;
+	c->lockout_failures = 5;
+	c->source_lockout_failures = 20;
+	c->lockout_base = 30;
+	c->lockout_max = 900;
+	c->audit_retention_days = 90;
 }
 
 static char *
@@ -205,6 +215,11 @@ config_parse(struct config *c, const char *name, const char *text,
 	if (rc == 0 && c->pw_min > c->pw_max) {
 		snprintf(err, errsz, "%s: password_min_length is greater "
 		    "than password_max_length", name);
+		rc = -1;
+	}
+	if (rc == 0 && c->lockout_base > c->lockout_max) {
+		snprintf(err, errsz, "%s: lockout_base is greater than "
+		    "lockout_max", name);
 		rc = -1;
 	}
 	if (rc == 0 && c->argon2_m < 8 * c->argon2_p) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
@@ -54,6 +55,28 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX accounts_email ON accounts(email)"
 	" WHERE deleted_at IS NULL AND email IS NOT NULL;"
 	"CREATE INDEX accounts_deleted ON accounts(username, deleted_at);",
+
+	/* 2: login audit and per-source throttling */
+	"CREATE TABLE audit_logins ("
+	" id INTEGER PRIMARY KEY,"
+	" at INTEGER NOT NULL,"
+	" peer_uid INTEGER NOT NULL,"
+	" peer_pid INTEGER NOT NULL,"
+	" peer_comm TEXT NOT NULL,"
+	" realm TEXT NOT NULL,"
+	" remote_addr TEXT NOT NULL,"
+	" username TEXT NOT NULL,"	/* as given, sanitised */
+	" account_id TEXT,"
+	" status TEXT NOT NULL);"
+	"CREATE INDEX audit_logins_at ON audit_logins(at);"
+	"CREATE INDEX audit_logins_username ON audit_logins(username, at);"
+	"CREATE TABLE throttle_sources ("
+	" peer_uid INTEGER NOT NULL,"
+	" remote_addr TEXT NOT NULL,"
+	" failures INTEGER NOT NULL DEFAULT 0,"
+	" locked_until INTEGER,"
+	" updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY (peer_uid, remote_addr));",
 };
 
 #define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -238,4 +261,81 @@ db_close(void)
 		db = NULL;
 	}
 	db_unlock();
+}
+
+/*
+ * Prepare sql and bind arguments described by types: 's' text (NULL
+ * binds NULL), 'i' int64. Caller holds db_lock() and finalizes *out.
+ */
+static int
+vprepare(sqlite3_stmt **out, const char *sql, const char *types, va_list ap)
+{
+	int rc, i = 1;
+
+	*out = NULL;
+	rc = sqlite3_prepare_v2(db, sql, -1, out, NULL);
+	for (const char *t = types; rc == SQLITE_OK && *t != '\0'; t++, i++) {
+		if (*t == 's') {
+			const char *v = va_arg(ap, const char *);
+			rc = v ? sqlite3_bind_text(*out, i, v, -1,
+			    SQLITE_STATIC) : sqlite3_bind_null(*out, i);
+		} else
+			rc = sqlite3_bind_int64(*out, i, va_arg(ap, int64_t));
+	}
+	return rc;
+}
+
+int
+db_prepare(sqlite3_stmt **out, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = vprepare(out, sql, types, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*out);
+		*out = NULL;
+	}
+	return db_error(rc);
+}
+
+int
+db_exec(int64_t *changes, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = vprepare(&st, sql, types, ap);
+	va_end(ap);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+		rc = SQLITE_OK;
+		if (changes != NULL)
+			*changes = sqlite3_changes(db);
+	}
+	sqlite3_finalize(st);
+	return db_error(rc);
+}
+
+int
+db_begin(void)
+{
+	return db_error(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+}
+
+/* Commit when rc is ACCT_OK, else roll back; returns the outcome. */
+int
+db_end(int rc)
+{
+	if (rc == ACCT_OK &&
+	    (rc = db_error(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL))) ==
+	    ACCT_OK)
+		return ACCT_OK;
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }

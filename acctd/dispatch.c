@@ -29,6 +29,9 @@ static const struct handler {
 	{ OP_USERS_RESET, ADMIN,	h_users_reset },
 	/* Anyone for their own account; the handler tells who is who. */
 	{ OP_PASSWD,	  ANYONE,	h_passwd },
+	{ OP_LOGIN,	  ADMIN | AUTH,	h_login },
+	{ OP_AUDIT_LOGINS, ADMIN,	h_audit_logins },
+	{ OP_AUDIT_RESET, ADMIN,	h_audit_reset },
 };
 
 int
@@ -61,11 +64,12 @@ run(struct ctx *x, struct proto_request *req, struct proto_frame *out)
 	if (h == NULL)
 		return ctx_fail(x, ACCT_ERR_UNKNOWN_OP, "unknown operation");
 	if ((h->classes & x->classes) == 0) {
-		log_info("uid %u (%s): %s refused: not an admin",
-		    (unsigned)x->peer->uid, x->peer->comm,
-		    proto_ops[req->op].name);
+		log_info("uid %u (%s): %s refused", (unsigned)x->peer->uid,
+		    x->peer->comm, proto_ops[req->op].name);
 		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: %s "
-		    "is for admins", proto_ops[req->op].name);
+		    "is for %s", proto_ops[req->op].name,
+		    (h->classes & AUTH) ? "admins and authenticators" :
+		    "admins");
 	}
 	proto_msg_init(&res);
 	rc = h->fn(x, req, &res);

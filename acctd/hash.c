@@ -160,3 +160,13 @@ hash_dummy_verify(const struct config *c, const char *pw, size_t len)
 	if (hash_password(c, pw, len, &phc) == ACCT_OK)
 		freezero(phc, strlen(phc));
 }
+
+bool
+hash_needs_rehash(const struct config *c, const char *phc)
+{
+	char want[96];
+
+	snprintf(want, sizeof(want), "$argon2id$v=%d$m=%u,t=%u,p=%u$",
+	    ARGON2_VERSION_13, c->argon2_m, c->argon2_t, c->argon2_p);
+	return strncmp(phc, want, strlen(want)) != 0;
+}

@@ -120,6 +120,10 @@ apply_fields(struct ctx *x, struct proto_request *req, struct account *a)
 		a->webdav = req->arg[F_WEBDAV].b;
 	if (PROTO_HAS(req, F_DISABLE_2FA) && req->arg[F_DISABLE_2FA].b)
 		a->two_factor = false;
+	if (PROTO_HAS(req, F_UNLOCK) && req->arg[F_UNLOCK].b) {
+		a->failed_logins = 0;
+		a->locked_until = 0;
+	}
 	return ACCT_OK;
 }
 

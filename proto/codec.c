@@ -71,6 +71,12 @@ proto_msg_free(struct proto_msg *m)
 }
 
 void
+proto_msg_raw(struct proto_msg *m, const void *data, size_t len)
+{
+	msg_write(m, data, len);
+}
+
+void
 proto_pack_cstr(msgpack_packer *pk, const char *s)
 {
 	size_t n = strlen(s);

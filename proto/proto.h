@@ -80,6 +80,9 @@ enum proto_field {
 	F_REMOVE,		/* passwd: remove the password */
 	F_LIMIT,
 	F_OFFSET,
+	F_SERVICE,		/* login: the calling service or realm */
+	F_REMOTE_ADDR,		/* login: the end user's address, as reported */
+	F_UNLOCK,		/* user_mod: clear failures and lock */
 	F__COUNT
 };
 
@@ -101,6 +104,9 @@ enum proto_op {
 	OP_USER_RM,
 	OP_USERS_RESET,
 	OP_PASSWD,
+	OP_LOGIN,
+	OP_AUDIT_LOGINS,
+	OP_AUDIT_RESET,
 	OP__COUNT
 };
 
@@ -166,6 +172,8 @@ void	proto_kv_str(struct proto_msg *m, const char *key, const char *val);
 void	proto_kv_int(struct proto_msg *m, const char *key, int64_t val);
 void	proto_kv_bool(struct proto_msg *m, const char *key, bool val);
 void	proto_kv_nil(struct proto_msg *m, const char *key);
+/* Append bytes that are already MessagePack (built in another msg). */
+void	proto_msg_raw(struct proto_msg *m, const void *data, size_t len);
 /* Add a key and return the packer so the caller packs one value. */
 msgpack_packer *proto_kv_begin(struct proto_msg *m, const char *key);
 

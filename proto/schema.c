@@ -7,7 +7,7 @@
 #include "proto.h"
 
 const struct proto_field_def proto_fields[F__COUNT] = {
-	[F_USERNAME]	  = { "username",      PT_STR,    64 },
+	[F_USERNAME]	  = { "username",      PT_STR,    254 },	/* or email */
 	[F_PASSWORD]	  = { "password",      PT_SECRET, 4096 },
 	[F_NEW_PASSWORD]  = { "new_password",  PT_SECRET, 4096 },
 	[F_NAME]	  = { "name",          PT_STR,    200 },
@@ -26,6 +26,9 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_REMOVE]	  = { "remove",        PT_BOOL,   0 },
 	[F_LIMIT]	  = { "limit",         PT_INT,    10000 },
 	[F_OFFSET]	  = { "offset",        PT_INT,    INT32_MAX },
+	[F_SERVICE]	  = { "service",       PT_STR,    64 },
+	[F_REMOTE_ADDR]	  = { "remote_addr",   PT_STR,    64 },
+	[F_UNLOCK]	  = { "unlock",        PT_BOOL,   0 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -42,13 +45,18 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_USER_LIST]	 = { "user_list",
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET), 0 },
 	[OP_USER_MOD]	 = { "user_mod",
-	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_DISABLE_2FA),
-	    FB(F_USERNAME) },
+	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_DISABLE_2FA) |
+	    FB(F_UNLOCK), FB(F_USERNAME) },
 	[OP_USER_RM]	 = { "user_rm", FB(F_USERNAME), FB(F_USERNAME) },
 	[OP_USERS_RESET] = { "users_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
 	[OP_PASSWD]	 = { "passwd",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_NEW_PASSWORD) |
 	    FB(F_REMOVE), 0 },
+	[OP_LOGIN]	 = { "login",
+	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_SERVICE) |
+	    FB(F_REMOTE_ADDR), FB(F_USERNAME) | FB(F_PASSWORD) },
+	[OP_AUDIT_LOGINS] = { "audit_logins", FB(F_USERNAME) | FB(F_LIMIT), 0 },
+	[OP_AUDIT_RESET] = { "audit_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
 };
 
 int

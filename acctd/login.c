@@ -1,0 +1,120 @@
+/*
+ * login.c: password verification for local daemons. Every failure is the
+ * same auth_failed after the same work (one Argon2id hash), every attempt
+ * is throttled and audited, and a success re-hashes old parameters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/stdlib.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+static const char *
+arg_or_empty(struct proto_request *req, enum proto_field f)
+{
+	return PROTO_HAS(req, f) ? req->arg[f].str : "";
+}
+
+/* Names and addresses are stored lowercased; the audit keeps the input. */
+static int
+find(const char *name, struct account *a)
+{
+	char *lc = strdup(name);
+	int rc;
+
+	if (lc == NULL)
+		return ACCT_ERR_NOMEM;
+	for (char *p = lc; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	rc = account_find(lc, a);
+	free(lc);
+	return rc;
+}
+
+/* Upgrade the stored hash to the configured parameters; best effort. */
+static void
+rehash(struct ctx *x, const struct account *a, const struct proto_value *pw)
+{
+	char *phc = NULL;
+
+	if (!hash_needs_rehash(&x->cfg, a->hash))
+		return;
+	if (hash_password(&x->cfg, pw->str, pw->len, &phc) != ACCT_OK)
+		return;
+	if (account_set_hash(a->id, a->hash, phc) == ACCT_OK)
+		log_info("login %s: password re-hashed with current "
+		    "parameters", a->username);
+	freezero(phc, strlen(phc));
+}
+
+/*
+ * Decide the outcome. The hash is computed whatever the account's state,
+ * so the time taken does not tell a locked or unknown account apart.
+ */
+static const char *
+verify(struct ctx *x, const struct proto_value *pw, int found,
+    const struct account *a, bool locked, int *rc)
+{
+	int v;
+
+	*rc = ACCT_OK;
+	if (found != ACCT_OK || a->hash == NULL || locked) {
+		hash_dummy_verify(&x->cfg, pw->str, pw->len);
+		return locked ? "LOCKED" : "FAILED";
+	}
+	if ((v = hash_verify(a->hash, pw->str, pw->len)) != ACCT_OK) {
+		if (v != ACCT_ERR_AUTH_FAILED)
+			*rc = v;	/* busy, out of memory */
+		return v == ACCT_ERR_AUTH_FAILED ? "FAILED" : "ERROR";
+	}
+	if (!a->login)
+		return "DISABLED";
+	if (!a->activated)
+		return "PENDING";
+	return "OK";
+}
+
+int
+h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	const struct proto_value *pw = &req->arg[F_PASSWORD];
+	const char *name = req->arg[F_USERNAME].str;
+	const char *remote = arg_or_empty(req, F_REMOTE_ADDR);
+	struct audit_login e = { .peer = x->peer, .username = name,
+	    .realm = arg_or_empty(req, F_SERVICE), .remote = remote };
+	struct account a;
+	bool locked = false;
+	int found, rc;
+
+	memset(&a, 0, sizeof(a));
+	found = find(name, &a);
+	if (found != ACCT_OK && found != ACCT_ERR_NOT_FOUND)
+		return found;
+	e.account_id = found == ACCT_OK ? a.id : NULL;
+	if ((rc = throttle_charge(&x->cfg, e.account_id, x->peer->uid, remote,
+	    &locked)) != ACCT_OK)
+		goto out;
+	e.status = verify(x, pw, found, &a, locked, &rc);
+	if (rc == ACCT_OK && strcmp(e.status, "OK") == 0) {
+		rc = throttle_success(a.id, x->peer->uid, remote);
+		rehash(x, &a, pw);
+		a.failed_logins = 0;
+		a.locked_until = 0;
+		a.last_login_at = now_unix();
+	}
+	auditlog_add(&x->cfg, &e);
+	log_info("login %s service '%s' by uid %u: %s", found == ACCT_OK ?
+	    a.username : "(unknown)", e.realm, (unsigned)x->peer->uid,
+	    e.status);
+	if (rc == ACCT_OK && strcmp(e.status, "OK") != 0)
+		rc = ctx_fail(x, ACCT_ERR_AUTH_FAILED, "authentication failed");
+	if (rc == ACCT_OK)
+		account_pack(proto_kv_begin(res, "user"), &a);
+out:
+	if (found == ACCT_OK)
+		account_free(&a);
+	return rc;
+}
