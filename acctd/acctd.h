@@ -18,7 +18,7 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 #define ACCTD_DEFAULT_CONFIG	"/etc/acctd/acctd.conf"
-#define ACCTD_DEFAULT_SOCKET	"/run/acctd/acctd.sock"
+#define ACCTD_DEFAULT_SOCKET	ACCT_DEFAULT_SOCKET
 #define ACCTD_DEFAULT_DB	"/var/lib/acctd/acctd.db"
 #define ACCTD_SOCKET_MAX	108	/* sizeof(sun_path) */
 

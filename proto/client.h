@@ -7,8 +7,6 @@
 
 #include "proto.h"
 
-#define ACCT_DEFAULT_SOCKET	"/run/acctd/acctd.sock"
-
 struct acct_conn;
 
 /* ACCT_OK, or ACCT_ERR_CONNECT with errno set. */

@@ -25,6 +25,8 @@ msg_write(void *data, const char *buf, size_t len)
 
 	if (m->failed)
 		return -1;
+	if (len == 0)		/* an empty body: buf may be NULL */
+		return 0;
 	if (len > m->cap - m->len) {
 		size_t cap = m->cap ? m->cap : 256;
 		while (len > cap - m->len) {

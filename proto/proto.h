@@ -11,6 +11,8 @@
 
 #include <msgpack.h>
 
+#include "acct.h"	/* error codes: public, shared with libacct users */
+
 /* Bump PROTO_VERSION whenever a change breaks an existing client. */
 #define PROTO_VERSION		1
 #define PROTO_HDR_LEN		4		/* big-endian payload length */
@@ -19,37 +21,6 @@
 #define PROTO_MAX_DEPTH		4		/* nesting of maps/arrays */
 #define PROTO_MAX_ARGS		32		/* keys in an args map */
 
-/*
- * Error codes. The numbers are part of the protocol: never renumber,
- * only append. acct_strerror() gives the stable name and a message.
- */
-enum acct_err {
-	ACCT_OK			= 0,
-	ACCT_ERR_INTERNAL	= 1,	/* daemon bug or unexpected failure */
-	ACCT_ERR_PROTOCOL	= 2,	/* malformed message */
-	ACCT_ERR_VERSION	= 3,	/* unsupported protocol version */
-	ACCT_ERR_UNKNOWN_OP	= 4,	/* operation not known */
-	ACCT_ERR_INVALID	= 5,	/* bad, missing or unknown argument */
-	ACCT_ERR_DENIED		= 6,	/* peer may not do this */
-	ACCT_ERR_NOT_FOUND	= 7,	/* no such account or object */
-	ACCT_ERR_EXISTS		= 8,	/* name or email already taken */
-	ACCT_ERR_DELETED	= 9,	/* a deleted account has that name */
-	ACCT_ERR_AUTH_FAILED	= 10,	/* credentials not accepted */
-	ACCT_ERR_BUSY		= 11,	/* try again later */
-	ACCT_ERR_STORAGE	= 12,	/* database error, disk full */
-	ACCT_ERR_INVALID_TOKEN	= 13,	/* token unknown, expired, revoked */
-	ACCT_ERR_POLICY		= 14,	/* password refused by policy */
-	ACCT_ERR_CONFIRM	= 15,	/* destructive op needs confirm=true */
-	ACCT_ERR_UNAVAILABLE	= 16,	/* daemon shutting down */
-	ACCT_ERR__WIRE_MAX,
-	/* Local to the client side, never sent on the wire. */
-	ACCT_ERR_CONNECT	= 100,	/* cannot reach the daemon */
-	ACCT_ERR_IO		= 101,	/* connection broke mid-request */
-	ACCT_ERR_NOMEM		= 102,
-};
-
-const char *acct_errname(int code);	/* "not_found" */
-const char *acct_strerror(int code);	/* "no such account" */
 
 /* Argument types. */
 enum proto_type {
