@@ -25,7 +25,7 @@ enum frame_status {
 enum frame_status frame_recv(int fd, size_t max, int idle_ms, int frame_ms,
 	    int wake_fd, uint8_t **out, size_t *outlen);
 
-/* Write all of buf; 0 or -1 with errno. Never raises SIGPIPE. */
+/* Write all of buf; 0 or -1 with errno. Never raises SIGPIPE on a socket. */
 int	io_write_all(int fd, const void *buf, size_t len);
 
 #endif
