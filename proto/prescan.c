@@ -20,7 +20,9 @@ be(const uint8_t *p, int n)
 /*
  * Size of the header of the item at p (type byte plus length bytes),
  * the payload bytes that follow it, and the number of child items.
- * Returns -1 for the reserved byte 0xc1 or a header cut short.
+ * Returns 1 for a map or array (even an empty one: it is a level of
+ * nesting), 0 for any other item, -1 for the reserved byte 0xc1 or a
+ * header cut short.
  */
 static int
 item(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *payload,
@@ -44,11 +46,11 @@ item(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *payload,
 		return 0;
 	if (t <= 0x8f) {
 		*children = 2 * (uint64_t)(t & 0x0f);
-		return 0;
+		return 1;
 	}
 	if (t <= 0x9f) {
 		*children = t & 0x0f;
-		return 0;
+		return 1;
 	}
 	if (t <= 0xbf) {
 		*payload = t & 0x1f;
@@ -77,9 +79,11 @@ item(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *payload,
 		*children = n;
 	else if (t == 0xde || t == 0xdf)
 		*children = 2 * n;
-	else
+	else {
 		*payload = n + (uint64_t)extra;
-	return 0;
+		return 0;
+	}
+	return 1;
 }
 
 int
@@ -104,7 +108,10 @@ proto_prescan(const void *buf, size_t len, int max_depth)
 
 		size_t hdr;
 		uint64_t payload, children;
-		if (item(p + off, len - off, &hdr, &payload, &children) == -1)
+		int kind = item(p + off, len - off, &hdr, &payload, &children);
+		if (kind == -1)
+			return -1;
+		if (kind == 1 && depth + 1 > max_depth)
 			return -1;
 		off += hdr;
 		if (payload > len - off)
@@ -112,7 +119,7 @@ proto_prescan(const void *buf, size_t len, int max_depth)
 		off += (size_t)payload;
 		if (children > 0) {
 			/* Each child takes at least one byte. */
-			if (children > len - off || depth + 1 > max_depth)
+			if (children > len - off)
 				return -1;
 			left[++depth] = children;
 		}
