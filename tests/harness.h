@@ -1,0 +1,155 @@
+/*
+ * harness.h: helpers for the integration tests: a real acctd on a
+ * temporary socket and database, the real acctc, raw frames, other uids.
+ */
+#ifndef ACCT_TEST_HARNESS_H
+#define ACCT_TEST_HARNESS_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../proto/client.h"
+#include "../proto/proto.h"
+
+#define TH_ADMIN_GID	4242	/* admin_group of the test daemons */
+#define TH_AUTH_GID	4243	/* auth_group */
+#define TH_NOBODY	65534	/* uid and gid of "nobody" */
+#define TH_WAIT_MS	20000	/* bound on every wait for readiness */
+
+/* One test daemon and its temporary directory. */
+struct th_daemon {
+	char	 dir[64];	/* /tmp/acctd-test.XXXXXX, mode 0755 */
+	char	 conf[128];	/* DIR/acctd.conf */
+	char	 sock[128];	/* DIR/sock */
+	char	 db[128];	/* DIR/db/acctd.db */
+	char	 log[128];	/* DIR/acctd.log, the daemon's stderr */
+	pid_t	 pid;		/* 0 when not running */
+	gid_t	 admin_gid;
+	gid_t	 auth_gid;
+};
+
+/* Temp dir and config (base lines plus extra, which may be NULL). */
+int	th_init(struct th_daemon *d, const char *extra);
+/* Rewrite the config file: base lines plus extra. */
+int	th_write_config(const struct th_daemon *d, const char *extra);
+/* Start acctd and wait until its socket accepts. 0 or -1 (log printed). */
+int	th_start(struct th_daemon *d);
+/* th_init + th_start. */
+int	th_up(struct th_daemon *d, const char *extra);
+/* Start another acctd on d's paths without waiting; its pid or -1. */
+pid_t	th_spawn(const struct th_daemon *d);
+/* Wait up to ms for pid to exit: its wait status, or -1 if still running. */
+int	th_wait_pid(pid_t pid, int ms);
+/* SIGTERM and wait: the exit code (0 clean), 128+signal, or -1. */
+int	th_stop(struct th_daemon *d);
+/* SIGKILL and reap. */
+void	th_kill9(struct th_daemon *d);
+/* Kill if still running, remove the temp dir. */
+void	th_cleanup(struct th_daemon *d);
+void	th_print_log(const struct th_daemon *d);
+/* Read the log into a malloc'd string (NULL on error). */
+char	*th_read_log(const struct th_daemon *d);
+/* Wait until the log, from byte offset on, contains needle. 0 or -1. */
+int	th_wait_log(const struct th_daemon *d, size_t offset,
+	    const char *needle, int ms);
+size_t	th_log_size(const struct th_daemon *d);
+
+/* cmocka fixtures: a daemon with the default config in *state. */
+int	th_setup(void **state);
+int	th_teardown(void **state);	/* fails unless acctd exits 0 */
+
+/* A process identity for th_as() and th_acctc_as(). */
+struct th_cred {
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 ngroups;
+	gid_t		 groups[8];
+};
+bool	th_is_root(void);
+/*
+ * Fork; the child takes cred and runs fn(arg, out), exiting with its
+ * return value (0..255); what it writes to out comes back in buf
+ * (NUL-terminated, may be NULL). Returns the child's exit code, or -1
+ * if it died or could not take the identity.
+ */
+typedef int th_fn(void *arg, FILE *out);
+int	th_as(const struct th_cred *cred, th_fn *fn, void *arg,
+	    char *buf, size_t bufsz);
+
+/* Results of running acctc. */
+struct th_result {
+	int	 status;	/* exit code; 128+signal; -1 not run/timed out */
+	char	*out;		/* stdout, NUL-terminated */
+	char	*err;		/* stderr, NUL-terminated */
+};
+void	th_result_free(struct th_result *r);
+/*
+ * Run ACCTC_BIN --socket SOCK ARGS... (NULL-terminated), optionally as
+ * cred (NULL: as ourselves), with stdin_text (NULL: /dev/null).
+ * sock NULL: no --socket flag. Returns r->status.
+ */
+int	th_acctc_v(const char *sock, const struct th_cred *cred,
+	    const char *stdin_text, const char *const *args,
+	    struct th_result *r);
+int	th_acctc(const struct th_daemon *d, const char *stdin_text,
+	    struct th_result *r, ...) __attribute__((sentinel));
+int	th_acctc_as(const struct th_daemon *d, const struct th_cred *cred,
+	    const char *stdin_text, struct th_result *r, ...)
+	    __attribute__((sentinel));
+const char *th_acctc_bin(void);	/* NULL if ACCTC_BIN unset or missing */
+
+/* Raw frames. */
+enum th_recv {
+	TH_REPLY	=  0,	/* a well-formed reply in *rep */
+	TH_EOF		= -1,	/* connection closed (EOF or reset) */
+	TH_TIMEOUT	= -2,
+	TH_ERROR	= -3,	/* local error */
+	TH_MALFORMED	= -4,	/* a frame that is not a valid reply */
+};
+int	th_connect(const char *sock);			/* fd or -1 */
+int	th_send(int fd, const void *buf, size_t len);	/* 0 or -1 */
+int	th_send_frame(int fd, const void *payload, size_t len);
+/* One reply frame within ms; rep must be freed after TH_REPLY. */
+int	th_recv(int fd, int ms, struct proto_reply *rep);
+/* Read until the peer closes, ignoring data; 0 closed, -1 timed out. */
+int	th_wait_closed(int fd, int ms);
+/* Send a request frame built from args (may be NULL). */
+int	th_send_request(int fd, uint64_t id, const char *op,
+	    struct proto_msg *args);
+
+/* One request on a fresh connection; acct_conn_call's return value. */
+int	th_call(const char *sock, const char *op, struct proto_msg *args,
+	    struct proto_reply *rep);
+/* The same, returning the reply code (or the local error) only. */
+int	th_call_code(const char *sock, const char *op,
+	    struct proto_msg *args);
+/* Admin helpers. ACCT_OK or the error code. */
+int	th_add_user(const char *sock, const char *username,
+	    const char *password);
+bool	th_user_exists(const char *sock, const char *username);
+
+/* Reading result maps. */
+bool	th_str_is(const msgpack_object *map, const char *key,
+	    const char *want);
+bool	th_is_nil(const msgpack_object *map, const char *key);
+int	th_bool(const msgpack_object *map, const char *key);	/* 0/1, -1 */
+int64_t	th_int(const msgpack_object *map, const char *key, int64_t dflt);
+/* True if the map has exactly these keys (NULL-terminated list). */
+bool	th_has_keys(const msgpack_object *map, const char *const *keys);
+
+/*
+ * Every row of the accounts table and the schema version, as text, read
+ * with a read-only connection: for before/after comparisons. malloc'd.
+ */
+char	*th_db_dump(const struct th_daemon *d);
+/* PRAGMA integrity_check says ok: 0, else -1. */
+int	th_db_integrity(const struct th_daemon *d);
+
+/* Strings. */
+bool	th_contains(const char *hay, const char *needle);
+
+#endif
