@@ -1,0 +1,657 @@
+/*
+ * test_authz.c: who may do what (SPEC 5), tested as real distinct uids and
+ * gids against the real acctd: plain user, admin group, auth group.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define ALICE_PW	"alice-password"
+#define NOBODY_PW	"nobody-password"
+
+static const struct th_cred plain = { TH_NOBODY, TH_NOBODY, 0, { 0 } };
+static const struct th_cred admin_sup = { TH_NOBODY, TH_NOBODY, 1,
+    { TH_ADMIN_GID } };
+static const struct th_cred admin_pri = { TH_NOBODY, TH_ADMIN_GID, 0,
+    { 0 } };
+static const struct th_cred auth_sup = { TH_NOBODY, TH_NOBODY, 1,
+    { TH_AUTH_GID } };
+static const struct th_cred auth_pri = { TH_NOBODY, TH_AUTH_GID, 0,
+    { 0 } };
+/* A uid with no passwd entry: no login name, so no own account. */
+static const struct th_cred nameless = { 54321, 54321, 0, { 0 } };
+
+/* One request, described so a child process can send it. */
+struct arg {
+	const char	*key;
+	char		 type;	/* 's' string, 'b' bool, 'i' int */
+	const char	*s;
+	int64_t		 i;
+};
+
+struct req {
+	const char	*sock;
+	const char	*op;
+	struct arg	 a[8];
+};
+
+#define S(k, v)	{ (k), 's', (v), 0 }
+#define B(k, v)	{ (k), 'b', NULL, (v) }
+#define I(k, v)	{ (k), 'i', NULL, (v) }
+
+/*
+ * In the child: send the request, write "code message" to out, return
+ * the reply code (or the local error, 100+).
+ */
+static int
+do_req(void *p, FILE *out)
+{
+	struct req *r = p;
+	struct proto_msg m;
+	struct proto_reply rep;
+	int rc;
+
+	proto_msg_init(&m);
+	for (size_t i = 0; i < 8 && r->a[i].key != NULL; i++) {
+		const struct arg *a = &r->a[i];
+		if (a->type == 's')
+			proto_kv_str(&m, a->key, a->s);
+		else if (a->type == 'b')
+			proto_kv_bool(&m, a->key, a->i != 0);
+		else
+			proto_kv_int(&m, a->key, a->i);
+	}
+	rc = th_call(r->sock, r->op, &m, &rep);
+	proto_msg_free(&m);
+	if (rc == ACCT_OK)
+		rc = rep.code;
+	fprintf(out, "%d %s", rc, rep.message);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/* Run r as cred; the reply code, with the message in msg. */
+static int
+as_req(const struct th_cred *cred, struct req *r, char *msg, size_t msgsz)
+{
+	char buf[512];
+	int rc = th_as(cred, do_req, r, buf, sizeof(buf));
+
+	if (rc == -1)
+		fail_msg("could not run as uid %u", (unsigned)cred->uid);
+	if (msg != NULL)
+		snprintf(msg, msgsz, "%s", buf);
+	return rc;
+}
+
+#define assert_as(cred, want, ...) do {					\
+	struct req r_ = { d->sock, __VA_ARGS__ };			\
+	char m_[512];							\
+	int c_ = as_req((cred), &r_, m_, sizeof(m_));			\
+	if (c_ != (want))						\
+		print_error("%s as uid %u gid %u: got %s, want %s\n",	\
+		    r_.op, (unsigned)(cred)->uid, (unsigned)(cred)->gid,	\
+		    m_, acct_errname(want));				\
+	assert_int_equal(c_, (want));					\
+} while (0)
+
+/* In the child: hello, and print uid, gid, username and classes. */
+static int
+do_hello(void *p, FILE *out)
+{
+	const char *sock = p;
+	struct proto_reply rep;
+	const msgpack_object *cl, *u;
+	int rc = th_call(sock, "hello", NULL, &rep);
+
+	if (rc == ACCT_OK)
+		rc = rep.code;
+	if (rc != ACCT_OK) {
+		proto_reply_free(&rep);
+		return rc;
+	}
+	fprintf(out, "uid=%lld gid=%lld user=", (long long)th_int(rep.result,
+	    "uid", -2), (long long)th_int(rep.result, "gid", -2));
+	u = proto_map_get(rep.result, "username");
+	if (u != NULL && u->type == MSGPACK_OBJECT_STR)
+		fprintf(out, "%.*s", (int)u->via.str.size, u->via.str.ptr);
+	else if (u != NULL && u->type == MSGPACK_OBJECT_NIL)
+		fputs("(nil)", out);
+	fputs(" classes=", out);
+	cl = proto_map_get(rep.result, "classes");
+	if (cl != NULL && cl->type == MSGPACK_OBJECT_ARRAY)
+		for (uint32_t i = 0; i < cl->via.array.size; i++) {
+			const msgpack_object *s = &cl->via.array.ptr[i];
+			if (s->type == MSGPACK_OBJECT_STR)
+				fprintf(out, "%s%.*s", i ? "," : "",
+				    (int)s->via.str.size, s->via.str.ptr);
+		}
+	proto_reply_free(&rep);
+	return 0;
+}
+
+static void
+hello_as(const struct th_daemon *d, const struct th_cred *cred,
+    const char *want)
+{
+	char buf[512];
+
+	assert_int_equal(th_as(cred, do_hello, (void *)d->sock, buf,
+	    sizeof(buf)), 0);
+	assert_string_equal(buf, want);
+}
+
+static char *
+dump(const struct th_daemon *d)
+{
+	char *s = th_db_dump(d);
+
+	assert_non_null(s);
+	return s;
+}
+
+static void
+unchanged(const struct th_daemon *d, const char *before)
+{
+	char *after = dump(d);
+
+	if (strcmp(before, after) != 0)
+		print_error("database changed:\n--- before\n%s--- after\n%s",
+		    before, after);
+	assert_string_equal(before, after);
+	free(after);
+}
+
+/* Root check, a daemon, and the accounts alice and nobody. */
+static int
+setup(void **state)
+{
+	struct th_daemon *d;
+
+	if (!th_is_root())
+		return 0;	/* the tests skip */
+	if (th_setup(state) != 0)
+		return -1;
+	d = *state;
+	if (th_add_user(d->sock, "alice", ALICE_PW) != ACCT_OK ||
+	    th_add_user(d->sock, "nobody", NOBODY_PW) != ACCT_OK)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	return th_teardown(state);
+}
+
+#define NEED_ROOT() do {						\
+	if (!th_is_root()) {						\
+		print_message("not root: cannot take other uids\n");	\
+		skip();							\
+	}								\
+} while (0)
+
+/* ---- a plain local user ---- */
+
+static void
+test_plain_hello(void **state)
+{
+	NEED_ROOT();
+	hello_as(*state, &plain, "uid=65534 gid=65534 user=nobody "
+	    "classes=user");
+	/* Unknown uid: no login name. */
+	hello_as(*state, &nameless, "uid=54321 gid=54321 user=(nil) "
+	    "classes=user");
+}
+
+static void
+test_plain_denied(void **state)
+{
+	struct th_daemon *d = *state;
+	char *before;
+
+	NEED_ROOT();
+	before = dump(d);
+	assert_as(&plain, ACCT_ERR_DENIED, "user_list", { { NULL } });
+	assert_as(&plain, ACCT_ERR_DENIED, "user_list",
+	    { S("search", "alice") });
+	assert_as(&plain, ACCT_ERR_DENIED, "user_add",
+	    { S("username", "mallory"), S("new_password", "mallory-pw-1"),
+	    B("superadmin", 1) });
+	assert_as(&plain, ACCT_ERR_DENIED, "user_show",
+	    { S("username", "alice") });
+	/* Not even one's own account. */
+	assert_as(&plain, ACCT_ERR_DENIED, "user_show",
+	    { S("username", "nobody") });
+	assert_as(&plain, ACCT_ERR_DENIED, "user_mod",
+	    { S("username", "nobody"), S("role", "admin"),
+	    B("superadmin", 1) });
+	assert_as(&plain, ACCT_ERR_DENIED, "user_mod",
+	    { S("username", "alice"), B("login", 0) });
+	assert_as(&plain, ACCT_ERR_DENIED, "user_rm",
+	    { S("username", "alice") });
+	assert_as(&plain, ACCT_ERR_DENIED, "users_reset",
+	    { B("confirm", 1) });
+	/* Nor test passwords, nor read or clear the audit log. */
+	assert_as(&plain, ACCT_ERR_DENIED, "login",
+	    { S("username", "alice"), S("password", ALICE_PW) });
+	assert_as(&plain, ACCT_ERR_DENIED, "audit_logins", { { NULL } });
+	assert_as(&plain, ACCT_ERR_DENIED, "audit_reset", { B("confirm", 1) });
+	/* Nobody in the auth group is an admin either. */
+	assert_as(&auth_sup, ACCT_ERR_DENIED, "user_list", { { NULL } });
+	assert_as(&auth_sup, ACCT_ERR_DENIED, "user_add",
+	    { S("username", "mallory") });
+	assert_as(&auth_sup, ACCT_ERR_DENIED, "users_reset",
+	    { B("confirm", 1) });
+	unchanged(d, before);
+	free(before);
+}
+
+static void
+test_plain_passwd_other(void **state)
+{
+	struct th_daemon *d = *state;
+	char *before;
+
+	NEED_ROOT();
+	before = dump(d);
+	/* Even with alice's right password: not his account. */
+	assert_as(&plain, ACCT_ERR_DENIED, "passwd",
+	    { S("username", "alice"), S("password", ALICE_PW),
+	    S("new_password", "hijacked-password") });
+	assert_as(&plain, ACCT_ERR_DENIED, "passwd",
+	    { S("username", "alice"), S("new_password", "hijacked-password") });
+	assert_as(&plain, ACCT_ERR_DENIED, "passwd",
+	    { S("username", "alice"), B("remove", 1) });
+	assert_as(&plain, ACCT_ERR_DENIED, "passwd",
+	    { S("username", "ALICE"), S("password", ALICE_PW),
+	    S("new_password", "hijacked-password") });
+	/* A uid without a login name has no own account. */
+	assert_as(&nameless, ACCT_ERR_DENIED, "passwd",
+	    { S("username", "alice"), S("password", ALICE_PW),
+	    S("new_password", "hijacked-password") });
+	assert_as(&nameless, ACCT_ERR_INVALID, "passwd",
+	    { S("password", ALICE_PW), S("new_password", "hijacked-pw-2") });
+	unchanged(d, before);
+	free(before);
+}
+
+static void
+test_plain_passwd_self(void **state)
+{
+	struct th_daemon *d = *state;
+	char *before;
+
+	NEED_ROOT();
+	before = dump(d);
+	/* Wrong current password, or none: refused, nothing written. */
+	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("username", "nobody"), S("password", "not-the-password"),
+	    S("new_password", "brand-new-password") });
+	{
+		struct req r = { d->sock, "passwd", { S("username", "nobody"),
+		    S("new_password", "brand-new-password") } };
+		int rc = as_req(&plain, &r, NULL, 0);
+		assert_true(rc == ACCT_ERR_INVALID ||
+		    rc == ACCT_ERR_AUTH_FAILED);
+	}
+	/* The policy still applies to one's own password. */
+	assert_as(&plain, ACCT_ERR_POLICY, "passwd",
+	    { S("username", "nobody"), S("password", NOBODY_PW),
+	    S("new_password", "short") });
+	/* A plain user cannot remove even his own password this way. */
+	{
+		struct req r = { d->sock, "passwd", { S("username", "nobody"),
+		    S("password", "not-the-password"), B("remove", 1) } };
+		assert_int_not_equal(as_req(&plain, &r, NULL, 0), ACCT_OK);
+	}
+	unchanged(d, before);
+	free(before);
+
+	/* The right one: changed. */
+	assert_as(&plain, ACCT_OK, "passwd",
+	    { S("username", "nobody"), S("password", NOBODY_PW),
+	    S("new_password", "brand-new-password") });
+	/* The old one no longer works, the new one does; no username
+	 * means one's own account. */
+	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("password", NOBODY_PW), S("new_password", "third-password") });
+	assert_as(&plain, ACCT_OK, "passwd",
+	    { S("password", "brand-new-password"),
+	    S("new_password", "third-password") });
+	/* Checked independently, as an authenticator would. */
+	assert_as(&auth_sup, ACCT_OK, "login",
+	    { S("username", "nobody"), S("password", "third-password") });
+}
+
+/* Own account missing, or without a password: auth_failed. */
+static void
+test_plain_passwd_self_missing(void **state)
+{
+	struct th_daemon *d = *state;
+	struct proto_msg m;
+
+	NEED_ROOT();
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "nobody");
+	proto_kv_bool(&m, "remove", true);
+	assert_int_equal(th_call_code(d->sock, "passwd", &m), ACCT_OK);
+	proto_msg_free(&m);
+	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("password", NOBODY_PW), S("new_password", "whatever-pw-1") });
+	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("password", ""), S("new_password", "whatever-pw-1") });
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "nobody");
+	assert_int_equal(th_call_code(d->sock, "user_rm", &m), ACCT_OK);
+	proto_msg_free(&m);
+	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("password", NOBODY_PW), S("new_password", "whatever-pw-1") });
+}
+
+/* ---- admins by group ---- */
+
+static void
+admin_can(const struct th_daemon *d, const struct th_cred *cred,
+    const char *newuser)
+{
+	assert_as(cred, ACCT_OK, "user_list", { { NULL } });
+	assert_as(cred, ACCT_OK, "user_add",
+	    { S("username", newuser), S("new_password", "new-user-pw") });
+	assert_as(cred, ACCT_OK, "user_show", { S("username", newuser) });
+	assert_as(cred, ACCT_OK, "user_mod",
+	    { S("username", newuser), S("name", "Made By Group") });
+	/* An admin sets any password without the current one. */
+	assert_as(cred, ACCT_OK, "passwd",
+	    { S("username", "alice"), S("new_password", "set-by-admin") });
+	assert_as(&auth_sup, ACCT_OK, "login",
+	    { S("username", "alice"), S("password", "set-by-admin") });
+	assert_as(cred, ACCT_OK, "user_rm", { S("username", newuser) });
+	assert_false(th_user_exists(d->sock, newuser));
+}
+
+static void
+test_admin_supplementary(void **state)
+{
+	NEED_ROOT();
+	hello_as(*state, &admin_sup, "uid=65534 gid=65534 user=nobody "
+	    "classes=admin,authenticator,user");
+	admin_can(*state, &admin_sup, "made-by-sup");
+}
+
+static void
+test_admin_primary(void **state)
+{
+	NEED_ROOT();
+	hello_as(*state, &admin_pri, "uid=65534 gid=4242 user=nobody "
+	    "classes=admin,authenticator,user");
+	admin_can(*state, &admin_pri, "made-by-pri");
+}
+
+/* Some other group, with the admin gid not among them: not an admin. */
+static void
+test_other_groups(void **state)
+{
+	static const struct th_cred many = { TH_NOBODY, 100, 4,
+	    { 4241, 4244, 42420, 24 } };
+	struct th_daemon *d = *state;
+
+	NEED_ROOT();
+	hello_as(d, &many, "uid=65534 gid=100 user=nobody classes=user");
+	assert_as(&many, ACCT_ERR_DENIED, "user_list", { { NULL } });
+}
+
+/* ---- authenticators ---- */
+
+static void
+test_auth_group(void **state)
+{
+	struct th_daemon *d = *state;
+	char *before;
+
+	NEED_ROOT();
+	hello_as(d, &auth_sup, "uid=65534 gid=65534 user=nobody "
+	    "classes=authenticator,user");
+	hello_as(d, &auth_pri, "uid=65534 gid=4243 user=nobody "
+	    "classes=authenticator,user");
+	before = dump(d);
+	assert_as(&auth_sup, ACCT_ERR_DENIED, "user_list", { { NULL } });
+	assert_as(&auth_pri, ACCT_ERR_DENIED, "user_show",
+	    { S("username", "alice") });
+	/* For another user: only with that user's current password. */
+	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("username", "alice"), S("password", "wrong-password"),
+	    S("new_password", "changed-by-auth") });
+	{
+		struct req r = { d->sock, "passwd", { S("username", "alice"),
+		    S("new_password", "changed-by-auth") } };
+		int rc = as_req(&auth_sup, &r, NULL, 0);
+		assert_true(rc == ACCT_ERR_INVALID ||
+		    rc == ACCT_ERR_AUTH_FAILED);
+	}
+	/* Unknown account: the same auth_failed, no hint it is unknown. */
+	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("username", "ghost"), S("password", "any-password"),
+	    S("new_password", "changed-by-auth") });
+	unchanged(d, before);
+	free(before);
+	assert_as(&auth_sup, ACCT_OK, "passwd",
+	    { S("username", "alice"), S("password", ALICE_PW),
+	    S("new_password", "changed-by-auth") });
+	assert_as(&auth_pri, ACCT_OK, "passwd",
+	    { S("username", "alice"), S("password", "changed-by-auth"),
+	    S("new_password", "changed-again") });
+	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "login",
+	    { S("username", "alice"), S("password", ALICE_PW) });
+	assert_as(&auth_sup, ACCT_OK, "login",
+	    { S("username", "alice"), S("password", "changed-again") });
+}
+
+/* The admin_group / auth_group settings follow SIGHUP. */
+static void
+test_groups_reload(void **state)
+{
+	struct th_daemon *d = *state;
+	size_t off;
+
+	NEED_ROOT();
+	assert_as(&plain, ACCT_ERR_DENIED, "user_list", { { NULL } });
+	/* Make nobody's own group the admin group. */
+	d->admin_gid = TH_NOBODY;
+	assert_int_equal(th_write_config(d, NULL), 0);
+	off = th_log_size(d);
+	assert_int_equal(kill(d->pid, SIGHUP), 0);
+	assert_int_equal(th_wait_log(d, off, "reload", TH_WAIT_MS), 0);
+	assert_as(&plain, ACCT_OK, "user_list", { { NULL } });
+	/* And the old admin group no longer is one. */
+	{
+		static const struct th_cred old = { 54321, 100, 1,
+		    { TH_ADMIN_GID } };
+		assert_as(&old, ACCT_ERR_DENIED, "user_list", { { NULL } });
+	}
+	d->admin_gid = TH_ADMIN_GID;
+	assert_int_equal(th_write_config(d, NULL), 0);
+	off = th_log_size(d);
+	assert_int_equal(kill(d->pid, SIGHUP), 0);
+	assert_int_equal(th_wait_log(d, off, "reload", TH_WAIT_MS), 0);
+	assert_as(&plain, ACCT_ERR_DENIED, "user_list", { { NULL } });
+}
+
+/* ---- connection limits per uid ---- */
+
+/* Connect as cred by switching effective ids for the connect() only. */
+static int
+connect_as(const struct th_cred *c, const char *sock)
+{
+	gid_t none[1] = { 0 };
+	int fd = -1, ok = 0;
+
+	if (setgroups((size_t)c->ngroups, c->groups) == 0 &&
+	    setegid(c->gid) == 0 && seteuid(c->uid) == 0) {
+		fd = th_connect(sock);
+		ok = 1;
+	}
+	if (seteuid(0) == -1 || setegid(0) == -1 ||
+	    setgroups(0, none) == -1)
+		abort();	/* cannot go on as the wrong user */
+	return ok ? fd : -1;
+}
+
+static void
+test_per_uid_limit(void **state)
+{
+	struct th_daemon d;
+	struct proto_reply rep;
+	int fds[3], fd;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(th_up(&d, "max_connections_per_uid = 2\n"), 0);
+	for (int i = 0; i < 2; i++) {
+		fds[i] = connect_as(&plain, d.sock);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(th_send_request(fds[i], 1, "hello", NULL), 0);
+		assert_int_equal(th_recv(fds[i], 10000, &rep), TH_REPLY);
+		assert_int_equal(rep.code, ACCT_OK);
+		proto_reply_free(&rep);
+	}
+	/* The third from the same uid: busy, closed. */
+	fds[2] = connect_as(&plain, d.sock);
+	assert_true(fds[2] >= 0);
+	(void)th_send_request(fds[2], 1, "hello", NULL);
+	assert_int_equal(th_recv(fds[2], 10000, &rep), TH_REPLY);
+	assert_int_equal(rep.code, ACCT_ERR_BUSY);
+	proto_reply_free(&rep);
+	assert_int_equal(th_wait_closed(fds[2], 10000), 0);
+	close(fds[2]);
+	/* Others are not affected: another uid, and an admin. */
+	fd = connect_as(&nameless, d.sock);
+	assert_true(fd >= 0);
+	assert_int_equal(th_send_request(fd, 1, "hello", NULL), 0);
+	assert_int_equal(th_recv(fd, 10000, &rep), TH_REPLY);
+	assert_int_equal(rep.code, ACCT_OK);
+	proto_reply_free(&rep);
+	close(fd);
+	assert_int_equal(th_call(d.sock, "user_list", NULL, &rep), ACCT_OK);
+	assert_int_equal(rep.code, ACCT_OK);
+	proto_reply_free(&rep);
+	/* One closes: there is room again. */
+	close(fds[0]);
+	{
+		int ok = 0;
+		/* The daemon notices the close when its thread wakes:
+		 * bounded retries. */
+		for (int i = 0; i < 200 && !ok; i++) {
+			fd = connect_as(&plain, d.sock);
+			assert_true(fd >= 0);
+			assert_int_equal(th_send_request(fd, 1, "hello", NULL),
+			    0);
+			if (th_recv(fd, 10000, &rep) == TH_REPLY &&
+			    rep.code == ACCT_OK)
+				ok = 1;
+			proto_reply_free(&rep);
+			close(fd);
+			if (!ok)
+				usleep(10000);
+		}
+		assert_true(ok);
+	}
+	close(fds[1]);
+	assert_int_equal(th_stop(&d), 0);
+	th_cleanup(&d);
+}
+
+/* ---- acctc as a plain user ---- */
+
+static void
+test_acctc_as_nobody(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r;
+
+	NEED_ROOT();
+	if (th_acctc_bin() == NULL) {
+		print_message("ACCTC_BIN not set\n");
+		skip();
+	}
+	th_acctc_as(d, &plain, NULL, &r, "hello", NULL);
+	if (r.status == 127 || r.status == 126) {
+		print_message("acctc not executable as nobody: %s\n", r.err);
+		th_result_free(&r);
+		skip();
+	}
+	assert_int_equal(r.status, 0);
+	th_result_free(&r);
+
+	th_acctc_as(d, &plain, NULL, &r, "users", "ls", NULL);
+	assert_int_equal(r.status, 1);
+	assert_true(th_contains(r.err, "permission denied"));
+	assert_false(th_contains(r.out, "alice"));
+	th_result_free(&r);
+	th_acctc_as(d, &plain, NULL, &r, "users", "add", "mallory", NULL);
+	assert_int_equal(r.status, 1);
+	assert_true(th_contains(r.err, "permission denied"));
+	th_result_free(&r);
+	assert_false(th_user_exists(d->sock, "mallory"));
+
+	/* Own password, current one and new one twice on stdin. */
+	th_acctc_as(d, &plain, NOBODY_PW "\nfrom-acctc-pw\n",
+	    &r, "passwd", "--password-stdin", NULL);
+	if (r.status != 0)
+		print_error("stdout: %s\nstderr: %s\n", r.out, r.err);
+	assert_int_equal(r.status, 0);
+	th_result_free(&r);
+	assert_as(&auth_sup, ACCT_OK, "login",
+	    { S("username", "nobody"), S("password", "from-acctc-pw") });
+	/* Someone else's: refused. */
+	th_acctc_as(d, &plain, ALICE_PW "\nfrom-acctc-pw\n",
+	    &r, "passwd", "--password-stdin", "alice", NULL);
+	assert_int_equal(r.status, 1);
+	assert_true(th_contains(r.err, "permission denied"));
+	th_result_free(&r);
+
+	/* In the admin group, the same binary lists accounts. */
+	th_acctc_as(d, &admin_sup, NULL, &r, "users", "ls", NULL);
+	assert_int_equal(r.status, 0);
+	assert_true(th_contains(r.out, "alice"));
+	th_result_free(&r);
+}
+
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_plain_hello),
+		T(test_plain_denied),
+		T(test_plain_passwd_other),
+		T(test_plain_passwd_self),
+		T(test_plain_passwd_self_missing),
+		T(test_admin_supplementary),
+		T(test_admin_primary),
+		T(test_other_groups),
+		T(test_auth_group),
+		T(test_groups_reload),
+		cmocka_unit_test(test_per_uid_limit),
+		T(test_acctc_as_nobody),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("authz", tests, NULL, NULL);
+}
