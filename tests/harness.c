@@ -560,8 +560,8 @@ th_acctc_v(const char *sock, const struct th_cred *cred,
 		if (infd == -1 || dup2(infd, 0) == -1 ||
 		    dup2(fileno(out), 1) == -1 || dup2(fileno(err), 2) == -1)
 			_exit(126);
-		/* No setsid(): but no controlling tty either matters only
-		 * for prompts, which tests avoid by giving stdin. */
+		/* No controlling terminal: acctc must never prompt. */
+		(void)setsid();
 		unsetenv("ACCTC_SOCKET");
 		signal(SIGPIPE, SIG_DFL);
 		if (cred != NULL && take_cred(cred) == -1) {

@@ -435,15 +435,51 @@ struct bad {
 	uint64_t	 id;	/* expected in the reply */
 };
 
+/* Like expect_error_fmt(), but reports a mismatch and returns 1. */
+static int
+check_error(const struct th_daemon *d, const struct bad *b)
+{
+	struct proto_reply rep;
+	uint8_t buf[4096];
+	size_t n = mp(buf, sizeof(buf), b->fmt);
+	int fd = th_connect(d->sock), r, bad = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(th_send_frame(fd, buf, n), 0);
+	if ((r = th_recv(fd, RECV_MS, &rep)) != TH_REPLY) {
+		print_error("  %s: no reply (%d)\n", b->what, r);
+		close(fd);
+		return 1;
+	}
+	if (rep.code != b->code) {
+		print_error("  %s: got %d (%s) \"%s\", want %d (%s)\n",
+		    b->what, rep.code, acct_errname(rep.code), rep.message,
+		    b->code, acct_errname(b->code));
+		bad = 1;
+	} else if (rep.message[0] == '\0') {
+		print_error("  %s: error without a message\n", b->what);
+		bad = 1;
+	} else if (rep.id != b->id &&
+	    !(b->code == ACCT_ERR_PROTOCOL && rep.id == 0)) {
+		print_error("  %s: reply id %llu, want %llu\n", b->what,
+		    (unsigned long long)rep.id, (unsigned long long)b->id);
+		bad = 1;
+	}
+	proto_reply_free(&rep);
+	close(fd);
+	return bad;
+}
+
+/* Every case is tried; then the count of mismatches, then the database. */
 static void
 run_bad(struct th_daemon *d, const struct bad *b, size_t n)
 {
 	char *before = seed(d);
+	int failed = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		print_message("  %s\n", b[i].what);
-		expect_error_fmt(d, b[i].fmt, b[i].code, b[i].id);
-	}
+	for (size_t i = 0; i < n; i++)
+		failed += check_error(d, &b[i]);
+	assert_int_equal(failed, 0);
 	still_fine(d, before);
 	free(before);
 }
@@ -757,6 +793,9 @@ test_invalid_values(void **state)
 		{ "control character in name", "{4 s:v i:1 s:id i:7 s:op "
 		    "s:user_add s:args {2 s:username s:bob s:name x:a3420a62",
 		    ACCT_ERR_INVALID, 7 },
+		{ "DEL in name", "{4 s:v i:1 s:id i:7 s:op s:user_add s:args "
+		    "{2 s:username s:bob s:name x:a3417f42", ACCT_ERR_INVALID,
+		    7 },
 		{ "escape sequence in upload path", "{4 s:v i:1 s:id i:7 s:op "
 		    "s:user_add s:args {2 s:username s:bob s:upload_path "
 		    "x:a51b5b326a78", ACCT_ERR_INVALID, 7 },
@@ -798,6 +837,32 @@ test_invalid_values(void **state)
 		{ "passwd: unknown account", "{4 s:v i:1 s:id i:7 s:op s:passwd "
 		    "s:args {2 s:username s:ghost s:new_password "
 		    "s:long-enough-password", ACCT_ERR_NOT_FOUND, 7 },
+	};
+
+	run_bad(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/*
+ * "name, upload_path, auth_id: no control characters": the C1 controls
+ * U+0080..U+009F are control characters too (Unicode category Cc), and
+ * U+009B is a CSI that some terminals act on.
+ */
+static void
+test_c1_controls(void **state)
+{
+	static const struct bad cases[] = {
+		{ "C1 NEL (U+0085) in name", "{4 s:v i:1 s:id i:7 s:op "
+		    "s:user_add s:args {2 s:username s:bob s:name x:a461c28562",
+		    ACCT_ERR_INVALID, 7 },
+		{ "C1 CSI (U+009B) in auth id", "{4 s:v i:1 s:id i:7 s:op "
+		    "s:user_add s:args {2 s:username s:bob2 s:auth_id "
+		    "x:a5c29b324a78", ACCT_ERR_INVALID, 7 },
+		{ "C1 (U+0080) in upload path", "{4 s:v i:1 s:id i:7 s:op "
+		    "s:user_add s:args {2 s:username s:bob3 s:upload_path "
+		    "x:a3c28041", ACCT_ERR_INVALID, 7 },
+		{ "C1 CSI (U+009B) in name, user_mod", "{4 s:v i:1 s:id i:7 "
+		    "s:op s:user_mod s:args {2 s:username s:alice s:name "
+		    "x:a5c29b324a78", ACCT_ERR_INVALID, 7 },
 	};
 
 	run_bad(*state, cases, sizeof(cases) / sizeof(cases[0]));
@@ -1440,6 +1505,7 @@ main(void)
 		T(test_too_many_args),
 		T(test_wrong_version),
 		T(test_invalid_values),
+		T(test_c1_controls),
 		T(test_account_record),
 		T(test_user_list),
 		T(test_deleted_restore),
