@@ -182,6 +182,13 @@ account_find(const char *name, struct account *a)
 }
 
 int
+account_get_id(const char *id, struct account *a)
+{
+	return get_one("SELECT " COLUMNS " FROM accounts "
+	    "WHERE id = ?1 AND deleted_at IS NULL", id, a);
+}
+
+int
 account_get_deleted(const char *username, struct account *a)
 {
 	return get_one("SELECT " COLUMNS " FROM accounts "

@@ -14,6 +14,7 @@
 
 #include "../proto/proto.h"
 
+struct account;
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -51,6 +52,7 @@ struct config {
 	uint32_t	lockout_base;		/* seconds, doubles */
 	uint32_t	lockout_max;		/* seconds */
 	uint32_t	audit_retention_days;	/* 0: keep forever */
+	uint32_t	session_lifetime;	/* seconds */
 	/* Resolved from the group names when loaded. */
 	gid_t		admin_gid;
 	gid_t		auth_gid;
@@ -131,7 +133,10 @@ typedef int handler_fn(struct ctx *, struct proto_request *,
 	    struct proto_msg *res);
 handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
 	   h_user_rm, h_users_reset, h_passwd, h_login, h_audit_logins,
-	   h_audit_reset;
+	   h_audit_reset, h_token_add, h_token_validate, h_token_list,
+	   h_token_show, h_token_revoke, h_tokens_reset, h_client_verify;
+/* The account named like the caller's Unix login; ACCT_ERR_NOT_FOUND. */
+int	self_account(const struct ctx *x, struct account *a);
 
 /* account.c: rows of the accounts table. */
 struct account {
@@ -163,6 +168,7 @@ int	account_get(const char *username, struct account *a);
 int	account_get_deleted(const char *username, struct account *a);
 /* By username, or by email when name holds an '@' and no username matches. */
 int	account_find(const char *name, struct account *a);
+int	account_get_id(const char *id, struct account *a);
 int	account_insert(struct account *a);
 int	account_update(const struct account *a);
 int	account_set_hash(const char *id, const char *old_hash,
@@ -182,6 +188,43 @@ int	throttle_charge(const struct config *c, const char *account_id,
 	    uid_t uid, const char *remote, bool *locked);
 int	throttle_success(const char *account_id, uid_t uid, const char *remote);
 int	throttle_unlock(const char *account_id);
+int	throttle_purge(const struct config *c, int64_t now);	/* db locked */
+
+/* token.c: sessions, access tokens, app passwords, OAuth2 clients. */
+#define TOKEN_ID_LEN		17		/* 16 hex + NUL */
+#define TOKEN_STRING_LEN	(16 + 1 + 64 + 1)	/* ID_SECRET + NUL */
+
+struct token_spec {
+	const char	*type;		/* session, access_token, ... */
+	const char	*account_id;	/* NULL: a client of no account */
+	const char	*name;
+	const char	*scope;
+	int64_t		 lifetime;	/* seconds; 0: never expires */
+	uid_t		 created_by;
+};
+
+bool	token_type_valid(const char *type);
+bool	scope_allows(const char *scope, const char *service);
+/* New token; the string (shown once) in out, its row as key in res. */
+int	token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
+	    struct proto_msg *res, const char *key);
+/* ACCT_OK or ACCT_ERR_INVALID_TOKEN; type NULL: any but "client". */
+int	token_check(const char *token, const char *type, const char *service,
+	    char owner[33], struct proto_msg *res);
+int	token_list(const char *account_id, const char *type,
+	    const char *search, int64_t limit, struct proto_msg *res);
+int	token_show(const char *id, char owner[33], char type[16],
+	    struct proto_msg *res, const char *key);
+void	token_id_of(const char *token, char id[TOKEN_ID_LEN]);
+int	token_delete(const char *id);
+int	token_delete_account(const char *account_id, const char *type,
+	    int64_t *removed);
+int	token_reset_all(int64_t *removed);
+int	token_purge_expired(int64_t now, int64_t *removed);
+
+/* purge.c: expired tokens, old audit rows, stale throttle counters. */
+#define PURGE_INTERVAL	3600	/* seconds */
+void	purge_run(const struct config *c);
 
 /* auditlog.c: the login audit table. */
 struct audit_login {
@@ -193,10 +236,11 @@ struct audit_login {
 	const char	*status;	/* OK, FAILED, LOCKED, DISABLED, PENDING */
 };
 
-int	auditlog_add(const struct config *c, const struct audit_login *e);
+int	auditlog_add(const struct audit_login *e);
 int	auditlog_list(const char *username, int64_t limit,
 	    struct proto_msg *res);
 int	auditlog_reset(int64_t *removed);
+int	auditlog_purge(const struct config *c, int64_t now);	/* db locked */
 
 /* db.c: one SQLite connection, serialized by db_lock(). */
 int	db_open(const char *path, char *err, size_t errsz);

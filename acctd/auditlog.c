@@ -10,10 +10,6 @@
 #include "../common/log.h"
 #include "acctd.h"
 
-#define PURGE_INTERVAL	3600	/* seconds between retention purges */
-
-static int64_t last_purge;	/* under db_lock() */
-
 /* Printable copy: control characters become '?'. */
 static char *
 sanitise(const char *s)
@@ -26,26 +22,24 @@ sanitise(const char *s)
 	return c;
 }
 
-static void
-purge(const struct config *c, int64_t now)
+int
+auditlog_purge(const struct config *c, int64_t now)
 {
 	int64_t n = 0;
+	int rc;
 
-	if (c->audit_retention_days == 0 || now - last_purge < PURGE_INTERVAL)
-		return;
-	last_purge = now;
-	if (db_exec(&n, "DELETE FROM audit_logins WHERE at < ?1", "i",
-	    now - (int64_t)c->audit_retention_days * 86400) == ACCT_OK && n > 0)
+	if (c->audit_retention_days == 0)
+		return ACCT_OK;
+	rc = db_exec(&n, "DELETE FROM audit_logins WHERE at < ?1", "i",
+	    now - (int64_t)c->audit_retention_days * 86400);
+	if (rc == ACCT_OK && n > 0)
 		log_info("audit: purged %lld login records older than %u days",
 		    (long long)n, c->audit_retention_days);
-	/* Expired source counters are of no further use. */
-	db_exec(NULL, "DELETE FROM throttle_sources WHERE updated_at < ?1 "
-	    "AND (locked_until IS NULL OR locked_until < ?2)", "ii",
-	    now - (int64_t)c->lockout_max, now);
+	return rc;
 }
 
 int
-auditlog_add(const struct config *c, const struct audit_login *e)
+auditlog_add(const struct audit_login *e)
 {
 	char *user = sanitise(e->username), *realm = sanitise(e->realm);
 	char *remote = sanitise(e->remote);
@@ -60,7 +54,6 @@ auditlog_add(const struct config *c, const struct audit_login *e)
 		    "?8, ?9)", "iiissssss", now, (int64_t)e->peer->uid,
 		    (int64_t)e->peer->pid, e->peer->comm, realm, remote, user,
 		    e->account_id, e->status);
-		purge(c, now);
 		db_unlock();
 	}
 	if (rc != ACCT_OK)

@@ -45,6 +45,7 @@ static const struct key {
 	{ "lockout_base",	K_U32, offsetof(struct config, lockout_base), 1, 86400 },
 	{ "lockout_max",	K_U32, offsetof(struct config, lockout_max), 1, 604800 },
 	{ "audit_retention_days", K_U32, offsetof(struct config, audit_retention_days), 0, 36500 },
+	{ "session_lifetime",	K_U32, offsetof(struct config, session_lifetime), 60, 10 * 366 * 86400 },
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -75,6 +76,7 @@ config_defaults(struct config *c)
 	c->lockout_base = 30;
 	c->lockout_max = 900;
 	c->audit_retention_days = 90;
+	c->session_lifetime = 14 * 86400;
 }
 
 static char *

@@ -77,6 +77,21 @@ static const char *const migrations[] = {
 	" locked_until INTEGER,"
 	" updated_at INTEGER NOT NULL,"
 	" PRIMARY KEY (peer_uid, remote_addr));",
+
+	/* 3: sessions, access tokens, app passwords, OAuth2 clients */
+	"CREATE TABLE tokens ("
+	" id TEXT PRIMARY KEY,"
+	" type TEXT NOT NULL,"
+	" account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,"
+	" secret_sha256 TEXT NOT NULL,"	/* hex; the secret is never stored */
+	" name TEXT NOT NULL DEFAULT '',"
+	" scope TEXT NOT NULL DEFAULT '*',"
+	" created_at INTEGER NOT NULL,"
+	" created_by_uid INTEGER NOT NULL,"
+	" expires_at INTEGER,"
+	" last_used_at INTEGER);"
+	"CREATE INDEX tokens_account ON tokens(account_id);"
+	"CREATE INDEX tokens_expires ON tokens(expires_at);",
 };
 
 #define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -32,6 +32,14 @@ static const struct handler {
 	{ OP_LOGIN,	  ADMIN | AUTH,	h_login },
 	{ OP_AUDIT_LOGINS, ADMIN,	h_audit_logins },
 	{ OP_AUDIT_RESET, ADMIN,	h_audit_reset },
+	{ OP_TOKEN_ADD,	  ADMIN,	h_token_add },
+	{ OP_TOKEN_VALIDATE, ADMIN | AUTH, h_token_validate },
+	/* Own tokens for anyone; the handlers narrow it. */
+	{ OP_TOKEN_LIST,  ANYONE,	h_token_list },
+	{ OP_TOKEN_SHOW,  ANYONE,	h_token_show },
+	{ OP_TOKEN_REVOKE, ANYONE,	h_token_revoke },
+	{ OP_TOKENS_RESET, ADMIN,	h_tokens_reset },
+	{ OP_CLIENT_VERIFY, ADMIN | AUTH, h_client_verify },
 };
 
 int

@@ -54,18 +54,35 @@ rehash(struct ctx *x, const struct account *a, const struct proto_value *pw)
  * Decide the outcome. The hash is computed whatever the account's state,
  * so the time taken does not tell a locked or unknown account apart.
  */
+/* An app password of this account whose scope names the service. */
+static bool
+app_password(const struct account *a, const char *pw, const char *service)
+{
+	char owner[33];
+
+	return token_check(pw, "app_password", service, owner, NULL) ==
+	    ACCT_OK && strcmp(owner, a->id) == 0;
+}
+
 static const char *
-verify(struct ctx *x, const struct proto_value *pw, int found,
-    const struct account *a, bool locked, int *rc)
+verify(struct ctx *x, const struct proto_value *pw, const char *service,
+    int found, const struct account *a, bool locked, int *rc)
 {
 	int v;
 
 	*rc = ACCT_OK;
-	if (found != ACCT_OK || a->hash == NULL || locked) {
+	if (found != ACCT_OK || locked) {
 		hash_dummy_verify(&x->cfg, pw->str, pw->len);
 		return locked ? "LOCKED" : "FAILED";
 	}
-	if ((v = hash_verify(a->hash, pw->str, pw->len)) != ACCT_OK) {
+	if (a->hash == NULL) {
+		hash_dummy_verify(&x->cfg, pw->str, pw->len);
+		v = ACCT_ERR_AUTH_FAILED;
+	} else
+		v = hash_verify(a->hash, pw->str, pw->len);
+	if (v == ACCT_ERR_AUTH_FAILED && app_password(a, pw->str, service))
+		v = ACCT_OK;
+	if (v != ACCT_OK) {
 		if (v != ACCT_ERR_AUTH_FAILED)
 			*rc = v;	/* busy, out of memory */
 		return v == ACCT_ERR_AUTH_FAILED ? "FAILED" : "ERROR";
@@ -75,6 +92,29 @@ verify(struct ctx *x, const struct proto_value *pw, int found,
 	if (!a->activated)
 		return "PENDING";
 	return "OK";
+}
+
+/* login with session=true: a session token, shown once. */
+static int
+new_session(struct ctx *x, struct proto_request *req,
+    const struct account *a, struct proto_msg *res)
+{
+	struct token_spec s = { .type = "session", .account_id = a->id,
+	    .name = arg_or_empty(req, F_SERVICE),
+	    .scope = PROTO_HAS(req, F_SCOPE) ? req->arg[F_SCOPE].str : "*",
+	    .lifetime = PROTO_HAS(req, F_LIFETIME) && req->arg[F_LIFETIME].i ?
+	    req->arg[F_LIFETIME].i : x->cfg.session_lifetime,
+	    .created_by = x->peer->uid };
+	char token[TOKEN_STRING_LEN];
+	int rc;
+
+	if (validate_text("scope", s.scope, x->err, sizeof(x->err)) == -1 ||
+	    s.scope[0] == '\0')
+		return ctx_fail(x, ACCT_ERR_INVALID, "invalid scope");
+	if ((rc = token_create(&s, token, res, "session")) == ACCT_OK)
+		proto_kv_str(res, "token", token);
+	explicit_bzero(token, sizeof(token));
+	return rc;
 }
 
 int
@@ -97,20 +137,24 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if ((rc = throttle_charge(&x->cfg, e.account_id, x->peer->uid, remote,
 	    &locked)) != ACCT_OK)
 		goto out;
-	e.status = verify(x, pw, found, &a, locked, &rc);
+	e.status = verify(x, pw, e.realm, found, &a, locked, &rc);
 	if (rc == ACCT_OK && strcmp(e.status, "OK") == 0) {
 		rc = throttle_success(a.id, x->peer->uid, remote);
-		rehash(x, &a, pw);
+		if (a.hash != NULL)
+			rehash(x, &a, pw);
 		a.failed_logins = 0;
 		a.locked_until = 0;
 		a.last_login_at = now_unix();
 	}
-	auditlog_add(&x->cfg, &e);
+	auditlog_add(&e);
 	log_info("login %s service '%s' by uid %u: %s", found == ACCT_OK ?
 	    a.username : "(unknown)", e.realm, (unsigned)x->peer->uid,
 	    e.status);
 	if (rc == ACCT_OK && strcmp(e.status, "OK") != 0)
 		rc = ctx_fail(x, ACCT_ERR_AUTH_FAILED, "authentication failed");
+	if (rc == ACCT_OK && PROTO_HAS(req, F_SESSION) &&
+	    req->arg[F_SESSION].b)
+		rc = new_session(x, req, &a, res);
 	if (rc == ACCT_OK)
 		account_pack(proto_kv_begin(res, "user"), &a);
 out:

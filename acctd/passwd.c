@@ -96,8 +96,13 @@ h_passwd(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		ctx_fail(x, rc, "the password was changed concurrently; "
 		    "try again");
 	if (rc == ACCT_OK) {
-		log_info("uid %u: %s password of %s", (unsigned)x->peer->uid,
-		    remove ? "removed" : "changed", a.username);
+		int64_t n = 0;
+
+		/* Sessions opened with the old password end with it. */
+		token_delete_account(a.id, "session", &n);
+		log_info("uid %u: %s password of %s, ended %lld sessions",
+		    (unsigned)x->peer->uid, remove ? "removed" : "changed",
+		    a.username, (long long)n);
 		proto_kv_str(res, "username", a.username);
 		proto_kv_bool(res, "has_password", !remove);
 	}

@@ -274,6 +274,7 @@ server_run(int lfd, const char *config_path, bool required)
 	struct signalfd_siginfo si;
 	sigset_t set;
 	int sfd;
+	int64_t next_purge = 0;
 	bool stop = false;
 
 	sigemptyset(&set);
@@ -290,7 +291,14 @@ server_run(int lfd, const char *config_path, bool required)
 			{ .fd = lfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 		};
-		if (poll(p, 2, -1) == -1) {
+		if (now_unix() >= next_purge) {
+			struct config c;
+
+			config_current(&c);
+			purge_run(&c);
+			next_purge = now_unix() + PURGE_INTERVAL;
+		}
+		if (poll(p, 2, (int)(next_purge - now_unix()) * 1000) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));

@@ -125,3 +125,12 @@ throttle_unlock(const char *account_id)
 	db_unlock();
 	return rc;
 }
+
+/* Counters of sources that failed long ago and are not locked. */
+int
+throttle_purge(const struct config *c, int64_t now)
+{
+	return db_exec(NULL, "DELETE FROM throttle_sources WHERE "
+	    "updated_at < ?1 AND (locked_until IS NULL OR locked_until < ?2)",
+	    "ii", now - (int64_t)c->lockout_max, now);
+}

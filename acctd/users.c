@@ -324,8 +324,12 @@ h_user_rm(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if (rc != ACCT_OK)
 		return rc;
 	if ((rc = account_delete(a.id)) == ACCT_OK) {
-		log_info("uid %u: deleted account %s",
-		    (unsigned)x->peer->uid, a.username);
+		int64_t n = 0;
+
+		/* A deleted account keeps no way in. */
+		token_delete_account(a.id, NULL, &n);
+		log_info("uid %u: deleted account %s and its %lld tokens",
+		    (unsigned)x->peer->uid, a.username, (long long)n);
 		proto_kv_str(res, "username", a.username);
 	}
 	account_free(&a);
@@ -342,6 +346,9 @@ h_users_reset(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return ctx_fail(x, ACCT_ERR_CONFIRM, "users_reset removes "
 		    "every account: send confirm=true");
 	if ((rc = account_reset_all(&removed)) != ACCT_OK)
+		return rc;
+	/* Clients belong to no account: they go too. */
+	if ((rc = token_reset_all(NULL)) != ACCT_OK)
 		return rc;
 	log_warn("uid %u: removed all %lld accounts", (unsigned)x->peer->uid,
 	    (long long)removed);

@@ -54,6 +54,14 @@ enum proto_field {
 	F_SERVICE,		/* login: the calling service or realm */
 	F_REMOTE_ADDR,		/* login: the end user's address, as reported */
 	F_UNLOCK,		/* user_mod: clear failures and lock */
+	F_TOKEN,		/* a token or app password, id_secret */
+	F_SESSION,		/* login: also create a session */
+	F_SCOPE,		/* space-separated services, or "*" */
+	F_LIFETIME,		/* seconds; 0 or absent: default/never */
+	F_TYPE,			/* token type */
+	F_ID,			/* public id of a token or client */
+	F_CLIENT_ID,
+	F_CLIENT_SECRET,
 	F__COUNT
 };
 
@@ -78,6 +86,13 @@ enum proto_op {
 	OP_LOGIN,
 	OP_AUDIT_LOGINS,
 	OP_AUDIT_RESET,
+	OP_TOKEN_ADD,
+	OP_TOKEN_VALIDATE,
+	OP_TOKEN_LIST,
+	OP_TOKEN_SHOW,
+	OP_TOKEN_REVOKE,
+	OP_TOKENS_RESET,
+	OP_CLIENT_VERIFY,
 	OP__COUNT
 };
 

@@ -29,6 +29,14 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_SERVICE]	  = { "service",       PT_STR,    64 },
 	[F_REMOTE_ADDR]	  = { "remote_addr",   PT_STR,    64 },
 	[F_UNLOCK]	  = { "unlock",        PT_BOOL,   0 },
+	[F_TOKEN]	  = { "token",         PT_SECRET, 256 },
+	[F_SESSION]	  = { "session",       PT_BOOL,   0 },
+	[F_SCOPE]	  = { "scope",         PT_STR,    256 },
+	[F_LIFETIME]	  = { "lifetime",      PT_INT,    10 * 366 * 86400 },
+	[F_TYPE]	  = { "type",          PT_STR,    16 },
+	[F_ID]		  = { "id",            PT_STR,    64 },
+	[F_CLIENT_ID]	  = { "client_id",     PT_STR,    64 },
+	[F_CLIENT_SECRET] = { "client_secret", PT_SECRET, 256 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -54,9 +62,24 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	    FB(F_REMOVE), 0 },
 	[OP_LOGIN]	 = { "login",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_SERVICE) |
-	    FB(F_REMOTE_ADDR), FB(F_USERNAME) | FB(F_PASSWORD) },
+	    FB(F_REMOTE_ADDR) | FB(F_SESSION) | FB(F_SCOPE) | FB(F_LIFETIME),
+	    FB(F_USERNAME) | FB(F_PASSWORD) },
 	[OP_AUDIT_LOGINS] = { "audit_logins", FB(F_USERNAME) | FB(F_LIMIT), 0 },
 	[OP_AUDIT_RESET] = { "audit_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
+	[OP_TOKEN_ADD]	 = { "token_add",
+	    FB(F_USERNAME) | FB(F_TYPE) | FB(F_NAME) | FB(F_SCOPE) |
+	    FB(F_LIFETIME), FB(F_TYPE) },
+	[OP_TOKEN_VALIDATE] = { "token_validate", FB(F_TOKEN) | FB(F_SERVICE),
+	    FB(F_TOKEN) },
+	[OP_TOKEN_LIST]	 = { "token_list", FB(F_SEARCH) | FB(F_TYPE) |
+	    FB(F_LIMIT), 0 },
+	[OP_TOKEN_SHOW]	 = { "token_show", FB(F_ID), FB(F_ID) },
+	/* id, or the whole token when the id is not at hand */
+	[OP_TOKEN_REVOKE] = { "token_revoke", FB(F_ID) | FB(F_TOKEN), 0 },
+	[OP_TOKENS_RESET] = { "tokens_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
+	[OP_CLIENT_VERIFY] = { "client_verify",
+	    FB(F_CLIENT_ID) | FB(F_CLIENT_SECRET) | FB(F_SCOPE),
+	    FB(F_CLIENT_ID) | FB(F_CLIENT_SECRET) },
 };
 
 int
@@ -68,3 +91,6 @@ proto_op_lookup(const char *name, size_t len)
 			return i;
 	return -1;
 }
+
+/* Field sets are 64-bit masks. */
+_Static_assert(F__COUNT <= 64, "too many fields for the FB() masks");

@@ -1,0 +1,238 @@
+/*
+ * auth.c: handlers for tokens and clients (acctc auth and clients): add,
+ * validate, list, show, revoke, reset, and the client-credentials check.
+ * A plain user sees and revokes only the tokens of their own account.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+#define LIST_DEFAULT_LIMIT	1000
+
+int
+self_account(const struct ctx *x, struct account *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!x->peer->creds_ok || x->peer->login[0] == '\0')
+		return ACCT_ERR_NOT_FOUND;
+	return account_get(x->peer->login, a);
+}
+
+static const char *
+str_or(struct proto_request *req, enum proto_field f, const char *dflt)
+{
+	return PROTO_HAS(req, f) ? req->arg[f].str : dflt;
+}
+
+static int
+check_scope(struct ctx *x, const char *scope)
+{
+	if (validate_text("scope", scope, x->err, sizeof(x->err)) == -1)
+		return ACCT_ERR_INVALID;
+	if (scope[0] == '\0')
+		return ctx_fail(x, ACCT_ERR_INVALID, "invalid scope: give "
+		    "service names separated by spaces, or *");
+	return ACCT_OK;
+}
+
+int
+h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	struct token_spec s = { .type = req->arg[F_TYPE].str,
+	    .name = str_or(req, F_NAME, ""), .scope = str_or(req, F_SCOPE, "*"),
+	    .lifetime = PROTO_HAS(req, F_LIFETIME) ? req->arg[F_LIFETIME].i : 0,
+	    .created_by = x->peer->uid };
+	char token[TOKEN_STRING_LEN];
+	struct account a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (!token_type_valid(s.type) || strcmp(s.type, "session") == 0)
+		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
+		    "access_token, app_password or client");
+	if ((rc = check_scope(x, s.scope)) != ACCT_OK ||
+	    validate_text("name", s.name, x->err, sizeof(x->err)) == -1)
+		return rc != ACCT_OK ? rc : ACCT_ERR_INVALID;
+	if (strcmp(s.type, "app_password") == 0 && s.name[0] == '\0')
+		return ctx_fail(x, ACCT_ERR_INVALID, "an app password needs "
+		    "a name");
+	if (PROTO_HAS(req, F_USERNAME)) {
+		char *name = req->arg[F_USERNAME].str;
+		if (validate_username(name, x->err, sizeof(x->err)) == -1)
+			return ACCT_ERR_INVALID;
+		if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
+			return ctx_fail(x, rc, "no account named '%s'", name);
+		if (rc != ACCT_OK)
+			return rc;
+		s.account_id = a.id;
+	} else if (strcmp(s.type, "client") != 0)
+		return ctx_fail(x, ACCT_ERR_INVALID, "missing argument "
+		    "'username'");
+	rc = token_create(&s, token, res, "info");
+	if (rc == ACCT_OK) {
+		proto_kv_str(res, "token", token);
+		log_info("uid %u: created %s for %s", (unsigned)x->peer->uid,
+		    s.type, a.username ? a.username : "no account");
+	}
+	explicit_bzero(token, sizeof(token));
+	account_free(&a);
+	return rc;
+}
+
+/* Validate a token and return the account it stands for. */
+int
+h_token_validate(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	char owner[33];
+	struct account a;
+	int rc;
+
+	rc = token_check(req->arg[F_TOKEN].str, NULL,
+	    str_or(req, F_SERVICE, NULL), owner, res);
+	if (rc != ACCT_OK)
+		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid token");
+	if ((rc = account_get_id(owner, &a)) != ACCT_OK)
+		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid token");
+	account_pack(proto_kv_begin(res, "user"), &a);
+	account_free(&a);
+	return ACCT_OK;
+}
+
+int
+h_client_verify(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	char token[2 * TOKEN_STRING_LEN], owner[33], type[16];
+	int rc;
+
+	snprintf(token, sizeof(token), "%s_%s", req->arg[F_CLIENT_ID].str,
+	    req->arg[F_CLIENT_SECRET].str);
+	rc = token_check(token, "client", str_or(req, F_SCOPE, NULL), owner,
+	    NULL);
+	explicit_bzero(token, sizeof(token));
+	if (rc != ACCT_OK)
+		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid client "
+		    "credentials");
+	return token_show(req->arg[F_CLIENT_ID].str, owner, type, res,
+	    "client");
+}
+
+/* The account a non-admin is limited to, or NULL for admins. */
+static int
+scope_of_caller(struct ctx *x, struct account *self, const char **id)
+{
+	int rc;
+
+	*id = NULL;
+	memset(self, 0, sizeof(*self));
+	if (x->classes & PEER_ADMIN)
+		return ACCT_OK;
+	if ((rc = self_account(x, self)) == ACCT_ERR_NOT_FOUND)
+		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: your "
+		    "login name has no account");
+	if (rc == ACCT_OK)
+		*id = self->id;
+	return rc;
+}
+
+int
+h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	struct account self;
+	const char *limit_to;
+	int rc;
+
+	if ((rc = scope_of_caller(x, &self, &limit_to)) == ACCT_OK)
+		rc = token_list(limit_to, str_or(req, F_TYPE, NULL),
+		    str_or(req, F_SEARCH, NULL), PROTO_HAS(req, F_LIMIT) ?
+		    req->arg[F_LIMIT].i : LIST_DEFAULT_LIMIT, res);
+	account_free(&self);
+	return rc;
+}
+
+int
+h_token_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	struct account self;
+	const char *limit_to;
+	char owner[33], type[16];
+	int rc;
+
+	if ((rc = scope_of_caller(x, &self, &limit_to)) != ACCT_OK)
+		return rc;
+	/* Look first, so nothing about another's token reaches res. */
+	rc = token_show(req->arg[F_ID].str, owner, type, NULL, NULL);
+	if (rc == ACCT_OK && limit_to != NULL && strcmp(owner, limit_to) != 0)
+		rc = ACCT_ERR_NOT_FOUND;
+	if (rc == ACCT_OK)
+		rc = token_show(req->arg[F_ID].str, owner, type, res, "token");
+	account_free(&self);
+	if (rc == ACCT_ERR_NOT_FOUND)
+		return ctx_fail(x, rc, "no such token");
+	return rc;
+}
+
+/*
+ * Revoke by id or by the token itself. Admins revoke anything,
+ * authenticators any session, everyone else their own tokens.
+ */
+int
+h_token_revoke(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	char id[TOKEN_ID_LEN], owner[33], type[16];
+	struct account self;
+	int rc;
+
+	if (PROTO_HAS(req, F_ID) == PROTO_HAS(req, F_TOKEN))
+		return ctx_fail(x, ACCT_ERR_INVALID, "give either an id or a "
+		    "token");
+	if (PROTO_HAS(req, F_TOKEN)) {
+		token_id_of(req->arg[F_TOKEN].str, id);
+		if (id[0] == '\0' || token_check(req->arg[F_TOKEN].str, NULL,
+		    NULL, owner, NULL) != ACCT_OK)
+			return ctx_fail(x, ACCT_ERR_INVALID_TOKEN,
+			    "invalid token");
+	} else
+		strlcpy(id, req->arg[F_ID].str, sizeof(id));
+	if ((rc = token_show(id, owner, type, NULL, NULL)) != ACCT_OK)
+		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no such token");
+	memset(&self, 0, sizeof(self));
+	if (!(x->classes & PEER_ADMIN) &&
+	    !((x->classes & PEER_AUTH) && strcmp(type, "session") == 0) &&
+	    (self_account(x, &self) != ACCT_OK ||
+	    strcmp(self.id, owner) != 0)) {
+		account_free(&self);
+		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no such token");
+	}
+	account_free(&self);
+	if ((rc = token_delete(id)) != ACCT_OK)
+		return rc == ACCT_ERR_NOT_FOUND ? ctx_fail(x, rc,
+		    "no such token") : rc;
+	log_info("uid %u: revoked %s %s", (unsigned)x->peer->uid, type, id);
+	proto_kv_str(res, "id", id);
+	return ACCT_OK;
+}
+
+int
+h_tokens_reset(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (!req->arg[F_CONFIRM].b)
+		return ctx_fail(x, ACCT_ERR_CONFIRM, "tokens_reset revokes "
+		    "every session and token: send confirm=true");
+	if ((rc = token_reset_all(&n)) != ACCT_OK)
+		return rc;
+	log_warn("uid %u: revoked all %lld sessions and tokens",
+	    (unsigned)x->peer->uid, (long long)n);
+	proto_kv_int(res, "removed", n);
+	return ACCT_OK;
+}
