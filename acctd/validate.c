@@ -130,11 +130,17 @@ validate_provider(const char *p, char *err, size_t errsz)
 	    "default, local, oidc, none", err, errsz);
 }
 
+/*
+ * No C0 controls, DEL or C1 controls (U+0080..U+009F, which UTF-8
+ * writes as C2 80..C2 9F; U+009B is a terminal escape). The protocol
+ * decoder has already refused invalid UTF-8.
+ */
 int
 validate_text(const char *what, const char *s, char *err, size_t errsz)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f) {
+		if (*p < 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
 			snprintf(err, errsz, "invalid %s: control characters "
 			    "are not allowed", what);
 			return -1;
