@@ -408,11 +408,19 @@ th_setup(void **state)
 }
 
 int
+th_setup_lazy(void **state)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return (*state = calloc(1, sizeof(struct th_daemon))) ? 0 : -1;
+}
+
+int
 th_teardown(void **state)
 {
 	struct th_daemon *d = *state;
 	int rc;
 
+	th_free_all();
 	if (d == NULL)
 		return 0;
 	rc = d->pid > 0 ? th_stop(d) : 0;
@@ -420,6 +428,49 @@ th_teardown(void **state)
 	free(d);
 	*state = NULL;
 	return rc == 0 ? 0 : -1;
+}
+
+/* ---- memory that outlives a failed assertion ---- */
+
+static void	**kept;
+static size_t	  nkept, capkept;
+
+void *
+th_keep(void *p)
+{
+	if (p == NULL)
+		return NULL;
+	if (nkept == capkept) {
+		size_t cap = capkept ? capkept * 2 : 32;
+		void **n = realloc(kept, cap * sizeof(*kept));
+		if (n == NULL)
+			return p;	/* a leak on failure, no worse */
+		kept = n;
+		capkept = cap;
+	}
+	kept[nkept++] = p;
+	return p;
+}
+
+void
+th_free(void *p)
+{
+	for (size_t i = nkept; i-- > 0;)
+		if (kept[i] == p) {
+			kept[i] = kept[--nkept];
+			break;
+		}
+	free(p);
+}
+
+void
+th_free_all(void)
+{
+	while (nkept > 0)
+		free(kept[--nkept]);
+	free(kept);
+	kept = NULL;
+	capkept = 0;
 }
 
 /* ---- other identities ---- */
@@ -498,8 +549,8 @@ th_as(const struct th_cred *cred, th_fn *fn, void *arg, char *buf,
 void
 th_result_free(struct th_result *r)
 {
-	free(r->out);
-	free(r->err);
+	th_free(r->out);
+	th_free(r->err);
 	r->out = r->err = NULL;
 }
 
@@ -510,9 +561,9 @@ slurp_tmp(FILE *f)
 
 	fflush(f);
 	if (lseek(fileno(f), 0, SEEK_SET) == -1)
-		return strdup("");
+		return th_keep(strdup(""));
 	s = read_all(fileno(f), NULL);
-	return s ? s : strdup("");
+	return th_keep(s ? s : strdup(""));
 }
 
 int
@@ -529,8 +580,9 @@ th_acctc_v(const char *sock, const struct th_cred *cred,
 	memset(r, 0, sizeof(*r));
 	r->status = -1;
 	if (bin == NULL) {
-		r->out = strdup("");
-		r->err = strdup("harness: ACCTC_BIN unset or not executable");
+		r->out = th_keep(strdup(""));
+		r->err = th_keep(strdup("harness: ACCTC_BIN unset or not "
+		    "executable"));
 		return -1;
 	}
 	argv[n++] = bin;
@@ -598,8 +650,8 @@ fail:
 		fclose(out);
 	if (err)
 		fclose(err);
-	r->out = strdup("");
-	r->err = strdup("harness: cannot run acctc");
+	r->out = th_keep(strdup(""));
+	r->err = th_keep(strdup("harness: cannot run acctc"));
 	return -1;
 }
 

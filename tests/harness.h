@@ -60,7 +60,19 @@ size_t	th_log_size(const struct th_daemon *d);
 
 /* cmocka fixtures: a daemon with the default config in *state. */
 int	th_setup(void **state);
-int	th_teardown(void **state);	/* fails unless acctd exits 0 */
+/* A struct th_daemon in *state, not started: the test calls th_up(). */
+int	th_setup_lazy(void **state);
+/* Stops acctd if running (fails unless it exits 0), cleans up, th_free_all. */
+int	th_teardown(void **state);
+
+/*
+ * Memory a failing assertion would leak (it longjmps out of the test):
+ * th_keep() registers p, th_free() frees it early, th_teardown() frees
+ * whatever is left. Both take NULL.
+ */
+void	*th_keep(void *p);
+void	th_free(void *p);
+void	th_free_all(void);
 
 /* A process identity for th_as() and th_acctc_as(). */
 struct th_cred {
@@ -83,8 +95,8 @@ int	th_as(const struct th_cred *cred, th_fn *fn, void *arg,
 /* Results of running acctc. */
 struct th_result {
 	int	 status;	/* exit code; 128+signal; -1 not run/timed out */
-	char	*out;		/* stdout, NUL-terminated */
-	char	*err;		/* stderr, NUL-terminated */
+	char	*out;		/* stdout, NUL-terminated (th_keep'd) */
+	char	*err;		/* stderr, NUL-terminated (th_keep'd) */
 };
 void	th_result_free(struct th_result *r);
 /*

@@ -158,7 +158,7 @@ hello_as(const struct th_daemon *d, const struct th_cred *cred,
 static char *
 dump(const struct th_daemon *d)
 {
-	char *s = th_db_dump(d);
+	char *s = th_keep(th_db_dump(d));
 
 	assert_non_null(s);
 	return s;
@@ -173,7 +173,7 @@ unchanged(const struct th_daemon *d, const char *before)
 		print_error("database changed:\n--- before\n%s--- after\n%s",
 		    before, after);
 	assert_string_equal(before, after);
-	free(after);
+	th_free(after);
 }
 
 /* Root check, a daemon, and the accounts alice and nobody. */
@@ -259,7 +259,7 @@ test_plain_denied(void **state)
 	assert_as(&auth_sup, ACCT_ERR_DENIED, "users_reset",
 	    { B("confirm", 1) });
 	unchanged(d, before);
-	free(before);
+	th_free(before);
 }
 
 static void
@@ -288,7 +288,7 @@ test_plain_passwd_other(void **state)
 	assert_as(&nameless, ACCT_ERR_INVALID, "passwd",
 	    { S("password", ALICE_PW), S("new_password", "hijacked-pw-2") });
 	unchanged(d, before);
-	free(before);
+	th_free(before);
 }
 
 static void
@@ -321,7 +321,7 @@ test_plain_passwd_self(void **state)
 		assert_int_not_equal(as_req(&plain, &r, NULL, 0), ACCT_OK);
 	}
 	unchanged(d, before);
-	free(before);
+	th_free(before);
 
 	/* The right one: changed. */
 	assert_as(&plain, ACCT_OK, "passwd",
@@ -449,7 +449,7 @@ test_auth_group(void **state)
 	    { S("username", "ghost"), S("password", "any-password"),
 	    S("new_password", "changed-by-auth") });
 	unchanged(d, before);
-	free(before);
+	th_free(before);
 	assert_as(&auth_sup, ACCT_OK, "passwd",
 	    { S("username", "alice"), S("password", ALICE_PW),
 	    S("new_password", "changed-by-auth") });
@@ -515,15 +515,14 @@ connect_as(const struct th_cred *c, const char *sock)
 static void
 test_per_uid_limit(void **state)
 {
-	struct th_daemon d;
+	struct th_daemon *d = *state;
 	struct proto_reply rep;
 	int fds[3], fd;
 
-	(void)state;
 	NEED_ROOT();
-	assert_int_equal(th_up(&d, "max_connections_per_uid = 2\n"), 0);
+	assert_int_equal(th_up(d, "max_connections_per_uid = 2\n"), 0);
 	for (int i = 0; i < 2; i++) {
-		fds[i] = connect_as(&plain, d.sock);
+		fds[i] = connect_as(&plain, d->sock);
 		assert_true(fds[i] >= 0);
 		assert_int_equal(th_send_request(fds[i], 1, "hello", NULL), 0);
 		assert_int_equal(th_recv(fds[i], 10000, &rep), TH_REPLY);
@@ -531,7 +530,7 @@ test_per_uid_limit(void **state)
 		proto_reply_free(&rep);
 	}
 	/* The third from the same uid: busy, closed. */
-	fds[2] = connect_as(&plain, d.sock);
+	fds[2] = connect_as(&plain, d->sock);
 	assert_true(fds[2] >= 0);
 	(void)th_send_request(fds[2], 1, "hello", NULL);
 	assert_int_equal(th_recv(fds[2], 10000, &rep), TH_REPLY);
@@ -540,14 +539,14 @@ test_per_uid_limit(void **state)
 	assert_int_equal(th_wait_closed(fds[2], 10000), 0);
 	close(fds[2]);
 	/* Others are not affected: another uid, and an admin. */
-	fd = connect_as(&nameless, d.sock);
+	fd = connect_as(&nameless, d->sock);
 	assert_true(fd >= 0);
 	assert_int_equal(th_send_request(fd, 1, "hello", NULL), 0);
 	assert_int_equal(th_recv(fd, 10000, &rep), TH_REPLY);
 	assert_int_equal(rep.code, ACCT_OK);
 	proto_reply_free(&rep);
 	close(fd);
-	assert_int_equal(th_call(d.sock, "user_list", NULL, &rep), ACCT_OK);
+	assert_int_equal(th_call(d->sock, "user_list", NULL, &rep), ACCT_OK);
 	assert_int_equal(rep.code, ACCT_OK);
 	proto_reply_free(&rep);
 	/* One closes: there is room again. */
@@ -557,7 +556,7 @@ test_per_uid_limit(void **state)
 		/* The daemon notices the close when its thread wakes:
 		 * bounded retries. */
 		for (int i = 0; i < 200 && !ok; i++) {
-			fd = connect_as(&plain, d.sock);
+			fd = connect_as(&plain, d->sock);
 			assert_true(fd >= 0);
 			assert_int_equal(th_send_request(fd, 1, "hello", NULL),
 			    0);
@@ -572,8 +571,8 @@ test_per_uid_limit(void **state)
 		assert_true(ok);
 	}
 	close(fds[1]);
-	assert_int_equal(th_stop(&d), 0);
-	th_cleanup(&d);
+	assert_int_equal(th_stop(d), 0);
+	th_cleanup(d);
 }
 
 /* ---- acctc as a plain user ---- */
@@ -648,7 +647,8 @@ main(void)
 		T(test_other_groups),
 		T(test_auth_group),
 		T(test_groups_reload),
-		cmocka_unit_test(test_per_uid_limit),
+		cmocka_unit_test_setup_teardown(test_per_uid_limit,
+		    th_setup_lazy, th_teardown),
 		T(test_acctc_as_nobody),
 	};
 

@@ -220,11 +220,11 @@ show_val(const char *out, const char *label)
 }
 
 #define assert_show(out, label, want) do {				\
-	char *v_ = show_val((out), (label));				\
+	char *v_ = th_keep(show_val((out), (label)));				\
 	if (v_ == NULL)							\
 		fail_msg("no line '%s' in:\n%s", (label), (out));	\
 	assert_string_equal(v_, (want));				\
-	free(v_);							\
+	th_free(v_);							\
 } while (0)
 
 /* The account as the daemon has it, for checking what acctc did. */
@@ -267,7 +267,7 @@ password_is(const struct th_daemon *d, const char *user, const char *pw)
 static char *
 dump(const struct th_daemon *d)
 {
-	char *s = th_db_dump(d);
+	char *s = th_keep(th_db_dump(d));
 
 	assert_non_null(s);
 	return s;
@@ -360,10 +360,10 @@ test_usage_errors(void **state)
 	{
 		char *after = dump(d);
 		assert_string_equal(before, after);
-		free(after);
+		th_free(after);
 	}
 	assert_true(password_is(d, "alice", "alice-password"));
-	free(before);
+	th_free(before);
 	th_result_free(&r);
 }
 
@@ -638,9 +638,9 @@ test_users_mod(void **state)
 	{
 		char *after = dump(d);
 		assert_string_equal(before, after);
-		free(after);
+		th_free(after);
 	}
-	free(before);
+	th_free(before);
 	th_result_free(&r);
 }
 

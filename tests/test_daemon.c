@@ -114,7 +114,7 @@ mp(uint8_t *out, size_t cap, const char *fmt)
 static char *
 dump(const struct th_daemon *d)
 {
-	char *s = th_db_dump(d);
+	char *s = th_keep(th_db_dump(d));
 
 	assert_non_null(s);
 	return s;
@@ -136,7 +136,7 @@ still_fine(const struct th_daemon *d, const char *before)
 		print_error("database changed:\n--- before\n%s--- after\n%s",
 		    before, after);
 	assert_string_equal(before, after);
-	free(after);
+	th_free(after);
 }
 
 /* Seed an account, so "unchanged" is about something. */
@@ -328,7 +328,7 @@ test_truncated_frame(void **state)
 	expect_closed(fd);
 	close(fd);
 	still_fine(d, before);
-	free(before);
+	th_free(before);
 }
 
 static void
@@ -343,7 +343,7 @@ test_frame_length_zero(void **state)
 	expect_closed(fd);
 	close(fd);
 	still_fine(d, before);
-	free(before);
+	th_free(before);
 }
 
 static void
@@ -368,7 +368,7 @@ test_frame_too_long(void **state)
 	/* Over the limit with the payload really sent. */
 	{
 		size_t len = PROTO_MAX_REQUEST + 1;
-		uint8_t *big = calloc(1, len);
+		uint8_t *big = th_keep(calloc(1, len));
 		int fd = th_connect(d->sock);
 
 		assert_non_null(big);
@@ -377,10 +377,10 @@ test_frame_too_long(void **state)
 		(void)th_send_frame(fd, big, len);
 		expect_closed(fd);
 		close(fd);
-		free(big);
+		th_free(big);
 	}
 	still_fine(d, before);
-	free(before);
+	th_free(before);
 }
 
 /* Exactly 64 KiB is a frame the daemon reads and answers. */
@@ -398,7 +398,7 @@ test_frame_max_accepted(void **state)
 	hn = mp(head, sizeof(head), "{4 s:v i:1 s:id i:5 s:op s:user_add "
 	    "s:args {1 s:username");
 	slen = len - hn - 5;		/* str32 header is 5 bytes */
-	buf = malloc(len);
+	buf = th_keep(malloc(len));
 	assert_non_null(buf);
 	memcpy(buf, head, hn);
 	buf[hn] = 0xdb;
@@ -414,7 +414,7 @@ test_frame_max_accepted(void **state)
 	assert_code(rep, ACCT_ERR_INVALID);
 	assert_int_equal(rep.id, 5);
 	proto_reply_free(&rep);
-	free(buf);
+	th_free(buf);
 	/* The connection goes on. */
 	assert_int_equal(th_send_request(fd, 6, "hello", NULL), 0);
 	assert_int_equal(th_recv(fd, RECV_MS, &rep), TH_REPLY);
@@ -423,7 +423,7 @@ test_frame_max_accepted(void **state)
 	proto_reply_free(&rep);
 	close(fd);
 	still_fine(d, before);
-	free(before);
+	th_free(before);
 }
 
 /* ---- malformed payloads ---- */
@@ -481,7 +481,7 @@ run_bad(struct th_daemon *d, const struct bad *b, size_t n)
 		failed += check_error(d, &b[i]);
 	assert_int_equal(failed, 0);
 	still_fine(d, before);
-	free(before);
+	th_free(before);
 }
 
 static void
@@ -549,16 +549,16 @@ test_deep_nesting(void **state)
 	/* 100000 nested arrays: no stack to spare for recursion. */
 	{
 		size_t big = 60000;
-		uint8_t *p = malloc(big + 1);
+		uint8_t *p = th_keep(malloc(big + 1));
 
 		assert_non_null(p);
 		memset(p, 0x91, big);
 		p[big] = 0xc0;
 		expect_error(d, p, big + 1, ACCT_ERR_PROTOCOL, 0);
-		free(p);
+		th_free(p);
 	}
 	still_fine(d, before);
-	free(before);
+	th_free(before);
 }
 
 static void
@@ -723,7 +723,7 @@ test_too_many_args(void **state)
 
 		expect_error_fmt(d, fmt, ACCT_ERR_INVALID, 7);
 		still_fine(d, before);
-		free(before);
+		th_free(before);
 	}
 }
 
@@ -1070,7 +1070,7 @@ test_deleted_restore(void **state)
 	assert_int_equal(th_add_user(d->sock, "erin", NULL),
 	    ACCT_ERR_DELETED);
 	still_fine(d, before);
-	free(before);
+	th_free(before);
 
 	/* restore=false: a new account, new id, the old fields gone. */
 	proto_msg_init(&m);
@@ -1177,32 +1177,31 @@ test_second_daemon(void **state)
 	assert_int_equal(lstat(d->sock, &after_st), 0);
 	assert_int_equal(before_st.st_ino, after_st.st_ino);
 	{
-		char *log = th_read_log(d);
+		char *log = th_keep(th_read_log(d));
 		assert_true(th_contains(log, "another acctd"));
-		free(log);
+		th_free(log);
 	}
 	still_fine(d, before);
 	assert_true(th_user_exists(d->sock, "first"));
 	assert_int_equal(th_add_user(d->sock, "second", NULL), ACCT_OK);
-	free(before);
+	th_free(before);
 }
 
 /* Not a socket at the path: refuse, and leave the file alone. */
 static void
 test_socket_path_not_socket(void **state)
 {
-	struct th_daemon d;
+	struct th_daemon *d = *state;
 	struct stat sb;
 	pid_t pid;
 	int st, fd;
 
-	(void)state;
-	assert_int_equal(th_init(&d, NULL), 0);
-	fd = open(d.sock, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_int_equal(th_init(d, NULL), 0);
+	fd = open(d->sock, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "precious\n", 9), 9);
 	close(fd);
-	pid = th_spawn(&d);
+	pid = th_spawn(d);
 	assert_true(pid > 0);
 	st = th_wait_pid(pid, TH_WAIT_MS);
 	if (st == -1) {
@@ -1210,10 +1209,9 @@ test_socket_path_not_socket(void **state)
 		waitpid(pid, NULL, 0);
 	}
 	assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0);
-	assert_int_equal(lstat(d.sock, &sb), 0);
+	assert_int_equal(lstat(d->sock, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_int_equal(sb.st_size, 9);
-	th_cleanup(&d);
 }
 
 /* Admin passwd with a new password: status code only. */
@@ -1278,11 +1276,11 @@ test_sighup(void **state)
 	    ACCT_ERR_POLICY);
 	assert_int_equal(set_password(d, "hup", "0123456789ab"), ACCT_OK);
 	{
-		char *log = th_read_log(d);
+		char *log = th_keep(th_read_log(d));
 		/* Secrets never reach the log. */
 		assert_false(th_contains(log, "0123456789"));
 		assert_false(th_contains(log, "abcdefghij"));
-		free(log);
+		th_free(log);
 	}
 }
 
@@ -1359,17 +1357,16 @@ test_file_modes(void **state)
 static void
 test_db_dir_unsafe(void **state)
 {
-	struct th_daemon d;
+	struct th_daemon *d = *state;
 	char dir[160];
 	pid_t pid;
 	int st;
 
-	(void)state;
-	assert_int_equal(th_init(&d, NULL), 0);
-	snprintf(dir, sizeof(dir), "%s/db", d.dir);
+	assert_int_equal(th_init(d, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/db", d->dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_int_equal(chmod(dir, 0777), 0);
-	pid = th_spawn(&d);
+	pid = th_spawn(d);
 	assert_true(pid > 0);
 	st = th_wait_pid(pid, TH_WAIT_MS);
 	if (st == -1) {
@@ -1377,8 +1374,7 @@ test_db_dir_unsafe(void **state)
 		waitpid(pid, NULL, 0);
 	}
 	assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0);
-	assert_int_equal(th_connect(d.sock), -1);
-	th_cleanup(&d);
+	assert_int_equal(th_connect(d->sock), -1);
 }
 
 /* Secrets appear in no log line and not in clear in the database. */
@@ -1407,23 +1403,23 @@ test_secrets_stay_secret(void **state)
 	proto_msg_free(&m);
 	/* And the database file, read raw after a clean stop. */
 	assert_int_equal(th_stop(d), 0);
-	log = th_read_log(d);
+	log = th_keep(th_read_log(d));
 	assert_non_null(log);
 	assert_false(th_contains(log, "Sekrit"));
-	free(log);
+	th_free(log);
 	fd = open(d->db, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	{
 		struct stat sb;
 		assert_int_equal(fstat(fd, &sb), 0);
-		db = malloc((size_t)sb.st_size + 1);
+		db = th_keep(malloc((size_t)sb.st_size + 1));
 		assert_non_null(db);
 		assert_int_equal(read(fd, db, (size_t)sb.st_size),
 		    sb.st_size);
 		assert_null(memmem(db, (size_t)sb.st_size, "Sekrit", 6));
 		assert_non_null(memmem(db, (size_t)sb.st_size, "$argon2id$",
 		    10));
-		free(db);
+		th_free(db);
 	}
 	close(fd);
 	assert_int_equal(th_start(d), 0);
@@ -1433,30 +1429,28 @@ test_secrets_stay_secret(void **state)
 static void
 test_idle_and_slow(void **state)
 {
-	struct th_daemon d;
+	struct th_daemon *d = *state;
 	struct proto_reply rep;
 	int idle, slow;
 
-	(void)state;
-	assert_int_equal(th_up(&d, "idle_timeout = 1\nframe_timeout = 1\n"),
+	assert_int_equal(th_up(d, "idle_timeout = 1\nframe_timeout = 1\n"),
 	    0);
-	idle = th_connect(d.sock);
-	slow = th_connect(d.sock);
+	idle = th_connect(d->sock);
+	slow = th_connect(d->sock);
 	assert_true(idle >= 0 && slow >= 0);
 	assert_int_equal(th_send(slow, "\0\0\0", 3), 0);	/* 3 of 4 */
 	/* While they hang around, an admin is answered. */
-	assert_int_equal(th_call(d.sock, "user_list", NULL, &rep), ACCT_OK);
+	assert_int_equal(th_call(d->sock, "user_list", NULL, &rep), ACCT_OK);
 	assert_code(rep, ACCT_OK);
 	proto_reply_free(&rep);
 	assert_int_equal(th_wait_closed(idle, TH_WAIT_MS), 0);
 	assert_int_equal(th_wait_closed(slow, TH_WAIT_MS), 0);
 	close(idle);
 	close(slow);
-	assert_int_equal(th_call(d.sock, "hello", NULL, &rep), ACCT_OK);
+	assert_int_equal(th_call(d->sock, "hello", NULL, &rep), ACCT_OK);
 	assert_code(rep, ACCT_OK);
 	proto_reply_free(&rep);
-	assert_int_equal(th_stop(&d), 0);
-	th_cleanup(&d);
+	assert_int_equal(th_stop(d), 0);
 }
 
 /* Many clients at once, each with a request: all answered. */
@@ -1486,6 +1480,7 @@ test_many_clients(void **state)
 }
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, th_setup, th_teardown)
+#define L(f)	cmocka_unit_test_setup_teardown(f, th_setup_lazy, th_teardown)
 
 int
 main(void)
@@ -1512,13 +1507,13 @@ main(void)
 		T(test_users_reset),
 		T(test_stale_socket),
 		T(test_second_daemon),
-		cmocka_unit_test(test_socket_path_not_socket),
+		L(test_socket_path_not_socket),
 		T(test_sighup),
 		T(test_sigterm),
 		T(test_file_modes),
-		cmocka_unit_test(test_db_dir_unsafe),
+		L(test_db_dir_unsafe),
 		T(test_secrets_stay_secret),
-		cmocka_unit_test(test_idle_and_slow),
+		L(test_idle_and_slow),
 		T(test_many_clients),
 	};
 
