@@ -88,19 +88,20 @@ match(const char *name, int argc, char **argv)
 	return n;
 }
 
-/* The commands that begin with word, e.g. all "users ..." ones. */
+/* Print (if f) the commands that begin with word, e.g. "users ..." */
 static int
 group_usage(FILE *f, const char *word)
 {
+	size_t len = strlen(word);
 	int n = 0;
 
-	for (size_t i = 0; i < NCMDS; i++) {
-		if (strncmp(cmds[i].name, word, strlen(word)) == 0 &&
-		    cmds[i].name[strlen(word)] == ' ') {
-			acctc_print_usage(f, &cmds[i], false);
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strncmp(cmds[i].name, word, len) == 0 &&
+		    cmds[i].name[len] == ' ') {
+			if (f != NULL)
+				acctc_print_usage(f, &cmds[i], false);
 			n++;
 		}
-	}
 	return n;
 }
 
@@ -119,16 +120,22 @@ dispatch(struct acctc *a, int argc, char **argv)
 		argv[n - 1] = prog;
 		return cmds[i].fn(a, argc - n + 1, argv + n - 1);
 	}
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) && group_usage(stdout, argv[0]) > 0)
-		return ACCTC_EXIT_OK;
-	if (group_usage(stderr, argv[0]) > 0) {
-		if (argc >= 2)
-			acctc_warnx("unknown command: %s %s", argv[0], argv[1]);
+	if (group_usage(NULL, argv[0]) == 0) {
+		acctc_warnx("unknown command: %s", argv[0]);
+		usage(stderr);
 		return ACCTC_EXIT_USAGE;
 	}
-	acctc_warnx("unknown command: %s", argv[0]);
-	usage(stderr);
+	/* A group's name alone, as in `acctc users --help`. */
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		group_usage(stdout, argv[0]);
+		return ACCTC_EXIT_OK;
+	}
+	if (argc >= 2)
+		acctc_warnx("unknown command: %s %s", argv[0], argv[1]);
+	else
+		acctc_warnx("%s: command missing", argv[0]);
+	group_usage(stderr, argv[0]);
 	return ACCTC_EXIT_USAGE;
 }
 
@@ -177,6 +184,7 @@ main(int argc, char **argv)
 	/* Only the character set: table widths of non-ASCII names. */
 	setlocale(LC_CTYPE, "");
 	acctc_init(&a);
+	argv[0] = (char *)"acctc";	/* for getopt's messages */
 	/* '+': global options end at the command's name. */
 	while ((ch = getopt_long(argc, argv, "+hV", lopts, NULL)) != -1) {
 		switch (ch) {

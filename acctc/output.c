@@ -51,11 +51,23 @@ bad:
 	return 1;
 }
 
+/*
+ * Characters a terminal would act on instead of showing: C0 and C1
+ * controls, DEL, and the bidirectional overrides that reorder a line.
+ */
+static bool
+unsafe(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 /* ---- JSON ---- */
 
 /*
- * JSON string: quote, backslash and every control character escaped;
- * bytes that are not UTF-8 become U+FFFD so the document stays valid.
+ * JSON string: quote, backslash and every character unsafe() names
+ * escaped (and U+2028/9, which JavaScript takes as line ends); bytes
+ * that are not UTF-8 become U+FFFD so the document stays valid.
  */
 void
 out_json_string(FILE *f, const char *s, size_t len)
@@ -69,7 +81,7 @@ out_json_string(FILE *f, const char *s, size_t len)
 		n = utf8_next(p + i, len - i, &cp);
 		if (cp == '"' || cp == '\\')
 			fprintf(f, "\\%c", (char)cp);
-		else if (cp < 0x20 || cp == 0x7f)
+		else if (unsafe(cp) || cp == 0x2028 || cp == 0x2029)
 			fprintf(f, "\\u%04" PRIx32, cp);
 		else if (cp == REPLACEMENT && n == 1)
 			fputs("\\ufffd", f);
@@ -168,17 +180,6 @@ out_json(FILE *f, const msgpack_object *o)
 }
 
 /* ---- text for a terminal ---- */
-
-/*
- * Characters a terminal would act on instead of showing: C0 and C1
- * controls, DEL, and the bidirectional overrides that reorder a line.
- */
-static bool
-unsafe(uint32_t cp)
-{
-	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
-	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
-}
 
 /* Copy s to f with every unsafe character or bad byte replaced by '?'. */
 void

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "acctc.h"
 
@@ -50,6 +51,27 @@ who_am_i(struct acctc *a, struct caller *me)
 		    u->via.str.size < sizeof(me->login))
 			memcpy(me->login, u->via.str.ptr, u->via.str.size);
 	}
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/*
+ * A plain user names another account: ask the daemon, with no secret
+ * and nothing to change, before prompting for passwords it would not
+ * check: the daemon decides, and refuses in its own words.
+ */
+static int
+may_not(struct acctc *a, const char *user)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	proto_msg_init(&args);
+	proto_kv_str(&args, "username", user);
+	/* Allowed, it says the request lacks a password: go on. */
+	rc = acctc_call_quiet(a, "passwd", &args, &rep, ACCT_ERR_INVALID);
+	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;
 }
@@ -137,15 +159,9 @@ cmd_passwd(struct acctc *a, int argc, char **argv)
 		acctc_warnx("your uid has no login name: name the account");
 		return ACCTC_EXIT_FAIL;
 	}
-	/*
-	 * Spare a plain user the prompts for an account the daemon will
-	 * not let them touch; it still decides everything else.
-	 */
-	if (!me.admin && !me.authenticator && strcmp(user, me.login) != 0) {
-		acctc_warnx("permission denied: only an admin can change "
-		    "another account's password");
-		return ACCTC_EXIT_FAIL;
-	}
+	if (!me.admin && !me.authenticator && strcasecmp(user, me.login) != 0 &&
+	    (rc = may_not(a, user)) != ACCTC_EXIT_OK)
+		return rc;
 	need_cur = !me.admin;
 	if (!from_stdin && (need_cur || !rm) && !prompt_isatty())
 		return acctc_usage(a, "standard input is not a terminal: "
