@@ -129,7 +129,7 @@ main(int argc, char **argv)
 	struct config c;
 	sigset_t set;
 	char err[512];
-	int lfd, rc;
+	int lfd, activated, rc;
 
 	log_init("acctd", LOG_LVL_INFO);
 	parse_args(argc, argv, &o);
@@ -149,15 +149,24 @@ main(int argc, char **argv)
 		return 1;
 	}
 	hash_init(&c);
-	if ((lfd = listen_open(c.socket_path, err, sizeof(err))) == -1) {
+	/* systemd's socket unit owns the socket file when it passed one. */
+	if ((lfd = activated = sd_listen_fd()) == -1 &&
+	    (lfd = listen_open(c.socket_path, err, sizeof(err))) == -1)
 		log_err("%s", err);
+	if (lfd < 0) {
 		db_close();
 		return 1;
 	}
 	log_info("acctd %s listening on %s, database %s", ACCT_VERSION,
-	    c.socket_path, c.db_path);
+	    activated >= 0 ? "the socket systemd passed" : c.socket_path,
+	    c.db_path);
+	sd_notify_state("READY=1");
 	rc = server_run(lfd, o.config, o.config_given);
-	listen_close(lfd, c.socket_path);
+	sd_notify_state("STOPPING=1");
+	if (activated >= 0)
+		close(lfd);
+	else
+		listen_close(lfd, c.socket_path);
 	server_drain();
 	db_close();
 	log_info("stopped");

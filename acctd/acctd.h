@@ -86,6 +86,10 @@ int	validate_password(const struct config *c, const char *pw, size_t len,
 int	listen_open(const char *path, char *err, size_t errsz);
 void	listen_close(int fd, const char *path);
 
+/* sdnotify.c: socket activation and readiness, systemd's protocol. */
+int	sd_listen_fd(void);	/* fd, -1 not activated, -2 unusable */
+void	sd_notify_state(const char *state);
+
 /* peer.c */
 enum peer_class {
 	PEER_ANYONE	= 1 << 0,

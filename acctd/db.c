@@ -215,6 +215,29 @@ check_dir(const char *path, char *err, size_t errsz)
 	return 0;
 }
 
+/* An existing database must be a plain file of ours, private. */
+static int
+check_file(const char *path, char *err, size_t errsz)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) == -1)
+		return errno == ENOENT ? 0 : (snprintf(err, errsz, "%s: %s",
+		    path, strerror(errno)), -1);
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errsz, "%s: not a regular file (a symbolic link "
+		    "is refused)", path);
+		return -1;
+	}
+	if (sb.st_uid != geteuid() || (sb.st_mode & 0077) != 0) {
+		snprintf(err, errsz, "%s: must be owned by uid %u with mode "
+		    "0600 (it holds password hashes)", path,
+		    (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
 static int
 pragmas(char *err, size_t errsz)
 {
@@ -241,7 +264,8 @@ db_open(const char *path, char *err, size_t errsz)
 	mode_t old;
 	int rc;
 
-	if (check_dir(path, err, errsz) == -1)
+	if (check_dir(path, err, errsz) == -1 ||
+	    check_file(path, err, errsz) == -1)
 		return -1;
 	old = umask(0077);	/* database, WAL and shm files: 0600 */
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |

@@ -229,9 +229,11 @@ reload(const char *path, bool required)
 	struct config old, c;
 	char err[512];
 
+	sd_notify_state("RELOADING=1");
 	config_current(&old);
 	if (config_load(&c, path, required, err, sizeof(err)) == -1) {
 		log_err("SIGHUP: keeping the old configuration: %s", err);
+		sd_notify_state("READY=1");
 		return;
 	}
 	if (strcmp(c.socket_path, old.socket_path) != 0 ||
@@ -245,6 +247,7 @@ reload(const char *path, bool required)
 	log_set_level((enum log_level)c.log_level);
 	config_set_current(&c);
 	log_info("configuration reloaded from %s", path);
+	sd_notify_state("READY=1");
 }
 
 /* After the listener closes: wake idle connections, wait for the rest. */
