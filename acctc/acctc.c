@@ -11,18 +11,18 @@
 #include "acctc.h"
 
 #define ACCOUNT_FLAGS \
-	"  -n, --name NAME          display name\n" \
-	"  -m, --email EMAIL        email address (\"\" removes it)\n" \
-	"  -p, --password PASSWORD  password (visible to ps: prefer the prompt\n" \
-	"                           or --password-stdin)\n" \
-	"      --password-stdin     read the password from the first line of stdin\n" \
-	"  -r, --role ROLE          admin, user, viewer or guest\n" \
-	"  -A, --auth PROVIDER      default, local, oidc or none\n" \
-	"      --auth-id ID         identifier at the provider (e.g. OIDC subject)\n" \
-	"  -s, --superadmin         make a super admin (--no-superadmin undoes)\n" \
-	"  -l, --no-login           disallow login (--login allows it)\n" \
-	"  -w, --webdav             allow WebDAV (--no-webdav disallows it)\n" \
-	"  -u, --upload-path PATH   upload path\n"
+"  -n, --name NAME          display name\n" \
+"  -m, --email EMAIL        email address (\"\" removes it)\n" \
+"  -p, --password PASSWORD  password (others see it in ps: prefer the\n" \
+"                           prompt or --password-stdin)\n" \
+"      --password-stdin     read the password from a line of stdin\n" \
+"  -r, --role ROLE          admin, user, viewer or guest\n" \
+"  -A, --auth PROVIDER      default, local, oidc or none\n" \
+"      --auth-id ID         identifier at the provider (OIDC subject)\n" \
+"  -s, --superadmin         make a super admin (--no-superadmin undoes)\n" \
+"  -l, --no-login           disallow login (--login allows it)\n" \
+"  -w, --webdav             allow WebDAV (--no-webdav disallows it)\n" \
+"  -u, --upload-path PATH   upload path\n"
 
 static const struct acctc_cmd cmds[] = {
 	{ "hello", cmd_hello, "",

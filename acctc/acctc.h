@@ -15,7 +15,7 @@
 
 /* Exit status, part of the documented interface of acctc(1). */
 #define ACCTC_EXIT_OK		0	/* success */
-#define ACCTC_EXIT_FAIL		1	/* the daemon refused or failed */
+#define ACCTC_EXIT_FAIL		1	/* refused or failed */
 #define ACCTC_EXIT_USAGE	2	/* bad command line */
 #define ACCTC_EXIT_CONNECT	3	/* the daemon cannot be reached */
 
@@ -49,7 +49,7 @@ struct acctc {
 enum {
 	ACCTC_OPT_JSON = 0x100,
 	ACCTC_OPT_SOCKET,
-	ACCTC_OPT__NEXT		/* first value free for a command's options */
+	ACCTC_OPT__NEXT		/* the first free for a command's own */
 };
 #define ACCTC_COMMON_LONGOPTS \
 	{ "help",	no_argument,		NULL, 'h' }, \

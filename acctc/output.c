@@ -296,7 +296,7 @@ text_value(FILE *f, const msgpack_object *o, enum out_kind kind)
 	free(js);
 }
 
-/* A value as a malloc'd, sanitized, NUL-terminated string; NULL if no memory. */
+/* A value as a malloc'd, sanitized C string; NULL when out of memory. */
 char *
 out_text(const msgpack_object *o, enum out_kind kind)
 {

@@ -132,8 +132,8 @@ cmd_passwd(struct acctc *a, int argc, char **argv)
 {
 	enum { OPT_RM = ACCTC_OPT__NEXT, OPT_STDIN };
 	static const struct option lopts[] = {
-		{ "rm",			no_argument,	NULL, OPT_RM },
-		{ "password-stdin",	no_argument,	NULL, OPT_STDIN },
+		{ "rm",		    no_argument, NULL, OPT_RM },
+		{ "password-stdin", no_argument, NULL, OPT_STDIN },
 		{ NULL, 0, NULL, 0 }
 	};
 	char cur[ACCTC_SECRET_MAX], new[ACCTC_SECRET_MAX];

@@ -42,32 +42,34 @@ enum {
 };
 
 #define USER_SHORTOPTS	"n:m:p:r:A:slwu:"
+#define ARG	required_argument
+#define NOARG	no_argument
 #define USER_LONGOPTS \
-	{ "name",		required_argument, NULL, 'n' }, \
-	{ "email",		required_argument, NULL, 'm' }, \
-	{ "password",		required_argument, NULL, 'p' }, \
-	{ "password-stdin",	no_argument,	   NULL, OPT_PASSWORD_STDIN }, \
-	{ "role",		required_argument, NULL, 'r' }, \
-	{ "auth",		required_argument, NULL, 'A' }, \
-	{ "auth-id",		required_argument, NULL, OPT_AUTH_ID }, \
-	{ "superadmin",		no_argument,	   NULL, 's' }, \
-	{ "no-superadmin",	no_argument,	   NULL, OPT_NO_SUPERADMIN }, \
-	{ "no-login",		no_argument,	   NULL, 'l' }, \
-	{ "login",		no_argument,	   NULL, OPT_LOGIN }, \
-	{ "webdav",		no_argument,	   NULL, 'w' }, \
-	{ "no-webdav",		no_argument,	   NULL, OPT_NO_WEBDAV }, \
-	{ "upload-path",	required_argument, NULL, 'u' }
+	{ "name",		ARG,	NULL, 'n' }, \
+	{ "email",		ARG,	NULL, 'm' }, \
+	{ "password",		ARG,	NULL, 'p' }, \
+	{ "password-stdin",	NOARG,	NULL, OPT_PASSWORD_STDIN }, \
+	{ "role",		ARG,	NULL, 'r' }, \
+	{ "auth",		ARG,	NULL, 'A' }, \
+	{ "auth-id",		ARG,	NULL, OPT_AUTH_ID }, \
+	{ "superadmin",		NOARG,	NULL, 's' }, \
+	{ "no-superadmin",	NOARG,	NULL, OPT_NO_SUPERADMIN }, \
+	{ "no-login",		NOARG,	NULL, 'l' }, \
+	{ "login",		NOARG,	NULL, OPT_LOGIN }, \
+	{ "webdav",		NOARG,	NULL, 'w' }, \
+	{ "no-webdav",		NOARG,	NULL, OPT_NO_WEBDAV }, \
+	{ "upload-path",	ARG,	NULL, 'u' }
 
 static const struct option add_lopts[] = {
 	USER_LONGOPTS,
-	{ "restore",		no_argument,	   NULL, OPT_RESTORE },
-	{ "no-restore",		no_argument,	   NULL, OPT_NO_RESTORE },
+	{ "restore",		NOARG,	NULL, OPT_RESTORE },
+	{ "no-restore",		NOARG,	NULL, OPT_NO_RESTORE },
 	{ NULL, 0, NULL, 0 }
 };
 
 static const struct option mod_lopts[] = {
 	USER_LONGOPTS,
-	{ "disable-2fa",	no_argument,	   NULL, OPT_DISABLE_2FA },
+	{ "disable-2fa",	NOARG,	NULL, OPT_DISABLE_2FA },
 	{ NULL, 0, NULL, 0 }
 };
 

@@ -80,6 +80,20 @@ number(struct acctc *a, const char *what, const char *s, long long max,
 	return -1;
 }
 
+static void
+print_list(const msgpack_object *result)
+{
+	const msgpack_object *users = proto_map_get(result, "users");
+	const msgpack_object *total = proto_map_get(result, "total");
+
+	out_table(stdout, users, list_columns, NELEM(list_columns));
+	if (users != NULL && users->type == MSGPACK_OBJECT_ARRAY &&
+	    total != NULL && total->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    total->via.u64 > users->via.array.size)
+		acctc_warnx("showing %u of %llu accounts",
+		    users->via.array.size, (unsigned long long)total->via.u64);
+}
+
 /*
  * --json: {users: [ACCOUNT...], total: int}. total counts every match,
  * so a table cut short by the limit says so on stderr.
@@ -121,19 +135,8 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 	if (offset >= 0)
 		proto_kv_int(&args, "offset", offset);
 	if ((rc = acctc_call(a, "user_list", &args, &rep)) == ACCTC_EXIT_OK &&
-	    !acctc_json(a, &rep)) {
-		const msgpack_object *users = proto_map_get(rep.result, "users");
-		const msgpack_object *total = proto_map_get(rep.result, "total");
-
-		out_table(stdout, users, list_columns, NELEM(list_columns));
-		if (users != NULL && users->type == MSGPACK_OBJECT_ARRAY &&
-		    total != NULL &&
-		    total->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-		    total->via.u64 > users->via.array.size)
-			acctc_warnx("showing %u of %llu accounts",
-			    users->via.array.size,
-			    (unsigned long long)total->via.u64);
-	}
+	    !acctc_json(a, &rep))
+		print_list(rep.result);
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;
