@@ -94,9 +94,9 @@ int	th_as(const struct th_cred *cred, th_fn *fn, void *arg,
 
 /* Results of running acctc. */
 struct th_result {
-	int	 status;	/* exit code; 128+signal; -1 not run/timed out */
-	char	*out;		/* stdout, NUL-terminated (th_keep'd) */
-	char	*err;		/* stderr, NUL-terminated (th_keep'd) */
+	int	 status;	/* exit code, 128+signal, -1: not run */
+	char	*out;		/* stdout, NUL-terminated, th_keep'd */
+	char	*err;		/* stderr, likewise */
 };
 void	th_result_free(struct th_result *r);
 /*
@@ -117,7 +117,7 @@ const char *th_acctc_bin(void);	/* NULL if ACCTC_BIN unset or missing */
 /* Raw frames. */
 enum th_recv {
 	TH_REPLY	=  0,	/* a well-formed reply in *rep */
-	TH_EOF		= -1,	/* connection closed (EOF or reset) */
+	TH_EOF		= -1,	/* connection closed (EOF, reset) */
 	TH_TIMEOUT	= -2,
 	TH_ERROR	= -3,	/* local error */
 	TH_MALFORMED	= -4,	/* a frame that is not a valid reply */
@@ -148,7 +148,7 @@ bool	th_user_exists(const char *sock, const char *username);
 bool	th_str_is(const msgpack_object *map, const char *key,
 	    const char *want);
 bool	th_is_nil(const msgpack_object *map, const char *key);
-int	th_bool(const msgpack_object *map, const char *key);	/* 0/1, -1 */
+int	th_bool(const msgpack_object *map, const char *key); /* 0, 1, -1 */
 int64_t	th_int(const msgpack_object *map, const char *key, int64_t dflt);
 /* True if the map has exactly these keys (NULL-terminated list). */
 bool	th_has_keys(const msgpack_object *map, const char *const *keys);

@@ -186,7 +186,8 @@ json_valid(const char *s)
 static void
 self_test_json(void)
 {
-	assert_true(json_valid("{\"a\":[1,-2.5e3,true,false,null,\"x\\u00e9\"]}\n"));
+	assert_true(json_valid("{\"a\":[1,-2.5e3,true,false,null,"
+	    "\"x\\u00e9\"]}\n"));
 	assert_false(json_valid("{\"a\":1,}"));
 	assert_false(json_valid("{\"a\":\"\x01\"}"));
 	assert_false(json_valid("{\"a\":1}{"));
@@ -220,7 +221,7 @@ show_val(const char *out, const char *label)
 }
 
 #define assert_show(out, label, want) do {				\
-	char *v_ = th_keep(show_val((out), (label)));				\
+	char *v_ = th_keep(show_val((out), (label)));			\
 	if (v_ == NULL)							\
 		fail_msg("no line '%s' in:\n%s", (label), (out));	\
 	assert_string_equal(v_, (want));				\
@@ -694,7 +695,8 @@ test_rm_and_restore(void **state)
 	RUN(d, NULL, 1, "users", "add", "henry");
 	assert_true(th_contains(r.err, "deleted"));
 	assert_false(th_user_exists(d->sock, "henry"));
-	RUN(d, "y\n", 1, "users", "add", "henry");	/* no tty: no question */
+	/* No terminal, no question: a "y" on stdin is not an answer. */
+	RUN(d, "y\n", 1, "users", "add", "henry");
 	assert_false(th_user_exists(d->sock, "henry"));
 
 	/* --no-restore: a new account. */

@@ -723,8 +723,8 @@ static void
 test_unknown_field(void **state)
 {
 	static const struct bad cases[] = {
-		{ "hello takes no arguments", "{4 s:v i:1 s:id i:7 s:op s:hello "
-		    "s:args {1 s:username s:root", ACCT_ERR_INVALID, 7 },
+		{ "hello takes no arguments", "{4 s:v i:1 s:id i:7 s:op "
+		    "s:hello s:args {1 s:username s:root", ACCT_ERR_INVALID, 7 },
 		{ "unknown argument", "{4 s:v i:1 s:id i:7 s:op s:user_list "
 		    "s:args {1 s:bogus i:1", ACCT_ERR_INVALID, 7 },
 		{ "a field of another op", "{4 s:v i:1 s:id i:7 s:op "
@@ -805,8 +805,8 @@ test_invalid_values(void **state)
 		    7 },
 		{ "65-byte username", "{4 s:v i:1 s:id i:7 s:op s:user_add "
 		    "s:args {1 s:username s:"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaa", ACCT_ERR_INVALID, 7 },
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaa", ACCT_ERR_INVALID, 7 },
 		{ "invalid username, other fields fine", "{4 s:v i:1 s:id i:7 "
 		    "s:op s:user_add s:args {3 s:username s:Bad! s:name s:Bob "
 		    "s:new_password s:long-enough-password", ACCT_ERR_INVALID,
@@ -872,8 +872,8 @@ test_invalid_values(void **state)
 		{ "passwd: too short", "{4 s:v i:1 s:id i:7 s:op s:passwd "
 		    "s:args {2 s:username s:alice s:new_password s:1234567",
 		    ACCT_ERR_POLICY, 7 },
-		{ "passwd: unknown account", "{4 s:v i:1 s:id i:7 s:op s:passwd "
-		    "s:args {2 s:username s:ghost s:new_password "
+		{ "passwd: unknown account", "{4 s:v i:1 s:id i:7 s:op "
+		    "s:passwd s:args {2 s:username s:ghost s:new_password "
 		    "s:long-enough-password", ACCT_ERR_NOT_FOUND, 7 },
 	};
 
@@ -1529,7 +1529,9 @@ test_many_clients(void **state)
 }
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, th_setup, th_teardown)
-#define L(f)	cmocka_unit_test_setup_teardown(f, th_setup_lazy, th_teardown)
+/* Tests that start their own daemon, with their own config. */
+#define L(f)	cmocka_unit_test_setup_teardown(f, th_setup_lazy, \
+		    th_teardown)
 
 int
 main(void)
