@@ -253,8 +253,10 @@ cmd_users_add(struct acctc *a, int argc, char **argv)
 	const msgpack_object *restored;
 	int rc, restore;
 
-	if ((rc = opts_parse(a, argc, argv, add_lopts, &o, &user)) >= 0)
+	if ((rc = opts_parse(a, argc, argv, add_lopts, &o, &user)) >= 0) {
+		opts_wipe(&o);
 		return rc;
+	}
 	memset(&rep, 0, sizeof(rep));
 	msgpack_unpacked_init(&rep.un);
 	/* Fail on an absent daemon before asking for any password. */
@@ -325,8 +327,10 @@ cmd_users_mod(struct acctc *a, int argc, char **argv)
 	const char *user;
 	int rc, nfields;
 
-	if ((rc = opts_parse(a, argc, argv, mod_lopts, &o, &user)) >= 0)
+	if ((rc = opts_parse(a, argc, argv, mod_lopts, &o, &user)) >= 0) {
+		opts_wipe(&o);
 		return rc;
+	}
 	proto_msg_init(&args);
 	memset(&rep, 0, sizeof(rep));
 	msgpack_unpacked_init(&rep.un);
