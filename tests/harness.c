@@ -510,6 +510,8 @@ th_as(const struct th_cred *cred, th_fn *fn, void *arg, char *buf,
 		int rc;
 
 		close(p[0]);
+		/* A hung daemon must not hang the test: die, be reported. */
+		alarm(TH_WAIT_MS / 1000);
 		if ((out = fdopen(p[1], "w")) == NULL)
 			_exit(250);
 		if (cred != NULL && take_cred(cred) == -1) {
