@@ -139,6 +139,9 @@ account_pack(msgpack_packer *pk, const struct account *a)
 	pack_time(pk, "deleted_at", a->deleted_at);
 }
 
+static int exec_changes(const char *, const char *, const char *,
+    const char *, int64_t, int64_t *);
+
 static int
 get_one(const char *sql, const char *username, struct account *a)
 {
@@ -186,6 +189,25 @@ account_get_id(const char *id, struct account *a)
 {
 	return get_one("SELECT " COLUMNS " FROM accounts "
 	    "WHERE id = ?1 AND deleted_at IS NULL", id, a);
+}
+
+int
+account_get_email(const char *email, struct account *a)
+{
+	return get_one("SELECT " COLUMNS " FROM accounts "
+	    "WHERE email = ?1 AND deleted_at IS NULL", email, a);
+}
+
+int
+account_activate(const char *id)
+{
+	int64_t n = 0;
+	int rc;
+
+	rc = exec_changes("UPDATE accounts SET activated = 1, updated_at = ?4 "
+	    "WHERE id = ?1 AND deleted_at IS NULL", id, NULL, NULL,
+	    now_unix(), &n);
+	return rc == ACCT_OK && n != 1 ? ACCT_ERR_NOT_FOUND : rc;
 }
 
 int

@@ -149,11 +149,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	hash_init(&c);
+	if (mail_start() == -1) {
+		log_err("cannot start the mailer thread");
+		db_close();
+		return 1;
+	}
 	/* systemd's socket unit owns the socket file when it passed one. */
 	if ((lfd = activated = sd_listen_fd()) == -1 &&
 	    (lfd = listen_open(c.socket_path, err, sizeof(err))) == -1)
 		log_err("%s", err);
 	if (lfd < 0) {
+		mail_stop();
 		db_close();
 		return 1;
 	}
@@ -168,6 +174,7 @@ main(int argc, char **argv)
 	else
 		listen_close(lfd, c.socket_path);
 	server_drain();
+	mail_stop();
 	db_close();
 	log_info("stopped");
 	return rc == 0 ? 0 : 1;

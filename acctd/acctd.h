@@ -53,6 +53,14 @@ struct config {
 	uint32_t	lockout_max;		/* seconds */
 	uint32_t	audit_retention_days;	/* 0: keep forever */
 	uint32_t	session_lifetime;	/* seconds */
+	char		sendmail_command[1024];
+	char		mail_from[256];
+	char		reset_url[1024];	/* with {token} */
+	char		activation_url[1024];	/* with {token} */
+	uint32_t	mail_timeout;		/* seconds per message */
+	uint32_t	mail_queue;		/* messages waiting at most */
+	uint32_t	reset_token_lifetime;	/* seconds */
+	uint32_t	activation_token_lifetime; /* seconds */
 	/* Resolved from the group names when loaded. */
 	gid_t		admin_gid;
 	gid_t		auth_gid;
@@ -138,7 +146,12 @@ typedef int handler_fn(struct ctx *, struct proto_request *,
 handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
 	   h_user_rm, h_users_reset, h_passwd, h_login, h_audit_logins,
 	   h_audit_reset, h_token_add, h_token_validate, h_token_list,
-	   h_token_show, h_token_revoke, h_tokens_reset, h_client_verify;
+	   h_token_show, h_token_revoke, h_tokens_reset, h_client_verify,
+	   h_password_forgot, h_password_reset, h_user_reset_password,
+	   h_session_add;
+/* login.c: a new session for a, shown once; also used by session_add. */
+int	session_create(struct ctx *x, struct proto_request *req,
+	    const struct account *a, struct proto_msg *res);
 /* The account named like the caller's Unix login; ACCT_ERR_NOT_FOUND. */
 int	self_account(const struct ctx *x, struct account *a);
 
@@ -173,6 +186,8 @@ int	account_get_deleted(const char *username, struct account *a);
 /* By username, or by email when name holds an '@' and no username matches. */
 int	account_find(const char *name, struct account *a);
 int	account_get_id(const char *id, struct account *a);
+int	account_get_email(const char *email, struct account *a);
+int	account_activate(const char *id);
 int	account_insert(struct account *a);
 int	account_update(const struct account *a);
 int	account_set_hash(const char *id, const char *old_hash,
@@ -226,6 +241,19 @@ int	token_delete_account(const char *account_id, const char *type,
 int	token_reset_all(int64_t *removed);
 int	token_purge_expired(int64_t now, int64_t *removed);
 
+/* mail.c: one mailer thread; a slow mailer never holds a request. */
+int	mail_start(void);
+void	mail_stop(void);
+/* Queue a message (the body is wiped once sent): ACCT_OK, or
+ * ACCT_ERR_BUSY when the queue is full, ACCT_ERR_INVALID for a header
+ * value that could inject headers. */
+int	mail_queue(const struct config *c, const char *to,
+	    const char *subject, const char *body);
+
+/* reset.c: reset and activation tokens, by mail. */
+/* Mail an activation (or, for an active account, a reset) link. */
+int	reset_mail(struct ctx *x, const struct account *a, bool activation);
+
 /* purge.c: expired tokens, old audit rows, stale throttle counters. */
 #define PURGE_INTERVAL	3600	/* seconds */
 void	purge_run(const struct config *c);
@@ -245,6 +273,9 @@ int	auditlog_list(const char *username, int64_t limit,
 	    struct proto_msg *res);
 int	auditlog_reset(int64_t *removed);
 int	auditlog_purge(const struct config *c, int64_t now);	/* db locked */
+/* Other events: mail sent or failed, password reset, activation. */
+void	auditlog_event(uid_t uid, const char *event, const char *username,
+	    const char *detail);
 
 /* db.c: one SQLite connection, serialized by db_lock(). */
 int	db_open(const char *path, char *err, size_t errsz);

@@ -32,6 +32,9 @@ auditlog_purge(const struct config *c, int64_t now)
 		return ACCT_OK;
 	rc = db_exec(&n, "DELETE FROM audit_logins WHERE at < ?1", "i",
 	    now - (int64_t)c->audit_retention_days * 86400);
+	if (rc == ACCT_OK)
+		rc = db_exec(NULL, "DELETE FROM audit_events WHERE at < ?1",
+		    "i", now - (int64_t)c->audit_retention_days * 86400);
 	if (rc == ACCT_OK && n > 0)
 		log_info("audit: purged %lld login records older than %u days",
 		    (long long)n, c->audit_retention_days);
@@ -159,7 +162,32 @@ auditlog_reset(int64_t *removed)
 	int rc;
 
 	db_lock();
-	rc = db_exec(removed, "DELETE FROM audit_logins", "");
+	if ((rc = db_begin()) == ACCT_OK) {
+		rc = db_exec(removed, "DELETE FROM audit_logins", "");
+		if (rc == ACCT_OK)
+			rc = db_exec(NULL, "DELETE FROM audit_events", "");
+		rc = db_end(rc);
+	}
 	db_unlock();
 	return rc;
+}
+
+void
+auditlog_event(uid_t uid, const char *event, const char *subject,
+    const char *detail)
+{
+	char *s = sanitise(subject), *d = sanitise(detail);
+	int rc = ACCT_ERR_NOMEM;
+
+	if (s != NULL && d != NULL) {
+		db_lock();
+		rc = db_exec(NULL, "INSERT INTO audit_events (at, peer_uid, "
+		    "event, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+		    "iisss", now_unix(), (int64_t)uid, event, s, d);
+		db_unlock();
+	}
+	if (rc != ACCT_OK)
+		log_err("audit: cannot record event %s", event);
+	free(s);
+	free(d);
 }

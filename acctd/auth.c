@@ -51,7 +51,8 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	if (!token_type_valid(s.type) || strcmp(s.type, "session") == 0)
+	if (strcmp(s.type, "access_token") != 0 &&
+	    strcmp(s.type, "app_password") != 0 && strcmp(s.type, "client") != 0)
 		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
 		    "access_token, app_password or client");
 	if ((rc = check_scope(x, s.scope)) != ACCT_OK ||
@@ -235,4 +236,33 @@ h_tokens_reset(struct ctx *x, struct proto_request *req,
 	    (unsigned)x->peer->uid, (long long)n);
 	proto_kv_int(res, "removed", n);
 	return ACCT_OK;
+}
+
+/*
+ * A session for an account the caller vouches for, e.g. after its own
+ * single sign-on. Login must be allowed and the account active.
+ */
+int
+h_session_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	char *name = req->arg[F_USERNAME].str;
+	struct account a;
+	int rc;
+
+	if (validate_username(name, x->err, sizeof(x->err)) == -1)
+		return ACCT_ERR_INVALID;
+	if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
+		return ctx_fail(x, rc, "no account named '%s'", name);
+	if (rc != ACCT_OK)
+		return rc;
+	if (!a.login || !a.activated)
+		rc = ctx_fail(x, ACCT_ERR_DENIED, "account '%s' may not log "
+		    "in", a.username);
+	else if ((rc = session_create(x, req, &a, res)) == ACCT_OK) {
+		log_info("uid %u: session for %s", (unsigned)x->peer->uid,
+		    a.username);
+		account_pack(proto_kv_begin(res, "user"), &a);
+	}
+	account_free(&a);
+	return rc;
 }

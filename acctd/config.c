@@ -16,7 +16,8 @@
 
 #define CONFIG_MAX_SIZE	(1024 * 1024)
 
-enum kind { K_PATH_SOCKET, K_PATH_DB, K_GROUP, K_U32, K_LOGLEVEL };
+enum kind { K_PATH_SOCKET, K_PATH_DB, K_GROUP, K_U32, K_LOGLEVEL, K_COMMAND,
+	K_EMAIL, K_URL };
 
 static const struct key {
 	const char	*name;
@@ -46,6 +47,14 @@ static const struct key {
 	{ "lockout_max",	K_U32, offsetof(struct config, lockout_max), 1, 604800 },
 	{ "audit_retention_days", K_U32, offsetof(struct config, audit_retention_days), 0, 36500 },
 	{ "session_lifetime",	K_U32, offsetof(struct config, session_lifetime), 60, 10 * 366 * 86400 },
+	{ "sendmail_command",	K_COMMAND, offsetof(struct config, sendmail_command), 0, 0 },
+	{ "mail_from",		K_EMAIL, offsetof(struct config, mail_from), 0, 0 },
+	{ "reset_url",		K_URL, offsetof(struct config, reset_url), 0, 0 },
+	{ "activation_url",	K_URL, offsetof(struct config, activation_url), 0, 0 },
+	{ "mail_timeout",	K_U32, offsetof(struct config, mail_timeout), 1, 600 },
+	{ "mail_queue",		K_U32, offsetof(struct config, mail_queue), 1, 100000 },
+	{ "reset_token_lifetime", K_U32, offsetof(struct config, reset_token_lifetime), 1, 30 * 86400 },
+	{ "activation_token_lifetime", K_U32, offsetof(struct config, activation_token_lifetime), 1, 30 * 86400 },
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -77,6 +86,61 @@ config_defaults(struct config *c)
 	c->lockout_max = 900;
 	c->audit_retention_days = 90;
 	c->session_lifetime = 14 * 86400;
+	strlcpy(c->sendmail_command, "/usr/sbin/sendmail -t -i",
+	    sizeof(c->sendmail_command));
+	c->mail_timeout = 30;
+	c->mail_queue = 100;
+	c->reset_token_lifetime = 86400;
+	c->activation_token_lifetime = 2 * 86400;
+}
+
+/* Printable ASCII without spaces: URLs and addresses in mail headers. */
+static bool
+printable_word(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s >= 0x7f)
+			return false;
+	return true;
+}
+
+static int
+set_text(const struct key *k, char *dst, size_t cap, const char *val,
+    char *why, size_t whysz)
+{
+	char copy[256], err[200];
+
+	if (strlen(val) >= cap) {
+		snprintf(why, whysz, "must be shorter than %zu bytes", cap);
+		return -1;
+	}
+	switch (k->kind) {
+	case K_COMMAND:
+		if (val[0] != '/' || strpbrk(val, "\r\n\t") != NULL) {
+			snprintf(why, whysz, "must be an absolute path to a "
+			    "sendmail-compatible program, then its arguments");
+			return -1;
+		}
+		break;
+	case K_EMAIL:
+		strlcpy(copy, val, sizeof(copy));
+		if (val[0] != '\0' && (strlen(val) >= sizeof(copy) ||
+		    validate_email(copy, err, sizeof(err)) == -1)) {
+			snprintf(why, whysz, "must be an email address");
+			return -1;
+		}
+		break;
+	default:	/* K_URL */
+		if (val[0] != '\0' && (!printable_word(val) ||
+		    strstr(val, "{token}") == NULL)) {
+			snprintf(why, whysz, "must be a URL without spaces "
+			    "that contains {token}");
+			return -1;
+		}
+		break;
+	}
+	strlcpy(dst, val, cap);
+	return 0;
 }
 
 static char *
@@ -141,6 +205,13 @@ set_key(struct config *c, const struct key *k, const char *val,
 			return -1;
 		}
 		return 0;
+	case K_COMMAND:
+		return set_text(k, dst, sizeof(c->sendmail_command), val, why,
+		    whysz);
+	case K_EMAIL:
+		return set_text(k, dst, sizeof(c->mail_from), val, why, whysz);
+	case K_URL:
+		return set_text(k, dst, sizeof(c->reset_url), val, why, whysz);
 	case K_LOGLEVEL: {
 		enum log_level l;
 		if (log_level_parse(val, &l) == -1) {

@@ -92,6 +92,16 @@ static const char *const migrations[] = {
 	" last_used_at INTEGER);"
 	"CREATE INDEX tokens_account ON tokens(account_id);"
 	"CREATE INDEX tokens_expires ON tokens(expires_at);",
+
+	/* 4: events other than logins: mail, resets, activations */
+	"CREATE TABLE audit_events ("
+	" id INTEGER PRIMARY KEY,"
+	" at INTEGER NOT NULL,"
+	" peer_uid INTEGER NOT NULL,"
+	" event TEXT NOT NULL,"
+	" subject TEXT NOT NULL,"	/* a username or an address */
+	" detail TEXT NOT NULL);"
+	"CREATE INDEX audit_events_at ON audit_events(at);",
 };
 
 #define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -40,6 +40,11 @@ static const struct handler {
 	{ OP_TOKEN_REVOKE, ANYONE,	h_token_revoke },
 	{ OP_TOKENS_RESET, ADMIN,	h_tokens_reset },
 	{ OP_CLIENT_VERIFY, ADMIN | AUTH, h_client_verify },
+	{ OP_PASSWORD_FORGOT, ADMIN | AUTH, h_password_forgot },
+	/* Holding a mailed token is the credential. */
+	{ OP_PASSWORD_RESET, ANYONE,	h_password_reset },
+	{ OP_USER_RESET_PASSWORD, ADMIN, h_user_reset_password },
+	{ OP_SESSION_ADD, ADMIN | AUTH,	h_session_add },
 };
 
 int

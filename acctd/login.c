@@ -95,8 +95,8 @@ verify(struct ctx *x, const struct proto_value *pw, const char *service,
 }
 
 /* login with session=true: a session token, shown once. */
-static int
-new_session(struct ctx *x, struct proto_request *req,
+int
+session_create(struct ctx *x, struct proto_request *req,
     const struct account *a, struct proto_msg *res)
 {
 	struct token_spec s = { .type = "session", .account_id = a->id,
@@ -154,7 +154,7 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		rc = ctx_fail(x, ACCT_ERR_AUTH_FAILED, "authentication failed");
 	if (rc == ACCT_OK && PROTO_HAS(req, F_SESSION) &&
 	    req->arg[F_SESSION].b)
-		rc = new_session(x, req, &a, res);
+		rc = session_create(x, req, &a, res);
 	if (rc == ACCT_OK)
 		account_pack(proto_kv_begin(res, "user"), &a);
 out:

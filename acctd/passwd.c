@@ -34,11 +34,18 @@ check_current(struct ctx *x, struct proto_request *req, int found,
     const struct account *a)
 {
 	const struct proto_value *pw = &req->arg[F_PASSWORD];
+	char owner[33];
 	int rc;
 
+	/* An SSO account proves itself with one of its sessions. */
+	if (PROTO_HAS(req, F_TOKEN) && !PROTO_HAS(req, F_PASSWORD))
+		return found == ACCT_OK && token_check(req->arg[F_TOKEN].str,
+		    "session", NULL, owner, NULL) == ACCT_OK &&
+		    strcmp(owner, a->id) == 0 ? ACCT_OK : ctx_fail(x,
+		    ACCT_ERR_AUTH_FAILED, "authentication failed");
 	if (!PROTO_HAS(req, F_PASSWORD))
 		return ctx_fail(x, ACCT_ERR_INVALID, "the current password "
-		    "is required");
+		    "(or a session token) is required");
 	if (found != ACCT_OK || a->hash == NULL) {
 		if (found != ACCT_OK && found != ACCT_ERR_NOT_FOUND)
 			return found;

@@ -20,7 +20,8 @@
 #define LAST_USED_GRANULE	300	/* seconds: bounds writes per token */
 
 static const char *const types[] = {
-	"session", "access_token", "app_password", "client", NULL
+	"session", "access_token", "app_password", "client", "reset",
+	"activation", NULL
 };
 
 bool
@@ -30,6 +31,14 @@ token_type_valid(const char *type)
 		if (strcmp(*t, type) == 0)
 			return true;
 	return false;
+}
+
+/* Types that stand for their account on their own (type NULL checks). */
+static bool
+bearer_type(const char *t)
+{
+	return strcmp(t, "session") == 0 || strcmp(t, "access_token") == 0 ||
+	    strcmp(t, "app_password") == 0;
 }
 
 static void
@@ -188,8 +197,8 @@ check_row(sqlite3_stmt *st, const char *secret, const char *type,
 }
 
 /*
- * Check a token string. types: NULL for any type but client, else the
- * one type it must be. On success packs "token" into res (if given) and
+ * Check a token string. type: NULL for a session, access token or app
+ * password, else the one type it must be. On success packs "token" into res (if given) and
  * copies the owner's account id (may be "" for a client) into owner.
  */
 int
@@ -211,13 +220,13 @@ token_check(const char *token, const char *type, const char *service,
 	rc = db_prepare(&st, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
 	    "accounts a ON a.id = t.account_id WHERE t.id = ?1 AND "
 	    "(t.account_id IS NULL OR (a.deleted_at IS NULL AND "
-	    "a.login_allowed AND a.activated))", "s", id);
+	    "a.login_allowed AND (a.activated OR t.type = 'activation')))",
+	    "s", id);
 	if (rc == ACCT_OK) {
 		rc = sqlite3_step(st) == SQLITE_ROW ? check_row(st, secret,
 		    type, service, now) : ACCT_ERR_INVALID_TOKEN;
 		if (rc == ACCT_OK && type == NULL &&
-		    strcmp((const char *)sqlite3_column_text(st, 1),
-		    "client") == 0)
+		    !bearer_type((const char *)sqlite3_column_text(st, 1)))
 			rc = ACCT_ERR_INVALID_TOKEN;
 		if (rc == ACCT_OK) {
 			const unsigned char *o = sqlite3_column_text(st, 9);

@@ -188,6 +188,23 @@ new_hash(struct ctx *x, struct proto_request *req, char **hash)
 	return hash_password(&x->cfg, pw->str, pw->len, hash);
 }
 
+/* users add --activate: pending until the mailed token is confirmed. */
+static int
+check_activate(struct ctx *x, struct proto_request *req, struct account *a)
+{
+	if (!PROTO_HAS(req, F_ACTIVATE) || !req->arg[F_ACTIVATE].b)
+		return ACCT_OK;
+	if (a->email == NULL)
+		return ctx_fail(x, ACCT_ERR_INVALID, "activation needs an "
+		    "email address");
+	if (x->cfg.mail_from[0] == '\0' || x->cfg.activation_url[0] == '\0')
+		return ctx_fail(x, ACCT_ERR_NOT_CONFIGURED, "mail is not "
+		    "configured: set mail_from and activation_url in "
+		    "acctd.conf");
+	a->activated = false;
+	return ACCT_OK;
+}
+
 static int
 add_or_restore(struct ctx *x, struct proto_request *req, const char *name,
     struct account *a, bool *restored)
@@ -229,6 +246,7 @@ h_user_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return rc;
 	if ((rc = add_or_restore(x, req, name, &a, &restored)) != ACCT_OK ||
 	    (rc = apply_fields(x, req, &a)) != ACCT_OK ||
+	    (rc = check_activate(x, req, &a)) != ACCT_OK ||
 	    (rc = new_hash(x, req, &hash)) != ACCT_OK)
 		goto out;
 	if (hash != NULL) {
@@ -247,6 +265,11 @@ h_user_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		goto out;
 	log_info("uid %u: %s account %s", (unsigned)x->peer->uid,
 	    restored ? "restored" : "added", a.username);
+	if (!a.activated && (rc = reset_mail(x, &a, true)) != ACCT_OK) {
+		ctx_fail(x, rc, "account '%s' was created, but its activation "
+		    "mail was not queued: %s", a.username, x->err);
+		goto out;
+	}
 	result_user(res, &a);
 	proto_kv_bool(res, "restored", restored);
 out:
@@ -286,7 +309,7 @@ int
 h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	struct account a;
-	char *name;
+	char *name, *hash = NULL;
 	int rc;
 
 	if ((rc = username_arg(x, req, &name)) != ACCT_OK)
@@ -295,7 +318,15 @@ h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return ctx_fail(x, rc, "no account named '%s'", name);
 	if (rc != ACCT_OK)
 		return rc;
-	if ((rc = apply_fields(x, req, &a)) == ACCT_OK) {
+	if ((rc = apply_fields(x, req, &a)) == ACCT_OK &&
+	    (rc = new_hash(x, req, &hash)) == ACCT_OK) {
+		if (hash != NULL) {
+			if (a.hash != NULL)
+				freezero(a.hash, strlen(a.hash));
+			a.hash = hash;
+			hash = NULL;
+			token_delete_account(a.id, "session", NULL);
+		}
 		a.updated_at = now_unix();
 		rc = account_update(&a);
 		if (rc == ACCT_ERR_EXISTS)

@@ -283,6 +283,9 @@ utf8_valid(const uint8_t *s, size_t n)
 	return true;
 }
 
+static int fail(char *, size_t, int, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static int
 fail(char *msg, size_t msgsz, int code, const char *fmt, ...)
 {

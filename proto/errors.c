@@ -25,6 +25,7 @@ static const struct {
 	{ ACCT_ERR_POLICY,	  "password_policy",	"password refused by policy" },
 	{ ACCT_ERR_CONFIRM,	  "confirmation_required", "confirmation required" },
 	{ ACCT_ERR_UNAVAILABLE,	  "unavailable",	"service shutting down" },
+	{ ACCT_ERR_NOT_CONFIGURED, "not_configured",	"not configured on this host" },
 	{ ACCT_ERR_CONNECT,	  "connect",		"cannot reach acctd" },
 	{ ACCT_ERR_IO,		  "io",			"connection to acctd lost" },
 	{ ACCT_ERR_NOMEM,	  "nomem",		"out of memory" },

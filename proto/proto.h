@@ -62,6 +62,7 @@ enum proto_field {
 	F_ID,			/* public id of a token or client */
 	F_CLIENT_ID,
 	F_CLIENT_SECRET,
+	F_ACTIVATE,		/* user_add: pending until a mailed token */
 	F__COUNT
 };
 
@@ -93,6 +94,10 @@ enum proto_op {
 	OP_TOKEN_REVOKE,
 	OP_TOKENS_RESET,
 	OP_CLIENT_VERIFY,
+	OP_PASSWORD_FORGOT,
+	OP_PASSWORD_RESET,
+	OP_USER_RESET_PASSWORD,
+	OP_SESSION_ADD,
 	OP__COUNT
 };
 

@@ -37,6 +37,7 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_ID]		  = { "id",            PT_STR,    64 },
 	[F_CLIENT_ID]	  = { "client_id",     PT_STR,    64 },
 	[F_CLIENT_SECRET] = { "client_secret", PT_SECRET, 256 },
+	[F_ACTIVATE]	  = { "activate",      PT_BOOL,   0 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -48,18 +49,19 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_HELLO]	 = { "hello", 0, 0 },
 	[OP_USER_ADD]	 = { "user_add",
 	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_NEW_PASSWORD) |
-	    FB(F_RESTORE), FB(F_USERNAME) },
+	    FB(F_RESTORE) | FB(F_ACTIVATE), FB(F_USERNAME) },
 	[OP_USER_SHOW]	 = { "user_show", FB(F_USERNAME), FB(F_USERNAME) },
 	[OP_USER_LIST]	 = { "user_list",
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET), 0 },
 	[OP_USER_MOD]	 = { "user_mod",
 	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_DISABLE_2FA) |
-	    FB(F_UNLOCK), FB(F_USERNAME) },
+	    FB(F_UNLOCK) | FB(F_NEW_PASSWORD), FB(F_USERNAME) },
 	[OP_USER_RM]	 = { "user_rm", FB(F_USERNAME), FB(F_USERNAME) },
 	[OP_USERS_RESET] = { "users_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
+	/* password: the current one; token: a session, for SSO accounts */
 	[OP_PASSWD]	 = { "passwd",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_NEW_PASSWORD) |
-	    FB(F_REMOVE), 0 },
+	    FB(F_REMOVE) | FB(F_TOKEN), 0 },
 	[OP_LOGIN]	 = { "login",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_SERVICE) |
 	    FB(F_REMOTE_ADDR) | FB(F_SESSION) | FB(F_SCOPE) | FB(F_LIFETIME),
@@ -80,6 +82,14 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_CLIENT_VERIFY] = { "client_verify",
 	    FB(F_CLIENT_ID) | FB(F_CLIENT_SECRET) | FB(F_SCOPE),
 	    FB(F_CLIENT_ID) | FB(F_CLIENT_SECRET) },
+	[OP_PASSWORD_FORGOT] = { "password_forgot", FB(F_EMAIL), FB(F_EMAIL) },
+	[OP_PASSWORD_RESET] = { "password_reset",
+	    FB(F_TOKEN) | FB(F_NEW_PASSWORD), FB(F_TOKEN) | FB(F_NEW_PASSWORD) },
+	[OP_USER_RESET_PASSWORD] = { "user_reset_password", FB(F_USERNAME),
+	    FB(F_USERNAME) },
+	/* A session for a user the caller authenticated itself (SSO). */
+	[OP_SESSION_ADD] = { "session_add", FB(F_USERNAME) | FB(F_SCOPE) |
+	    FB(F_LIFETIME) | FB(F_SERVICE), FB(F_USERNAME) },
 };
 
 int

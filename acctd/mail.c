@@ -1,0 +1,311 @@
+/*
+ * mail.c: outgoing mail through a sendmail-compatible command, on one
+ * thread with a bounded queue, so a slow or failing mailer delays only
+ * mail. Messages are RFC 5322 text/plain UTF-8; header values are
+ * checked for CR/LF before they are written.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "../common/io.h"
+#include "../common/log.h"
+#include "acctd.h"
+
+#define MAX_ARGS	32
+
+struct mail {
+	char		*to;
+	char		*subject;
+	char		*text;		/* whole message; holds a token */
+	size_t		 len;
+	struct mail	*next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static struct mail *head, *tail;
+static unsigned queued;
+static bool stopping, running;
+static pthread_t thread;
+
+static void
+mail_free(struct mail *m)
+{
+	free(m->to);
+	free(m->subject);
+	if (m->text != NULL)
+		freezero(m->text, m->len);
+	free(m);
+}
+
+/* A header value may not carry CR, LF or other controls. */
+static bool
+header_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static char *
+compose(const struct config *c, const char *to, const char *subject,
+    const char *body, size_t *len)
+{
+	char date[64], id[33], *text = NULL;
+	const char *domain = strchr(c->mail_from, '@');
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	random_hex(id, 16);
+	n = asprintf(&text, "Date: %s\n"
+	    "Message-ID: <%s@%s>\n"
+	    "From: %s\n"
+	    "To: %s\n"
+	    "Subject: %s\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "Auto-Submitted: auto-generated\n"
+	    "\n%s", date, id, domain ? domain + 1 : "acctd.invalid",
+	    c->mail_from, to, subject, body);
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return text;
+}
+
+int
+mail_queue(const struct config *c, const char *to, const char *subject,
+    const char *body)
+{
+	struct mail *m;
+	int rc = ACCT_OK;
+
+	if (!header_ok(to) || !header_ok(subject) || !header_ok(c->mail_from))
+		return ACCT_ERR_INVALID;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return ACCT_ERR_NOMEM;
+	m->to = strdup(to);
+	m->subject = strdup(subject);
+	m->text = compose(c, to, subject, body, &m->len);
+	if (m->to == NULL || m->subject == NULL || m->text == NULL) {
+		mail_free(m);
+		return ACCT_ERR_NOMEM;
+	}
+	pthread_mutex_lock(&lock);
+	if (!running || stopping)
+		rc = ACCT_ERR_UNAVAILABLE;
+	else if (queued >= c->mail_queue)
+		rc = ACCT_ERR_BUSY;
+	else {
+		if (tail != NULL)
+			tail->next = m;
+		else
+			head = m;
+		tail = m;
+		queued++;
+		pthread_cond_signal(&wake);
+	}
+	pthread_mutex_unlock(&lock);
+	if (rc != ACCT_OK)
+		mail_free(m);
+	return rc;
+}
+
+/* Split the command on spaces: no shell, so nothing in it is expanded. */
+static int
+split_command(char *cmd, char *argv[MAX_ARGS + 1])
+{
+	int n = 0;
+
+	for (char *p = strtok(cmd, " "); p != NULL; p = strtok(NULL, " "))
+		if (n < MAX_ARGS)
+			argv[n++] = p;
+		else
+			return -1;
+	argv[n] = NULL;
+	return n > 0 ? 0 : -1;
+}
+
+static pid_t
+spawn(char *const argv[], int *in)
+{
+	int p[2], nul;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		nul = open("/dev/null", O_WRONLY);
+		if (dup2(p[0], 0) == -1 || nul == -1 || dup2(nul, 1) == -1)
+			_exit(127);
+		closefrom(3);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[0]);
+	*in = p[1];
+	return pid;
+}
+
+/* Wait for pid until deadline (monotonic ms); kill it when late. */
+static int
+reap(pid_t pid, int64_t deadline, bool *late)
+{
+	struct timespec ts;
+	int st;
+
+	*late = false;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return st;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 >=
+		    deadline) {
+			*late = true;
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return st;
+		}
+		usleep(20 * 1000);
+	}
+}
+
+/* Run sendmail_command with the message on its stdin; "" or why not. */
+static const char *
+deliver(const struct config *c, const struct mail *m)
+{
+	char cmd[sizeof(c->sendmail_command)], *argv[MAX_ARGS + 1];
+	struct timespec ts;
+	int64_t deadline;
+	int in, st, wr;
+	bool late;
+	pid_t pid;
+
+	strlcpy(cmd, c->sendmail_command, sizeof(cmd));
+	if (split_command(cmd, argv) == -1)
+		return "bad sendmail_command";
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	    (int64_t)c->mail_timeout * 1000;
+	if ((pid = spawn(argv, &in)) == -1)
+		return "cannot start the mailer";
+	/* A mailer that never reads must not hold us past the deadline. */
+	fcntl(in, F_SETFL, O_NONBLOCK);
+	wr = 0;
+	for (size_t off = 0; off < m->len && wr == 0;) {
+		struct pollfd p = { .fd = in, .events = POLLOUT };
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 +
+		    ts.tv_nsec / 1000000);
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			wr = -1;
+		else if ((n = write(in, m->text + off, m->len - off)) > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			wr = -1;
+	}
+	close(in);
+	st = reap(pid, deadline, &late);
+	if (late)
+		return "mailer timed out";
+	if (wr == -1)
+		return "mailer did not read the message";
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return "mailer failed";
+	return "";
+}
+
+static void *
+mailer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		struct config c;
+		struct mail *m;
+		const char *why;
+
+		while (head == NULL && !stopping)
+			pthread_cond_wait(&wake, &lock);
+		if (head == NULL)
+			break;
+		m = head;
+		if ((head = m->next) == NULL)
+			tail = NULL;
+		queued--;
+		pthread_mutex_unlock(&lock);
+		config_current(&c);
+		why = deliver(&c, m);
+		if (why[0] == '\0') {
+			log_info("mail: sent \"%s\" to %s", m->subject, m->to);
+			auditlog_event(0, "mail_sent", m->to, m->subject);
+		} else {
+			log_err("mail: \"%s\" to %s: %s", m->subject, m->to,
+			    why);
+			auditlog_event(0, "mail_failed", m->to, why);
+		}
+		mail_free(m);
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int
+mail_start(void)
+{
+	if (pthread_create(&thread, NULL, mailer, NULL) != 0)
+		return -1;
+	running = true;
+	return 0;
+}
+
+/* Finish what is queued (each bounded by mail_timeout), then stop. */
+void
+mail_stop(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&lock);
+	stopping = true;
+	if (queued > 0)
+		log_info("mail: sending %u queued messages before stopping",
+		    queued);
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+	pthread_join(thread, NULL);
+	running = false;
+}

@@ -1,0 +1,649 @@
+/*
+ * test_mail.c: password reset and activation through a real mailer:
+ * msmtp delivering to an aiosmtpd SMTP server on 127.0.0.1, read back
+ * from its Maildir. Also the failing and slow mailer, and SSO passwd.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "harness.h"
+
+#define PYTHON	"/usr/bin/python3"
+#define MSMTP	"/usr/bin/msmtp"
+#define OLDPW	"old-password-1"
+#define NEWPW	"new-password-2"
+
+#define MAX_SEEN	8
+
+struct mailenv {
+	struct th_daemon	d;
+	char			tmpdir[64];
+	char			maildir[96];	/* tmpdir/box: aiosmtpd makes it */
+	int			port;
+	pid_t			smtpd;
+	char			seen[MAX_SEEN][256];	/* messages read */
+	int			nseen;
+};
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static bool
+port_open(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok = fd >= 0 &&
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int
+start_smtpd(struct mailenv *e)
+{
+	char listen[64];
+
+	strcpy(e->tmpdir, "/tmp/acctd-mail.XXXXXX");
+	if (mkdtemp(e->tmpdir) == NULL || (e->port = free_port()) < 0)
+		return -1;
+	snprintf(e->maildir, sizeof(e->maildir), "%s/box", e->tmpdir);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", e->port);
+	if ((e->smtpd = fork()) == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		execl(PYTHON, PYTHON, "-m", "aiosmtpd", "-n", "-l", listen,
+		    "-c", "aiosmtpd.handlers.Mailbox", e->maildir,
+		    (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 400; i++) {
+		if (port_open(e->port))
+			return 0;
+		if (waitpid(e->smtpd, NULL, WNOHANG) == e->smtpd) {
+			fprintf(stderr, "aiosmtpd exited: is python3-aiosmtpd "
+			    "installed?\n");
+			e->smtpd = 0;
+			return -1;
+		}
+		usleep(50 * 1000);
+	}
+	return -1;
+}
+
+static int
+mail_config(const struct mailenv *e, const char *extra, char *out, size_t n)
+{
+	return snprintf(out, n, "sendmail_command = " MSMTP " --host=127.0.0.1 "
+	    "--port=%d --from=acctd@example.org -t\n"
+	    "mail_from = acctd@example.org\n"
+	    "reset_url = https://example.org/reset?t={token}\n"
+	    "activation_url = https://example.org/activate?t={token}\n"
+	    "mail_timeout = 20\n%s", e->port, extra ? extra : "") < (int)n ?
+	    0 : -1;
+}
+
+static int
+up(void **state, const char *extra)
+{
+	struct mailenv *e = calloc(1, sizeof(*e));
+	char conf[2048];
+
+	signal(SIGPIPE, SIG_IGN);
+	if (e == NULL || start_smtpd(e) == -1 ||
+	    mail_config(e, extra, conf, sizeof(conf)) == -1 ||
+	    th_up(&e->d, conf) == -1)
+		return -1;
+	*state = e;
+	if (th_add_user(e->d.sock, "alice", OLDPW) != ACCT_OK)
+		return -1;
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return up(state, NULL);
+}
+
+static int
+setup_short(void **state)
+{
+	return up(state, "reset_token_lifetime = 1\n");
+}
+
+static int
+teardown(void **state)
+{
+	struct mailenv *e = *state;
+	char cmd[128];
+	int rc = 0;
+
+	if (e == NULL)
+		return 0;
+	if (e->d.pid > 0 && th_stop(&e->d) != 0)
+		rc = -1;
+	th_cleanup(&e->d);
+	if (e->smtpd > 0) {
+		kill(e->smtpd, SIGTERM);
+		waitpid(e->smtpd, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->tmpdir);
+	if (system(cmd) != 0)
+		rc = -1;
+	free(e);
+	return rc;
+}
+
+static int
+set_email(const struct th_daemon *d, const char *user, const char *email)
+{
+	struct proto_msg m;
+	int rc;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", user);
+	proto_kv_str(&m, "email", email);
+	rc = th_call_code(d->sock, "user_mod", &m);
+	proto_msg_free(&m);
+	return rc;
+}
+
+static int
+forgot(const struct th_daemon *d, const char *email)
+{
+	struct proto_msg m;
+	int rc;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "email", email);
+	rc = th_call_code(d->sock, "password_forgot", &m);
+	proto_msg_free(&m);
+	return rc;
+}
+
+static int
+confirm(const struct th_daemon *d, const char *token, const char *pw)
+{
+	struct proto_msg m;
+	int rc;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "token", token);
+	proto_kv_str(&m, "new_password", pw);
+	rc = th_call_code(d->sock, "password_reset", &m);
+	proto_msg_free(&m);
+	return rc;
+}
+
+static int
+login(const struct th_daemon *d, const char *user, const char *pw)
+{
+	struct proto_msg m;
+	int rc;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", user);
+	proto_kv_str(&m, "password", pw);
+	rc = th_call_code(d->sock, "login", &m);
+	proto_msg_free(&m);
+	return rc;
+}
+
+static int
+count_mail(const struct mailenv *e)
+{
+	char path[128];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/new", e->maildir);
+	if ((dir = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+static bool
+seen(const struct mailenv *e, const char *name)
+{
+	for (int i = 0; i < e->nseen; i++)
+		if (strcmp(e->seen[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The text of the message not read before, once want have arrived. */
+static char *
+wait_mail(struct mailenv *e, int want)
+{
+	char path[256], file[512];
+	struct dirent *de;
+	DIR *dir;
+	FILE *f;
+	char *text;
+	long len;
+
+	for (int i = 0; i < 600 && count_mail(e) < want; i++)
+		usleep(50 * 1000);
+	assert_int_equal(count_mail(e), want);
+	assert_true(e->nseen < want && want <= MAX_SEEN);
+	snprintf(path, sizeof(path), "%s/new", e->maildir);
+	assert_non_null(dir = opendir(path));
+	file[0] = '\0';
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.' && !seen(e, de->d_name)) {
+			snprintf(e->seen[e->nseen++], sizeof(e->seen[0]), "%s",
+			    de->d_name);
+			snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+			break;
+		}
+	closedir(dir);
+	assert_non_null(f = fopen(file, "r"));
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = th_keep(calloc(1, (size_t)len + 1));
+	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return text;
+}
+
+/* The token after "--token " in a message. */
+static void
+token_in(const char *text, char *tok, size_t n)
+{
+	const char *p = strstr(text, "--token ");
+
+	assert_non_null(p);
+	p += strlen("--token ");
+	assert_true(n > 81);
+	memcpy(tok, p, 81);
+	tok[81] = '\0';
+	assert_int_equal(strspn(tok, "0123456789abcdef_"), 81);
+}
+
+static void
+test_reset_by_mail(void **state)
+{
+	struct mailenv *e = *state;
+	struct th_daemon *d = &e->d;
+	char tok[128], link[256];
+	char *text;
+
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	assert_int_equal(forgot(d, "Alice@Example.org"), ACCT_OK);
+	text = wait_mail(e, 1);
+	/* A proper RFC 5322 message. */
+	assert_non_null(strstr(text, "\nTo: alice@example.org\n"));
+	assert_non_null(strstr(text, "\nFrom: acctd@example.org\n"));
+	assert_non_null(strstr(text, "Subject: Reset your password\n"));
+	assert_non_null(strstr(text, "Date: "));
+	assert_non_null(strstr(text, "Message-ID: <"));
+	assert_non_null(strstr(text, "Content-Type: text/plain; "
+	    "charset=utf-8\n"));
+	token_in(text, tok, sizeof(tok));
+	snprintf(link, sizeof(link), "https://example.org/reset?t=%s", tok);
+	assert_non_null(strstr(text, link));
+	/* The token is not in the daemon's log. */
+	assert_false(th_contains(th_keep(th_read_log(d)), tok));
+	/* A policy failure does not use the token up. */
+	assert_int_equal(confirm(d, tok, "short"), ACCT_ERR_POLICY);
+	assert_int_equal(confirm(d, tok, NEWPW), ACCT_OK);
+	assert_int_equal(login(d, "alice", NEWPW), ACCT_OK);
+	assert_int_equal(login(d, "alice", OLDPW), ACCT_ERR_AUTH_FAILED);
+	/* One time only. */
+	assert_int_equal(confirm(d, tok, "third-password-3"),
+	    ACCT_ERR_INVALID_TOKEN);
+	assert_int_equal(login(d, "alice", NEWPW), ACCT_OK);
+}
+
+/* Unknown addresses get the same answer and no mail. */
+static void
+test_unknown_address_same_answer(void **state)
+{
+	struct mailenv *e = *state;
+	struct th_daemon *d = &e->d;
+	char *text;
+
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	assert_int_equal(forgot(d, "nobody@example.org"), ACCT_OK);
+	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	/* One mailer thread, in order: had the first sent anything, it
+	 * would be here before alice's. */
+	text = wait_mail(e, 1);
+	assert_non_null(strstr(text, "\nTo: alice@example.org\n"));
+	usleep(300 * 1000);
+	assert_int_equal(count_mail(e), 1);
+	/* A malformed address is a usage error, not an answer about it. */
+	assert_int_equal(forgot(d, "not-an-address"), ACCT_ERR_INVALID);
+}
+
+static void
+test_expired_token(void **state)
+{
+	struct mailenv *e = *state;
+	struct th_daemon *d = &e->d;
+	char tok[128];
+
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	token_in(wait_mail(e, 1), tok, sizeof(tok));
+	sleep(2);	/* the configured lifetime is one second */
+	assert_int_equal(confirm(d, tok, NEWPW), ACCT_ERR_INVALID_TOKEN);
+	assert_int_equal(login(d, "alice", OLDPW), ACCT_OK);
+}
+
+/* A second request voids the first token; a reset ends sessions. */
+static void
+test_new_request_voids_old(void **state)
+{
+	struct mailenv *e = *state;
+	struct th_daemon *d = &e->d;
+	struct proto_msg m;
+	struct proto_reply rep;
+	char tok1[128], tok2[128], session[128];
+	const msgpack_object *o;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	proto_kv_str(&m, "password", OLDPW);
+	proto_kv_bool(&m, "session", true);
+	assert_int_equal(th_call(d->sock, "login", &m, &rep), ACCT_OK);
+	proto_msg_free(&m);
+	assert_non_null(o = proto_map_get(rep.result, "token"));
+	snprintf(session, sizeof(session), "%.*s", (int)o->via.str.size,
+	    o->via.str.ptr);
+	proto_reply_free(&rep);
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	token_in(wait_mail(e, 1), tok1, sizeof(tok1));
+	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	token_in(wait_mail(e, 2), tok2, sizeof(tok2));
+	assert_string_not_equal(tok1, tok2);
+	assert_int_equal(confirm(d, tok1, NEWPW), ACCT_ERR_INVALID_TOKEN);
+	assert_int_equal(confirm(d, tok2, NEWPW), ACCT_OK);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "token", session);
+	assert_int_equal(th_call_code(d->sock, "token_validate", &m),
+	    ACCT_ERR_INVALID_TOKEN);
+	proto_msg_free(&m);
+}
+
+static void
+test_activation(void **state)
+{
+	struct mailenv *e = *state;
+	struct th_daemon *d = &e->d;
+	struct proto_msg m;
+	struct proto_reply rep;
+	char tok[128], *text;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "carol");
+	proto_kv_bool(&m, "activate", true);
+	assert_int_equal(th_call_code(d->sock, "user_add", &m),
+	    ACCT_ERR_INVALID);	/* needs an email */
+	proto_kv_str(&m, "email", "carol@example.org");
+	assert_int_equal(th_call(d->sock, "user_add", &m, &rep), ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_equal(rep.code, ACCT_OK);
+	assert_int_equal(th_bool(proto_map_get(rep.result, "user"),
+	    "activated"), 0);
+	proto_reply_free(&rep);
+	text = wait_mail(e, 1);
+	assert_non_null(strstr(text, "Subject: Activate your account\n"));
+	assert_non_null(strstr(text, "https://example.org/activate?t="));
+	token_in(text, tok, sizeof(tok));
+	/* Pending: no login, whatever the password. */
+	assert_int_equal(login(d, "carol", NEWPW), ACCT_ERR_AUTH_FAILED);
+	/* An activation token is not a reset token for someone else. */
+	assert_int_equal(confirm(d, tok, NEWPW), ACCT_OK);
+	assert_int_equal(login(d, "carol", NEWPW), ACCT_OK);
+	assert_int_equal(confirm(d, tok, NEWPW), ACCT_ERR_INVALID_TOKEN);
+}
+
+static void
+test_admin_reset_password(void **state)
+{
+	struct mailenv *e = *state;
+	struct th_daemon *d = &e->d;
+	struct proto_msg m;
+	struct proto_reply rep;
+	char tok[128];
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	assert_int_equal(th_call(d->sock, "user_reset_password", &m, &rep),
+	    ACCT_OK);
+	assert_int_equal(rep.code, ACCT_ERR_INVALID);
+	assert_non_null(strstr(rep.message, "no email"));
+	proto_reply_free(&rep);
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	assert_int_equal(th_call(d->sock, "user_reset_password", &m, &rep),
+	    ACCT_OK);
+	assert_int_equal(rep.code, ACCT_OK);
+	assert_true(th_str_is(rep.result, "email", "alice@example.org"));
+	proto_reply_free(&rep);
+	proto_msg_free(&m);
+	token_in(wait_mail(e, 1), tok, sizeof(tok));
+	assert_int_equal(confirm(d, tok, NEWPW), ACCT_OK);
+	assert_int_equal(login(d, "alice", NEWPW), ACCT_OK);
+}
+
+static void
+test_not_configured(void **state)
+{
+	struct th_daemon *d = *state;
+	struct proto_msg m;
+	struct proto_reply rep;
+
+	assert_int_equal(th_add_user(d->sock, "alice", OLDPW), ACCT_OK);
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	assert_int_equal(th_call(d->sock, "user_reset_password", &m, &rep),
+	    ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_equal(rep.code, ACCT_ERR_NOT_CONFIGURED);
+	assert_non_null(strstr(rep.message, "reset_url"));
+	proto_reply_free(&rep);
+	/* The public request still answers success. */
+	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+}
+
+static int64_t
+events(const struct th_daemon *d, const char *event)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open_v2(d->db, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+	    "audit_events WHERE event = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* A failing mailer is logged and audited; a hanging one timed out, and
+ * neither holds up other requests. */
+static void
+test_failing_and_slow_mailer(void **state)
+{
+	struct th_daemon *d = *state;
+	struct proto_msg m;
+
+	assert_int_equal(th_up(d, "sendmail_command = /bin/false\n"
+	    "mail_from = acctd@example.org\n"
+	    "reset_url = https://example.org/r?t={token}\n"), 0);
+	assert_int_equal(th_add_user(d->sock, "alice", OLDPW), ACCT_OK);
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	assert_int_equal(th_wait_log(d, 0, "mailer failed", TH_WAIT_MS), 0);
+	assert_int_equal(events(d, "mail_failed"), 1);
+	assert_int_equal(th_stop(d), 0);
+	assert_int_equal(th_write_config(d, "sendmail_command = /bin/sleep 60\n"
+	    "mail_timeout = 2\nmail_from = acctd@example.org\n"
+	    "reset_url = https://example.org/r?t={token}\n"), 0);
+	assert_int_equal(th_start(d), 0);
+	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	/* While the mailer hangs, requests are answered. */
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	assert_int_equal(th_call_code(d->sock, "user_show", &m), ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_equal(login(d, "alice", OLDPW), ACCT_OK);
+	assert_int_equal(th_wait_log(d, 0, "mailer timed out", TH_WAIT_MS), 0);
+}
+
+static int
+setup_lazy(void **state)
+{
+	return th_setup_lazy(state);
+}
+
+/* An SSO account with no password and a session made by session_add. */
+static void
+sso_setup(void **state)
+{
+	struct th_daemon *d = *state;
+	struct proto_msg m;
+	struct proto_reply rep;
+	char session[128];
+	const msgpack_object *o;
+
+	assert_int_equal(th_add_user(d->sock, "olga", NULL), ACCT_OK);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "olga");
+	proto_kv_str(&m, "auth_provider", "oidc");
+	assert_int_equal(th_call_code(d->sock, "user_mod", &m), ACCT_OK);
+	proto_msg_free(&m);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "olga");
+	assert_int_equal(th_call(d->sock, "session_add", &m, &rep), ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_equal(rep.code, ACCT_OK);
+	assert_non_null(o = proto_map_get(rep.result, "token"));
+	snprintf(session, sizeof(session), "%.*s", (int)o->via.str.size,
+	    o->via.str.ptr);
+	proto_reply_free(&rep);
+	/* peter's password must not yield to olga's session. */
+	assert_int_equal(th_add_user(d->sock, "peter", OLDPW), ACCT_OK);
+	assert_int_equal(login(d, "olga", NEWPW), ACCT_ERR_AUTH_FAILED);
+	setenv("TEST_SESSION", session, 1);
+}
+
+static int
+as_auth_passwd(void *arg, FILE *out)
+{
+	const struct th_daemon *d = arg;
+	const char *session = getenv("TEST_SESSION");
+	struct proto_msg m;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "peter");
+	proto_kv_str(&m, "token", session);
+	proto_kv_str(&m, "new_password", NEWPW);
+	fprintf(out, "%d ", th_call_code(d->sock, "passwd", &m));
+	proto_msg_free(&m);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "olga");
+	proto_kv_str(&m, "token", session);
+	proto_kv_str(&m, "new_password", NEWPW);
+	fprintf(out, "%d", th_call_code(d->sock, "passwd", &m));
+	proto_msg_free(&m);
+	return 0;
+}
+
+static void
+test_sso_passwd_as_authenticator(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_cred authn = { TH_NOBODY, TH_NOBODY, 1, { TH_AUTH_GID } };
+	char buf[64], want[64];
+
+	if (!th_is_root())
+		skip();
+	/* Root would take the admin path: ask as an authenticator. */
+	sso_setup(state);
+	assert_int_equal(th_as(&authn, as_auth_passwd, d, buf, sizeof(buf)),
+	    0);
+	snprintf(want, sizeof(want), "%d %d", ACCT_ERR_AUTH_FAILED, ACCT_OK);
+	assert_string_equal(buf, want);
+	assert_int_equal(login(d, "olga", NEWPW), ACCT_OK);
+	assert_int_equal(login(d, "peter", NEWPW), ACCT_ERR_AUTH_FAILED);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reset_by_mail, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unknown_address_same_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired_token,
+		    setup_short, teardown),
+		cmocka_unit_test_setup_teardown(test_new_request_voids_old,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_activation, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_admin_reset_password,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_configured, th_setup,
+		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_failing_and_slow_mailer,
+		    setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sso_passwd_as_authenticator, th_setup, th_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
