@@ -148,7 +148,7 @@ handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
 	   h_audit_reset, h_token_add, h_token_validate, h_token_list,
 	   h_token_show, h_token_revoke, h_tokens_reset, h_client_verify,
 	   h_password_forgot, h_password_reset, h_user_reset_password,
-	   h_session_add;
+	   h_session_add, h_totp_enroll, h_totp_confirm;
 /* login.c: a new session for a, shown once; also used by session_add. */
 int	session_create(struct ctx *x, struct proto_request *req,
 	    const struct account *a, struct proto_msg *res);
@@ -254,6 +254,23 @@ int	mail_queue(const struct config *c, const char *to,
 /* Mail an activation (or, for an active account, a reset) link. */
 int	reset_mail(struct ctx *x, const struct account *a, bool activation);
 
+/* totp.c: HOTP/TOTP codes (RFC 4226, 6238) and base32. */
+enum totp_alg { TOTP_SHA1, TOTP_SHA256, TOTP_SHA512 };
+#define TOTP_PERIOD	30
+#define TOTP_DIGITS	6
+uint32_t totp_hotp(enum totp_alg alg, const uint8_t *key, size_t keylen,
+	    uint64_t counter, int digits);
+void	totp_base32(const uint8_t *in, size_t len, char *out);
+int	totp_unbase32(const char *in, uint8_t *out, size_t cap);
+
+/* twofa.c: enrolment, checks at login, recovery codes. */
+/*
+ * ACCT_OK when code is a fresh TOTP code of the account (never one
+ * already used) or an unused recovery code, which is then spent.
+ */
+int	twofa_check(const char *account_id, const char *code);
+int	twofa_disable(const char *account_id);
+
 /* purge.c: expired tokens, old audit rows, stale throttle counters. */
 #define PURGE_INTERVAL	3600	/* seconds */
 void	purge_run(const struct config *c);
@@ -298,10 +315,20 @@ int	hash_password(const struct config *c, const char *pw, size_t len,
 	    char **phc);
 /* ACCT_OK on match, ACCT_ERR_AUTH_FAILED on mismatch, else an error. */
 int	hash_verify(const char *phc, const char *pw, size_t len);
+/* A hashing slot (at most hash_workers at once): ACCT_ERR_BUSY when
+ * hash_queue are already waiting. Every slow hash runs inside one. */
+int	hash_slot_take(void);
+void	hash_slot_give(void);
 /* True when phc was made with other parameters than the config's. */
 bool	hash_needs_rehash(const struct config *c, const char *phc);
 /* Cost one verify against a dummy hash, for unknown users. */
 void	hash_dummy_verify(const struct config *c, const char *pw, size_t len);
+
+/* legacy.c: every supported scheme (imported bcrypt, sha512-crypt,
+ * yescrypt, Argon2 of other variants or parameters). */
+const char *hash_scheme(const char *h);	/* "bcrypt", ..., "none" */
+bool	hash_supported(const char *h);		/* known and within caps */
+int	hash_check(const char *h, const char *pw, size_t len);
 
 /* util: time and random ids. */
 int64_t	now_unix(void);

@@ -102,6 +102,16 @@ static const char *const migrations[] = {
 	" subject TEXT NOT NULL,"	/* a username or an address */
 	" detail TEXT NOT NULL);"
 	"CREATE INDEX audit_events_at ON audit_events(at);",
+
+	/* 5: two-factor secrets and recovery codes */
+	"ALTER TABLE accounts ADD COLUMN totp_secret TEXT;"	/* base32 */
+	"ALTER TABLE accounts ADD COLUMN totp_pending TEXT;"	/* enrolling */
+	"ALTER TABLE accounts ADD COLUMN totp_last_step INTEGER NOT NULL "
+	" DEFAULT 0;"		/* codes at or before it were used */
+	"CREATE TABLE recovery_codes ("
+	" account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	" code_sha256 TEXT NOT NULL,"
+	" PRIMARY KEY (account_id, code_sha256));",
 };
 
 #define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))

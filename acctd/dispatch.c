@@ -45,6 +45,9 @@ static const struct handler {
 	{ OP_PASSWORD_RESET, ANYONE,	h_password_reset },
 	{ OP_USER_RESET_PASSWORD, ADMIN, h_user_reset_password },
 	{ OP_SESSION_ADD, ADMIN | AUTH,	h_session_add },
+	/* Own account, or an admin's for anyone. */
+	{ OP_TOTP_ENROLL, ANYONE,	h_totp_enroll },
+	{ OP_TOTP_CONFIRM, ANYONE,	h_totp_confirm },
 };
 
 int

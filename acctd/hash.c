@@ -42,8 +42,8 @@ hash_init(const struct config *c)
 }
 
 /* Take a worker slot, or ACCT_ERR_BUSY when the queue is full. */
-static int
-slot_take(void)
+int
+hash_slot_take(void)
 {
 	struct config c;
 
@@ -64,8 +64,8 @@ slot_take(void)
 	return ACCT_OK;
 }
 
-static void
-slot_give(void)
+void
+hash_slot_give(void)
 {
 	pthread_mutex_lock(&lock);
 	running--;
@@ -87,13 +87,13 @@ hash_password(const struct config *c, const char *pw, size_t len, char **phc)
 	if ((enc = malloc(enclen)) == NULL)
 		return ACCT_ERR_NOMEM;
 	arc4random_buf(salt, sizeof(salt));
-	if ((rc = slot_take()) != ACCT_OK) {
+	if ((rc = hash_slot_take()) != ACCT_OK) {
 		free(enc);
 		return rc;
 	}
 	rc = argon2id_hash_encoded(c->argon2_t, c->argon2_m, c->argon2_p,
 	    pw, len, salt, sizeof(salt), HASH_LEN, enc, enclen);
-	slot_give();
+	hash_slot_give();
 	explicit_bzero(salt, sizeof(salt));
 	if (rc != ARGON2_OK) {
 		log_err("argon2id_hash_encoded: %s", argon2_error_message(rc));
@@ -134,10 +134,10 @@ hash_verify(const char *phc, const char *pw, size_t len)
 		    "parameters over the limits; refusing it");
 		return ACCT_ERR_AUTH_FAILED;
 	}
-	if ((rc = slot_take()) != ACCT_OK)
+	if ((rc = hash_slot_take()) != ACCT_OK)
 		return rc;
 	rc = argon2id_verify(phc, pw, len);
-	slot_give();
+	hash_slot_give();
 	if (rc == ARGON2_OK)
 		return ACCT_OK;
 	if (rc == ARGON2_VERIFY_MISMATCH)

@@ -66,11 +66,13 @@ app_password(const struct account *a, const char *pw, const char *service)
 
 static const char *
 verify(struct ctx *x, const struct proto_value *pw, const char *service,
-    int found, const struct account *a, bool locked, int *rc)
+    const char *code, int found, const struct account *a, bool locked,
+    bool *app, int *rc)
 {
 	int v;
 
 	*rc = ACCT_OK;
+	*app = false;
 	if (found != ACCT_OK || locked) {
 		hash_dummy_verify(&x->cfg, pw->str, pw->len);
 		return locked ? "LOCKED" : "FAILED";
@@ -79,9 +81,13 @@ verify(struct ctx *x, const struct proto_value *pw, const char *service,
 		hash_dummy_verify(&x->cfg, pw->str, pw->len);
 		v = ACCT_ERR_AUTH_FAILED;
 	} else
-		v = hash_verify(a->hash, pw->str, pw->len);
-	if (v == ACCT_ERR_AUTH_FAILED && app_password(a, pw->str, service))
+		v = hash_check(a->hash, pw->str, pw->len);
+	/* App passwords stand in for password and code: they exist for
+	 * clients (IMAP, WebDAV) that cannot ask for a code. */
+	if (v == ACCT_ERR_AUTH_FAILED && app_password(a, pw->str, service)) {
+		*app = true;
 		v = ACCT_OK;
+	}
 	if (v != ACCT_OK) {
 		if (v != ACCT_ERR_AUTH_FAILED)
 			*rc = v;	/* busy, out of memory */
@@ -91,6 +97,11 @@ verify(struct ctx *x, const struct proto_value *pw, const char *service,
 		return "DISABLED";
 	if (!a->activated)
 		return "PENDING";
+	/* Only now, with the password right, may the code be asked for. */
+	if (a->two_factor && !*app && code == NULL)
+		return "CODE_REQUIRED";
+	if (a->two_factor && !*app && twofa_check(a->id, code) != ACCT_OK)
+		return "BAD_CODE";
 	return "OK";
 }
 
@@ -126,7 +137,7 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	struct audit_login e = { .peer = x->peer, .username = name,
 	    .realm = arg_or_empty(req, F_SERVICE), .remote = remote };
 	struct account a;
-	bool locked = false;
+	bool locked = false, app = false;
 	int found, rc;
 
 	memset(&a, 0, sizeof(a));
@@ -137,10 +148,12 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if ((rc = throttle_charge(&x->cfg, e.account_id, x->peer->uid, remote,
 	    &locked)) != ACCT_OK)
 		goto out;
-	e.status = verify(x, pw, e.realm, found, &a, locked, &rc);
+	e.status = verify(x, pw, e.realm, PROTO_HAS(req, F_CODE) ?
+	    req->arg[F_CODE].str : NULL, found, &a, locked, &app, &rc);
 	if (rc == ACCT_OK && strcmp(e.status, "OK") == 0) {
 		rc = throttle_success(a.id, x->peer->uid, remote);
-		if (a.hash != NULL)
+		/* Only the account password is re-hashed, never an app's. */
+		if (a.hash != NULL && !app)
 			rehash(x, &a, pw);
 		a.failed_logins = 0;
 		a.locked_until = 0;
@@ -150,7 +163,11 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	log_info("login %s service '%s' by uid %u: %s", found == ACCT_OK ?
 	    a.username : "(unknown)", e.realm, (unsigned)x->peer->uid,
 	    e.status);
-	if (rc == ACCT_OK && strcmp(e.status, "OK") != 0)
+	/* The failure stays charged: the code prompt is no free oracle. */
+	if (rc == ACCT_OK && strcmp(e.status, "CODE_REQUIRED") == 0)
+		rc = ctx_fail(x, ACCT_ERR_CODE_REQUIRED, "a two-factor code "
+		    "is required");
+	else if (rc == ACCT_OK && strcmp(e.status, "OK") != 0)
 		rc = ctx_fail(x, ACCT_ERR_AUTH_FAILED, "authentication failed");
 	if (rc == ACCT_OK && PROTO_HAS(req, F_SESSION) &&
 	    req->arg[F_SESSION].b)

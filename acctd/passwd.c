@@ -52,7 +52,7 @@ check_current(struct ctx *x, struct proto_request *req, int found,
 		hash_dummy_verify(&x->cfg, pw->str, pw->len);
 		return ACCT_ERR_AUTH_FAILED;
 	}
-	rc = hash_verify(a->hash, pw->str, pw->len);
+	rc = hash_check(a->hash, pw->str, pw->len);
 	if (rc == ACCT_ERR_AUTH_FAILED)
 		log_info("uid %u: passwd %s: wrong current password",
 		    (unsigned)x->peer->uid, a->username);

@@ -332,6 +332,9 @@ h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		if (rc == ACCT_ERR_EXISTS)
 			rc = exists_error(x, &a);
 	}
+	if (rc == ACCT_OK && PROTO_HAS(req, F_DISABLE_2FA) &&
+	    req->arg[F_DISABLE_2FA].b)
+		rc = twofa_disable(a.id);
 	if (rc == ACCT_OK) {
 		log_info("uid %u: modified account %s",
 		    (unsigned)x->peer->uid, a.username);

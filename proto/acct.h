@@ -37,6 +37,7 @@ enum acct_err {
 	ACCT_ERR_CONFIRM	= 15,	/* destructive op needs confirm=true */
 	ACCT_ERR_UNAVAILABLE	= 16,	/* daemon shutting down */
 	ACCT_ERR_NOT_CONFIGURED	= 17,	/* e.g. mail settings missing */
+	ACCT_ERR_CODE_REQUIRED	= 18,	/* login: give the 2FA code too */
 	ACCT_ERR__WIRE_MAX,
 	/* Local to the client side, never sent on the wire. */
 	ACCT_ERR_CONNECT	= 100,	/* cannot reach the daemon */

@@ -63,6 +63,7 @@ enum proto_field {
 	F_CLIENT_ID,
 	F_CLIENT_SECRET,
 	F_ACTIVATE,		/* user_add: pending until a mailed token */
+	F_CODE,			/* a TOTP code or a recovery code */
 	F__COUNT
 };
 
@@ -98,6 +99,8 @@ enum proto_op {
 	OP_PASSWORD_RESET,
 	OP_USER_RESET_PASSWORD,
 	OP_SESSION_ADD,
+	OP_TOTP_ENROLL,
+	OP_TOTP_CONFIRM,
 	OP__COUNT
 };
 

@@ -38,6 +38,7 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_CLIENT_ID]	  = { "client_id",     PT_STR,    64 },
 	[F_CLIENT_SECRET] = { "client_secret", PT_SECRET, 256 },
 	[F_ACTIVATE]	  = { "activate",      PT_BOOL,   0 },
+	[F_CODE]	  = { "code",          PT_SECRET, 32 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -64,8 +65,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	    FB(F_REMOVE) | FB(F_TOKEN), 0 },
 	[OP_LOGIN]	 = { "login",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_SERVICE) |
-	    FB(F_REMOTE_ADDR) | FB(F_SESSION) | FB(F_SCOPE) | FB(F_LIFETIME),
-	    FB(F_USERNAME) | FB(F_PASSWORD) },
+	    FB(F_REMOTE_ADDR) | FB(F_SESSION) | FB(F_SCOPE) | FB(F_LIFETIME) |
+	    FB(F_CODE), FB(F_USERNAME) | FB(F_PASSWORD) },
 	[OP_AUDIT_LOGINS] = { "audit_logins", FB(F_USERNAME) | FB(F_LIMIT), 0 },
 	[OP_AUDIT_RESET] = { "audit_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
 	[OP_TOKEN_ADD]	 = { "token_add",
@@ -90,6 +91,9 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	/* A session for a user the caller authenticated itself (SSO). */
 	[OP_SESSION_ADD] = { "session_add", FB(F_USERNAME) | FB(F_SCOPE) |
 	    FB(F_LIFETIME) | FB(F_SERVICE), FB(F_USERNAME) },
+	[OP_TOTP_ENROLL] = { "totp_enroll", FB(F_USERNAME), 0 },
+	[OP_TOTP_CONFIRM] = { "totp_confirm", FB(F_USERNAME) | FB(F_CODE),
+	    FB(F_CODE) },
 };
 
 int
