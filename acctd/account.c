@@ -115,7 +115,7 @@ pack_time(msgpack_packer *pk, const char *key, int64_t t)
 void
 account_pack(msgpack_packer *pk, const struct account *a)
 {
-	msgpack_pack_map(pk, 20);
+	msgpack_pack_map(pk, 21);
 	pack_str(pk, "id", a->id);
 	pack_str(pk, "username", a->username);
 	pack_str(pk, "name", a->name);
@@ -129,6 +129,8 @@ account_pack(msgpack_packer *pk, const struct account *a)
 	pack_str(pk, "auth_id", a->auth_id);
 	pack_bool(pk, "two_factor", a->two_factor);
 	pack_bool(pk, "has_password", a->hash != NULL);
+	/* The scheme, never the hash: "argon2id", "bcrypt", ..., "none". */
+	pack_str(pk, "password_scheme", hash_scheme(a->hash));
 	pack_bool(pk, "activated", a->activated);
 	proto_pack_cstr(pk, "failed_logins");
 	msgpack_pack_int64(pk, a->failed_logins);
@@ -260,13 +262,13 @@ bind_all(sqlite3_stmt *st, const struct account *a)
 	return rc;
 }
 
+/* With db_lock() held. */
 static int
-write_row(const char *sql, const struct account *a)
+write_row_locked(const char *sql, const struct account *a)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	db_lock();
 	rc = sqlite3_prepare_v2(db_handle(), sql, -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = bind_all(st, a);
@@ -278,18 +280,39 @@ write_row(const char *sql, const struct account *a)
 	else
 		rc = db_error(rc);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+write_row(const char *sql, const struct account *a)
+{
+	int rc;
+
+	db_lock();
+	rc = write_row_locked(sql, a);
 	db_unlock();
 	return rc;
 }
+
+#define INSERT_SQL "INSERT INTO accounts (" COLUMNS ") VALUES (?1, ?2, " \
+	"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, " \
+	"?18, ?19, ?20)"
 
 int
 account_insert(struct account *a)
 {
 	random_hex(a->id, 16);
 	a->created_at = a->updated_at = now_unix();
-	return write_row("INSERT INTO accounts (" COLUMNS ") VALUES (?1, "
-	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-	    "?16, ?17, ?18, ?19, ?20)", a);
+	return write_row(INSERT_SQL, a);
+}
+
+/* The same inside a caller's transaction (db_lock() held). */
+int
+account_insert_locked(struct account *a)
+{
+	random_hex(a->id, 16);
+	a->created_at = a->updated_at = now_unix();
+	return write_row_locked(INSERT_SQL, a);
 }
 
 /* Rewrite a row whole; a->id names it. Used for mod and restore. */
@@ -394,21 +417,24 @@ like_pattern(const char *s)
 	return p;
 }
 
+/* ?4, when given, keeps only hashes not starting with it: legacy ones. */
 #define LIST_WHERE " FROM accounts WHERE deleted_at IS NULL AND " \
 	"(username LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\' " \
-	"OR email LIKE ?1 ESCAPE '\\')"
+	"OR email LIKE ?1 ESCAPE '\\') AND (?4 IS NULL OR " \
+	"(password_hash IS NOT NULL AND " \
+	"substr(password_hash, 1, length(?4)) <> ?4))"
 
 static int
-list_count(const char *pat, int64_t *total)
+list_count(const char *pat, const char *current, int64_t *total)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db_handle(), "SELECT count(*)" LIST_WHERE,
-	    -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, pat, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	/* ?2 and ?3 (limit, offset) are not used here: bound as NULL. */
+	if ((rc = db_prepare(&st, "SELECT count(*)" LIST_WHERE, "ssss", pat,
+	    NULL, NULL, current)) != ACCT_OK)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*total = sqlite3_column_int64(st, 0);
 		rc = SQLITE_OK;
 	}
@@ -417,8 +443,8 @@ list_count(const char *pat, int64_t *total)
 }
 
 static int
-list_rows(const char *pat, int64_t limit, int64_t offset, int64_t total,
-    struct proto_msg *res)
+list_rows(const char *pat, const char *current, int64_t limit,
+    int64_t offset, int64_t total, struct proto_msg *res)
 {
 	sqlite3_stmt *st = NULL;
 	msgpack_packer *pk;
@@ -439,6 +465,9 @@ list_rows(const char *pat, int64_t limit, int64_t offset, int64_t total,
 		rc = sqlite3_bind_int64(st, 2, n);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, offset);
+	if (rc == SQLITE_OK)
+		rc = current ? sqlite3_bind_text(st, 4, current, -1,
+		    SQLITE_STATIC) : sqlite3_bind_null(st, 4);
 	/* The count and the rows are read in one transaction: n matches. */
 	for (int64_t i = 0; rc == SQLITE_OK && i < n; i++) {
 		struct account a;
@@ -461,8 +490,8 @@ list_rows(const char *pat, int64_t limit, int64_t offset, int64_t total,
 }
 
 int
-account_list(const char *search, int64_t limit, int64_t offset,
-    struct proto_msg *res)
+account_list(const char *search, const char *current, int64_t limit,
+    int64_t offset, struct proto_msg *res)
 {
 	char *pat = like_pattern(search ? search : "");
 	int64_t total = 0;
@@ -473,9 +502,9 @@ account_list(const char *search, int64_t limit, int64_t offset,
 	db_lock();
 	rc = db_error(sqlite3_exec(db_handle(), "BEGIN", NULL, NULL, NULL));
 	if (rc == ACCT_OK)
-		rc = list_count(pat, &total);
+		rc = list_count(pat, current, &total);
 	if (rc == ACCT_OK)
-		rc = list_rows(pat, limit, offset, total, res);
+		rc = list_rows(pat, current, limit, offset, total, res);
 	sqlite3_exec(db_handle(), "COMMIT", NULL, NULL, NULL);
 	db_unlock();
 	free(pat);

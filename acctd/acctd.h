@@ -148,7 +148,7 @@ handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
 	   h_audit_reset, h_token_add, h_token_validate, h_token_list,
 	   h_token_show, h_token_revoke, h_tokens_reset, h_client_verify,
 	   h_password_forgot, h_password_reset, h_user_reset_password,
-	   h_session_add, h_totp_enroll, h_totp_confirm;
+	   h_session_add, h_totp_enroll, h_totp_confirm, h_user_import;
 /* login.c: a new session for a, shown once; also used by session_add. */
 int	session_create(struct ctx *x, struct proto_request *req,
 	    const struct account *a, struct proto_msg *res);
@@ -189,12 +189,14 @@ int	account_get_id(const char *id, struct account *a);
 int	account_get_email(const char *email, struct account *a);
 int	account_activate(const char *id);
 int	account_insert(struct account *a);
+int	account_insert_locked(struct account *a);	/* db_lock() held */
 int	account_update(const struct account *a);
 int	account_set_hash(const char *id, const char *old_hash,
 	    const char *new_hash);
 int	account_delete(const char *id);
-int	account_list(const char *search, int64_t limit, int64_t offset,
-	    struct proto_msg *res);
+/* current: a hash prefix; when given, only accounts not on it (legacy). */
+int	account_list(const char *search, const char *current, int64_t limit,
+	    int64_t offset, struct proto_msg *res);
 int	account_reset_all(int64_t *removed);
 
 /* throttle.c: failure counters per account and per (peer uid, address). */
@@ -319,6 +321,8 @@ int	hash_verify(const char *phc, const char *pw, size_t len);
  * hash_queue are already waiting. Every slow hash runs inside one. */
 int	hash_slot_take(void);
 void	hash_slot_give(void);
+/* The PHC prefix of hashes made with the current parameters. */
+void	hash_current_prefix(const struct config *c, char *out, size_t n);
 /* True when phc was made with other parameters than the config's. */
 bool	hash_needs_rehash(const struct config *c, const char *phc);
 /* Cost one verify against a dummy hash, for unknown users. */

@@ -48,6 +48,7 @@ static const struct handler {
 	/* Own account, or an admin's for anyone. */
 	{ OP_TOTP_ENROLL, ANYONE,	h_totp_enroll },
 	{ OP_TOTP_CONFIRM, ANYONE,	h_totp_confirm },
+	{ OP_USER_IMPORT, ADMIN,	h_user_import },
 };
 
 int

@@ -161,12 +161,18 @@ hash_dummy_verify(const struct config *c, const char *pw, size_t len)
 		freezero(phc, strlen(phc));
 }
 
+void
+hash_current_prefix(const struct config *c, char *out, size_t n)
+{
+	snprintf(out, n, "$argon2id$v=%d$m=%u,t=%u,p=%u$",
+	    ARGON2_VERSION_13, c->argon2_m, c->argon2_t, c->argon2_p);
+}
+
 bool
 hash_needs_rehash(const struct config *c, const char *phc)
 {
 	char want[96];
 
-	snprintf(want, sizeof(want), "$argon2id$v=%d$m=%u,t=%u,p=%u$",
-	    ARGON2_VERSION_13, c->argon2_m, c->argon2_t, c->argon2_p);
+	hash_current_prefix(c, want, sizeof(want));
 	return strncmp(phc, want, strlen(want)) != 0;
 }

@@ -298,9 +298,12 @@ h_user_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 int
 h_user_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
-	(void)x;
+	char current[96];
+
+	hash_current_prefix(&x->cfg, current, sizeof(current));
 	return account_list(PROTO_HAS(req, F_SEARCH) ?
-	    req->arg[F_SEARCH].str : NULL,
+	    req->arg[F_SEARCH].str : NULL, PROTO_HAS(req, F_LEGACY) &&
+	    req->arg[F_LEGACY].b ? current : NULL,
 	    PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i : LIST_DEFAULT_LIMIT,
 	    PROTO_HAS(req, F_OFFSET) ? req->arg[F_OFFSET].i : 0, res);
 }

@@ -64,6 +64,8 @@ enum proto_field {
 	F_CLIENT_SECRET,
 	F_ACTIVATE,		/* user_add: pending until a mailed token */
 	F_CODE,			/* a TOTP code or a recovery code */
+	F_LEGACY,		/* user_list: only hashes not yet upgraded */
+	F_DATA,			/* user_import: the file's text */
 	F__COUNT
 };
 
@@ -101,6 +103,7 @@ enum proto_op {
 	OP_SESSION_ADD,
 	OP_TOTP_ENROLL,
 	OP_TOTP_CONFIRM,
+	OP_USER_IMPORT,
 	OP__COUNT
 };
 

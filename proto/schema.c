@@ -39,6 +39,9 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_CLIENT_SECRET] = { "client_secret", PT_SECRET, 256 },
 	[F_ACTIVATE]	  = { "activate",      PT_BOOL,   0 },
 	[F_CODE]	  = { "code",          PT_SECRET, 32 },
+	[F_LEGACY]	  = { "legacy",        PT_BOOL,   0 },
+	/* Fits a request frame with room for the envelope. */
+	[F_DATA]	  = { "data",          PT_STR,    60000 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -53,7 +56,7 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	    FB(F_RESTORE) | FB(F_ACTIVATE), FB(F_USERNAME) },
 	[OP_USER_SHOW]	 = { "user_show", FB(F_USERNAME), FB(F_USERNAME) },
 	[OP_USER_LIST]	 = { "user_list",
-	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET), 0 },
+	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY), 0 },
 	[OP_USER_MOD]	 = { "user_mod",
 	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_DISABLE_2FA) |
 	    FB(F_UNLOCK) | FB(F_NEW_PASSWORD), FB(F_USERNAME) },
@@ -94,6 +97,7 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_TOTP_ENROLL] = { "totp_enroll", FB(F_USERNAME), 0 },
 	[OP_TOTP_CONFIRM] = { "totp_confirm", FB(F_USERNAME) | FB(F_CODE),
 	    FB(F_CODE) },
+	[OP_USER_IMPORT] = { "user_import", FB(F_DATA), FB(F_DATA) },
 };
 
 int

@@ -28,8 +28,9 @@
 static const char *const account_keys[] = {
 	"id", "username", "name", "email", "role", "superadmin", "login",
 	"webdav", "upload_path", "auth_provider", "auth_id", "two_factor",
-	"has_password", "activated", "failed_logins", "locked_until",
-	"created_at", "updated_at", "last_login_at", "deleted_at", NULL
+	"has_password", "password_scheme", "activated", "failed_logins",
+	"locked_until", "created_at", "updated_at", "last_login_at",
+	"deleted_at", NULL
 };
 
 #define assert_code(rep, want) do {					\

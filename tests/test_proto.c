@@ -476,7 +476,7 @@ test_schema_matches_contract(void **state)
 	assert_int_equal(proto_ops[OP_USERS_RESET].required, FB(F_CONFIRM));
 	assert_int_equal(proto_ops[OP_PASSWD].required, 0);
 	assert_int_equal(proto_ops[OP_USER_LIST].allowed,
-	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET));
+	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY));
 	/* token: a session proves an SSO account (SPEC section 7). */
 	assert_int_equal(proto_ops[OP_PASSWD].allowed, FB(F_USERNAME) |
 	    FB(F_PASSWORD) | FB(F_NEW_PASSWORD) | FB(F_REMOVE) | FB(F_TOKEN));
