@@ -1,0 +1,72 @@
+# tests/checks.mk: the checks of `make check` besides the test binaries
+# (man page lint, the systemd units, brief fuzzing) and `make lint`
+# (static analysis). Included by GNUmakefile.
+
+# Tools for these checks, installed by `make deps` when missing.
+DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc \
+	    systemd sqlite3
+
+# The highest `systemd-analyze security` exposure acctd.service may have.
+UNIT_MAX_EXPOSURE = 2.0
+
+.PHONY: check-extra check-man check-units lint lint-cppcheck lint-tidy
+
+# Run first, so the test runner's summary stays the last line of output.
+check: check-extra
+check-extra: deps
+	$(MAKE) check-man check-units fuzz-ci
+
+# mandoc prints nothing for a clean page; any output fails.
+check-man:
+	@out=$$(mandoc -T lint -W warning man/*.[1-8] 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	echo "man pages: mandoc -T lint clean"
+
+# Exposure score, unit syntax (with ExecStart pointed at the built
+# binary), and the sysusers and tmpfiles snippets applied to a scratch root.
+check-units: acctd/acctd
+	@set -e; t=$$(mktemp -d); trap 'rm -rf "$$t"' EXIT; \
+	systemd-analyze security --offline=true --no-pager \
+	    systemd/acctd.service >$$t/security 2>&1 || \
+	    { cat $$t/security; exit 1; }; \
+	score=$$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' \
+	    $$t/security); \
+	[ -n "$$score" ] || { cat $$t/security; exit 1; }; \
+	if ! awk -v s="$$score" -v m=$(UNIT_MAX_EXPOSURE) \
+	    'BEGIN { exit !(s <= m) }'; then \
+		grep '✗' $$t/security; \
+		echo "acctd.service: exposure $$score, above $(UNIT_MAX_EXPOSURE)"; \
+		exit 1; \
+	fi; \
+	echo "acctd.service: exposure $$score (at most $(UNIT_MAX_EXPOSURE))"; \
+	sed 's|^ExecStart=/usr/sbin/acctd|ExecStart=$(CURDIR)/acctd/acctd|' \
+	    systemd/acctd.service >$$t/acctd.service; \
+	cp systemd/acctd.socket $$t/; \
+	systemd-analyze verify --man=no $$t/acctd.service $$t/acctd.socket; \
+	mkdir -p $$t/root/etc; : >$$t/root/etc/group; : >$$t/root/etc/passwd; \
+	systemd-sysusers --root=$$t/root - <systemd/acctd.sysusers >/dev/null 2>&1; \
+	grep -q '^acctadm:' $$t/root/etc/group; \
+	grep -q '^acctauth:' $$t/root/etc/group; \
+	systemd-tmpfiles --root=$$t/root --create - <systemd/acctd.tmpfiles; \
+	[ "$$(stat -c %a $$t/root/var/lib/acctd)" = 700 ]; \
+	echo "units: verify, sysusers and tmpfiles clean"
+
+# Static analysis of the daemon, the client and the shared code.
+LINT_DIRS = acctd acctc proto common
+LINT_SRC  = $(wildcard $(addsuffix /*.c,$(LINT_DIRS)))
+
+lint: lint-cppcheck lint-tidy
+
+lint-cppcheck:
+	cppcheck --quiet --error-exitcode=1 --std=c11 \
+	    --enable=warning,portability,performance \
+	    --inline-suppr --suppressions-list=tests/cppcheck.supp \
+	    -D_GNU_SOURCE -DACCT_VERSION='"$(VERSION)"' \
+	    -I proto -I common -I acctd $(LINT_SRC)
+
+lint-tidy:
+	@t=$$(mktemp); \
+	clang-tidy --quiet $(LINT_SRC) -- -std=gnu11 -D_GNU_SOURCE \
+	    -DACCT_VERSION='"$(VERSION)"' $(PKG_CFLAGS) >$$t 2>&1; rc=$$?; \
+	grep -v 'warnings* generated\.$$' $$t; rm -f $$t; \
+	[ $$rc = 0 ] && echo "clang-tidy: clean"; exit $$rc
