@@ -10,6 +10,18 @@
 
 #include "acctc.h"
 
+#define TOKEN_FLAGS \
+"  -n, --name NAME          a name to tell it by\n" \
+"  -s, --scope SCOPE        services it is good for, space separated\n" \
+"                           (default *: all)\n" \
+"  -e, --expires DURATION   lifetime: seconds, or a number followed by\n" \
+"                           s, m, h, d or w (30d); 0 or never: no expiry\n" \
+"                           (the default)\n"
+
+#define LIST_FLAGS \
+"  -n, --count LIMIT        show at most LIMIT (0-10000)\n" \
+ACCTC_FORMAT_HELP
+
 #define ACCOUNT_FLAGS \
 "  -n, --name NAME          display name\n" \
 "  -m, --email EMAIL        email address (\"\" removes it)\n" \
@@ -27,10 +39,12 @@
 static const struct acctc_cmd cmds[] = {
 	{ "hello", cmd_hello, "",
 	  "Show the daemon's version and who it takes you to be.\n" },
-	{ "users ls", cmd_users_ls, "[-n LIMIT] [--offset N] [SEARCH]",
+	{ "users ls", cmd_users_ls,
+	  "[-n LIMIT] [--offset N] [--md|--csv|--tsv] [SEARCH]",
 	  "List accounts whose username, name or email contains SEARCH.\n"
 	  "  -n, --count LIMIT        show at most LIMIT accounts (0-10000)\n"
-	  "      --offset N           skip the first N\n" },
+	  "      --offset N           skip the first N\n"
+	  ACCTC_FORMAT_HELP },
 	{ "users show", cmd_users_show, "USERNAME",
 	  "Show every property of an account.\n" },
 	{ "users add", cmd_users_add, "[flags] USERNAME",
@@ -38,21 +52,88 @@ static const struct acctc_cmd cmds[] = {
 	  "Without a password flag a terminal is asked for one.\n"
 	  ACCOUNT_FLAGS
 	  "      --restore            restore a deleted account of that name\n"
-	  "      --no-restore         create a new account even so\n" },
+	  "      --no-restore         create a new account even so\n"
+	  "      --activate           pending until the user follows a mailed\n"
+	  "                           activation link (needs --email)\n" },
 	{ "users mod", cmd_users_mod, "[flags] USERNAME",
 	  "Change properties of an account.\n"
 	  ACCOUNT_FLAGS
-	  "      --disable-2fa        turn two-factor authentication off\n" },
+	  "      --disable-2fa        turn two-factor authentication off\n"
+	  "      --unlock             clear failed logins and the lock\n" },
 	{ "users rm", cmd_users_rm, "USERNAME",
 	  "Delete an account (it can be restored with users add).\n" },
 	{ "users reset", cmd_users_reset, "--yes",
 	  "Delete every account and reset the database.\n"
-	  "      --yes                really do it\n" },
-	{ "passwd", cmd_passwd, "[--rm] [--password-stdin] [USERNAME]",
-	  "Change a password: your own, or as an admin anyone's.\n"
+	  "  -y, --yes                really do it\n" },
+	{ "users reset-password", cmd_users_reset_password, "USERNAME",
+	  "Mail the account a link to choose a new password (a pending\n"
+	  "account gets its activation link again).\n" },
+	{ "passwd", cmd_passwd, "[flags] [USERNAME]",
+	  "Change a password: your own, or as an admin anyone's; ask for a\n"
+	  "reset mail; set a password with a mailed reset or activation\n"
+	  "token.\n"
+	  "  acctc passwd [--rm] [--password-stdin] [--session TOKEN] "
+	  "[USERNAME]\n"
+	  "  acctc passwd --forgot EMAIL\n"
+	  "  acctc passwd --token TOKEN [--password-stdin]\n"
 	  "      --rm                 remove the password\n"
 	  "      --password-stdin     read the current password (if needed)\n"
-	  "                           and the new one, one line each\n" },
+	  "                           and the new one, one line each\n"
+	  "      --session TOKEN      a session token of the account instead\n"
+	  "                           of the current password (SSO accounts)\n"
+	  "      --forgot EMAIL       mail a reset link to EMAIL's account\n"
+	  "      --token TOKEN        set the password with a mailed reset\n"
+	  "                           or activation token\n"
+	  "A TOKEN of - is read from standard input (its first line), or\n"
+	  "asked for without echo on a terminal: others see arguments in\n"
+	  "ps.\n" },
+	{ "audit logins", cmd_audit_logins,
+	  "[-n LIMIT] [--md|--csv|--tsv] [USERNAME]",
+	  "Show login attempts: one row per client, username and realm.\n"
+	  "  -n, --count LIMIT        show at most LIMIT rows (0-10000,\n"
+	  "                           default 100)\n"
+	  ACCTC_FORMAT_HELP },
+	{ "audit reset", cmd_audit_reset, "--yes",
+	  "Clear the audit log.\n"
+	  "  -y, --yes                really do it\n" },
+	{ "auth test", cmd_auth_test,
+	  "[--password-stdin] [--service NAME] USERNAME",
+	  "Check a password the way a daemon would (audited as a login).\n"
+	  "      --password-stdin     read the password from a line of stdin\n"
+	  "      --service NAME       the service (realm) to log in to\n" },
+	{ "auth ls", cmd_auth_ls,
+	  "[-n LIMIT] [--type TYPE] [--md|--csv|--tsv] [SEARCH]",
+	  "List sessions, access tokens, app passwords and clients whose\n"
+	  "id, username or name contains SEARCH.\n"
+	  LIST_FLAGS
+	  "      --type TYPE          session, access_token, app_password or\n"
+	  "                           client\n" },
+	{ "auth add", cmd_auth_add,
+	  "[--name APP] [--scope SCOPE] [--expires DURATION] USERNAME",
+	  "Create an access token, or with --name an app password; the\n"
+	  "secret is printed this once.\n"
+	  TOKEN_FLAGS },
+	{ "auth show", cmd_auth_show, "ID",
+	  "Show a session or token.\n" },
+	{ "auth rm", cmd_auth_rm, "ID|TOKEN|-",
+	  "Revoke a session or token, by its id or by the token itself\n"
+	  "(- reads it from standard input).\n" },
+	{ "auth reset", cmd_auth_reset, "--yes",
+	  "Revoke every session and token.\n"
+	  "  -y, --yes                really do it\n" },
+	{ "clients add", cmd_clients_add,
+	  "[--name NAME] [--scope SCOPE] [--expires DURATION] [USERNAME]",
+	  "Create OAuth2 client credentials; the secret is printed this\n"
+	  "once.\n"
+	  TOKEN_FLAGS },
+	{ "clients ls", cmd_clients_ls,
+	  "[-n LIMIT] [--md|--csv|--tsv] [SEARCH]",
+	  "List clients whose id, username or name contains SEARCH.\n"
+	  LIST_FLAGS },
+	{ "clients show", cmd_clients_show, "ID",
+	  "Show a client.\n" },
+	{ "clients rm", cmd_clients_rm, "ID",
+	  "Revoke a client's credentials.\n" },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 

@@ -23,7 +23,16 @@
 #define ACCTC_SECRET_MAX	(4096 + 2)
 
 struct acctc;
+struct out_field;
 typedef int acctc_cmd_fn(struct acctc *, int, char **);
+
+/* How list commands print their rows: --md, --csv, --tsv or a table. */
+enum out_format {
+	OUT_FMT_TABLE,	/* aligned columns for a terminal */
+	OUT_FMT_MD,	/* a Markdown (GFM) table */
+	OUT_FMT_CSV,	/* semicolon-separated values, header first */
+	OUT_FMT_TSV,	/* tab-separated values, header first */
+};
 
 /* One entry of the command table in acctc.c. */
 struct acctc_cmd {
@@ -40,6 +49,8 @@ struct acctc {
 	const struct acctc_cmd	*cmd;	/* the command being run */
 	struct acct_conn	*conn;	/* opened on first use */
 	bool			 in_getopt; /* acctc_getopt() has begun */
+	enum out_format		 format; /* list commands: --md, --csv... */
+	unsigned		 formats; /* bit per format flag given */
 };
 
 /*
@@ -55,6 +66,17 @@ enum {
 	{ "help",	no_argument,		NULL, 'h' }, \
 	{ "json",	no_argument,		NULL, ACCTC_OPT_JSON }, \
 	{ "socket",	required_argument,	NULL, ACCTC_OPT_SOCKET }
+
+/* The output formats of list commands (PhotoPrism's -m, -c, -t). */
+#define ACCTC_FORMAT_SHORTOPTS	"mct"
+#define ACCTC_FORMAT_LONGOPTS \
+	{ "md",		no_argument,		NULL, 'm' }, \
+	{ "csv",	no_argument,		NULL, 'c' }, \
+	{ "tsv",	no_argument,		NULL, 't' }
+#define ACCTC_FORMAT_HELP \
+"  -m, --md                 print a Markdown table\n" \
+"  -c, --csv                print semicolon-separated values\n" \
+"  -t, --tsv                print tab-separated values\n"
 
 /* cli.c: connection, common options, usage, mapping errors to exits. */
 void	acctc_init(struct acctc *a);
@@ -73,8 +95,22 @@ int	acctc_usage(const struct acctc *a, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	acctc_warnx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+int	acctc_number(struct acctc *a, const char *what, const char *s,
+	    long long max, int64_t *out);
+int	acctc_duration(struct acctc *a, const char *s, int64_t *out);
+bool	acctc_format_opt(struct acctc *a, int ch);
+int	acctc_format_check(struct acctc *a);
+int	acctc_print_rows(const struct acctc *a, const msgpack_object *rows,
+	    const struct out_field *cols, size_t ncols);
+int	acctc_one_arg(struct acctc *a, int argc, char **argv,
+	    const char *what, char **arg);
+int	acctc_reset(struct acctc *a, int argc, char **argv, const char *op,
+	    const char *why, const char *verb, const char *what);
+int	acctc_secret_arg(char *arg, char *buf, size_t bufsz);
+void	acctc_wipe_str(const msgpack_object *o);
+void	acctc_flush_secret(void);
 
-/* hello.c, users.c, passwd.c: one function per command. */
+/* hello.c, users.c, useredit.c, passwd.c: one function per command. */
 int	cmd_hello(struct acctc *, int, char **);
 int	cmd_users_ls(struct acctc *, int, char **);
 int	cmd_users_show(struct acctc *, int, char **);
@@ -82,7 +118,49 @@ int	cmd_users_add(struct acctc *, int, char **);
 int	cmd_users_mod(struct acctc *, int, char **);
 int	cmd_users_rm(struct acctc *, int, char **);
 int	cmd_users_reset(struct acctc *, int, char **);
+int	cmd_users_reset_password(struct acctc *, int, char **);
 int	cmd_passwd(struct acctc *, int, char **);
+
+/* audit.c */
+int	cmd_audit_logins(struct acctc *, int, char **);
+int	cmd_audit_reset(struct acctc *, int, char **);
+
+/* auth.c: sessions, access tokens, app passwords; and what clients.c
+ * shares with it: the token flags, token_add, showing one token. */
+int	cmd_auth_test(struct acctc *, int, char **);
+int	cmd_auth_ls(struct acctc *, int, char **);
+int	cmd_auth_add(struct acctc *, int, char **);
+int	cmd_auth_show(struct acctc *, int, char **);
+int	cmd_auth_rm(struct acctc *, int, char **);
+int	cmd_auth_reset(struct acctc *, int, char **);
+
+/* The flags of auth add and clients add. */
+struct acctc_token_opts {
+	const char	*name;		/* --name, NULL: none */
+	const char	*scope;		/* --scope, NULL: the daemon's "*" */
+	int64_t		 lifetime;	/* --expires in seconds, 0: never */
+};
+#define ACCTC_TOKEN_SHORTOPTS	"n:s:e:"
+#define ACCTC_TOKEN_LONGOPTS \
+	{ "name",	required_argument,	NULL, 'n' }, \
+	{ "scope",	required_argument,	NULL, 's' }, \
+	{ "expires",	required_argument,	NULL, 'e' }
+int	acctc_token_opt(struct acctc *a, int ch, const char *arg,
+	    struct acctc_token_opts *o);
+int	acctc_token_add(struct acctc *a, const char *type,
+	    const struct acctc_token_opts *o, const char *user,
+	    struct proto_reply *rep);
+int	acctc_token_show(struct acctc *a, const char *id, const char *type,
+	    struct proto_reply *rep);
+void	acctc_token_print(const msgpack_object *token);
+int	acctc_token_list(struct acctc *a, int argc, char **argv,
+	    const char *type, const struct out_field *cols, size_t ncols);
+
+/* clients.c: OAuth2 client credentials. */
+int	cmd_clients_add(struct acctc *, int, char **);
+int	cmd_clients_ls(struct acctc *, int, char **);
+int	cmd_clients_show(struct acctc *, int, char **);
+int	cmd_clients_rm(struct acctc *, int, char **);
 
 /* output.c: every byte acctc prints about a result goes through here. */
 enum out_kind {
@@ -112,6 +190,8 @@ void	out_time(int64_t t, char *buf, size_t bufsz);
 char	*out_text(const msgpack_object *o, enum out_kind kind);
 int	out_table(FILE *f, const msgpack_object *rows,
 	    const struct out_field *cols, size_t ncols);
+int	out_rows(FILE *f, enum out_format fmt, const msgpack_object *rows,
+	    const struct out_field *cols, size_t ncols);
 int	out_show(FILE *f, const msgpack_object *map,
 	    const struct out_field *fields, size_t nfields);
 void	out_str(FILE *f, const msgpack_object *o);
@@ -122,6 +202,9 @@ int	prompt_password(const char *prompt, char *buf, size_t bufsz);
 int	prompt_new_password(const char *prompt, const char *again,
 	    bool allow_empty, char *buf, size_t bufsz);
 int	prompt_stdin_line(char *buf, size_t bufsz);
+int	prompt_stdin_secret(const char *what, char *buf, size_t bufsz);
+int	prompt_secret(const char *prompt, const char *what, char *buf,
+	    size_t bufsz);
 int	prompt_confirm(const char *question);
 
 #endif

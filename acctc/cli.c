@@ -2,14 +2,21 @@
  * cli.c: what every command shares: the daemon connection, the common
  * options, usage messages, and the mapping of failures to exit status.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
 
 #include "acctc.h"
+
+static char stdout_buf[BUFSIZ];
 
 void
 acctc_init(struct acctc *a)
@@ -18,6 +25,9 @@ acctc_init(struct acctc *a)
 
 	memset(a, 0, sizeof(*a));
 	a->socket = (env != NULL && *env != '\0') ? env : ACCT_DEFAULT_SOCKET;
+	/* The buffering stdio would choose, in a buffer we can wipe. */
+	setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
+	    sizeof(stdout_buf));
 }
 
 void
@@ -228,4 +238,222 @@ acctc_getopt(struct acctc *a, int argc, char **argv, const char *shortopts,
 		a->in_getopt = false;
 		return -1;
 	}
+}
+
+/* ---- argument helpers shared by the commands ---- */
+
+/* A number from the command line, 0 to max. -1 to go on, else exit 2. */
+int
+acctc_number(struct acctc *a, const char *what, const char *s,
+    long long max, int64_t *out)
+{
+	const char *err;
+
+	*out = strtonum(s, 0, max, &err);
+	if (err != NULL)
+		return acctc_usage(a, "%s is %s: %s", what, err, s);
+	return -1;
+}
+
+/*
+ * --expires DURATION: seconds, or a number with one of the units s, m,
+ * h, d, w; "never" or 0 is no expiry (*out = 0). The daemon has the
+ * last word on the maximum. -1 to go on, else exit 2.
+ */
+int
+acctc_duration(struct acctc *a, const char *s, int64_t *out)
+{
+	static const struct {
+		char	 unit;
+		int64_t	 secs;
+	} units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 'w', 7 * 86400 },
+	};
+	const char *p = s;
+	int64_t n = 0, mult = 1;
+	size_t i;
+
+	*out = 0;
+	if (strcmp(s, "never") == 0)
+		return -1;
+	if (!isdigit((unsigned char)*p))
+		goto bad;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > (INT64_MAX - 9) / 10)
+			goto big;
+		n = n * 10 + (*p - '0');
+	}
+	if (*p != '\0') {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (units[i].unit == *p)
+				break;
+		if (i == sizeof(units) / sizeof(units[0]) || p[1] != '\0')
+			goto bad;
+		mult = units[i].secs;
+	}
+	if (n > INT64_MAX / mult)
+		goto big;
+	*out = n * mult;
+	return -1;
+big:
+	return acctc_usage(a, "DURATION is too large: %s", s);
+bad:
+	return acctc_usage(a, "DURATION is invalid: %s (seconds, or a number "
+	    "followed by s, m, h, d or w; 0 or never for no expiry)", s);
+}
+
+/* -m, -c, -t: note the format. False if ch is not one of them. */
+bool
+acctc_format_opt(struct acctc *a, int ch)
+{
+	switch (ch) {
+	case 'm':
+		a->format = OUT_FMT_MD;
+		break;
+	case 'c':
+		a->format = OUT_FMT_CSV;
+		break;
+	case 't':
+		a->format = OUT_FMT_TSV;
+		break;
+	default:
+		return false;
+	}
+	a->formats |= 1u << a->format;
+	return true;
+}
+
+/* After the options: one format at most. -1 to go on, else exit 2. */
+int
+acctc_format_check(struct acctc *a)
+{
+	if ((a->formats & (a->formats - 1)) != 0)
+		return acctc_usage(a, "--md, --csv and --tsv exclude each "
+		    "other");
+	if (a->formats != 0 && a->json)
+		return acctc_usage(a, "--json excludes --md, --csv and --tsv");
+	return -1;
+}
+
+/* Rows of a list command, in the format asked for. */
+int
+acctc_print_rows(const struct acctc *a, const msgpack_object *rows,
+    const struct out_field *cols, size_t ncols)
+{
+	if (out_rows(stdout, a->format, rows, cols, ncols) == -1) {
+		acctc_warnx("out of memory");
+		return ACCTC_EXIT_FAIL;
+	}
+	return ACCTC_EXIT_OK;
+}
+
+/*
+ * Commands that take exactly one argument (what names it in messages)
+ * and no options of their own. -1 to go on, else the exit status.
+ */
+int
+acctc_one_arg(struct acctc *a, int argc, char **argv, const char *what,
+    char **arg)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+	int rc;
+
+	while (acctc_getopt(a, argc, argv, "", none, &rc) != -1)
+		;
+	if (rc >= 0)
+		return rc;
+	if (optind >= argc)
+		return acctc_usage(a, "%s missing", what);
+	if (argc - optind > 1)
+		return acctc_usage(a, "too many arguments");
+	*arg = argv[optind];
+	return -1;
+}
+
+/*
+ * users reset, audit reset, auth reset: nothing happens without --yes
+ * (exit 2, saying why); then "<verb> N <what>." --json: {removed: int}
+ */
+int
+acctc_reset(struct acctc *a, int argc, char **argv, const char *op,
+    const char *why, const char *verb, const char *what)
+{
+	static const struct option lopts[] = {
+		{ "yes",	no_argument,	NULL, 'y' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct proto_msg args;
+	struct proto_reply rep;
+	bool yes = false;
+	int rc;
+
+	while (acctc_getopt(a, argc, argv, "y", lopts, &rc) == 'y')
+		yes = true;
+	if (rc >= 0)
+		return rc;
+	if (optind != argc)
+		return acctc_usage(a, "too many arguments");
+	if (!yes)
+		return acctc_usage(a, "--yes is required: %s", why);
+	proto_msg_init(&args);
+	proto_kv_bool(&args, "confirm", true);
+	if ((rc = acctc_call(a, op, &args, &rep)) == ACCTC_EXIT_OK &&
+	    !acctc_json(a, &rep)) {
+		printf("%s ", verb);
+		out_str(stdout, proto_map_get(rep.result, "removed"));
+		printf(" %s.\n", what);
+	}
+	proto_msg_free(&args);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/* ---- secrets ---- */
+
+/*
+ * A secret given as an argument (a token): copy it to buf and wipe the
+ * argument at once, so it leaves the process's command line. "-" means
+ * "read it later" (prompt_secret()): returns 1. 0 when copied, -1 when
+ * too long (reported).
+ */
+int
+acctc_secret_arg(char *arg, char *buf, size_t bufsz)
+{
+	size_t n = strlen(arg);
+
+	buf[0] = '\0';
+	if (strcmp(arg, "-") == 0)
+		return 1;
+	if (n >= bufsz) {
+		explicit_bzero(arg, n);
+		acctc_warnx("token too long");
+		return -1;
+	}
+	memcpy(buf, arg, n + 1);
+	explicit_bzero(arg, n);
+	return 0;
+}
+
+/*
+ * Wipe a secret string of a reply (a new token) in place: its bytes
+ * are those of the reply buffer, which proto_reply_free() only frees.
+ */
+void
+acctc_wipe_str(const msgpack_object *o)
+{
+	if (o != NULL && o->type == MSGPACK_OBJECT_STR && o->via.str.size > 0)
+		explicit_bzero((void *)(uintptr_t)o->via.str.ptr,
+		    o->via.str.size);
+}
+
+/*
+ * stdout's buffer is ours (acctc_init()), so that a secret printed
+ * once does not stay behind in it: flush, then wipe.
+ */
+void
+acctc_flush_secret(void)
+{
+	fflush(stdout);
+	explicit_bzero(stdout_buf, sizeof(stdout_buf));
 }

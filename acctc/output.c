@@ -330,52 +330,96 @@ pad(FILE *f, size_t n)
 		putc(' ', f);
 }
 
+/* ---- lists: a table, Markdown, CSV or TSV ---- */
+
+/* Markdown: a backslash before each character GFM takes as markup. */
+static void
+md_cell(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (strchr("\\`*_[]<>|~&", *s) != NULL)
+			putc('\\', f);
+		putc(*s, f);
+	}
+}
+
+/* CSV (RFC 4180, ';' separated): quoted if need be, quotes doubled. */
+static void
+csv_cell(FILE *f, const char *s)
+{
+	if (strpbrk(s, ";\"\r\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	putc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putc('"', f);
+		putc(*s, f);
+	}
+	putc('"', f);
+}
+
+/* TSV has no quoting: a tab or line end in a value would end it. */
+static void
+tsv_cell(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++)
+		putc(*s == '\t' || *s == '\r' || *s == '\n' ? '?' : *s, f);
+}
+
 /*
- * An aligned table of an array of maps, one column per field:
+ * A cell as fmt writes it: s is already sanitized text (out_text()),
+ * so no control character reaches here; the escapes are the format's.
+ * Malloc'd; NULL when out of memory.
+ */
+static char *
+cell_text(enum out_format fmt, const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if ((m = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	switch (fmt) {
+	case OUT_FMT_MD:
+		md_cell(m, s);
+		break;
+	case OUT_FMT_CSV:
+		csv_cell(m, s);
+		break;
+	case OUT_FMT_TSV:
+		tsv_cell(m, s);
+		break;
+	default:
+		fputs(s, m);
+		break;
+	}
+	if (fclose(m) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * An aligned table, one column per field:
  *
  *	Username  Role
  *	--------  -----
  *	alice     admin
  *
  * Columns are two spaces apart; nothing trails the last one.
- * Returns 0, or -1 when out of memory.
  */
-int
-out_table(FILE *f, const msgpack_object *rows, const struct out_field *cols,
-    size_t ncols)
+static void
+print_table(FILE *f, char **cell, size_t nrows, size_t ncols,
+    const size_t *w)
 {
-	uint32_t nrows = 0;
-	char **cell;
-	size_t *w;
-	int rc = 0;
-
-	if (rows != NULL && rows->type == MSGPACK_OBJECT_ARRAY)
-		nrows = rows->via.array.size;
-	cell = calloc((size_t)nrows * ncols + 1, sizeof(*cell));
-	w = calloc(ncols, sizeof(*w));
-	if (cell == NULL || w == NULL) {
-		rc = -1;
-		goto done;
-	}
-	for (size_t c = 0; c < ncols; c++)
-		w[c] = out_width(cols[c].label);
-	for (uint32_t r = 0; r < nrows; r++)
-		for (size_t c = 0; c < ncols; c++) {
-			const msgpack_object *v = proto_map_get(
-			    &rows->via.array.ptr[r], cols[c].key);
-			char **t = &cell[r * ncols + c];
-
-			if ((*t = out_text(v, cols[c].kind)) == NULL) {
-				rc = -1;
-				goto done;
-			}
-			if (out_width(*t) > w[c])
-				w[c] = out_width(*t);
-		}
 	for (size_t c = 0; c < ncols; c++) {
-		fputs(cols[c].label, f);
+		fputs(cell[c], f);
 		if (c + 1 < ncols)
-			pad(f, w[c] - out_width(cols[c].label) + 2);
+			pad(f, w[c] - out_width(cell[c]) + 2);
 	}
 	putc('\n', f);
 	for (size_t c = 0; c < ncols; c++) {
@@ -385,7 +429,7 @@ out_table(FILE *f, const msgpack_object *rows, const struct out_field *cols,
 			pad(f, 2);
 	}
 	putc('\n', f);
-	for (uint32_t r = 0; r < nrows; r++) {
+	for (size_t r = 1; r <= nrows; r++) {
 		size_t last = ncols;
 
 		/* Stop after the last non-empty cell: no trailing blanks. */
@@ -400,13 +444,130 @@ out_table(FILE *f, const msgpack_object *rows, const struct out_field *cols,
 		}
 		putc('\n', f);
 	}
+}
+
+/*
+ * A GitHub-flavoured Markdown table, padded to line up:
+ *
+ *	| Username | Role  |
+ *	|----------|-------|
+ *	| alice    | admin |
+ */
+static void
+print_md(FILE *f, char **cell, size_t nrows, size_t ncols, const size_t *w)
+{
+	for (size_t r = 0; r <= nrows; r++) {
+		for (size_t c = 0; c < ncols; c++) {
+			const char *t = cell[r * ncols + c];
+
+			fputs("| ", f);
+			fputs(t, f);
+			pad(f, w[c] - out_width(t) + 1);
+		}
+		fputs("|\n", f);
+		if (r > 0)
+			continue;
+		for (size_t c = 0; c < ncols; c++) {
+			putc('|', f);
+			for (size_t i = 0; i < w[c] + 2; i++)
+				putc('-', f);
+		}
+		fputs("|\n", f);
+	}
+}
+
+/* CSV and TSV: the labels, then one line per row, nothing padded. */
+static void
+print_separated(FILE *f, char **cell, size_t nrows, size_t ncols, char sep)
+{
+	for (size_t r = 0; r <= nrows; r++) {
+		for (size_t c = 0; c < ncols; c++) {
+			if (c > 0)
+				putc(sep, f);
+			fputs(cell[r * ncols + c], f);
+		}
+		putc('\n', f);
+	}
+}
+
+/*
+ * An array of maps, one row per map and one column per field, in fmt:
+ * the labels make the header. Every value is sanitized text first
+ * (out_text(): no control characters), then escaped for the format.
+ * Returns 0, or -1 when out of memory (nothing printed).
+ */
+int
+out_rows(FILE *f, enum out_format fmt, const msgpack_object *rows,
+    const struct out_field *cols, size_t ncols)
+{
+	uint32_t nrows = 0;
+	size_t ncells, *w;
+	char **cell;
+	int rc = 0;
+
+	if (rows != NULL && rows->type == MSGPACK_OBJECT_ARRAY)
+		nrows = rows->via.array.size;
+	ncells = ((size_t)nrows + 1) * ncols;
+	cell = calloc(ncells + 1, sizeof(*cell));
+	w = calloc(ncols + 1, sizeof(*w));
+	if (cell == NULL || w == NULL) {
+		rc = -1;
+		goto done;
+	}
+	for (size_t c = 0; c < ncols; c++)
+		if ((cell[c] = cell_text(fmt, cols[c].label)) == NULL) {
+			rc = -1;
+			goto done;
+		}
+	for (uint32_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < ncols; c++) {
+			const msgpack_object *v = proto_map_get(
+			    &rows->via.array.ptr[r], cols[c].key);
+			char *t = out_text(v, cols[c].kind);
+
+			if (t == NULL) {
+				rc = -1;
+				goto done;
+			}
+			cell[((size_t)r + 1) * ncols + c] = cell_text(fmt, t);
+			free(t);
+			if (cell[((size_t)r + 1) * ncols + c] == NULL) {
+				rc = -1;
+				goto done;
+			}
+		}
+	for (size_t i = 0; i < ncells; i++)
+		if (out_width(cell[i]) > w[i % ncols])
+			w[i % ncols] = out_width(cell[i]);
+	switch (fmt) {
+	case OUT_FMT_MD:
+		print_md(f, cell, nrows, ncols, w);
+		break;
+	case OUT_FMT_CSV:
+		print_separated(f, cell, nrows, ncols, ';');
+		break;
+	case OUT_FMT_TSV:
+		print_separated(f, cell, nrows, ncols, '\t');
+		break;
+	default:
+		print_table(f, cell, nrows, ncols, w);
+		break;
+	}
 done:
 	if (cell != NULL)
-		for (size_t i = 0; i < (size_t)nrows * ncols; i++)
+		for (size_t i = 0; i < ncells; i++)
 			free(cell[i]);
 	free(cell);
 	free(w);
 	return rc;
+}
+
+/* The aligned table of out_rows(). */
+int
+out_table(FILE *f, const msgpack_object *rows, const struct out_field *cols,
+    size_t ncols)
+{
+	return out_rows(f, OUT_FMT_TABLE, rows, cols, ncols);
 }
 
 static const struct out_field *

@@ -1,6 +1,8 @@
 /*
  * passwd.c: `acctc passwd`: change or remove a password, one's own with
- * the current one, anyone's as admin.
+ * the current one (or, for an SSO account, a session token), anyone's
+ * as admin; ask for a reset mail (--forgot) and set a password with
+ * the mailed token (--token).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -96,7 +98,7 @@ read_new(bool from_stdin, char *buf, size_t bufsz)
 
 static int
 send_passwd(struct acctc *a, const char *user, const char *cur,
-    const char *new, bool rm)
+    const char *session, const char *new, bool rm)
 {
 	struct proto_msg args;
 	struct proto_reply rep;
@@ -106,6 +108,8 @@ send_passwd(struct acctc *a, const char *user, const char *cur,
 	proto_kv_str(&args, "username", user);
 	if (cur != NULL)
 		proto_kv_str(&args, "password", cur);
+	if (session != NULL)
+		proto_kv_str(&args, "token", session);
 	if (rm)
 		proto_kv_bool(&args, "remove", true);
 	else
@@ -122,34 +126,107 @@ send_passwd(struct acctc *a, const char *user, const char *cur,
 }
 
 /*
- * --json: {username: str, has_password: bool}
- * --password-stdin reads the current password (only when one is
- * needed: the caller is not an admin), then the new one (unless --rm),
- * one line each, with no retyping.
+ * --forgot EMAIL: the daemon answers the same whether or not the
+ * address is known, and so does this. --json: {accepted: true}
  */
-int
-cmd_passwd(struct acctc *a, int argc, char **argv)
+static int
+forgot(struct acctc *a, const char *email)
 {
-	enum { OPT_RM = ACCTC_OPT__NEXT, OPT_STDIN };
-	static const struct option lopts[] = {
-		{ "rm",		    no_argument, NULL, OPT_RM },
-		{ "password-stdin", no_argument, NULL, OPT_STDIN },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	proto_msg_init(&args);
+	proto_kv_str(&args, "email", email);
+	if ((rc = acctc_call(a, "password_forgot", &args, &rep)) ==
+	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
+		printf("If ");
+		out_sanitize(stdout, email, strlen(email));
+		printf(" belongs to an active account, a reset link has been "
+		    "sent.\n");
+	}
+	proto_msg_free(&args);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/*
+ * --token TOKEN: a new password with a mailed reset or activation
+ * token. The token names the account. --json: {username, activated}
+ */
+static int
+reset_with_token(struct acctc *a, char *token_arg, bool from_stdin)
+{
+	char token[ACCTC_SECRET_MAX], new[ACCTC_SECRET_MAX];
+	struct proto_msg args;
+	struct proto_reply rep;
+	const msgpack_object *act;
+	int rc, later;
+
+	memset(&rep, 0, sizeof(rep));
+	msgpack_unpacked_init(&rep.un);
+	proto_msg_init(&args);
+	new[0] = '\0';
+	if ((later = acctc_secret_arg(token_arg, token, sizeof(token))) == -1) {
+		rc = ACCTC_EXIT_FAIL;
+		goto out;
+	}
+	/* "-" on a pipe and no --password-stdin: no terminal to ask. */
+	if (!from_stdin && !prompt_isatty()) {
+		rc = acctc_usage(a, "standard input is not a terminal: "
+		    "use --password-stdin");
+		goto out;
+	}
+	if ((rc = acctc_connect(a)) != ACCTC_EXIT_OK)
+		goto out;
+	rc = ACCTC_EXIT_FAIL;
+	if (later && prompt_secret("Token: ", "token", token,
+	    sizeof(token)) == -1)
+		goto out;
+	if (read_new(from_stdin, new, sizeof(new)) == -1)
+		goto out;
+	proto_kv_str(&args, "token", token);
+	proto_kv_str(&args, "new_password", new);
+	explicit_bzero(token, sizeof(token));
+	explicit_bzero(new, sizeof(new));
+	if ((rc = acctc_call(a, "password_reset", &args, &rep)) ==
+	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
+		act = proto_map_get(rep.result, "activated");
+		if (act != NULL && act->type == MSGPACK_OBJECT_BOOLEAN &&
+		    act->via.boolean) {
+			printf("Account ");
+			out_str(stdout, proto_map_get(rep.result, "username"));
+			printf(" activated.\n");
+		} else {
+			printf("Password set for ");
+			out_str(stdout, proto_map_get(rep.result, "username"));
+			printf(".\n");
+		}
+	}
+out:
+	explicit_bzero(token, sizeof(token));
+	explicit_bzero(new, sizeof(new));
+	proto_msg_free(&args);	/* wipes the packed secrets */
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/*
+ * Change or remove the password of the account named (argv[optind]),
+ * by default the caller's. session: a session token of the account
+ * instead of the current password, or NULL; read_session: it is to be
+ * read now (it was given as "-").
+ */
+static int
+passwd_account(struct acctc *a, int argc, char **argv, bool rm,
+    bool from_stdin, char *session, int read_session)
+{
 	char cur[ACCTC_SECRET_MAX], new[ACCTC_SECRET_MAX];
 	struct caller me;
 	const char *user;
-	bool rm = false, from_stdin = false, need_cur;
-	int ch, rc;
+	bool need_cur;
+	int rc;
 
-	while ((ch = acctc_getopt(a, argc, argv, "", lopts, &rc)) != -1) {
-		if (ch == OPT_RM)
-			rm = true;
-		else if (ch == OPT_STDIN)
-			from_stdin = true;
-	}
-	if (rc >= 0)
-		return rc;
 	if (argc - optind > 1)
 		return acctc_usage(a, "too many arguments");
 	if ((rc = who_am_i(a, &me)) != ACCTC_EXIT_OK)
@@ -162,15 +239,100 @@ cmd_passwd(struct acctc *a, int argc, char **argv)
 	if (!me.admin && !me.authenticator && strcasecmp(user, me.login) != 0 &&
 	    (rc = may_not(a, user)) != ACCTC_EXIT_OK)
 		return rc;
-	need_cur = !me.admin;
+	need_cur = !me.admin && session == NULL;
 	if (!from_stdin && (need_cur || !rm) && !prompt_isatty())
 		return acctc_usage(a, "standard input is not a terminal: "
 		    "use --password-stdin");
+	if (read_session && prompt_secret("Session token: ", "token",
+	    session, ACCTC_SECRET_MAX) == -1)
+		return ACCTC_EXIT_FAIL;
 	rc = ACCTC_EXIT_FAIL;
 	if ((!need_cur || read_current(from_stdin, cur, sizeof(cur)) == 0) &&
 	    (rm || read_new(from_stdin, new, sizeof(new)) == 0))
-		rc = send_passwd(a, user, need_cur ? cur : NULL, new, rm);
+		rc = send_passwd(a, user, need_cur ? cur : NULL, session, new,
+		    rm);
 	explicit_bzero(cur, sizeof(cur));
 	explicit_bzero(new, sizeof(new));
+	return rc;
+}
+
+/*
+ * --json: {username: str, has_password: bool}
+ * --password-stdin reads the current password (only when one is
+ * needed: the caller is not an admin and gave no --session), then the
+ * new one (unless --rm), one line each, with no retyping. --session -
+ * and --token - read the token first: without echo from a terminal,
+ * else as the first line of standard input.
+ */
+int
+cmd_passwd(struct acctc *a, int argc, char **argv)
+{
+	enum {
+		OPT_RM = ACCTC_OPT__NEXT, OPT_STDIN, OPT_FORGOT, OPT_TOKEN,
+		OPT_SESSION
+	};
+	static const struct option lopts[] = {
+		{ "rm",		    no_argument,	NULL, OPT_RM },
+		{ "password-stdin", no_argument,	NULL, OPT_STDIN },
+		{ "forgot",	    required_argument,	NULL, OPT_FORGOT },
+		{ "token",	    required_argument,	NULL, OPT_TOKEN },
+		{ "session",	    required_argument,	NULL, OPT_SESSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	char session[ACCTC_SECRET_MAX];
+	const char *email = NULL;
+	char *token_arg = NULL, *session_arg = NULL;
+	bool rm = false, from_stdin = false;
+	int ch, rc, later = 0;
+
+	while ((ch = acctc_getopt(a, argc, argv, "", lopts, &rc)) != -1) {
+		if (ch == OPT_RM)
+			rm = true;
+		else if (ch == OPT_STDIN)
+			from_stdin = true;
+		else if (ch == OPT_FORGOT)
+			email = optarg;
+		else if (ch == OPT_TOKEN)
+			token_arg = optarg;
+		else if (ch == OPT_SESSION)
+			session_arg = optarg;
+	}
+	/* Wipe a token given on the command line whatever happens next. */
+	if (rc >= 0 || email != NULL) {
+		if (token_arg != NULL)
+			explicit_bzero(token_arg, strlen(token_arg));
+		if (session_arg != NULL)
+			explicit_bzero(session_arg, strlen(session_arg));
+	}
+	if (rc >= 0)
+		return rc;
+	if (email != NULL) {
+		if (rm || from_stdin || token_arg != NULL ||
+		    session_arg != NULL)
+			return acctc_usage(a, "--forgot takes no other flags");
+		if (optind != argc)
+			return acctc_usage(a, "too many arguments");
+		return forgot(a, email);
+	}
+	if (token_arg != NULL) {
+		if (rm || session_arg != NULL || optind != argc) {
+			explicit_bzero(token_arg, strlen(token_arg));
+			if (session_arg != NULL)
+				explicit_bzero(session_arg,
+				    strlen(session_arg));
+			return acctc_usage(a, "--token takes no USERNAME, "
+			    "--rm or --session: the token names the "
+			    "account");
+		}
+		return reset_with_token(a, token_arg, from_stdin);
+	}
+	session[0] = '\0';
+	if (session_arg != NULL &&
+	    (later = acctc_secret_arg(session_arg, session,
+	    sizeof(session))) == -1)
+		return ACCTC_EXIT_FAIL;
+	rc = passwd_account(a, argc, argv, rm, from_stdin,
+	    session_arg != NULL ? session : NULL, later);
+	explicit_bzero(session, sizeof(session));
 	return rc;
 }

@@ -20,13 +20,26 @@ prompt_isatty(void)
 
 /* Reject what readpassphrase() silently cut at bufsz - 1 bytes. */
 static int
-too_long(char *buf, size_t bufsz)
+too_long(const char *what, char *buf, size_t bufsz)
 {
 	if (strlen(buf) < bufsz - 1)
 		return 0;
 	explicit_bzero(buf, bufsz);
-	acctc_warnx("password too long");
+	acctc_warnx("%s too long", what);
 	return -1;
+}
+
+/* One secret (what: "password", "token") from the terminal, no echo. */
+static int
+read_tty(const char *prompt, const char *what, char *buf, size_t bufsz)
+{
+	fflush(stdout);
+	if (readpassphrase(prompt, buf, bufsz, RPP_REQUIRE_TTY) == NULL) {
+		explicit_bzero(buf, bufsz);
+		acctc_warnx("cannot read %s: %s", what, strerror(errno));
+		return -1;
+	}
+	return too_long(what, buf, bufsz);
 }
 
 /*
@@ -36,13 +49,19 @@ too_long(char *buf, size_t bufsz)
 int
 prompt_password(const char *prompt, char *buf, size_t bufsz)
 {
-	fflush(stdout);
-	if (readpassphrase(prompt, buf, bufsz, RPP_REQUIRE_TTY) == NULL) {
-		explicit_bzero(buf, bufsz);
-		acctc_warnx("cannot read password: %s", strerror(errno));
-		return -1;
-	}
-	return too_long(buf, bufsz);
+	return read_tty(prompt, "password", buf, bufsz);
+}
+
+/*
+ * A secret given as "-" (acctc_secret_arg()): asked for without echo
+ * when standard input is a terminal, else its next line.
+ */
+int
+prompt_secret(const char *prompt, const char *what, char *buf, size_t bufsz)
+{
+	if (prompt_isatty())
+		return read_tty(prompt, what, buf, bufsz);
+	return prompt_stdin_secret(what, buf, bufsz);
 }
 
 /*
@@ -76,13 +95,21 @@ prompt_new_password(const char *prompt, const char *again, bool allow_empty,
 	return rc;
 }
 
+/* One password from a line of standard input. */
+int
+prompt_stdin_line(char *buf, size_t bufsz)
+{
+	return prompt_stdin_secret("password", buf, bufsz);
+}
+
 /*
  * One line of standard input, without its newline (or CR LF). Read a
  * byte at a time with read(2): stdio would keep the rest of the
  * secrets in its buffer, and the next line belongs to the next call.
+ * what names the secret in messages.
  */
 int
-prompt_stdin_line(char *buf, size_t bufsz)
+prompt_stdin_secret(const char *what, char *buf, size_t bufsz)
 {
 	size_t n = 0;
 	bool any = false, over = false;
@@ -112,11 +139,11 @@ prompt_stdin_line(char *buf, size_t bufsz)
 		buf[--n] = '\0';
 	if (over) {
 		explicit_bzero(buf, bufsz);
-		acctc_warnx("password too long");
+		acctc_warnx("%s too long", what);
 		return -1;
 	}
 	if (!any && r == 0) {
-		acctc_warnx("no password on standard input");
+		acctc_warnx("no %s on standard input", what);
 		return -1;
 	}
 	return 0;

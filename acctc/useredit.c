@@ -24,6 +24,8 @@ struct user_opts {
 	int		 webdav;
 	int		 restore;
 	bool		 disable_2fa;
+	bool		 unlock;	/* users mod */
+	bool		 activate;	/* users add */
 	bool		 pw_stdin;
 	char		*pw_arg;	/* -p, in argv: wiped once sent */
 	char		*password;	/* pw_arg or pwbuf; NULL: none */
@@ -39,6 +41,8 @@ enum {
 	OPT_RESTORE,
 	OPT_NO_RESTORE,
 	OPT_PASSWORD_STDIN,
+	OPT_UNLOCK,
+	OPT_ACTIVATE,
 };
 
 #define USER_SHORTOPTS	"n:m:p:r:A:slwu:"
@@ -64,12 +68,14 @@ static const struct option add_lopts[] = {
 	USER_LONGOPTS,
 	{ "restore",		NOARG,	NULL, OPT_RESTORE },
 	{ "no-restore",		NOARG,	NULL, OPT_NO_RESTORE },
+	{ "activate",		NOARG,	NULL, OPT_ACTIVATE },
 	{ NULL, 0, NULL, 0 }
 };
 
 static const struct option mod_lopts[] = {
 	USER_LONGOPTS,
 	{ "disable-2fa",	NOARG,	NULL, OPT_DISABLE_2FA },
+	{ "unlock",		NOARG,	NULL, OPT_UNLOCK },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -94,6 +100,8 @@ opt_set(struct user_opts *o, int ch, char *arg)
 	case OPT_RESTORE: o->restore = 1; break;
 	case OPT_NO_RESTORE: o->restore = 0; break;
 	case OPT_PASSWORD_STDIN: o->pw_stdin = true; break;
+	case OPT_UNLOCK: o->unlock = true; break;
+	case OPT_ACTIVATE: o->activate = true; break;
 	}
 }
 
@@ -153,6 +161,8 @@ pack_fields(const struct user_opts *o, struct proto_msg *m)
 	kv_bool(m, "webdav", o->webdav);
 	if (o->disable_2fa)
 		proto_kv_bool(m, "disable_2fa", true);
+	if (o->unlock)
+		proto_kv_bool(m, "unlock", true);
 	return (int)(m->npairs - before);
 }
 
@@ -193,6 +203,8 @@ add_call(struct acctc *a, const char *user, const struct user_opts *o,
 	if (o->password != NULL)
 		proto_kv_str(&args, "new_password", o->password);
 	kv_bool(&args, "restore", restore);
+	if (o->activate)
+		proto_kv_bool(&args, "activate", true);
 	rc = acctc_call_quiet(a, "user_add", &args, rep,
 	    restore == UNSET ? ACCT_ERR_DELETED : ACCT_OK);
 	proto_msg_free(&args);
@@ -239,10 +251,31 @@ print_account_done(const struct proto_reply *rep, const char *what)
 	printf(" %s.\n", what);
 }
 
+static bool
+is_false(const msgpack_object *o)
+{
+	return o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN &&
+	    !o->via.boolean;
+}
+
+/* users add --activate: where the daemon mailed the activation link. */
+static void
+print_activation(const struct proto_reply *rep)
+{
+	const msgpack_object *u = proto_map_get(rep->result, "user");
+
+	if (is_false(proto_map_get(u, "activated"))) {
+		printf("Activation link sent to ");
+		out_str(stdout, proto_map_get(u, "email"));
+		printf(".\n");
+	}
+}
+
 /*
  * --json: {user: ACCOUNT, restored: bool}
  * Without -p or --password-stdin a terminal is asked for the password
- * (empty: none); anything else creates the account without one.
+ * (empty: none); anything else creates the account without one. With
+ * --activate nobody is asked: the user chooses it with the mailed link.
  */
 int
 cmd_users_add(struct acctc *a, int argc, char **argv)
@@ -265,7 +298,8 @@ cmd_users_add(struct acctc *a, int argc, char **argv)
 	rc = ACCTC_EXIT_FAIL;
 	if (password_given(&o) == -1)
 		goto out;
-	if (o.password == NULL && !o.pw_stdin && prompt_isatty()) {
+	if (o.password == NULL && !o.pw_stdin && !o.activate &&
+	    prompt_isatty()) {
 		if (prompt_new_password("Password (empty for none): ",
 		    "Retype password: ", true, o.pwbuf, sizeof(o.pwbuf)) == -1)
 			goto out;
@@ -290,6 +324,8 @@ cmd_users_add(struct acctc *a, int argc, char **argv)
 		print_account_done(&rep, restored != NULL &&
 		    restored->type == MSGPACK_OBJECT_BOOLEAN &&
 		    restored->via.boolean ? "restored" : "created");
+		if (o.activate)
+			print_activation(&rep);
 	}
 out:
 	opts_wipe(&o);
@@ -297,26 +333,11 @@ out:
 	return rc;
 }
 
-/* users mod -p: user_mod takes no password, so it goes through passwd. */
-static int
-mod_password(struct acctc *a, const char *user, const char *password)
-{
-	struct proto_msg args;
-	struct proto_reply rep;
-	int rc;
-
-	proto_msg_init(&args);
-	proto_kv_str(&args, "username", user);
-	proto_kv_str(&args, "new_password", password);
-	rc = acctc_call(a, "passwd", &args, &rep);
-	proto_msg_free(&args);
-	proto_reply_free(&rep);
-	return rc;
-}
-
 /*
  * --json: {user: ACCOUNT}, the account after the change.
- * The password is set first: a refused password then changes nothing.
+ * A password goes in the same request: the daemon checks it against
+ * the policy before it changes anything, so a refused one changes
+ * nothing.
  */
 int
 cmd_users_mod(struct acctc *a, int argc, char **argv)
@@ -345,22 +366,14 @@ cmd_users_mod(struct acctc *a, int argc, char **argv)
 	rc = ACCTC_EXIT_FAIL;
 	if (password_given(&o) == -1)
 		goto out;
-	if (o.password != NULL &&
-	    (rc = mod_password(a, user, o.password)) != ACCTC_EXIT_OK)
-		goto out;
-	/* Only a password: show the account as user_mod would have. */
-	if (nfields == 0) {
-		proto_msg_free(&args);
-		proto_msg_init(&args);
-		proto_kv_str(&args, "username", user);
-		rc = acctc_call(a, "user_show", &args, &rep);
-	} else
-		rc = acctc_call(a, "user_mod", &args, &rep);
-	if (rc == ACCTC_EXIT_OK && !acctc_json(a, &rep))
+	if (o.password != NULL)
+		proto_kv_str(&args, "new_password", o.password);
+	if ((rc = acctc_call(a, "user_mod", &args, &rep)) == ACCTC_EXIT_OK &&
+	    !acctc_json(a, &rep))
 		print_account_done(&rep, "updated");
 out:
 	opts_wipe(&o);
-	proto_msg_free(&args);
+	proto_msg_free(&args);	/* wipes the packed password */
 	proto_reply_free(&rep);
 	return rc;
 }

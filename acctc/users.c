@@ -1,11 +1,11 @@
 /*
  * users.c: the read and delete commands on accounts: users ls, show,
- * rm and reset. Creating and changing accounts is in useredit.c.
+ * rm, reset and reset-password. Creating and changing accounts is in
+ * useredit.c.
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
-
-#include <bsd/stdlib.h>
 
 #include "acctc.h"
 
@@ -48,50 +48,34 @@ static const struct out_field list_columns[] = {
 	{ "created_at",		"Created At",	OUT_TIME },
 };
 
-static const struct option no_lopts[] = { { NULL, 0, NULL, 0 } };
-
 /* Commands that take exactly one USERNAME and no options of their own. */
 static int
 one_username(struct acctc *a, int argc, char **argv, const char **name)
 {
+	char *arg;
 	int rc;
 
-	while (acctc_getopt(a, argc, argv, "", no_lopts, &rc) != -1)
-		;
-	if (rc >= 0)
+	if ((rc = acctc_one_arg(a, argc, argv, "USERNAME", &arg)) >= 0)
 		return rc;
-	if (optind >= argc)
-		return acctc_usage(a, "USERNAME missing");
-	if (argc - optind > 1)
-		return acctc_usage(a, "too many arguments");
-	*name = argv[optind];
+	*name = arg;
 	return -1;
 }
 
 static int
-number(struct acctc *a, const char *what, const char *s, long long max,
-    int64_t *out)
-{
-	const char *err;
-
-	*out = strtonum(s, 0, max, &err);
-	if (err != NULL)
-		return acctc_usage(a, "%s is %s: %s", what, err, s);
-	return -1;
-}
-
-static void
-print_list(const msgpack_object *result)
+print_list(const struct acctc *a, const msgpack_object *result)
 {
 	const msgpack_object *users = proto_map_get(result, "users");
 	const msgpack_object *total = proto_map_get(result, "total");
+	int rc;
 
-	out_table(stdout, users, list_columns, NELEM(list_columns));
-	if (users != NULL && users->type == MSGPACK_OBJECT_ARRAY &&
+	rc = acctc_print_rows(a, users, list_columns, NELEM(list_columns));
+	if (rc == ACCTC_EXIT_OK && users != NULL &&
+	    users->type == MSGPACK_OBJECT_ARRAY &&
 	    total != NULL && total->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
 	    total->via.u64 > users->via.array.size)
 		acctc_warnx("showing %u of %llu accounts",
 		    users->via.array.size, (unsigned long long)total->via.u64);
+	return rc;
 }
 
 /*
@@ -105,6 +89,7 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "count",	required_argument,	NULL, 'n' },
 		{ "offset",	required_argument,	NULL, OPT_OFFSET },
+		ACCTC_FORMAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct proto_msg args;
@@ -113,18 +98,22 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 	int ch, rc, bad = -1;
 
 	/* Parse to the end even after a bad number: getopt keeps state. */
-	while ((ch = acctc_getopt(a, argc, argv, "n:", lopts, &rc)) != -1) {
-		if (bad >= 0)
+	while ((ch = acctc_getopt(a, argc, argv, "n:" ACCTC_FORMAT_SHORTOPTS,
+	    lopts, &rc)) != -1) {
+		if (bad >= 0 || acctc_format_opt(a, ch))
 			continue;
 		if (ch == 'n')
-			bad = number(a, "LIMIT", optarg, 10000, &limit);
+			bad = acctc_number(a, "LIMIT", optarg, 10000, &limit);
 		else if (ch == OPT_OFFSET)
-			bad = number(a, "OFFSET", optarg, INT32_MAX, &offset);
+			bad = acctc_number(a, "OFFSET", optarg, INT32_MAX,
+			    &offset);
 	}
 	if (rc >= 0)
 		return rc;
 	if (bad >= 0)
 		return bad;
+	if ((rc = acctc_format_check(a)) >= 0)
+		return rc;
 	if (argc - optind > 1)
 		return acctc_usage(a, "too many arguments");
 	proto_msg_init(&args);
@@ -136,7 +125,7 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 		proto_kv_int(&args, "offset", offset);
 	if ((rc = acctc_call(a, "user_list", &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep))
-		print_list(rep.result);
+		rc = print_list(a, rep.result);
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;
@@ -192,31 +181,35 @@ cmd_users_rm(struct acctc *a, int argc, char **argv)
 int
 cmd_users_reset(struct acctc *a, int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "yes",	no_argument,	NULL, 'y' },
-		{ NULL, 0, NULL, 0 }
-	};
+	return acctc_reset(a, argc, argv, "users_reset",
+	    "this deletes every account", "Removed", "accounts");
+}
+
+/*
+ * Mail the account a link to set a new password; a pending account
+ * gets its activation link again. --json: {email, activation: bool}
+ */
+int
+cmd_users_reset_password(struct acctc *a, int argc, char **argv)
+{
 	struct proto_msg args;
 	struct proto_reply rep;
-	bool yes = false;
+	const msgpack_object *act;
+	const char *name;
 	int rc;
 
-	while (acctc_getopt(a, argc, argv, "y", lopts, &rc) == 'y')
-		yes = true;
-	if (rc >= 0)
+	if ((rc = one_username(a, argc, argv, &name)) >= 0)
 		return rc;
-	if (optind != argc)
-		return acctc_usage(a, "too many arguments");
-	if (!yes)
-		return acctc_usage(a, "--yes is required: this deletes "
-		    "every account");
 	proto_msg_init(&args);
-	proto_kv_bool(&args, "confirm", true);
-	if ((rc = acctc_call(a, "users_reset", &args, &rep)) ==
+	proto_kv_str(&args, "username", name);
+	if ((rc = acctc_call(a, "user_reset_password", &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
-		printf("Removed ");
-		out_str(stdout, proto_map_get(rep.result, "removed"));
-		printf(" accounts.\n");
+		act = proto_map_get(rep.result, "activation");
+		printf("%s link sent to ", act != NULL &&
+		    act->type == MSGPACK_OBJECT_BOOLEAN && act->via.boolean ?
+		    "Activation" : "Reset");
+		out_str(stdout, proto_map_get(rep.result, "email"));
+		printf(".\n");
 	}
 	proto_msg_free(&args);
 	proto_reply_free(&rep);

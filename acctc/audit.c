@@ -1,0 +1,77 @@
+/*
+ * audit.c: `acctc audit logins` and `audit reset`: the login attempts
+ * the daemon recorded, as PhotoPrism's report shows them.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "acctc.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* One row per client, username and realm, newest first. */
+static const struct out_field login_columns[] = {
+	{ "client",	"Client",	OUT_STR },
+	{ "username",	"Username",	OUT_STR },
+	{ "realm",	"Realm",	OUT_STR },
+	{ "status",	"Status",	OUT_STR },
+	{ "last_login",	"Last Login",	OUT_TIME },
+	{ "failed_at",	"Failed At",	OUT_TIME },
+};
+
+/*
+ * --json: {logins: [{client, username, realm, status, last_login,
+ * failed_at, attempts}...]}. USERNAME is matched exactly as it was
+ * given at login.
+ */
+int
+cmd_audit_logins(struct acctc *a, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "count",	required_argument,	NULL, 'n' },
+		ACCTC_FORMAT_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct proto_msg args;
+	struct proto_reply rep;
+	int64_t limit = -1;
+	int ch, rc, bad = -1;
+
+	/* Parse to the end even after a bad number: getopt keeps state. */
+	while ((ch = acctc_getopt(a, argc, argv, "n:" ACCTC_FORMAT_SHORTOPTS,
+	    lopts, &rc)) != -1) {
+		if (bad >= 0 || acctc_format_opt(a, ch))
+			continue;
+		if (ch == 'n')
+			bad = acctc_number(a, "LIMIT", optarg, 10000, &limit);
+	}
+	if (rc >= 0)
+		return rc;
+	if (bad >= 0)
+		return bad;
+	if ((rc = acctc_format_check(a)) >= 0)
+		return rc;
+	if (argc - optind > 1)
+		return acctc_usage(a, "too many arguments");
+	proto_msg_init(&args);
+	if (optind < argc)
+		proto_kv_str(&args, "username", argv[optind]);
+	if (limit >= 0)
+		proto_kv_int(&args, "limit", limit);
+	if ((rc = acctc_call(a, "audit_logins", &args, &rep)) ==
+	    ACCTC_EXIT_OK && !acctc_json(a, &rep))
+		rc = acctc_print_rows(a, proto_map_get(rep.result, "logins"),
+		    login_columns, NELEM(login_columns));
+	proto_msg_free(&args);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/* --json: {removed: int} */
+int
+cmd_audit_reset(struct acctc *a, int argc, char **argv)
+{
+	return acctc_reset(a, argc, argv, "audit_reset",
+	    "this clears the audit log", "Removed", "audit records");
+}
