@@ -96,6 +96,25 @@ match_step(const char *secret, const char *code, int64_t last)
 	return found;
 }
 
+/* Like passwd: on their own account, users prove it with the password. */
+static int
+check_password(struct ctx *x, struct proto_request *req,
+    const struct account *a)
+{
+	const struct proto_value *pw = &req->arg[F_PASSWORD];
+
+	if (x->classes & PEER_ADMIN)
+		return ACCT_OK;
+	if (!PROTO_HAS(req, F_PASSWORD))
+		return ctx_fail(x, ACCT_ERR_INVALID, "the current password "
+		    "is required");
+	if (a->hash == NULL ||
+	    hash_check(a->hash, pw->str, pw->len) != ACCT_OK)
+		return ctx_fail(x, ACCT_ERR_AUTH_FAILED, "authentication "
+		    "failed");
+	return ACCT_OK;
+}
+
 int
 h_totp_enroll(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
@@ -106,6 +125,10 @@ h_totp_enroll(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 
 	if ((rc = target(x, req, &a)) != ACCT_OK)
 		return rc;
+	if ((rc = check_password(x, req, &a)) != ACCT_OK) {
+		account_free(&a);
+		return rc;
+	}
 	if (a.two_factor) {
 		account_free(&a);
 		return ctx_fail(x, ACCT_ERR_EXISTS, "two-factor authentication "

@@ -94,7 +94,9 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	/* A session for a user the caller authenticated itself (SSO). */
 	[OP_SESSION_ADD] = { "session_add", FB(F_USERNAME) | FB(F_SCOPE) |
 	    FB(F_LIFETIME) | FB(F_SERVICE), FB(F_USERNAME) },
-	[OP_TOTP_ENROLL] = { "totp_enroll", FB(F_USERNAME), 0 },
+	/* password: required of non-admins, as for passwd */
+	[OP_TOTP_ENROLL] = { "totp_enroll", FB(F_USERNAME) | FB(F_PASSWORD),
+	    0 },
 	[OP_TOTP_CONFIRM] = { "totp_confirm", FB(F_USERNAME) | FB(F_CODE),
 	    FB(F_CODE) },
 	[OP_USER_IMPORT] = { "user_import", FB(F_DATA), FB(F_DATA) },

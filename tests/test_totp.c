@@ -254,7 +254,13 @@ as_self(void *arg, FILE *out)
 	int a, b;
 
 	proto_msg_init(&m);
-	a = th_call_code(d->sock, "totp_enroll", &m);	/* own: nobody */
+	a = th_call_code(d->sock, "totp_enroll", &m);	/* no password */
+	proto_kv_str(&m, "password", "wrong-password");
+	a = a * 100 + th_call_code(d->sock, "totp_enroll", &m);
+	proto_msg_free(&m);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "password", PW);
+	a = a * 100 + th_call_code(d->sock, "totp_enroll", &m);	/* own */
 	proto_msg_free(&m);
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", "alice");
@@ -275,7 +281,8 @@ test_self_service_only(void **state)
 		skip();
 	assert_int_equal(th_add_user(d->sock, "nobody", PW), ACCT_OK);
 	assert_int_equal(th_as(&plain, as_self, d, buf, sizeof(buf)), 0);
-	snprintf(want, sizeof(want), "%d %d", ACCT_OK, ACCT_ERR_DENIED);
+	snprintf(want, sizeof(want), "%d %d", ACCT_ERR_INVALID * 10000 +
+	    ACCT_ERR_AUTH_FAILED * 100 + ACCT_OK, ACCT_ERR_DENIED);
 	assert_string_equal(buf, want);
 }
 
