@@ -152,6 +152,9 @@ handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
 /* login.c: a new session for a, shown once; also used by session_add. */
 int	session_create(struct ctx *x, struct proto_request *req,
 	    const struct account *a, struct proto_msg *res);
+/* The live account the request's username names (not_found says so). */
+int	named_account(struct ctx *x, struct proto_request *req,
+	    struct account *a);
 /* The account named like the caller's Unix login; ACCT_ERR_NOT_FOUND. */
 int	self_account(const struct ctx *x, struct account *a);
 
@@ -308,6 +311,10 @@ int	db_schema_version(void);
 int	db_prepare(struct sqlite3_stmt **out, const char *sql,
 	    const char *types, ...);
 int	db_exec(int64_t *changes, const char *sql, const char *types, ...);
+void	db_pack_text(msgpack_packer *pk, const char *key,
+	    struct sqlite3_stmt *st, int col);
+void	db_pack_int(msgpack_packer *pk, const char *key,
+	    struct sqlite3_stmt *st, int col);
 int	db_begin(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
 

@@ -67,25 +67,6 @@ auditlog_add(const struct audit_login *e)
 	return rc;
 }
 
-static void
-pack_time(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
-{
-	proto_pack_cstr(pk, key);
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		msgpack_pack_nil(pk);
-	else
-		msgpack_pack_int64(pk, sqlite3_column_int64(st, col));
-}
-
-static void
-pack_text(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	proto_pack_cstr(pk, key);
-	proto_pack_cstr(pk, t ? (const char *)t : "");
-}
-
 /*
  * One row per (client, username, realm), newest first, like PhotoPrism's
  * report. The client is the remote address, or the local peer when the
@@ -115,12 +96,12 @@ list_rows(sqlite3_stmt *st, struct proto_msg *tmp, uint32_t *n)
 		msgpack_packer *pk = &tmp->pk;
 
 		msgpack_pack_map(pk, 7);
-		pack_text(pk, "client", st, 0);
-		pack_text(pk, "username", st, 1);
-		pack_text(pk, "realm", st, 2);
-		pack_text(pk, "status", st, 3);
-		pack_time(pk, "last_login", st, 4);
-		pack_time(pk, "failed_at", st, 5);
+		db_pack_text(pk, "client", st, 0);
+		db_pack_text(pk, "username", st, 1);
+		db_pack_text(pk, "realm", st, 2);
+		db_pack_text(pk, "status", st, 3);
+		db_pack_int(pk, "last_login", st, 4);
+		db_pack_int(pk, "failed_at", st, 5);
 		proto_pack_cstr(pk, "attempts");
 		msgpack_pack_int64(pk, sqlite3_column_int64(st, 6));
 		(*n)++;

@@ -62,12 +62,7 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return ctx_fail(x, ACCT_ERR_INVALID, "an app password needs "
 		    "a name");
 	if (PROTO_HAS(req, F_USERNAME)) {
-		char *name = req->arg[F_USERNAME].str;
-		if (validate_username(name, x->err, sizeof(x->err)) == -1)
-			return ACCT_ERR_INVALID;
-		if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
-			return ctx_fail(x, rc, "no account named '%s'", name);
-		if (rc != ACCT_OK)
+		if ((rc = named_account(x, req, &a)) != ACCT_OK)
 			return rc;
 		s.account_id = a.id;
 	} else if (strcmp(s.type, "client") != 0)
@@ -245,15 +240,10 @@ h_tokens_reset(struct ctx *x, struct proto_request *req,
 int
 h_session_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
-	char *name = req->arg[F_USERNAME].str;
 	struct account a;
 	int rc;
 
-	if (validate_username(name, x->err, sizeof(x->err)) == -1)
-		return ACCT_ERR_INVALID;
-	if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
-		return ctx_fail(x, rc, "no account named '%s'", name);
-	if (rc != ACCT_OK)
+	if ((rc = named_account(x, req, &a)) != ACCT_OK)
 		return rc;
 	if (!a.login || !a.activated)
 		rc = ctx_fail(x, ACCT_ERR_DENIED, "account '%s' may not log "

@@ -398,3 +398,26 @@ db_end(int rc)
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
+
+/* A column as a key and value of a reply map; SQL NULL packs nil. */
+void
+db_pack_text(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	proto_pack_cstr(pk, key);
+	if (t == NULL)
+		msgpack_pack_nil(pk);
+	else
+		proto_pack_cstr(pk, (const char *)t);
+}
+
+void
+db_pack_int(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+{
+	proto_pack_cstr(pk, key);
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		msgpack_pack_nil(pk);
+	else
+		msgpack_pack_int64(pk, sqlite3_column_int64(st, col));
+}

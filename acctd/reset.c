@@ -183,15 +183,10 @@ int
 h_user_reset_password(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
 {
-	char *name = req->arg[F_USERNAME].str;
 	struct account a;
 	int rc;
 
-	if (validate_username(name, x->err, sizeof(x->err)) == -1)
-		return ACCT_ERR_INVALID;
-	if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
-		return ctx_fail(x, rc, "no account named '%s'", name);
-	if (rc != ACCT_OK)
+	if ((rc = named_account(x, req, &a)) != ACCT_OK)
 		return rc;
 	/* A pending account gets its activation link again. */
 	if ((rc = reset_mail(x, &a, !a.activated)) == ACCT_OK) {

@@ -73,42 +73,20 @@ split(char *token, char **id, char **secret)
 	"t.created_by_uid, t.expires_at, t.last_used_at, t.account_id, " \
 	"t.secret_sha256"
 
-static void
-pack_text(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	proto_pack_cstr(pk, key);
-	if (t == NULL)
-		msgpack_pack_nil(pk);
-	else
-		proto_pack_cstr(pk, (const char *)t);
-}
-
-static void
-pack_int(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
-{
-	proto_pack_cstr(pk, key);
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		msgpack_pack_nil(pk);
-	else
-		msgpack_pack_int64(pk, sqlite3_column_int64(st, col));
-}
-
 /* The public view of a token row (TCOLS order): never the digest. */
 static void
 pack_row(msgpack_packer *pk, sqlite3_stmt *st)
 {
 	msgpack_pack_map(pk, 9);
-	pack_text(pk, "id", st, 0);
-	pack_text(pk, "type", st, 1);
-	pack_text(pk, "username", st, 2);
-	pack_text(pk, "name", st, 3);
-	pack_text(pk, "scope", st, 4);
-	pack_int(pk, "created_at", st, 5);
-	pack_int(pk, "created_by_uid", st, 6);
-	pack_int(pk, "expires_at", st, 7);
-	pack_int(pk, "last_used_at", st, 8);
+	db_pack_text(pk, "id", st, 0);
+	db_pack_text(pk, "type", st, 1);
+	db_pack_text(pk, "username", st, 2);
+	db_pack_text(pk, "name", st, 3);
+	db_pack_text(pk, "scope", st, 4);
+	db_pack_int(pk, "created_at", st, 5);
+	db_pack_int(pk, "created_by_uid", st, 6);
+	db_pack_int(pk, "expires_at", st, 7);
+	db_pack_int(pk, "last_used_at", st, 8);
 }
 
 int

@@ -149,6 +149,20 @@ username_arg(struct ctx *x, struct proto_request *req, char **out)
 	return ACCT_OK;
 }
 
+int
+named_account(struct ctx *x, struct proto_request *req, struct account *a)
+{
+	char *name;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = username_arg(x, req, &name)) != ACCT_OK)
+		return rc;
+	if ((rc = account_get(name, a)) == ACCT_ERR_NOT_FOUND)
+		return ctx_fail(x, rc, "no account named '%s'", name);
+	return rc;
+}
+
 static int
 result_user(struct proto_msg *res, const struct account *a)
 {
@@ -281,14 +295,9 @@ int
 h_user_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	struct account a;
-	char *name;
 	int rc;
 
-	if ((rc = username_arg(x, req, &name)) != ACCT_OK)
-		return rc;
-	if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
-		return ctx_fail(x, rc, "no account named '%s'", name);
-	if (rc != ACCT_OK)
+	if ((rc = named_account(x, req, &a)) != ACCT_OK)
 		return rc;
 	result_user(res, &a);
 	account_free(&a);
@@ -312,14 +321,10 @@ int
 h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	struct account a;
-	char *name, *hash = NULL;
+	char *hash = NULL;
 	int rc;
 
-	if ((rc = username_arg(x, req, &name)) != ACCT_OK)
-		return rc;
-	if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
-		return ctx_fail(x, rc, "no account named '%s'", name);
-	if (rc != ACCT_OK)
+	if ((rc = named_account(x, req, &a)) != ACCT_OK)
 		return rc;
 	if ((rc = apply_fields(x, req, &a)) == ACCT_OK &&
 	    (rc = new_hash(x, req, &hash)) == ACCT_OK) {
@@ -351,14 +356,9 @@ int
 h_user_rm(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	struct account a;
-	char *name;
 	int rc;
 
-	if ((rc = username_arg(x, req, &name)) != ACCT_OK)
-		return rc;
-	if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
-		return ctx_fail(x, rc, "no account named '%s'", name);
-	if (rc != ACCT_OK)
+	if ((rc = named_account(x, req, &a)) != ACCT_OK)
 		return rc;
 	if ((rc = account_delete(a.id)) == ACCT_OK) {
 		int64_t n = 0;
