@@ -67,6 +67,31 @@ clear_stale(const struct sockaddr_un *sun, const char *path, char *err,
 	return 0;
 }
 
+/*
+ * The socket's directory: a real directory (not a link someone planted),
+ * owned by root or by us, and if others may write to it, sticky, so no
+ * one else can swap the socket file.
+ */
+static int
+check_dir(const char *dir, char *err, size_t errsz)
+{
+	struct stat sb;
+
+	if (lstat(dir, &sb) == -1) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode) ||
+	    (sb.st_uid != 0 && sb.st_uid != geteuid()) ||
+	    ((sb.st_mode & 0022) != 0 && (sb.st_mode & S_ISVTX) == 0)) {
+		snprintf(err, errsz, "%s: the socket's directory must be a "
+		    "directory owned by root or uid %u, not writable by others "
+		    "unless sticky", dir, (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
 int
 listen_open(const char *path, char *err, size_t errsz)
 {
@@ -82,6 +107,8 @@ listen_open(const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "mkdir %s: %s", dir, strerror(errno));
 		return -1;
 	}
+	if (check_dir(dir, err, errsz) == -1)
+		return -1;
 	if (clear_stale(&sun, path, err, errsz) == -1)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
