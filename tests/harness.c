@@ -2,11 +2,13 @@
  * harness.c: runs the real acctd and acctc for the integration tests,
  * talks raw frames to the daemon, and runs code as other uids/gids.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1100,4 +1102,179 @@ th_db_integrity(const struct th_daemon *d)
 		    b.s ? b.s : "(nothing)");
 	free(b.s);
 	return rc;
+}
+
+/* ---- hardening tests (issue 6) ---- */
+
+int
+th_start_wrapped(struct th_daemon *d, const char *const *wrap)
+{
+	const char *bin = acctd_bin();
+	const char *argv[TH_MAX_ARGS];
+	int64_t until;
+	size_t n = 0;
+	pid_t pid;
+
+	if (bin == NULL)
+		return -1;
+	for (; wrap[n] != NULL && n < TH_MAX_ARGS - 10; n++)
+		argv[n] = wrap[n];
+	argv[n++] = bin;
+	argv[n++] = "-f";
+	argv[n++] = "-c";
+	argv[n++] = d->conf;
+	argv[n++] = "-s";
+	argv[n++] = d->sock;
+	argv[n++] = "-d";
+	argv[n++] = d->db;
+	argv[n] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND |
+		    O_CLOEXEC, 0644);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd == -1 || nul == -1 || dup2(nul, 0) == -1 ||
+		    dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+			_exit(126);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], (char *const *)(uintptr_t)argv);
+		dprintf(2, "harness: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	d->pid = pid;
+	until = mono_ms() + TH_WAIT_MS;
+	while (!can_connect(d->sock)) {
+		int st;
+
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			fprintf(stderr, "harness: %s exited during start-up "
+			    "(status %d)\n", argv[0], exit_code(st));
+			d->pid = 0;
+			th_print_log(d);
+			return -1;
+		}
+		if (mono_ms() >= until) {
+			fprintf(stderr, "harness: %s did not accept within "
+			    "%d ms\n", argv[0], TH_WAIT_MS);
+			th_print_log(d);
+			th_kill9(d);
+			return -1;
+		}
+		nap_ms(10);
+	}
+	return 0;
+}
+
+pid_t
+th_child_pid(pid_t pid, int ms)
+{
+	int64_t until = mono_ms() + ms;
+	char path[64], buf[256];
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)pid, (long)pid);
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd == -1 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+		if (fd != -1)
+			close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			return (pid_t)strtol(buf, NULL, 10);
+		}
+		if (mono_ms() >= until)
+			return -1;
+		nap_ms(10);
+	}
+}
+
+int
+th_proc_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if ((dir = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(dir)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+long
+th_proc_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+long
+th_raise_nofile(long want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur >= (rlim_t)want)
+		return (long)rl.rlim_cur;
+	if (rl.rlim_max < (rlim_t)want && th_is_root())
+		rl.rlim_max = (rlim_t)want;	/* root may raise it */
+	rl.rlim_cur = rl.rlim_max < (rlim_t)want ? rl.rlim_max :
+	    (rlim_t)want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 &&
+	    (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    (rl.rlim_cur = rl.rlim_max, setrlimit(RLIMIT_NOFILE, &rl)) == -1))
+		return -1;
+	return (long)rl.rlim_cur;
+}
+
+void
+th_asan_option(const char *opt)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s%s%s", old ? old : "",
+	    old && *old ? ":" : "", opt);
+	setenv("ASAN_OPTIONS", buf, 1);
+}
+
+char *
+th_slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *s;
+
+	if (fd == -1)
+		return NULL;
+	s = read_all(fd, len);
+	close(fd);
+	return th_keep(s);
+}
+
+bool
+th_memmem(const void *hay, size_t len, const char *needle)
+{
+	return hay != NULL && memmem(hay, len, needle, strlen(needle)) !=
+	    NULL;
 }

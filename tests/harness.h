@@ -164,4 +164,26 @@ int	th_db_integrity(const struct th_daemon *d);
 /* Strings. */
 bool	th_contains(const char *hay, const char *needle);
 
+/* ---- hardening tests (issue 6) ---- */
+
+/* Start acctd on d's paths under wrap (argv prefix, NULL-terminated,
+ * e.g. strace ...), waiting like th_start(); d->pid is the wrapper's. */
+int	th_start_wrapped(struct th_daemon *d, const char *const *wrap);
+/* The first child of pid (from /proc), or -1 within ms. */
+pid_t	th_child_pid(pid_t pid, int ms);
+/* Entries in /proc/PID/fd, or -1. */
+int	th_proc_fds(pid_t pid);
+/* VmRSS of /proc/PID/status in KiB, or -1. */
+long	th_proc_rss_kb(pid_t pid);
+/* Raise our RLIMIT_NOFILE soft limit to want (or the hard limit); the
+ * new soft limit. Children, acctd included, inherit it. */
+long	th_raise_nofile(long want);
+/* Append opt to ASAN_OPTIONS for the processes we start from now on. */
+void	th_asan_option(const char *opt);
+/* Read a whole file into a th_keep'd string; NULL if unreadable. *len
+ * (may be NULL) gets its length: files may hold NUL bytes. */
+char	*th_slurp(const char *path, size_t *len);
+/* True if needle occurs in the len bytes at hay. */
+bool	th_memmem(const void *hay, size_t len, const char *needle);
+
 #endif
