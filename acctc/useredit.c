@@ -282,7 +282,7 @@ cmd_users_add(struct acctc *a, int argc, char **argv)
 {
 	struct user_opts o;
 	struct proto_reply rep;
-	const char *user;
+	const char *user = NULL;	/* set when opts_parse() returns -1 */
 	const msgpack_object *restored;
 	int rc, restore;
 
@@ -345,7 +345,7 @@ cmd_users_mod(struct acctc *a, int argc, char **argv)
 	struct user_opts o;
 	struct proto_msg args;
 	struct proto_reply rep;
-	const char *user;
+	const char *user = NULL;	/* set when opts_parse() returns -1 */
 	int rc, nfields;
 
 	if ((rc = opts_parse(a, argc, argv, mod_lopts, &o, &user)) >= 0) {

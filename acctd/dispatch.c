@@ -117,7 +117,7 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 		rc = run(&x, &req, out);
 	if (rc != ACCT_OK) {
 		/* Client-side codes never go on the wire. */
-		if (rc == ACCT_ERR_NOMEM || rc >= ACCT_ERR__WIRE_MAX) {
+		if (rc >= ACCT_ERR__WIRE_MAX) {	/* ACCT_ERR_NOMEM too */
 			rc = ACCT_ERR_INTERNAL;
 			strlcpy(x.err, "out of memory", sizeof(x.err));
 		}
