@@ -85,6 +85,41 @@ int	acct_login(acct_t *a, const char *username, const char *password,
 	    struct acct_user *user);
 void	acct_user_free(struct acct_user *u);
 
+/* Everything a login may carry; unused members NULL or 0. */
+struct acct_login_req {
+	const char	*username;	/* or email; required */
+	const char	*password;	/* or an app password; required */
+	const char	*code;		/* two-factor code, when asked */
+	const char	*service;
+	const char	*remote_addr;
+	bool		 session;	/* also open a session */
+	const char	*scope;		/* of the session; NULL: "*" */
+	int64_t		 lifetime;	/* seconds; 0: the daemon's default */
+};
+
+/*
+ * acct_login() with every option. ACCT_ERR_CODE_REQUIRED means the
+ * password was right and the account wants its two-factor code: ask
+ * for it and call again with code set. With session, *token receives
+ * the new session token (shown once; free it with acct_secret_free()).
+ */
+int	acct_login_ex(acct_t *a, const struct acct_login_req *req,
+	    struct acct_user *user, char **token);
+
+/*
+ * Check a session or access token: ACCT_OK with *user (if not NULL),
+ * or ACCT_ERR_INVALID_TOKEN for anything expired, revoked, malformed
+ * or unknown. service (may be NULL) must be in the token's scope.
+ */
+int	acct_validate(acct_t *a, const char *token, const char *service,
+	    struct acct_user *user);
+
+/* End a session or token (log out). */
+int	acct_revoke(acct_t *a, const char *token);
+
+/* Wipe and free a secret the library returned. NULL is allowed. */
+void	acct_secret_free(char *s);
+
 /* The daemon's message for the last failed call on this handle. */
 const char *acct_last_message(const acct_t *a);
 /* The library's version, e.g. "0.1.0". */

@@ -540,6 +540,7 @@ proto_reply_decode(void *buf, size_t len, struct proto_reply *rep)
 
 	memset(rep, 0, sizeof(*rep));
 	rep->raw = buf;
+	rep->rawlen = len;
 	rep->code = ACCT_ERR_PROTOCOL;
 	msgpack_unpacked_init(&rep->un);
 	if (len > PROTO_MAX_REPLY ||
@@ -558,6 +559,9 @@ void
 proto_reply_free(struct proto_reply *rep)
 {
 	msgpack_unpacked_destroy(&rep->un);
+	/* Replies carry new tokens and secrets, shown once. */
+	if (rep->raw != NULL)
+		explicit_bzero(rep->raw, rep->rawlen);
 	free(rep->raw);
 	memset(rep, 0, sizeof(*rep));
 	msgpack_unpacked_init(&rep->un);

@@ -132,9 +132,47 @@ call(acct_t *a, const char *op, struct proto_msg *args,
 	return rc;
 }
 
+void
+acct_secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static void
+opt_str(struct proto_msg *m, const char *key, const char *val)
+{
+	if (val != NULL)
+		proto_kv_str(m, key, val);
+}
+
+/* The reply's "user" into *user (if wanted), "token" into *token. */
+static int
+results(const struct proto_reply *rep, struct acct_user *user, char **token)
+{
+	const msgpack_object *t;
+	int rc = ACCT_OK;
+
+	if (user != NULL)
+		rc = user_from(proto_map_get(rep->result, "user"), user);
+	if (rc == ACCT_OK && token != NULL) {
+		t = proto_map_get(rep->result, "token");
+		if (t == NULL || t->type != MSGPACK_OBJECT_STR)
+			rc = ACCT_ERR_PROTOCOL;
+		else if ((*token = strndup(t->via.str.ptr,
+		    t->via.str.size)) == NULL)
+			rc = ACCT_ERR_NOMEM;
+		if (rc != ACCT_OK && user != NULL)
+			acct_user_free(user);
+	}
+	return rc;
+}
+
 int
-acct_login(acct_t *a, const char *username, const char *password,
-    const char *service, const char *remote_addr, struct acct_user *user)
+acct_login_ex(acct_t *a, const struct acct_login_req *r,
+    struct acct_user *user, char **token)
 {
 	struct proto_msg args;
 	struct proto_reply rep;
@@ -142,19 +180,78 @@ acct_login(acct_t *a, const char *username, const char *password,
 
 	if (user != NULL)
 		memset(user, 0, sizeof(*user));
-	if (username == NULL || password == NULL)
+	if (token != NULL)
+		*token = NULL;
+	if (r->username == NULL || r->password == NULL ||
+	    (r->session && token == NULL))
 		return ACCT_ERR_INVALID;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", username);
-	proto_kv_str(&args, "password", password);
-	if (service != NULL)
-		proto_kv_str(&args, "service", service);
-	if (remote_addr != NULL)
-		proto_kv_str(&args, "remote_addr", remote_addr);
+	proto_kv_str(&args, "username", r->username);
+	proto_kv_str(&args, "password", r->password);
+	opt_str(&args, "code", r->code);
+	opt_str(&args, "service", r->service);
+	opt_str(&args, "remote_addr", r->remote_addr);
+	if (r->session) {
+		proto_kv_bool(&args, "session", true);
+		opt_str(&args, "scope", r->scope);
+		if (r->lifetime > 0)
+			proto_kv_int(&args, "lifetime", r->lifetime);
+	}
 	rc = call(a, "login", &args, &rep);
 	proto_msg_free(&args);	/* wipes the password */
-	if (rc == ACCT_OK && user != NULL)
-		rc = user_from(proto_map_get(rep.result, "user"), user);
+	if (rc == ACCT_OK)
+		rc = results(&rep, user, r->session ? token : NULL);
+	proto_reply_free(&rep);	/* wipes the token's copy */
+	return rc;
+}
+
+int
+acct_login(acct_t *a, const char *username, const char *password,
+    const char *service, const char *remote_addr, struct acct_user *user)
+{
+	struct acct_login_req r = { .username = username,
+	    .password = password, .service = service,
+	    .remote_addr = remote_addr };
+
+	return acct_login_ex(a, &r, user, NULL);
+}
+
+int
+acct_validate(acct_t *a, const char *token, const char *service,
+    struct acct_user *user)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	if (user != NULL)
+		memset(user, 0, sizeof(*user));
+	if (token == NULL)
+		return ACCT_ERR_INVALID;
+	proto_msg_init(&args);
+	proto_kv_str(&args, "token", token);
+	opt_str(&args, "service", service);
+	rc = call(a, "token_validate", &args, &rep);
+	proto_msg_free(&args);
+	if (rc == ACCT_OK)
+		rc = results(&rep, user, NULL);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+int
+acct_revoke(acct_t *a, const char *token)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	if (token == NULL)
+		return ACCT_ERR_INVALID;
+	proto_msg_init(&args);
+	proto_kv_str(&args, "token", token);
+	rc = call(a, "token_revoke", &args, &rep);
+	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;
 }

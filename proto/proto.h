@@ -199,6 +199,7 @@ void	proto_frame_free(struct proto_frame *f);	/* wipes */
  */
 struct proto_reply {
 	void			*raw;	/* the payload; strings point into it */
+	size_t			 rawlen;
 	msgpack_unpacked	 un;
 	uint64_t		 id;
 	int			 code;

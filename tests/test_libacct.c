@@ -64,15 +64,22 @@ build_demo(void **state)
 }
 
 static int
-run_demo(const struct th_daemon *d, const char *user, const char *pw,
-    char *out, size_t outsz)
+run_demo_mode(const struct th_daemon *d, const char *user, const char *pw,
+    const char *mode, char *out, size_t outsz)
 {
 	char cmd[1024];
 
 	snprintf(cmd, sizeof(cmd), "printf '%%s\\n' '%s' | "
-	    "LD_LIBRARY_PATH=%s/usr/lib %s %s %s", pw, getenv("ACCT_STAGE"),
-	    demo, d->sock, user);
+	    "LD_LIBRARY_PATH=%s/usr/lib %s %s %s %s", pw, getenv("ACCT_STAGE"),
+	    demo, d->sock, user, mode);
 	return sh(cmd, out, outsz);
+}
+
+static int
+run_demo(const struct th_daemon *d, const char *user, const char *pw,
+    char *out, size_t outsz)
+{
+	return run_demo_mode(d, user, pw, "", out, outsz);
 }
 
 /* The demo must load the staged library, not something else. */
@@ -109,6 +116,21 @@ test_login_through_library(void **state)
 	assert_non_null(strstr(out, "fail auth_failed"));
 }
 
+/* Session create, validate (and scope), revoke through the library. */
+static void
+test_session_through_library(void **state)
+{
+	struct th_daemon *d = *state;
+	char out[512];
+
+	assert_int_equal(th_add_user(d->sock, "carol", "carol-pass-1"),
+	    ACCT_OK);
+	assert_int_equal(run_demo_mode(d, "carol", "carol-pass-1", "session",
+	    out, sizeof(out)), 0);
+	assert_string_equal(out, "session 81 validate=ok user=carol "
+	    "other_scope=invalid_token revoke=ok after=invalid_token");
+}
+
 static void
 test_unreachable(void **state)
 {
@@ -127,6 +149,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_links_staged_soname),
 		cmocka_unit_test_setup_teardown(test_login_through_library,
+		    th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_session_through_library,
 		    th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable,
 		    th_setup, th_teardown),
