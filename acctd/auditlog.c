@@ -82,7 +82,9 @@ auditlog_add(const struct audit_login *e)
 	"  (SELECT CASE WHEN remote_addr <> '' THEN remote_addr " \
 	"   ELSE 'uid ' || peer_uid || ' (' || peer_comm || ')' END AS client," \
 	"   id, username, realm, status, at FROM audit_logins " \
-	"   WHERE ?1 IS NULL OR username = ?1) " \
+	"   WHERE ?1 IS NULL OR lower(username) = lower(?1) OR account_id = " \
+	"   (SELECT id FROM accounts WHERE username = lower(?1) AND " \
+	"   deleted_at IS NULL)) " \
 	" GROUP BY client, username, realm) AS g " \
 	"JOIN audit_logins AS a ON a.id = g.last_id " \
 	"ORDER BY g.last_id DESC LIMIT ?2"

@@ -357,7 +357,9 @@ resolve_group(const char *key, const char *name, gid_t *gid)
 			*gid = (gid_t)v;
 			return true;
 		}
-	} else if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 &&
+	}
+	/* Not all digits: a name, even one that starts with a digit. */
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 &&
 	    res != NULL) {
 		*gid = res->gr_gid;
 		return true;

@@ -140,6 +140,12 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	bool locked = false, app = false;
 	int found, rc;
 
+	/* Refuse a bad request before it costs a hash or counts. */
+	if (PROTO_HAS(req, F_SCOPE) && (validate_text("scope",
+	    req->arg[F_SCOPE].str, x->err, sizeof(x->err)) == -1 ||
+	    req->arg[F_SCOPE].str[0] == '\0'))
+		return ctx_fail(x, ACCT_ERR_INVALID, "invalid scope: give "
+		    "service names separated by spaces, or *");
 	memset(&a, 0, sizeof(a));
 	found = find(name, &a);
 	if (found != ACCT_OK && found != ACCT_ERR_NOT_FOUND)

@@ -77,9 +77,12 @@ h_passwd(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if (PROTO_HAS(req, F_USERNAME) &&
 	    validate_username(target, x->err, sizeof(x->err)) == -1)
 		return ACCT_ERR_INVALID;
-	if ((w = who(x, target)) == WHO_NOBODY)
+	if ((w = who(x, target)) == WHO_NOBODY) {
+		log_info("uid %u (%s): passwd %s refused", (unsigned)x->peer->uid,
+		    x->peer->comm, target);
 		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: you "
 		    "may change only your own password");
+	}
 	if (remove == PROTO_HAS(req, F_NEW_PASSWORD))
 		return ctx_fail(x, ACCT_ERR_INVALID, "give either a new "
 		    "password or remove=true");

@@ -38,14 +38,16 @@ make_body(const struct account *a, const char *link, const char *token,
 	if (activation)
 		n = asprintf(&body, "Hello %s,\n\nan account named \"%s\" was "
 		    "created for you. To activate it and choose a password, "
-		    "open this link within %u hours:\n\n%s\n\nor run:\n\n    "
-		    "acctc passwd --token %s\n", a->name[0] ? a->name :
+		    "open this link within %u hours:\n\n%s\n\nor run\n\n    "
+		    "acctc passwd --token -\n\nand paste this token: %s\n",
+		    a->name[0] ? a->name :
 		    a->username, a->username, hours, link, token);
 	else
 		n = asprintf(&body, "Hello %s,\n\nsomeone asked to reset the "
 		    "password of the account \"%s\". To choose a new password, "
-		    "open this link within %u hours:\n\n%s\n\nor run:\n\n    "
-		    "acctc passwd --token %s\n\nIf it was not you, ignore this "
+		    "open this link within %u hours:\n\n%s\n\nor run\n\n    "
+		    "acctc passwd --token -\n\nand paste this token: %s\n\n"
+		    "If it was not you, ignore this "
 		    "message: the password stays as it is.\n", a->name[0] ?
 		    a->name : a->username, a->username, hours, link, token);
 	return n < 0 ? NULL : body;

@@ -134,3 +134,15 @@ throttle_purge(const struct config *c, int64_t now)
 	    "updated_at < ?1 AND (locked_until IS NULL OR locked_until < ?2)",
 	    "ii", now - (int64_t)c->lockout_max, now);
 }
+
+/* users reset: every source counter goes with the accounts. */
+int
+throttle_reset_all(void)
+{
+	int rc;
+
+	db_lock();
+	rc = db_exec(NULL, "DELETE FROM throttle_sources", "");
+	db_unlock();
+	return rc;
+}

@@ -279,13 +279,18 @@ h_user_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		goto out;
 	log_info("uid %u: %s account %s", (unsigned)x->peer->uid,
 	    restored ? "restored" : "added", a.username);
-	if (!a.activated && (rc = reset_mail(x, &a, true)) != ACCT_OK) {
-		ctx_fail(x, rc, "account '%s' was created, but its activation "
-		    "mail was not queued: %s", a.username, x->err);
-		goto out;
-	}
 	result_user(res, &a);
 	proto_kv_bool(res, "restored", restored);
+	/* The account exists either way: say whether the mail went, and
+	 * users reset-password sends it again. */
+	if (!a.activated) {
+		bool sent = reset_mail(x, &a, true) == ACCT_OK;
+
+		proto_kv_bool(res, "activation_mailed", sent);
+		if (!sent)
+			proto_kv_str(res, "warning", x->err);
+		x->err[0] = '\0';
+	}
 out:
 	account_free(&a);
 	return rc;
@@ -328,15 +333,18 @@ h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return rc;
 	if ((rc = apply_fields(x, req, &a)) == ACCT_OK &&
 	    (rc = new_hash(x, req, &hash)) == ACCT_OK) {
-		if (hash != NULL) {
+		bool newpw = hash != NULL;
+
+		if (newpw) {
 			if (a.hash != NULL)
 				freezero(a.hash, strlen(a.hash));
 			a.hash = hash;
 			hash = NULL;
-			token_delete_account(a.id, "session", NULL);
 		}
 		a.updated_at = now_unix();
-		rc = account_update(&a);
+		/* Sessions opened with the old password end with it. */
+		if ((rc = account_update(&a)) == ACCT_OK && newpw)
+			token_delete_account(a.id, "session", NULL);
 		if (rc == ACCT_ERR_EXISTS)
 			rc = exists_error(x, &a);
 	}
@@ -384,8 +392,10 @@ h_users_reset(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		    "every account: send confirm=true");
 	if ((rc = account_reset_all(&removed)) != ACCT_OK)
 		return rc;
-	/* Clients belong to no account: they go too. */
-	if ((rc = token_reset_all(NULL)) != ACCT_OK)
+	/* Clients belong to no account: they go too, and the failure
+	 * counters. The audit log stays: audit reset clears it. */
+	if ((rc = token_reset_all(NULL)) != ACCT_OK ||
+	    (rc = throttle_reset_all()) != ACCT_OK)
 		return rc;
 	log_warn("uid %u: removed all %lld accounts", (unsigned)x->peer->uid,
 	    (long long)removed);

@@ -289,14 +289,14 @@ wait_mail(struct mailenv *e, int want)
 	return text;
 }
 
-/* The token after "--token " in a message. */
+/* The token after "paste this token: " in a message. */
 static void
 token_in(const char *text, char *tok, size_t n)
 {
-	const char *p = strstr(text, "--token ");
+	const char *p = strstr(text, "paste this token: ");
 
 	assert_non_null(p);
-	p += strlen("--token ");
+	p += strlen("paste this token: ");
 	assert_true(n > 81);
 	memcpy(tok, p, 81);
 	tok[81] = '\0';
