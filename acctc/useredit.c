@@ -258,17 +258,32 @@ is_false(const msgpack_object *o)
 	    !o->via.boolean;
 }
 
-/* users add --activate: where the daemon mailed the activation link. */
+/*
+ * users add --activate: where the daemon mailed the activation link.
+ * The account exists even when the mail could not be queued: say so,
+ * and how to send it again.
+ */
 static void
 print_activation(const struct proto_reply *rep)
 {
 	const msgpack_object *u = proto_map_get(rep->result, "user");
+	char *why, *name;
 
-	if (is_false(proto_map_get(u, "activated"))) {
+	if (!is_false(proto_map_get(u, "activated")))
+		return;
+	if (!is_false(proto_map_get(rep->result, "activation_mailed"))) {
 		printf("Activation link sent to ");
 		out_str(stdout, proto_map_get(u, "email"));
 		printf(".\n");
+		return;
 	}
+	why = out_text(proto_map_get(rep->result, "warning"), OUT_STR);
+	name = out_text(proto_map_get(u, "username"), OUT_STR);
+	acctc_warnx("the activation link was not sent: %s; "
+	    "'acctc users reset-password %s' sends it", why != NULL &&
+	    *why != '\0' ? why : "unknown error", name != NULL ? name : "");
+	free(why);
+	free(name);
 }
 
 /*

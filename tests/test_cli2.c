@@ -643,6 +643,20 @@ test_audit_logins(void **state)
 	RUN(d, NULL, 0, "--json", "audit", "reset", "-y");
 	assert_true(json_valid(r.out));
 	assert_string_equal(json_get(r.out, "d['removed']"), "0");
+
+	/* USERNAME: that name in any case, and the account's attempts. */
+	RUN(d, NULL, 0, "users", "mod", "-m", "alice@example.org", "alice");
+	RUN(d, "Alice-Pass-1\n", 0, "auth", "test", "--password-stdin",
+	    "ALICE@example.org");
+	RUN(d, "Wrong-Pass-5\n", 1, "auth", "test", "--password-stdin",
+	    "Alice");
+	RUN(d, "Wrong-Pass-6\n", 1, "auth", "test", "--password-stdin",
+	    "bob");
+	RUN(d, NULL, 0, "audit", "logins", "--csv", "alice");
+	assert_int_equal(count(r.out, "\n"), 3);
+	assert_true(th_contains(r.out, ";ALICE@example.org;;OK;"));
+	assert_true(th_contains(r.out, ";Alice;;FAILED;;"));
+	assert_false(th_contains(r.out, "bob"));
 	th_result_free(&r);
 }
 
@@ -1139,6 +1153,46 @@ test_mail_flows(void **state)
 	th_result_free(&r);
 }
 
+/*
+ * A mail queue that is full: the account is made all the same, and
+ * acctc says the link was not sent and how to send it.
+ */
+static void
+test_activation_not_mailed(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	int sent = 0, unsent = 0;
+
+	assert_int_equal(th_up(d, "sendmail_command = /usr/bin/sleep 2\n"
+	    "mail_queue = 1\n"
+	    "mail_from = acctd@example.org\n"
+	    "activation_url = https://example.org/a?t={token}\n"), 0);
+	for (int i = 0; i < 4; i++) {
+		char name[16], mail[64];
+
+		snprintf(name, sizeof(name), "pat%d", i);
+		snprintf(mail, sizeof(mail), "%s@example.org", name);
+		RUN(d, NULL, 0, "users", "add", "--activate", "-m", mail,
+		    name);
+		assert_true(th_user_exists(d->sock, name));
+		assert_true(starts_with(r.out, "Account pat"));
+		if (th_contains(r.out, "Activation link sent to pat")) {
+			assert_string_equal(r.err, "");
+			sent++;
+		} else {
+			assert_true(th_contains(r.err, "not sent"));
+			assert_true(th_contains(r.err, "queue is full"));
+			assert_true(th_contains(r.err,
+			    "acctc users reset-password pat"));
+			unsent++;
+		}
+	}
+	assert_true(sent >= 1);
+	assert_true(unsent >= 1);
+	th_result_free(&r);
+}
+
 /* Without mail in the configuration the mail commands say so. */
 static void
 test_mail_not_configured(void **state)
@@ -1228,6 +1282,7 @@ main(void)
 		T(test_users_mod_unlock_password),
 		T(test_users_ls_formats),
 		L(test_mail_flows),
+		L(test_activation_not_mailed),
 		T(test_mail_not_configured),
 		T(test_passwd_session),
 	};
