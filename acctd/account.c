@@ -152,18 +152,18 @@ get_one(const char *sql, const char *username, struct account *a)
 
 	memset(a, 0, sizeof(*a));
 	db_lock();
-	rc = sqlite3_prepare_v2(db_handle(), sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
+	if ((rc = db_prepare_cached(&st, sql, "s", username)) != ACCT_OK) {
+		db_unlock();
+		return rc;
+	}
+	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		rc = from_row(st, a);
 	else if (rc == SQLITE_DONE)
 		rc = ACCT_ERR_NOT_FOUND;
 	else
 		rc = db_error(rc);
-	sqlite3_finalize(st);
+	db_release(st);
 	db_unlock();
 	return rc;
 }

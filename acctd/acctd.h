@@ -311,6 +311,10 @@ int	db_schema_version(void);
 /* With db_lock() held. types: 's' text (NULL: null), 'i' int64_t. */
 int	db_prepare(struct sqlite3_stmt **out, const char *sql,
 	    const char *types, ...);
+/* The same, kept prepared for next time: give it back with db_release(). */
+int	db_prepare_cached(struct sqlite3_stmt **out, const char *sql,
+	    const char *types, ...);
+void	db_release(struct sqlite3_stmt *st);	/* reset, or finalize */
 int	db_exec(int64_t *changes, const char *sql, const char *types, ...);
 void	db_pack_text(msgpack_packer *pk, const char *key,
 	    struct sqlite3_stmt *st, int col);

@@ -35,9 +35,9 @@ read_pair(int64_t *f, int64_t *until, const char *sql, const char *types,
 
 	*f = *until = 0;
 	if (types[0] == 's')
-		rc = db_prepare(&st, sql, types, s);
+		rc = db_prepare_cached(&st, sql, types, s);
 	else
-		rc = db_prepare(&st, sql, types, i, s);
+		rc = db_prepare_cached(&st, sql, types, i, s);
 	if (rc != ACCT_OK)
 		return rc;
 	rc = sqlite3_step(st);
@@ -45,7 +45,7 @@ read_pair(int64_t *f, int64_t *until, const char *sql, const char *types,
 		*f = sqlite3_column_int64(st, 0);
 		*until = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_release(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ACCT_OK : db_error(rc);
 }
 

@@ -195,7 +195,7 @@ token_check(const char *token, const char *type, const char *service,
 		return ACCT_ERR_INVALID_TOKEN;
 	}
 	db_lock();
-	rc = db_prepare(&st, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
+	rc = db_prepare_cached(&st, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
 	    "accounts a ON a.id = t.account_id WHERE t.id = ?1 AND "
 	    "(t.account_id IS NULL OR (a.deleted_at IS NULL AND "
 	    "a.login_allowed AND (a.activated OR t.type = 'activation')))",
@@ -213,7 +213,7 @@ token_check(const char *token, const char *type, const char *service,
 			if (res != NULL)
 				pack_row(proto_kv_begin(res, "token"), st);
 		}
-		sqlite3_finalize(st);
+		db_release(st);
 	}
 	/* At most one write per token per granule, not one per check. */
 	if (rc == ACCT_OK && now - last >= LAST_USED_GRANULE)

@@ -61,15 +61,19 @@ read_full(int fd, uint8_t *buf, size_t len, int64_t deadline)
 {
 	size_t got = 0;
 
+	/* Read what is there; wait (and watch the deadline) only if none. */
 	while (got < len) {
-		int w = wait_readable(fd, deadline, -1);
-		if (w == 0)
-			return FRAME_SLOW;
-		if (w < 0)
-			return FRAME_ERROR;
-		ssize_t n = recv(fd, buf + got, len - got, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		ssize_t n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int w = wait_readable(fd, deadline, -1);
+			if (w == 0)
+				return FRAME_SLOW;
+			if (w < 0)
+				return FRAME_ERROR;
+			continue;
+		}
 		if (n <= 0)
 			return FRAME_ERROR;
 		got += (size_t)n;
@@ -95,15 +99,17 @@ frame_recv(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
 		return FRAME_STOP;
 	if (w < 0)
 		return FRAME_ERROR;
+	/* Up to the whole header at once; nothing at all is a clean EOF. */
 	do
-		n = recv(fd, hdr, 1, 0);
+		n = recv(fd, hdr, sizeof(hdr), 0);
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return FRAME_EOF;
 	if (n < 0)
 		return FRAME_ERROR;
 	deadline = frame_ms < 0 ? -1 : now_ms() + frame_ms;
-	if ((rc = read_full(fd, hdr + 1, sizeof(hdr) - 1, deadline)) != 0)
+	if ((rc = read_full(fd, hdr + n, sizeof(hdr) - (size_t)n,
+	    deadline)) != 0)
 		return (enum frame_status)rc;
 	uint32_t len = proto_get_len(hdr);
 	if (len == 0 || len > max)
