@@ -17,17 +17,24 @@
 #define SMALL_N		1000
 #define BIG_N		1000000
 #define BIG_KEYS	4096	/* distinct accounts asked for at 1M */
-#define VERIFY_SECS	6.0	/* per login or floor run */
-#define VERIFY_ROUNDS	2	/* floor and 2-client runs, alternated */
-#define LAT_SAMPLES	20000
+#define VERIFY_SECS	4.0	/* per login or floor run */
+#define VERIFY_ROUNDS	3	/* floor and 2-client runs, alternated */
+#define LAT_SAMPLES	20000	/* BENCH_SAMPLES overrides, for profiling */
 #define RATE_CONNS	8
-#define RATE_SECS	3.0
+#define RATE_SECS	1.5
+#define RATE_ROUNDS	2
 #define MEM_CLIENTS	500
 #define MIB		(1024.0 * 1024.0)
 
 struct cheap {
 	struct lat	 tv, us;	/* token_validate, user_show */
 };
+
+static int lat_samples = LAT_SAMPLES;
+
+/* Which parts run: all by default, or those named after the binary. */
+static bool run_verify = true, run_cheap = true, run_memory = true,
+	    run_big = true;
 
 static void
 machine(void)
@@ -50,6 +57,17 @@ machine(void)
 	    sysconf(_SC_NPROCESSORS_ONLN), model,
 	    (double)pages * (double)psz / (MIB * 1024), BENCH_M_KIB,
 	    BENCH_T, BENCH_P, bd_workers());
+}
+
+/* Other work on the machine shows in the figures: say how much. */
+static void
+load(const char *when)
+{
+	double l[3];
+
+	if (getloadavg(l, 3) == 3)
+		table_note("load average %s the run: %.2f %.2f %.2f", when,
+		    l[0], l[1], l[2]);
 }
 
 /* Row 1: verifies per second, floor and 2 clients alternated. */
@@ -91,16 +109,6 @@ verifies(const struct bd *d, const char *phc)
 	return errs ? -1 : 0;
 }
 
-static int
-latencies(const struct bd *d, uint32_t n, uint32_t keys, struct cheap *c)
-{
-	if (cheap_latency(d->sock, "token_validate", n, keys, LAT_SAMPLES,
-	    &c->tv) == -1 || cheap_latency(d->sock, "user_show", n, keys,
-	    LAT_SAMPLES, &c->us) == -1)
-		return -1;
-	return c->tv.errors || c->us.errors ? -1 : 0;
-}
-
 static void
 lat_rows(const char *op, const struct lat *a, const struct lat *bare)
 {
@@ -114,35 +122,70 @@ lat_rows(const char *op, const struct lat *a, const struct lat *bare)
 	    NULL, true);
 }
 
+/* Requests per second on RATE_CONNS connections, alternated with bare. */
+static int
+rates(const struct bd *d, size_t reply_len)
+{
+	double r = 0, b = 0;
+	unsigned e, errs = 0;
+
+	for (int i = 0; i < RATE_ROUNDS; i++) {
+		r += cheap_rate(d->sock, "token_validate", SMALL_N, RATE_CONNS,
+		    RATE_SECS, &e) / RATE_ROUNDS;
+		errs += e;
+		b += bare_rate(d->dir, "token_validate", SMALL_N, RATE_CONNS,
+		    RATE_SECS, reply_len) / RATE_ROUNDS;
+	}
+	table_row("token_validate req/s, 8 connections", r,
+	    "bare ping-pong, 8 connections", b, "/s", NULL, true);
+	return errs ? -1 : 0;
+}
+
 /* Row 2: cheap requests against a bare ping-pong of the same sizes. */
 static int
 cheap_rows(const struct bd *d, struct cheap *c)
 {
 	struct lat btv, bus;
-	unsigned e;
-	double r, b;
 
-	if (latencies(d, SMALL_N, SMALL_N, c) == -1 ||
-	    bare_latency(d->dir, "token_validate", SMALL_N, SMALL_N,
-	    LAT_SAMPLES, c->tv.reply_len, &btv) == -1 ||
-	    bare_latency(d->dir, "user_show", SMALL_N, SMALL_N, LAT_SAMPLES,
-	    c->us.reply_len, &bus) == -1)
+	if (cheap_vs_bare(d->sock, d->dir, "token_validate", SMALL_N,
+	    SMALL_N, lat_samples, &c->tv, &btv) == -1 ||
+	    cheap_vs_bare(d->sock, d->dir, "user_show", SMALL_N, SMALL_N,
+	    lat_samples, &c->us, &bus) == -1 || c->tv.errors || c->us.errors)
 		return -1;
 	lat_rows("token_validate", &c->tv, &btv);
 	lat_rows("user_show", &c->us, &bus);
-	r = cheap_rate(d->sock, "token_validate", SMALL_N, RATE_CONNS,
-	    RATE_SECS, &e);
-	b = bare_rate(d->dir, "token_validate", SMALL_N, RATE_CONNS,
-	    RATE_SECS, c->tv.reply_len);
-	table_row("token_validate req/s, 8 connections", r,
-	    "bare ping-pong, 8 connections", b, "/s", NULL, true);
 	table_note("cheap requests: %d round trips each on one persistent "
 	    "connection, cycling over all %d accounts after one untimed "
-	    "pass; bare ping-pong: same request frames, replies of %zu "
-	    "(token_validate) and %zu (user_show) bytes; rates: %.0f s on "
-	    "%d connections", LAT_SAMPLES, SMALL_N, c->tv.reply_len,
-	    c->us.reply_len, RATE_SECS, RATE_CONNS);
-	return e ? -1 : 0;
+	    "pass, in blocks of 500 alternating with the bare ping-pong "
+	    "(same request frames, replies of %zu bytes for token_validate "
+	    "and %zu for user_show), client on CPU %d, servers on CPU %d; "
+	    "rates: %d x %.1f s on %d connections, alternating, any CPU",
+	    lat_samples, SMALL_N, c->tv.reply_len, c->us.reply_len,
+	    CPU_CLIENT, CPU_SERVER, RATE_ROUNDS, RATE_SECS, RATE_CONNS);
+	return 0;
+}
+
+/* One cheap request, so the base memory is that of a daemon at work. */
+static int
+hello(const struct bd *d)
+{
+	struct proto_frame f;
+	struct proto_msg m;
+	struct wbuf w = { 0 };
+	int fd, rc = -1;
+
+	if ((fd = wire_connect(d->sock)) == -1)
+		return -1;
+	proto_msg_init(&m);
+	if (wire_request("hello", &m, &f) == ACCT_OK) {
+		if (wire_call(fd, &f, &w) == 0 && wire_code(&w) == ACCT_OK)
+			rc = 0;
+		proto_frame_free(&f);
+	}
+	proto_msg_free(&m);
+	wbuf_free(&w);
+	close(fd);
+	return rc;
 }
 
 /* Row 4: peak memory with many clients waiting on verifies. */
@@ -153,11 +196,8 @@ memory(struct bd *d)
 	long base, peak;
 	unsigned e;
 
-	struct lat warm;
-
 	if (bd_config(d, "max_connections = 1000\nhash_queue = 1000\n") ==
-	    -1 || bd_start(d) == -1 ||
-	    cheap_latency(d->sock, "user_show", SMALL_N, 16, 16, &warm) == -1 ||
+	    -1 || bd_start(d) == -1 || hello(d) == -1 ||
 	    (peak = login_peak_kib(d, MEM_CLIENTS, &base, &e)) < 0)
 		return -1;
 	want = base / 1024.0 + bd_workers() * (BENCH_M_KIB / 1024.0);
@@ -172,11 +212,25 @@ memory(struct bd *d)
 	return bd_stop(d) == 0 && e == 0 ? 0 : -1;
 }
 
-/* Row 3: the same cheap requests with a million accounts and tokens. */
-static int
-big(const char *phc, const struct cheap *small)
+static void
+big_rows(const char *op, const struct lat *big, const struct lat *small)
 {
-	struct cheap c;
+	char name[64], fname[64];
+
+	snprintf(name, sizeof(name), "%s median, 1M accounts", op);
+	snprintf(fname, sizeof(fname), "%s median, 1k accounts", op);
+	table_row(name, big->median, fname, small->median, "us", "<= 1.5",
+	    big->median <= 1.5 * small->median);
+}
+
+/*
+ * Row 3: the cheap requests with a million accounts and tokens, in
+ * blocks alternating with the 1k database's acctd, started again.
+ */
+static int
+big(const char *phc, struct bd *s)
+{
+	struct lat btv, bus, stv, sus;
 	struct stat sb;
 	struct bd d;
 	double secs, fl;
@@ -189,61 +243,101 @@ big(const char *phc, const struct cheap *small)
 	fl = seed_floor(d.dir, (uint64_t)sb.st_size);
 	table_row("create db: 1M accounts + 1M tokens", secs,
 	    "write + fsync of as many bytes", fl, "s", NULL, true);
-	if (bd_start(&d) == -1 || latencies(&d, BIG_N, BIG_KEYS, &c) == -1)
+	d.cpu = s->cpu = CPU_SERVER;
+	if (bd_start(&d) == -1 || bd_config(s, NULL) == -1 ||
+	    bd_start(s) == -1 ||
+	    cheap_vs_cheap(d.sock, BIG_N, BIG_KEYS, s->sock, SMALL_N, SMALL_N,
+	    "token_validate", lat_samples, &btv, &stv) == -1 ||
+	    cheap_vs_cheap(d.sock, BIG_N, BIG_KEYS, s->sock, SMALL_N, SMALL_N,
+	    "user_show", lat_samples, &bus, &sus) == -1 ||
+	    btv.errors || bus.errors)
 		goto out;
-	table_row("token_validate median, 1M accounts", c.tv.median,
-	    "token_validate median, 1k", small->tv.median, "us", "<= 1.5",
-	    c.tv.median <= 1.5 * small->tv.median);
-	table_row("user_show median, 1M accounts", c.us.median,
-	    "user_show median, 1k", small->us.median, "us", "<= 1.5",
-	    c.us.median <= 1.5 * small->us.median);
-	table_note("1M accounts: database of %.0f MiB built with SQLite in "
-	    "one transaction on the schema acctd created; %d round trips "
-	    "cycling over %d random accounts", sb.st_size / MIB, LAT_SAMPLES,
-	    BIG_KEYS);
-	rc = bd_stop(&d);
+	big_rows("token_validate", &btv, &stv);
+	big_rows("user_show", &bus, &sus);
+	table_note("1M accounts: a %.0f MiB database built with SQLite in one "
+	    "transaction on the schema acctd created; %d round trips cycling "
+	    "over %d random accounts, in blocks alternating with the 1k "
+	    "acctd (both on CPU %d)", sb.st_size / MIB, lat_samples, BIG_KEYS,
+	    CPU_SERVER);
+	rc = bd_stop(&d) == 0 && bd_stop(s) == 0 ? 0 : -1;
 out:
 	bd_cleanup(&d);
 	return rc;
 }
 
+/* Rows 1, 2 and 4 on a database of 1,000 accounts, kept for row 3. */
 static int
-small(const char *phc, struct cheap *c)
+small(const char *phc, struct bd *d, struct cheap *c)
 {
-	struct bd d;
 	double secs;
-	int rc = -1;
 
-	if (bd_init(&d) == -1)
+	if (bd_init(d) == -1 || seed_db(d, SMALL_N, phc, &secs) == -1)
 		return -1;
-	if (seed_db(&d, SMALL_N, phc, &secs) == 0 && bd_start(&d) == 0 &&
-	    verifies(&d, phc) == 0 && cheap_rows(&d, c) == 0 &&
-	    bd_stop(&d) == 0)
-		rc = memory(&d);
-	bd_cleanup(&d);
-	return rc;
+	if (run_verify && (bd_start(d) == -1 || verifies(d, phc) == -1 ||
+	    bd_stop(d) == -1))
+		return -1;
+	if (run_cheap) {
+		d->cpu = CPU_SERVER;
+		if (bd_start(d) == -1 || cheap_rows(d, c) == -1 ||
+		    bd_stop(d) == -1)
+			return -1;
+		d->cpu = -1;
+		if (bd_start(d) == -1 || rates(d, c->tv.reply_len) == -1 ||
+		    bd_stop(d) == -1)
+			return -1;
+	}
+	return run_memory ? memory(d) : 0;
+}
+
+static int
+select_parts(int argc, char **argv)
+{
+	if (argc == 0)
+		return 0;
+	run_verify = run_cheap = run_memory = run_big = false;
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "verify") == 0)
+			run_verify = true;
+		else if (strcmp(argv[i], "cheap") == 0)
+			run_cheap = true;
+		else if (strcmp(argv[i], "memory") == 0)
+			run_memory = true;
+		else if (strcmp(argv[i], "big") == 0)
+			run_big = true;
+		else
+			return -1;
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct cheap c;
+	struct bd d;
 	char *phc;
 	int rc;
 
-	if (argc != 2 || access(argv[1], X_OK) == -1) {
-		fprintf(stderr, "usage: acctd-bench /path/to/acctd\n");
+	if (argc < 2 || access(argv[1], X_OK) == -1 ||
+	    select_parts(argc - 2, argv + 2) == -1) {
+		fprintf(stderr, "usage: acctd-bench /path/to/acctd "
+		    "[verify] [cheap] [memory] [big]\n");
 		return 2;
 	}
 	bench_acctd = argv[1];
+	if (getenv("BENCH_SAMPLES") != NULL &&
+	    (lat_samples = atoi(getenv("BENCH_SAMPLES"))) < 100)
+		lat_samples = 100;
 	if (sodium_init() < 0 || (phc = bench_phc()) == NULL) {
 		bench_log("libsodium: cannot hash");
 		return 1;
 	}
 	machine();
-	rc = small(phc, &c);
-	if (rc == 0)
-		rc = big(phc, &c);
+	load("before");
+	rc = small(phc, &d, &c);
+	if (rc == 0 && run_big)
+		rc = big(phc, &d);
+	bd_cleanup(&d);
+	load("after");
 	table_print();
 	free(phc);
 	if (rc != 0)

@@ -26,6 +26,7 @@ struct bd {
 	char	 db[128];
 	char	 log[128];
 	pid_t	 pid;
+	int	 cpu;		/* the CPU it runs on; -1: any */
 };
 
 extern const char *bench_acctd;		/* the binary under test */
@@ -34,9 +35,16 @@ int	bd_init(struct bd *d);		/* temp dir; no config yet */
 int	bd_config(const struct bd *d, const char *extra);
 int	bd_start(struct bd *d);		/* spawn, wait until it answers */
 int	bd_stop(struct bd *d);		/* SIGTERM, wait; 0 if exit 0 */
-void	bd_cleanup(struct bd *d);	/* stop if running, remove the dir */
+void	bd_cleanup(struct bd *d);	/* stop; remove the dir unless BENCH_KEEP */
 long	bd_status_kib(pid_t pid, const char *key);	/* VmHWM, VmRSS */
 unsigned bd_workers(void);		/* hash_workers = 0: CPUs online */
+/*
+ * Latency runs put the clients on one CPU and the servers on the other,
+ * so every round trip crosses CPUs alike, whatever the scheduler picks.
+ */
+#define CPU_CLIENT	0
+#define CPU_SERVER	0
+void	bench_pin(int cpu);			/* this thread; -1: any CPU */
 
 /* wire.c: raw frames, so the clients cost the same against any server. */
 struct wbuf {
@@ -46,7 +54,7 @@ struct wbuf {
 };
 
 int	wire_connect(const char *path);		/* fd or -1 */
-/* A framed request; args may be NULL. */
+/* A framed request with args (an initialised, maybe empty msg). */
 int	wire_request(const char *op, struct proto_msg *args,
 	    struct proto_frame *out);
 /* Send a frame, read one reply frame (header + payload) into rep. */
@@ -58,7 +66,7 @@ int	wire_code(const struct wbuf *w);
 void	wbuf_free(struct wbuf *w);
 
 /* echo.c: a bare Unix-socket ping-pong server in a child process. */
-pid_t	echo_start(const char *path, size_t reply_len);
+pid_t	echo_start(const char *path, size_t reply_len, int cpu);
 void	echo_stop(pid_t pid);
 
 /* seed.c: a database of n accounts and n tokens, built with SQLite. */
@@ -100,13 +108,18 @@ struct lat {
 	size_t	 reply_len;	/* median reply frame, for the echo floor */
 	unsigned errors;
 };
-/* Round trips of op on one connection, over nkeys accounts of n. */
-int	cheap_latency(const char *sock, const char *op, uint32_t n,
-	    uint32_t nkeys, size_t samples, struct lat *out);
-/* The same frames against the echo server (replies of reply_len). */
-int	bare_latency(const char *dir, const char *op, uint32_t n,
-	    uint32_t nkeys, size_t samples, size_t reply_len,
-	    struct lat *out);
+/*
+ * Round trips of op on one connection each, asking for nkeys accounts
+ * of n, against acctd and the bare echo server (same request frames,
+ * replies of acctd's median size) or against two acctds, in
+ * alternating blocks.
+ */
+int	cheap_vs_bare(const char *sock, const char *dir, const char *op,
+	    uint32_t n, uint32_t nkeys, size_t samples, struct lat *out,
+	    struct lat *bare);
+int	cheap_vs_cheap(const char *sock, uint32_t n, uint32_t nkeys,
+	    const char *sock2, uint32_t n2, uint32_t nkeys2, const char *op,
+	    size_t samples, struct lat *out, struct lat *out2);
 double	cheap_rate(const char *sock, const char *op, uint32_t n,
 	    int nconn, double secs, unsigned *errors);
 double	bare_rate(const char *dir, const char *op, uint32_t n, int nconn,

@@ -11,6 +11,7 @@
 #include "bench.h"
 
 #define CHECK_EVERY	64	/* replies decoded during a rate run */
+#define BLOCK		500	/* round trips before switching sides */
 
 struct frames {
 	struct proto_frame	*f;
@@ -83,88 +84,155 @@ cmp_size(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * One pass untimed (warms the caches, finds the reply size), then
- * samples round trips; check decodes each reply outside the timing.
- */
-static int
-measure(int fd, const struct frames *fs, size_t samples, bool check,
-    struct lat *out)
-{
-	double *t = calloc(samples, sizeof(*t));
-	size_t *len = calloc(fs->n, sizeof(*len));
-	struct wbuf w = { 0 };
-	int rc = -1;
+/* One server as the latency runs see it. */
+struct side {
+	const char	*sock;
+	bool		 check;		/* decode replies: acctd, not echo */
+	struct frames	 fs;
+	int		 fd;
+	double		*t;
+	size_t		 len;		/* median reply frame */
+	unsigned	 errors;
+};
 
-	memset(out, 0, sizeof(*out));
-	if (t == NULL || len == NULL)
-		goto done;
-	for (uint32_t j = 0; j < fs->n; j++) {
-		if (wire_call(fd, &fs->f[j], &w) == -1)
-			goto done;
-		len[j] = w.len;
-		if (check && wire_code(&w) != ACCT_OK)
-			out->errors++;
+static int
+side_open(struct side *s, const char *sock, bool check, const char *op,
+    uint32_t n, uint32_t nkeys, size_t samples)
+{
+	memset(s, 0, sizeof(*s));
+	s->sock = sock;
+	s->check = check;
+	s->fd = -1;
+	if ((s->t = calloc(samples, sizeof(*s->t))) == NULL ||
+	    frames_make(&s->fs, op, n, nkeys) == -1 ||
+	    (s->fd = wire_connect(sock)) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+side_close(struct side *s)
+{
+	if (s->fd != -1)
+		close(s->fd);
+	frames_free(&s->fs);
+	free(s->t);
+	memset(s, 0, sizeof(*s));
+}
+
+/* One untimed pass over every frame: warms caches, finds the reply size. */
+static int
+side_warm(struct side *s)
+{
+	size_t *len = calloc(s->fs.n, sizeof(*len));
+	struct wbuf w = { 0 };
+	int rc = 0;
+
+	if (len == NULL)
+		return -1;
+	for (uint32_t j = 0; j < s->fs.n && rc == 0; j++) {
+		if ((rc = wire_call(s->fd, &s->fs.f[j], &w)) == 0)
+			len[j] = w.len;
+		if (rc == 0 && s->check && wire_code(&w) != ACCT_OK)
+			s->errors++;
 	}
-	for (size_t s = 0; s < samples; s++) {
-		double t0 = now_s();
-		if (wire_call(fd, &fs->f[s % fs->n], &w) == -1)
-			goto done;
-		t[s] = now_s() - t0;
-		if (check && wire_code(&w) != ACCT_OK)
-			out->errors++;
-	}
-	qsort(t, samples, sizeof(*t), cmp_double);
-	qsort(len, fs->n, sizeof(*len), cmp_size);
-	out->median = t[samples / 2];
-	out->p99 = t[samples * 99 / 100];
-	out->n = samples;
-	out->reply_len = len[fs->n / 2];
-	rc = 0;
-done:
+	qsort(len, s->fs.n, sizeof(*len), cmp_size);
+	s->len = len[s->fs.n / 2];
 	wbuf_free(&w);
-	free(t);
 	free(len);
 	return rc;
 }
 
+/* Samples [from, to): each round trip timed, its reply checked after. */
 static int
-latency(const char *sock, const char *op, uint32_t n, uint32_t nkeys,
-    size_t samples, bool check, struct lat *out)
+side_block(struct side *s, size_t from, size_t to, struct wbuf *w)
 {
-	struct frames fs = { 0 };
-	int fd = -1, rc = -1;
+	for (size_t k = from; k < to; k++) {
+		double t0 = now_s();
+		if (wire_call(s->fd, &s->fs.f[k % s->fs.n], w) == -1)
+			return -1;
+		s->t[k] = now_s() - t0;
+		if (s->check && wire_code(w) != ACCT_OK)
+			s->errors++;
+	}
+	return 0;
+}
 
-	if (frames_make(&fs, op, n, nkeys) == 0 &&
-	    (fd = wire_connect(sock)) != -1)
-		rc = measure(fd, &fs, samples, check, out);
-	if (fd != -1)
-		close(fd);
-	frames_free(&fs);
+static void
+side_result(struct side *s, size_t samples, struct lat *out)
+{
+	qsort(s->t, samples, sizeof(*s->t), cmp_double);
+	out->median = s->t[samples / 2];
+	out->p99 = s->t[samples * 99 / 100];
+	out->n = samples;
+	out->reply_len = s->len;
+	out->errors = s->errors;
+}
+
+/*
+ * Both sides in alternating blocks, so load from elsewhere on the
+ * machine falls on both alike.
+ */
+static int
+alternate(struct side *a, struct side *b, size_t samples, struct lat *la,
+    struct lat *lb)
+{
+	struct wbuf w = { 0 };
+	int rc = 0;
+
+	bench_pin(CPU_CLIENT);
+	for (size_t k = 0; k < samples && rc == 0; k += BLOCK) {
+		size_t end = k + BLOCK < samples ? k + BLOCK : samples;
+		rc = side_block(a, k, end, &w);
+		if (rc == 0)
+			rc = side_block(b, k, end, &w);
+	}
+	bench_pin(-1);
+	wbuf_free(&w);
+	if (rc == 0) {
+		side_result(a, samples, la);
+		side_result(b, samples, lb);
+	}
 	return rc;
 }
 
 int
-cheap_latency(const char *sock, const char *op, uint32_t n, uint32_t nkeys,
-    size_t samples, struct lat *out)
+cheap_vs_bare(const char *sock, const char *dir, const char *op, uint32_t n,
+    uint32_t nkeys, size_t samples, struct lat *out, struct lat *bare)
 {
-	return latency(sock, op, n, nkeys, samples, true, out);
+	struct side a, b = { .fd = -1 };
+	char path[128];
+	pid_t pid = -1;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/echo.sock", dir);
+	if (side_open(&a, sock, true, op, n, nkeys, samples) == 0 &&
+	    side_warm(&a) == 0 && (pid = echo_start(path, a.len, CPU_SERVER)) != -1 &&
+	    side_open(&b, path, false, op, n, nkeys, samples) == 0 &&
+	    side_warm(&b) == 0)
+		rc = alternate(&a, &b, samples, out, bare);
+	side_close(&a);
+	side_close(&b);
+	echo_stop(pid);
+	unlink(path);
+	return rc;
 }
 
 int
-bare_latency(const char *dir, const char *op, uint32_t n, uint32_t nkeys,
-    size_t samples, size_t reply_len, struct lat *out)
+cheap_vs_cheap(const char *sock, uint32_t n, uint32_t nkeys,
+    const char *sock2, uint32_t n2, uint32_t nkeys2, const char *op,
+    size_t samples, struct lat *out, struct lat *out2)
 {
-	char path[128];
-	pid_t pid;
-	int rc;
+	struct side a, b = { .fd = -1 };
+	int rc = -1;
 
-	snprintf(path, sizeof(path), "%s/echo.sock", dir);
-	if ((pid = echo_start(path, reply_len)) == -1)
-		return -1;
-	rc = latency(path, op, n, nkeys, samples, false, out);
-	echo_stop(pid);
-	unlink(path);
+	if (side_open(&a, sock, true, op, n, nkeys, samples) == 0 &&
+	    side_warm(&a) == 0 &&
+	    side_open(&b, sock2, true, op, n2, nkeys2, samples) == 0 &&
+	    side_warm(&b) == 0)
+		rc = alternate(&a, &b, samples, out, out2);
+	side_close(&a);
+	side_close(&b);
 	return rc;
 }
 
@@ -257,7 +325,7 @@ bare_rate(const char *dir, const char *op, uint32_t n, int nconn,
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/echo.sock", dir);
-	if ((pid = echo_start(path, reply_len)) == -1)
+	if ((pid = echo_start(path, reply_len, -1)) == -1)
 		return 0;
 	v = rate(path, op, n, nconn, secs, false, &errors);
 	echo_stop(pid);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ int
 bd_init(struct bd *d)
 {
 	memset(d, 0, sizeof(*d));
+	d->cpu = -1;
 	snprintf(d->dir, sizeof(d->dir), "/tmp/acctd-bench.XXXXXX");
 	if (mkdtemp(d->dir) == NULL) {
 		bench_log("mkdtemp: %s", strerror(errno));
@@ -76,6 +78,7 @@ exec_acctd(const struct bd *d)
 	fd = open("/dev/null", O_RDWR);
 	dup2(fd, 0);
 	dup2(fd, 1);
+	bench_pin(d->cpu);	/* every thread of acctd inherits it */
 	execl(bench_acctd, "acctd", "-f", "-c", d->conf, "-s", d->sock,
 	    "-d", d->db, (char *)NULL);
 	_exit(127);
@@ -116,6 +119,7 @@ bd_stop(struct bd *d)
 	kill(d->pid, SIGTERM);
 	while (waitpid(d->pid, &st, WNOHANG) != d->pid) {
 		if (now_s() > until) {
+			bench_log("acctd did not stop within %d s", STOP_WAIT_S);
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, &st, 0);
 			d->pid = 0;
@@ -124,7 +128,11 @@ bd_stop(struct bd *d)
 		usleep(10 * 1000);
 	}
 	d->pid = 0;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	bench_log("acctd did not exit cleanly (status %#x); see %s", st,
+	    d->log);
+	return -1;
 }
 
 static int
@@ -141,7 +149,9 @@ bd_cleanup(struct bd *d)
 {
 	if (d->pid > 0)
 		bd_stop(d);
-	if (d->dir[0] != '\0')
+	if (d->dir[0] != '\0' && getenv("BENCH_KEEP") != NULL)
+		bench_log("kept %s", d->dir);
+	else if (d->dir[0] != '\0')
 		nftw(d->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	d->dir[0] = '\0';
 }
@@ -165,6 +175,18 @@ bd_status_kib(pid_t pid, const char *key)
 		}
 	fclose(f);
 	return v;
+}
+
+void
+bench_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (unsigned i = 0; i < bd_workers(); i++)
+		if (cpu < 0 || (unsigned)cpu == i)
+			CPU_SET(i, &set);
+	sched_setaffinity(0, sizeof(set), &set);
 }
 
 unsigned

@@ -91,7 +91,7 @@ listen_on(const char *path)
 
 /* The server's pid once it listens on path, or -1. */
 pid_t
-echo_start(const char *path, size_t len)
+echo_start(const char *path, size_t len, int cpu)
 {
 	pid_t pid;
 	int lfd;
@@ -103,6 +103,7 @@ echo_start(const char *path, size_t len)
 		return -1;
 	}
 	if (pid == 0) {
+		bench_pin(cpu);
 		if ((reply = calloc(1, len)) == NULL)
 			_exit(1);
 		reply_len = len;

@@ -65,6 +65,6 @@ floor_verifies(const char *phc, bool sodium, int nthreads, double secs,
 	unsigned errors;
 	double r;
 
-	r = load_run(&l, nthreads, 0.5, secs, count, &errors);
+	r = load_run(&l, nthreads, 1.0, secs, count, &errors);
 	return errors ? 0 : r;
 }
