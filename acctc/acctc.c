@@ -68,6 +68,30 @@ static const struct acctc_cmd cmds[] = {
 	{ "users reset-password", cmd_users_reset_password, "USERNAME",
 	  "Mail the account a link to choose a new password (a pending\n"
 	  "account gets its activation link again).\n" },
+	{ "users legacy", cmd_users_legacy,
+	  "[-n LIMIT] [--md|--csv|--tsv] [SEARCH]",
+	  "List accounts whose password hash is of another scheme or older\n"
+	  "parameters (imported): their next login upgrades it.\n"
+	  "  -n, --count LIMIT        show at most LIMIT accounts (0-10000)\n"
+	  ACCTC_FORMAT_HELP },
+	{ "users import", cmd_users_import, "FILE|-",
+	  "Create accounts with password hashes made elsewhere (bcrypt,\n"
+	  "sha512-crypt, yescrypt, Argon2) from CSV (header line\n"
+	  "username,name,email,role,hash) or user:hash lines (htpasswd,\n"
+	  "shadow). FILE (- for standard input) is at most 60000 bytes.\n"
+	  "Bad lines are skipped and listed; the others are imported.\n" },
+	{ "users 2fa enable", cmd_users_2fa_enable,
+	  "[--password-stdin] [--code CODE] [USERNAME]",
+	  "Turn on two-factor authentication (TOTP) for your account or,\n"
+	  "as an admin, USERNAME's: show the secret for the authenticator\n"
+	  "app, then ask for its current code and show recovery codes.\n"
+	  "      --password-stdin     read the current password (unless you\n"
+	  "                           are an admin) and then the code, one\n"
+	  "                           line each; no code line leaves the\n"
+	  "                           enrolment pending\n"
+	  "      --code CODE          confirm a pending enrolment with CODE\n" },
+	{ "users 2fa disable", cmd_users_2fa_disable, "USERNAME",
+	  "Turn off two-factor authentication (as users mod --disable-2fa).\n" },
 	{ "passwd", cmd_passwd, "[flags] [USERNAME]",
 	  "Change a password: your own, or as an admin anyone's; ask for a\n"
 	  "reset mail; set a password with a mailed reset or activation\n"
@@ -97,9 +121,13 @@ static const struct acctc_cmd cmds[] = {
 	  "Clear the audit log.\n"
 	  "  -y, --yes                really do it\n" },
 	{ "auth test", cmd_auth_test,
-	  "[--password-stdin] [--service NAME] USERNAME",
+	  "[--password-stdin] [--code CODE] [--service NAME] USERNAME",
 	  "Check a password the way a daemon would (audited as a login).\n"
-	  "      --password-stdin     read the password from a line of stdin\n"
+	  "An account with two-factor authentication on is asked for a code.\n"
+	  "      --password-stdin     read the password from a line of stdin,\n"
+	  "                           and the code, if one is needed, from\n"
+	  "                           the next\n"
+	  "      --code CODE          the two-factor code (TOTP or recovery)\n"
 	  "      --service NAME       the service (realm) to log in to\n" },
 	{ "auth ls", cmd_auth_ls,
 	  "[-n LIMIT] [--type TYPE] [--md|--csv|--tsv] [SEARCH]",

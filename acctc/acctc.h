@@ -121,6 +121,18 @@ int	cmd_users_reset(struct acctc *, int, char **);
 int	cmd_users_reset_password(struct acctc *, int, char **);
 int	cmd_passwd(struct acctc *, int, char **);
 
+/* legacy.c: users import and users legacy. */
+int	cmd_users_import(struct acctc *, int, char **);
+int	cmd_users_legacy(struct acctc *, int, char **);
+
+/* twofa.c: users 2fa enable/disable; the login of auth test, which
+ * asks for a two-factor code when the daemon wants one. */
+int	cmd_users_2fa_enable(struct acctc *, int, char **);
+int	cmd_users_2fa_disable(struct acctc *, int, char **);
+int	acctc_code_arg(char *arg, char *buf, size_t bufsz);
+int	acctc_login(struct acctc *a, struct proto_msg *args,
+	    struct proto_reply *rep, char *code, bool code_stdin);
+
 /* audit.c */
 int	cmd_audit_logins(struct acctc *, int, char **);
 int	cmd_audit_reset(struct acctc *, int, char **);

@@ -214,18 +214,21 @@ acctc_token_list(struct acctc *a, int argc, char **argv, const char *type,
 
 /*
  * Verify a password as a daemon would (the login operation, audited
- * like any other). --json: {user: ACCOUNT}
+ * like any other); a two-factor code when the daemon asks for one
+ * (acctc_login()). --json: {user: ACCOUNT}
  */
 int
 cmd_auth_test(struct acctc *a, int argc, char **argv)
 {
-	enum { OPT_STDIN = ACCTC_OPT__NEXT, OPT_SERVICE };
+	enum { OPT_STDIN = ACCTC_OPT__NEXT, OPT_SERVICE, OPT_CODE };
 	static const struct option lopts[] = {
 		{ "password-stdin", no_argument,	NULL, OPT_STDIN },
 		{ "service",	    required_argument,	NULL, OPT_SERVICE },
+		{ "code",	    required_argument,	NULL, OPT_CODE },
 		{ NULL, 0, NULL, 0 }
 	};
-	char pw[ACCTC_SECRET_MAX];
+	char pw[ACCTC_SECRET_MAX], code[64];
+	char *carg = NULL;
 	struct proto_msg args;
 	struct proto_reply rep;
 	const char *service = NULL, *user;
@@ -237,36 +240,47 @@ cmd_auth_test(struct acctc *a, int argc, char **argv)
 			from_stdin = true;
 		else if (ch == OPT_SERVICE)
 			service = optarg;
+		else if (ch == OPT_CODE)
+			carg = optarg;
 	}
-	if (rc >= 0)
+	code[0] = '\0';
+	if (carg != NULL && acctc_code_arg(carg, code, sizeof(code)) == -1)
+		return rc >= 0 ? rc : ACCTC_EXIT_FAIL;
+	if (rc >= 0) {		/* --help, or a usage error */
+		explicit_bzero(code, sizeof(code));
 		return rc;
+	}
 	if (optind >= argc)
-		return acctc_usage(a, "USERNAME missing");
-	if (argc - optind > 1)
-		return acctc_usage(a, "too many arguments");
-	user = argv[optind];
-	if (!from_stdin && !prompt_isatty())
-		return acctc_usage(a, "standard input is not a terminal: "
+		rc = acctc_usage(a, "USERNAME missing");
+	else if (argc - optind > 1)
+		rc = acctc_usage(a, "too many arguments");
+	else if (!from_stdin && !prompt_isatty())
+		rc = acctc_usage(a, "standard input is not a terminal: "
 		    "use --password-stdin");
 	/* Fail on an absent daemon before asking for the password. */
-	if ((rc = acctc_connect(a)) != ACCTC_EXIT_OK)
-		return rc;
-	if ((from_stdin ? prompt_stdin_line(pw, sizeof(pw)) :
+	else if ((rc = acctc_connect(a)) == ACCTC_EXIT_OK &&
+	    (from_stdin ? prompt_stdin_line(pw, sizeof(pw)) :
 	    prompt_password("Password: ", pw, sizeof(pw))) == -1)
-		return ACCTC_EXIT_FAIL;
+		rc = ACCTC_EXIT_FAIL;
+	if (rc != ACCTC_EXIT_OK) {
+		explicit_bzero(code, sizeof(code));
+		return rc;
+	}
+	user = argv[optind];
 	proto_msg_init(&args);
 	proto_kv_str(&args, "username", user);
 	proto_kv_str(&args, "password", pw);
 	explicit_bzero(pw, sizeof(pw));
 	if (service != NULL)
 		proto_kv_str(&args, "service", service);
-	if ((rc = acctc_call(a, "login", &args, &rep)) == ACCTC_EXIT_OK &&
-	    !acctc_json(a, &rep)) {
+	if ((rc = acctc_login(a, &args, &rep, carg != NULL ? code : NULL,
+	    from_stdin)) == ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		printf("Password for ");
 		out_str(stdout, proto_map_get(proto_map_get(rep.result,
 		    "user"), "username"));
 		printf(" is valid.\n");
 	}
+	explicit_bzero(code, sizeof(code));
 	proto_msg_free(&args);	/* wipes the packed password */
 	proto_reply_free(&rep);
 	return rc;

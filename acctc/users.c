@@ -26,6 +26,7 @@ static const struct out_field account_fields[] = {
 	{ "auth_id",		"Auth ID",	OUT_STR },
 	{ "two_factor",		"Two-Factor",	OUT_ENABLED },
 	{ "has_password",	"Password",	OUT_SET },
+	{ "password_scheme",	"Password Scheme", OUT_STR },
 	{ "activated",		"Activated",	OUT_YESNO },
 	{ "failed_logins",	"Failed Logins", OUT_INT },
 	{ "locked_until",	"Locked Until",	OUT_TIME },
