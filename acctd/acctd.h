@@ -228,7 +228,7 @@ struct token_spec {
 	uid_t		 created_by;
 };
 
-bool	token_type_valid(const char *type);
+bool	token_type_public(const char *type);
 bool	scope_allows(const char *scope, const char *service);
 /* New token; the string (shown once) in out, its row as key in res. */
 int	token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
@@ -307,6 +307,8 @@ struct sqlite3 *db_handle(void);
 void	db_lock(void);
 void	db_unlock(void);
 int	db_error(int sqlite_rc);	/* SQLite result -> ACCT_ERR_* */
+/* The reason behind this thread's last database error, once; or NULL. */
+const char *db_problem(void);
 int	db_schema_version(void);
 /* With db_lock() held. types: 's' text (NULL: null), 'i' int64_t. */
 int	db_prepare(struct sqlite3_stmt **out, const char *sql,

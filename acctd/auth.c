@@ -139,12 +139,16 @@ scope_of_caller(struct ctx *x, struct account *self, const char **id)
 int
 h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
+	const char *type = str_or(req, F_TYPE, NULL), *limit_to;
 	struct account self;
-	const char *limit_to;
 	int rc;
 
+	/* One-time reset and activation tokens are not listed. */
+	if (type != NULL && !token_type_public(type))
+		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
+		    "session, access_token, app_password or client");
 	if ((rc = scope_of_caller(x, &self, &limit_to)) == ACCT_OK)
-		rc = token_list(limit_to, str_or(req, F_TYPE, NULL),
+		rc = token_list(limit_to, type,
 		    str_or(req, F_SEARCH, NULL), PROTO_HAS(req, F_LIMIT) ?
 		    req->arg[F_LIMIT].i : LIST_DEFAULT_LIMIT, res);
 	account_free(&self);

@@ -215,6 +215,18 @@ db_handle(void)
 	return db;
 }
 
+/* What went wrong in this thread's last failed statement, for the reply. */
+static _Thread_local const char *last_problem;
+
+const char *
+db_problem(void)
+{
+	const char *p = last_problem;
+
+	last_problem = NULL;
+	return p;
+}
+
 int
 db_error(int rc)
 {
@@ -227,11 +239,25 @@ db_error(int rc)
 		return ACCT_ERR_EXISTS;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+		last_problem = "the database is locked by another process; "
+		    "try again later";
+		log_warn("database: %s", sqlite3_errstr(rc));
 		return ACCT_ERR_BUSY;
 	case SQLITE_NOMEM:
 		return ACCT_ERR_NOMEM;
+	case SQLITE_FULL:
+		last_problem = "the database or its disk is full: nothing "
+		    "was written";
+		log_err("database: %s", sqlite3_errstr(rc));
+		return ACCT_ERR_STORAGE;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		last_problem = "the database is damaged: see the daemon's log";
+		log_err("database: %s", sqlite3_errstr(rc));
+		return ACCT_ERR_STORAGE;
 	default:
-		/* FULL, IOERR, CORRUPT, READONLY, CANTOPEN ... */
+		/* IOERR, READONLY, CANTOPEN ... */
+		last_problem = "database error: see the daemon's log";
 		log_err("database: %s", sqlite3_errstr(rc));
 		return ACCT_ERR_STORAGE;
 	}

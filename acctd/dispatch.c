@@ -103,9 +103,11 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
     struct proto_frame *out)
 {
 	struct proto_request req;
+	const char *problem;
 	struct ctx x;
 	int rc;
 
+	(void)db_problem();	/* none left over from a request before */
 	memset(&x, 0, sizeof(x));
 	out->data = NULL;
 	out->len = 0;
@@ -121,6 +123,9 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 			rc = ACCT_ERR_INTERNAL;
 			strlcpy(x.err, "out of memory", sizeof(x.err));
 		}
+		if (x.err[0] == '\0' && (rc == ACCT_ERR_STORAGE ||
+		    rc == ACCT_ERR_BUSY) && (problem = db_problem()) != NULL)
+			strlcpy(x.err, problem, sizeof(x.err));
 		if (x.err[0] == '\0')
 			strlcpy(x.err, acct_strerror(rc), sizeof(x.err));
 		log_debug("uid %u: request %llu: %s: %s", (unsigned)peer->uid,

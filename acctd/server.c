@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ static unsigned nconn;
 static struct uidcount *uids;
 static size_t nuids;
 static int stop_pipe[2] = { -1, -1 };
+static _Atomic bool draining;	/* no new requests after the current one */
 
 static struct uidcount *
 uid_slot(uid_t uid, bool create)
@@ -196,7 +198,8 @@ serve(struct conn *c)
 			break;
 		int rc = io_write_all(c->fd, out.data, out.len);
 		proto_frame_free(&out);
-		if (rc == -1)
+		/* A client that never pauses must not hold up a stop. */
+		if (rc == -1 || draining)
 			break;
 	}
 	switch (st) {
@@ -316,6 +319,7 @@ drain(void)
 {
 	struct timespec until;
 
+	draining = true;
 	if (write(stop_pipe[1], "x", 1) != 1)
 		log_warn("cannot wake idle connections: %s", strerror(errno));
 	clock_gettime(CLOCK_REALTIME, &until);

@@ -19,15 +19,15 @@
 #define TOKEN_SECRET_BYTES	32
 #define LAST_USED_GRANULE	300	/* seconds: bounds writes per token */
 
-static const char *const types[] = {
-	"session", "access_token", "app_password", "client", "reset",
-	"activation", NULL
+/* The kinds listed and shown; reset and activation tokens are internal. */
+static const char *const public_types[] = {
+	"session", "access_token", "app_password", "client", NULL
 };
 
 bool
-token_type_valid(const char *type)
+token_type_public(const char *type)
 {
-	for (const char *const *t = types; *t != NULL; t++)
+	for (const char *const *t = public_types; *t != NULL; t++)
 		if (strcmp(*t, type) == 0)
 			return true;
 	return false;
@@ -238,7 +238,8 @@ token_list(const char *account_id, const char *type, const char *search,
 	rc = db_prepare(&st, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
 	    "accounts a ON a.id = t.account_id WHERE "
 	    "(?1 IS NULL OR t.account_id = ?1) AND (?2 IS NULL OR "
-	    "t.type = ?2) AND (?3 IS NULL OR instr(t.id, ?3) OR "
+	    "t.type = ?2) AND t.type IN ('session', 'access_token', "
+	    "'app_password', 'client') AND (?3 IS NULL OR instr(t.id, ?3) OR "
 	    "instr(coalesce(a.username, ''), ?3) OR instr(t.name, ?3)) "
 	    "ORDER BY t.created_at DESC, t.id LIMIT ?4", "sssi", account_id,
 	    type, search, limit);

@@ -119,7 +119,7 @@ test_disk_full(void **state)
 		    acct_errname(code));
 	print_message("full after %d writes: %s: %s\n", i,
 	    acct_errname(code), rep.message);
-	assert_true(strlen(rep.message) > 0);
+	assert_non_null(strstr(rep.message, "full"));
 	proto_reply_free(&rep);
 	/* The failed account is not half there. */
 	assert_false(th_user_exists(d->sock, uname));
@@ -177,7 +177,7 @@ test_locked_database(void **state)
 	}
 	print_message("locked: %s: %s\n", acct_errname(rep.code),
 	    rep.message);
-	assert_true(strlen(rep.message) > 0);
+	assert_non_null(strstr(rep.message, "locked"));
 	proto_reply_free(&rep);
 	reads_work(d);
 	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),

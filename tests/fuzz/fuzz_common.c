@@ -83,7 +83,7 @@ validate_args(const struct proto_request *req)
 			    strstr(err, req->arg[f].str) == NULL);
 		}
 	if (PROTO_HAS(req, F_TYPE))
-		(void)token_type_valid(req->arg[F_TYPE].str);
+		(void)token_type_public(req->arg[F_TYPE].str);
 	if (PROTO_HAS(req, F_SCOPE))
 		(void)scope_allows(req->arg[F_SCOPE].str,
 		    PROTO_HAS(req, F_SERVICE) ? req->arg[F_SERVICE].str :
