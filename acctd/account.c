@@ -315,17 +315,45 @@ account_insert_locked(struct account *a)
 	return write_row_locked(INSERT_SQL, a);
 }
 
-/* Rewrite a row whole; a->id names it. Used for mod and restore. */
+/*
+ * Write the properties an admin edits, and of the rest only what what
+ * names, in one transaction: a login's failure count, a password change
+ * or a 2FA confirmation that lands meanwhile is not overwritten.
+ */
 int
-account_update(const struct account *a)
+account_update(const struct account *a, unsigned what)
 {
-	return write_row("UPDATE accounts SET username = ?2, "
+	int rc;
+
+	db_lock();
+	if ((rc = db_begin()) != ACCT_OK) {
+		db_unlock();
+		return rc;
+	}
+	rc = write_row_locked("UPDATE accounts SET username = ?2, "
 	    "display_name = ?3, email = ?4, role = ?5, super_admin = ?6, "
 	    "login_allowed = ?7, webdav = ?8, upload_path = ?9, "
-	    "auth_provider = ?10, auth_id = ?11, totp_enabled = ?12, "
-	    "password_hash = ?13, activated = ?14, failed_logins = ?15, "
-	    "locked_until = ?16, created_at = ?17, updated_at = ?18, "
-	    "last_login_at = ?19, deleted_at = ?20 WHERE id = ?1", a);
+	    "auth_provider = ?10, auth_id = ?11, updated_at = ?18, "
+	    "deleted_at = ?20 WHERE id = ?1", a);
+	if (rc == ACCT_OK && (what & UPD_HASH))
+		rc = db_exec(NULL, "UPDATE accounts SET password_hash = ?1 "
+		    "WHERE id = ?2", "ss", a->hash, a->id);
+	if (rc == ACCT_OK && (what & UPD_ACTIVATED))
+		rc = db_exec(NULL, "UPDATE accounts SET activated = ?1 WHERE "
+		    "id = ?2", "is", (int64_t)a->activated, a->id);
+	if (rc == ACCT_OK && (what & UPD_UNLOCK))
+		rc = db_exec(NULL, "UPDATE accounts SET failed_logins = 0, "
+		    "locked_until = NULL WHERE id = ?1", "s", a->id);
+	if (rc == ACCT_OK && (what & UPD_NO2FA))
+		rc = db_exec(NULL, "UPDATE accounts SET totp_enabled = 0, "
+		    "totp_secret = NULL, totp_pending = NULL, "
+		    "totp_last_step = 0 WHERE id = ?1", "s", a->id);
+	if (rc == ACCT_OK && (what & UPD_NO2FA))
+		rc = db_exec(NULL, "DELETE FROM recovery_codes WHERE "
+		    "account_id = ?1", "s", a->id);
+	rc = db_end(rc);
+	db_unlock();
+	return rc;
 }
 
 static int

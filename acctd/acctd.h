@@ -193,7 +193,12 @@ int	account_get_email(const char *email, struct account *a);
 int	account_activate(const char *id);
 int	account_insert(struct account *a);
 int	account_insert_locked(struct account *a);	/* db_lock() held */
-int	account_update(const struct account *a);
+/* What account_update() writes beyond the editable properties. */
+#define UPD_HASH	0x01	/* a->hash */
+#define UPD_ACTIVATED	0x02	/* a->activated */
+#define UPD_UNLOCK	0x04	/* clear failures and lock */
+#define UPD_NO2FA	0x08	/* two-factor off, secrets and codes gone */
+int	account_update(const struct account *a, unsigned what);
 int	account_set_hash(const char *id, const char *old_hash,
 	    const char *new_hash);
 int	account_delete(const char *id);
@@ -275,7 +280,6 @@ int	totp_unbase32(const char *in, uint8_t *out, size_t cap);
  * already used) or an unused recovery code, which is then spent.
  */
 int	twofa_check(const char *account_id, const char *code);
-int	twofa_disable(const char *account_id);
 
 /* purge.c: expired tokens, old audit rows, stale throttle counters. */
 #define PURGE_INTERVAL	3600	/* seconds */

@@ -279,22 +279,3 @@ twofa_check(const char *account_id, const char *code)
 	explicit_bzero(secret, sizeof(secret));
 	return rc == ACCT_OK ? ACCT_OK : ACCT_ERR_AUTH_FAILED;
 }
-
-int
-twofa_disable(const char *account_id)
-{
-	int rc;
-
-	db_lock();
-	if ((rc = db_begin()) == ACCT_OK) {
-		rc = db_exec(NULL, "UPDATE accounts SET totp_secret = NULL, "
-		    "totp_pending = NULL, totp_last_step = 0, totp_enabled = 0 "
-		    "WHERE id = ?1", "s", account_id);
-		if (rc == ACCT_OK)
-			rc = db_exec(NULL, "DELETE FROM recovery_codes WHERE "
-			    "account_id = ?1", "s", account_id);
-		rc = db_end(rc);
-	}
-	db_unlock();
-	return rc;
-}

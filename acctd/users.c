@@ -270,7 +270,8 @@ h_user_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	}
 	if (restored) {
 		a.updated_at = now_unix();
-		rc = account_update(&a);
+		rc = account_update(&a, UPD_ACTIVATED |
+		    (hash != NULL ? UPD_HASH : 0));
 	} else
 		rc = account_insert(&a);
 	if (rc == ACCT_ERR_EXISTS)
@@ -322,6 +323,15 @@ h_user_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	    PROTO_HAS(req, F_OFFSET) ? req->arg[F_OFFSET].i : 0, res);
 }
 
+static unsigned
+mod_flags(struct proto_request *req, bool newpw)
+{
+	return (newpw ? UPD_HASH : 0) |
+	    (PROTO_HAS(req, F_UNLOCK) && req->arg[F_UNLOCK].b ? UPD_UNLOCK : 0) |
+	    (PROTO_HAS(req, F_DISABLE_2FA) && req->arg[F_DISABLE_2FA].b ?
+	    UPD_NO2FA : 0);
+}
+
 int
 h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
@@ -343,14 +353,12 @@ h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		}
 		a.updated_at = now_unix();
 		/* Sessions opened with the old password end with it. */
-		if ((rc = account_update(&a)) == ACCT_OK && newpw)
+		if ((rc = account_update(&a, mod_flags(req, newpw))) ==
+		    ACCT_OK && newpw)
 			token_delete_account(a.id, "session", NULL);
 		if (rc == ACCT_ERR_EXISTS)
 			rc = exists_error(x, &a);
 	}
-	if (rc == ACCT_OK && PROTO_HAS(req, F_DISABLE_2FA) &&
-	    req->arg[F_DISABLE_2FA].b)
-		rc = twofa_disable(a.id);
 	if (rc == ACCT_OK) {
 		log_info("uid %u: modified account %s",
 		    (unsigned)x->peer->uid, a.username);

@@ -198,6 +198,39 @@ test_lockout_engages_and_unlock(void **state)
 	assert_int_equal(login_code(d, "alice", SECRET, NULL), ACCT_OK);
 }
 
+/* users mod writes what the admin changed, not a stale copy of the rest. */
+static void
+test_mod_keeps_counters(void **state)
+{
+	struct th_daemon *d = *state;
+	struct proto_msg m;
+	struct proto_reply rep;
+
+	assert_int_equal(login_code(d, "alice", "wrong-pw-6", NULL),
+	    ACCT_ERR_AUTH_FAILED);
+	assert_int_equal(login_code(d, "alice", "wrong-pw-6", NULL),
+	    ACCT_ERR_AUTH_FAILED);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	proto_kv_str(&m, "name", "Alice A.");
+	assert_int_equal(th_call(d->sock, "user_mod", &m, &rep), ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_equal(rep.code, ACCT_OK);
+	proto_reply_free(&rep);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	assert_int_equal(th_call(d->sock, "user_show", &m, &rep), ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_equal(th_int(proto_map_get(rep.result, "user"),
+	    "failed_logins", -1), 2);
+	proto_reply_free(&rep);
+	/* The third failure still locks: the count was not reset. */
+	assert_int_equal(login_code(d, "alice", "wrong-pw-6", NULL),
+	    ACCT_ERR_AUTH_FAILED);
+	assert_int_equal(login_code(d, "alice", SECRET, NULL),
+	    ACCT_ERR_AUTH_FAILED);
+}
+
 /* Twelve attempts at once: only lockout_failures of them get a verify. */
 static void
 test_parallel_attempts_do_not_slip_past(void **state)
@@ -531,6 +564,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_parallel_attempts_do_not_slip_past, setup_lockout,
 		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_mod_keeps_counters,
+		    setup_lockout, th_teardown),
 		cmocka_unit_test_setup_teardown(test_lock_expires,
 		    setup_plain, th_teardown),
 		cmocka_unit_test_setup_teardown(test_source_lockout,
