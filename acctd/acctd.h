@@ -219,6 +219,8 @@ int	throttle_success(const char *account_id, uid_t uid, const char *remote);
 int	throttle_unlock(const char *account_id);
 int	throttle_purge(const struct config *c, int64_t now);	/* db locked */
 int	throttle_reset_all(void);
+int	throttle_refund(const struct config *c, const char *account_id,
+	    uid_t uid, const char *remote);
 
 /* token.c: sessions, access tokens, app passwords, OAuth2 clients. */
 #define TOKEN_ID_LEN		17		/* 16 hex + NUL */

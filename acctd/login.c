@@ -156,6 +156,8 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		goto out;
 	e.status = verify(x, pw, e.realm, PROTO_HAS(req, F_CODE) ?
 	    req->arg[F_CODE].str : NULL, found, &a, locked, &app, &rc);
+	if (rc != ACCT_OK)	/* undecided (busy): not a failure */
+		throttle_refund(&x->cfg, e.account_id, x->peer->uid, remote);
 	if (rc == ACCT_OK && strcmp(e.status, "OK") == 0) {
 		rc = throttle_success(a.id, x->peer->uid, remote);
 		/* Only the account password is re-hashed, never an app's. */

@@ -146,3 +146,34 @@ throttle_reset_all(void)
 	db_unlock();
 	return rc;
 }
+
+/*
+ * Give back a charge for an attempt that was never decided (the hash
+ * pool was busy): an overloaded daemon must not lock accounts out.
+ */
+int
+throttle_refund(const struct config *c, const char *account_id, uid_t uid,
+    const char *remote)
+{
+	int rc;
+
+	db_lock();
+	if ((rc = db_begin()) == ACCT_OK) {
+		if (account_id != NULL)
+			rc = db_exec(NULL, "UPDATE accounts SET failed_logins = "
+			    "max(failed_logins - 1, 0), locked_until = CASE "
+			    "WHEN failed_logins - 1 < ?1 THEN NULL ELSE "
+			    "locked_until END WHERE id = ?2", "is",
+			    (int64_t)c->lockout_failures, account_id);
+		if (rc == ACCT_OK)
+			rc = db_exec(NULL, "UPDATE throttle_sources SET failures = "
+			    "max(failures - 1, 0), locked_until = CASE WHEN "
+			    "failures - 1 < ?1 THEN NULL ELSE locked_until END "
+			    "WHERE peer_uid = ?2 AND remote_addr = ?3", "iis",
+			    (int64_t)c->source_lockout_failures, (int64_t)uid,
+			    remote);
+		rc = db_end(rc);
+	}
+	db_unlock();
+	return rc;
+}
