@@ -17,8 +17,8 @@
 #define SMALL_N		1000
 #define BIG_N		1000000
 #define BIG_KEYS	4096	/* distinct accounts asked for at 1M */
-#define VERIFY_SECS	3.0	/* per round of a figure or a floor */
-#define VERIFY_ROUNDS	3	/* figure and floor alternated */
+#define VERIFY_SECS	2.0	/* per round of a figure or a floor */
+#define VERIFY_ROUNDS	5	/* figure and floor alternated */
 #define LAT_SAMPLES	20000	/* BENCH_SAMPLES overrides, for profiling */
 #define RATE_CONNS	8
 #define RATE_SECS	1.5
