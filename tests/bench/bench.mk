@@ -8,7 +8,7 @@ BENCH_LIB = $(patsubst %.c,build/%.o,$(PROTO_SRC) $(COMMON_SRC))
 BENCH_BIN = build/bench/acctd-bench
 
 .PHONY: bench
-bench: deps
+bench: deps-build
 	$(MAKE) SAN=0 B=build build/bin/acctd $(BENCH_BIN)
 	$(BENCH_BIN) $(CURDIR)/build/bin/acctd
 
