@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bsd/string.h>
@@ -104,34 +105,42 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 {
 	struct proto_request req;
 	const char *problem;
-	struct ctx x;
+	struct ctx *x;
 	int rc;
 
 	(void)db_problem();	/* none left over from a request before */
-	memset(&x, 0, sizeof(x));
 	out->data = NULL;
 	out->len = 0;
-	x.peer = peer;
-	config_current(&x.cfg);
-	x.classes = peer_classes(peer, &x.cfg);
-	rc = proto_request_decode(payload, len, &req, x.err, sizeof(x.err));
+	/* On the heap: the config snapshot is 8 KiB, and hundreds of
+	 * threads waiting on a hash should not each hold one on a stack. */
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		if (proto_error_finish(0, ACCT_ERR_INTERNAL, "out of memory",
+		    out) != ACCT_OK)
+			out->data = NULL;
+		return;
+	}
+	x->peer = peer;
+	config_current(&x->cfg);
+	x->classes = peer_classes(peer, &x->cfg);
+	rc = proto_request_decode(payload, len, &req, x->err, sizeof(x->err));
 	if (rc == ACCT_OK)
-		rc = run(&x, &req, out);
+		rc = run(x, &req, out);
 	if (rc != ACCT_OK) {
 		/* Client-side codes never go on the wire. */
 		if (rc >= ACCT_ERR__WIRE_MAX) {	/* ACCT_ERR_NOMEM too */
 			rc = ACCT_ERR_INTERNAL;
-			strlcpy(x.err, "out of memory", sizeof(x.err));
+			strlcpy(x->err, "out of memory", sizeof(x->err));
 		}
-		if (x.err[0] == '\0' && (rc == ACCT_ERR_STORAGE ||
+		if (x->err[0] == '\0' && (rc == ACCT_ERR_STORAGE ||
 		    rc == ACCT_ERR_BUSY) && (problem = db_problem()) != NULL)
-			strlcpy(x.err, problem, sizeof(x.err));
-		if (x.err[0] == '\0')
-			strlcpy(x.err, acct_strerror(rc), sizeof(x.err));
+			strlcpy(x->err, problem, sizeof(x->err));
+		if (x->err[0] == '\0')
+			strlcpy(x->err, acct_strerror(rc), sizeof(x->err));
 		log_debug("uid %u: request %llu: %s: %s", (unsigned)peer->uid,
-		    (unsigned long long)req.id, acct_errname(rc), x.err);
-		if (proto_error_finish(req.id, rc, x.err, out) != ACCT_OK)
+		    (unsigned long long)req.id, acct_errname(rc), x->err);
+		if (proto_error_finish(req.id, rc, x->err, out) != ACCT_OK)
 			out->data = NULL;
 	}
 	proto_request_free(&req);
+	free(x);
 }
