@@ -152,12 +152,7 @@ struct acctc_token_opts {
 	const char	*scope;		/* --scope, NULL: the daemon's "*" */
 	int64_t		 lifetime;	/* --expires in seconds, 0: never */
 };
-#define ACCTC_TOKEN_SHORTOPTS	"n:s:e:"
-#define ACCTC_TOKEN_LONGOPTS \
-	{ "name",	required_argument,	NULL, 'n' }, \
-	{ "scope",	required_argument,	NULL, 's' }, \
-	{ "expires",	required_argument,	NULL, 'e' }
-int	acctc_token_opt(struct acctc *a, int ch, const char *arg,
+int	acctc_token_args(struct acctc *a, int argc, char **argv,
 	    struct acctc_token_opts *o);
 int	acctc_token_add(struct acctc *a, const char *type,
 	    const struct acctc_token_opts *o, const char *user,

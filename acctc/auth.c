@@ -65,8 +65,8 @@ is_id(const char *s)
 }
 
 /* -n, -s, -e of auth add and clients add. -1 to go on, else exit 2. */
-int
-acctc_token_opt(struct acctc *a, int ch, const char *arg,
+static int
+token_opt(struct acctc *a, int ch, const char *arg,
     struct acctc_token_opts *o)
 {
 	switch (ch) {
@@ -81,6 +81,29 @@ acctc_token_opt(struct acctc *a, int ch, const char *arg,
 	default:
 		return -1;
 	}
+}
+
+/*
+ * The options of auth add and clients add into *o, leaving optind at
+ * the first operand: -1 to go on, else the exit status.
+ */
+int
+acctc_token_args(struct acctc *a, int argc, char **argv,
+    struct acctc_token_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "name",	required_argument,	NULL, 'n' },
+		{ "scope",	required_argument,	NULL, 's' },
+		{ "expires",	required_argument,	NULL, 'e' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, rc, bad = -1;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = acctc_getopt(a, argc, argv, "n:s:e:", lopts, &rc)) != -1)
+		if (bad < 0)
+			bad = token_opt(a, ch, optarg, o);
+	return rc >= 0 ? rc : bad;
 }
 
 /*
@@ -302,23 +325,13 @@ cmd_auth_ls(struct acctc *a, int argc, char **argv)
 int
 cmd_auth_add(struct acctc *a, int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		ACCTC_TOKEN_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	struct acctc_token_opts o = { NULL, NULL, 0 };
+	struct acctc_token_opts o;
 	struct proto_reply rep;
 	const msgpack_object *token;
-	int ch, rc, bad = -1;
+	int rc;
 
-	while ((ch = acctc_getopt(a, argc, argv, ACCTC_TOKEN_SHORTOPTS, lopts,
-	    &rc)) != -1)
-		if (bad < 0)
-			bad = acctc_token_opt(a, ch, optarg, &o);
-	if (rc >= 0)
+	if ((rc = acctc_token_args(a, argc, argv, &o)) >= 0)
 		return rc;
-	if (bad >= 0)
-		return bad;
 	if (optind >= argc)
 		return acctc_usage(a, "USERNAME missing");
 	if (argc - optind > 1)

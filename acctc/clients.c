@@ -49,23 +49,13 @@ print_credentials(const msgpack_object *token)
 int
 cmd_clients_add(struct acctc *a, int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		ACCTC_TOKEN_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	struct acctc_token_opts o = { NULL, NULL, 0 };
+	struct acctc_token_opts o;
 	struct proto_reply rep;
 	const msgpack_object *token;
-	int ch, rc, bad = -1;
+	int rc;
 
-	while ((ch = acctc_getopt(a, argc, argv, ACCTC_TOKEN_SHORTOPTS, lopts,
-	    &rc)) != -1)
-		if (bad < 0)
-			bad = acctc_token_opt(a, ch, optarg, &o);
-	if (rc >= 0)
+	if ((rc = acctc_token_args(a, argc, argv, &o)) >= 0)
 		return rc;
-	if (bad >= 0)
-		return bad;
 	if (argc - optind > 1)
 		return acctc_usage(a, "too many arguments");
 	rc = acctc_token_add(a, "client", &o, optind < argc ? argv[optind] :
