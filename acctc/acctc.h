@@ -154,6 +154,9 @@ struct acctc_token_opts {
 };
 int	acctc_token_args(struct acctc *a, int argc, char **argv,
 	    struct acctc_token_opts *o);
+/* -n LIMIT, the formats and one optional operand: -1, or exit status. */
+int	acctc_list_args(struct acctc *a, int argc, char **argv,
+	    int64_t *limit);
 int	acctc_token_add(struct acctc *a, const char *type,
 	    const struct acctc_token_opts *o, const char *user,
 	    struct proto_reply *rep);

@@ -457,3 +457,38 @@ acctc_flush_secret(void)
 	fflush(stdout);
 	explicit_bzero(stdout_buf, sizeof(stdout_buf));
 }
+
+/*
+ * The options of a list command: -n/--count LIMIT (-1 when not given)
+ * and the output formats, then at most one operand, left at optind.
+ * Returns -1 to go on, else the exit status.
+ */
+int
+acctc_list_args(struct acctc *a, int argc, char **argv, int64_t *limit)
+{
+	static const struct option lopts[] = {
+		{ "count",	required_argument,	NULL, 'n' },
+		ACCTC_FORMAT_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, rc, bad = -1;
+
+	*limit = -1;
+	/* Parse to the end even after a bad number: getopt keeps state. */
+	while ((ch = acctc_getopt(a, argc, argv, "n:" ACCTC_FORMAT_SHORTOPTS,
+	    lopts, &rc)) != -1) {
+		if (bad >= 0 || acctc_format_opt(a, ch))
+			continue;
+		if (ch == 'n')
+			bad = acctc_number(a, "LIMIT", optarg, 10000, limit);
+	}
+	if (rc >= 0)
+		return rc;
+	if (bad >= 0)
+		return bad;
+	if ((rc = acctc_format_check(a)) >= 0)
+		return rc;
+	if (argc - optind > 1)
+		return acctc_usage(a, "too many arguments");
+	return -1;
+}

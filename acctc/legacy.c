@@ -149,32 +149,14 @@ cmd_users_import(struct acctc *a, int argc, char **argv)
 int
 cmd_users_legacy(struct acctc *a, int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "count",	required_argument,	NULL, 'n' },
-		ACCTC_FORMAT_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct proto_msg args;
 	struct proto_reply rep;
 	const msgpack_object *users, *total;
-	int64_t limit = -1;
-	int ch, rc, bad = -1;
+	int64_t limit;
+	int rc;
 
-	while ((ch = acctc_getopt(a, argc, argv, "n:" ACCTC_FORMAT_SHORTOPTS,
-	    lopts, &rc)) != -1) {
-		if (bad >= 0 || acctc_format_opt(a, ch))
-			continue;
-		if (ch == 'n')
-			bad = acctc_number(a, "LIMIT", optarg, 10000, &limit);
-	}
-	if (rc >= 0)
+	if ((rc = acctc_list_args(a, argc, argv, &limit)) >= 0)
 		return rc;
-	if (bad >= 0)
-		return bad;
-	if ((rc = acctc_format_check(a)) >= 0)
-		return rc;
-	if (argc - optind > 1)
-		return acctc_usage(a, "too many arguments");
 	proto_msg_init(&args);
 	proto_kv_bool(&args, "legacy", true);
 	if (optind < argc)
