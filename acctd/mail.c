@@ -269,13 +269,14 @@ mailer(void *arg)
 		pthread_mutex_unlock(&lock);
 		config_current(&c);
 		why = deliver(&c, m);
+		/* The audit row first: once the log says so, it is there. */
 		if (why[0] == '\0') {
-			log_info("mail: sent \"%s\" to %s", m->subject, m->to);
 			auditlog_event(0, "mail_sent", m->to, m->subject);
+			log_info("mail: sent \"%s\" to %s", m->subject, m->to);
 		} else {
+			auditlog_event(0, "mail_failed", m->to, why);
 			log_err("mail: \"%s\" to %s: %s", m->subject, m->to,
 			    why);
-			auditlog_event(0, "mail_failed", m->to, why);
 		}
 		mail_free(m);
 		pthread_mutex_lock(&lock);
