@@ -864,6 +864,26 @@ th_call_code(const char *sock, const char *op, struct proto_msg *args)
 }
 
 int
+th_call_strs(const char *sock, const char *op, ...)
+{
+	struct proto_msg m;
+	const char *k, *v;
+	va_list ap;
+	int rc;
+
+	proto_msg_init(&m);
+	va_start(ap, op);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		proto_kv_str(&m, k, v);
+	}
+	va_end(ap);
+	rc = th_call_code(sock, op, &m);
+	proto_msg_free(&m);
+	return rc;
+}
+
+int
 th_add_user(const char *sock, const char *username, const char *password)
 {
 	struct proto_msg m;

@@ -137,6 +137,9 @@ int	th_send_request(int fd, uint64_t id, const char *op,
 int	th_call(const char *sock, const char *op, struct proto_msg *args,
 	    struct proto_reply *rep);
 /* The same, returning the reply code (or the local error) only. */
+/* One request of string arguments, key, value, ..., NULL: the code. */
+int	th_call_strs(const char *sock, const char *op, ...)
+	    __attribute__((sentinel));
 int	th_call_code(const char *sock, const char *op,
 	    struct proto_msg *args);
 /* Admin helpers. ACCT_OK or the error code. */

@@ -51,15 +51,8 @@ import(const struct th_daemon *d, const char *data, struct proto_reply *rep)
 static int
 login(const struct th_daemon *d, const char *user, const char *pw)
 {
-	struct proto_msg m;
-	int rc;
-
-	proto_msg_init(&m);
-	proto_kv_str(&m, "username", user);
-	proto_kv_str(&m, "password", pw);
-	rc = th_call_code(d->sock, "login", &m);
-	proto_msg_free(&m);
-	return rc;
+	return th_call_strs(d->sock, "login", "username", user, "password",
+	    pw, (char *)NULL);
 }
 
 static char *

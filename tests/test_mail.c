@@ -174,56 +174,29 @@ teardown(void **state)
 static int
 set_email(const struct th_daemon *d, const char *user, const char *email)
 {
-	struct proto_msg m;
-	int rc;
-
-	proto_msg_init(&m);
-	proto_kv_str(&m, "username", user);
-	proto_kv_str(&m, "email", email);
-	rc = th_call_code(d->sock, "user_mod", &m);
-	proto_msg_free(&m);
-	return rc;
+	return th_call_strs(d->sock, "user_mod", "username", user, "email",
+	    email, (char *)NULL);
 }
 
 static int
 forgot(const struct th_daemon *d, const char *email)
 {
-	struct proto_msg m;
-	int rc;
-
-	proto_msg_init(&m);
-	proto_kv_str(&m, "email", email);
-	rc = th_call_code(d->sock, "password_forgot", &m);
-	proto_msg_free(&m);
-	return rc;
+	return th_call_strs(d->sock, "password_forgot", "email", email,
+	    (char *)NULL);
 }
 
 static int
 confirm(const struct th_daemon *d, const char *token, const char *pw)
 {
-	struct proto_msg m;
-	int rc;
-
-	proto_msg_init(&m);
-	proto_kv_str(&m, "token", token);
-	proto_kv_str(&m, "new_password", pw);
-	rc = th_call_code(d->sock, "password_reset", &m);
-	proto_msg_free(&m);
-	return rc;
+	return th_call_strs(d->sock, "password_reset", "token", token,
+	    "new_password", pw, (char *)NULL);
 }
 
 static int
 login(const struct th_daemon *d, const char *user, const char *pw)
 {
-	struct proto_msg m;
-	int rc;
-
-	proto_msg_init(&m);
-	proto_kv_str(&m, "username", user);
-	proto_kv_str(&m, "password", pw);
-	rc = th_call_code(d->sock, "login", &m);
-	proto_msg_free(&m);
-	return rc;
+	return th_call_strs(d->sock, "login", "username", user, "password",
+	    pw, (char *)NULL);
 }
 
 static int
