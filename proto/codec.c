@@ -311,6 +311,7 @@ decode_value(enum proto_field f, const msgpack_object *v,
     struct proto_value *out, char *msg, size_t msgsz)
 {
 	const struct proto_field_def *d = &proto_fields[f];
+	size_t n;
 
 	switch (d->type) {
 	case PT_STR:
@@ -318,20 +319,24 @@ decode_value(enum proto_field f, const msgpack_object *v,
 		if (v->type != MSGPACK_OBJECT_STR)
 			return fail(msg, msgsz, ACCT_ERR_INVALID,
 			    "argument '%s' must be a string", d->name);
-		if (v->via.str.size > d->max)
+		n = v->via.str.size;
+		if (n > d->max && !d->clamp)
 			return fail(msg, msgsz, ACCT_ERR_INVALID,
 			    "argument '%s' is longer than %zu bytes",
 			    d->name, d->max);
-		if (memchr(v->via.str.ptr, '\0', v->via.str.size) != NULL ||
-		    !utf8_valid((const uint8_t *)v->via.str.ptr,
-		    v->via.str.size))
+		if (memchr(v->via.str.ptr, '\0', n) != NULL ||
+		    !utf8_valid((const uint8_t *)v->via.str.ptr, n))
 			return fail(msg, msgsz, ACCT_ERR_INVALID,
 			    "argument '%s' is not valid UTF-8 text", d->name);
-		if ((out->str = malloc(v->via.str.size + 1)) == NULL)
+		if (n > d->max)	/* clamp: back to a character's first byte */
+			for (n = d->max; n > 0 &&
+			    ((uint8_t)v->via.str.ptr[n] & 0xc0) == 0x80; n--)
+				;
+		if ((out->str = malloc(n + 1)) == NULL)
 			return fail(msg, msgsz, ACCT_ERR_NOMEM, "out of memory");
-		memcpy(out->str, v->via.str.ptr, v->via.str.size);
-		out->str[v->via.str.size] = '\0';
-		out->len = v->via.str.size;
+		memcpy(out->str, v->via.str.ptr, n);
+		out->str[n] = '\0';
+		out->len = n;
 		return ACCT_OK;
 	case PT_INT:
 		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||

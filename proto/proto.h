@@ -73,6 +73,10 @@ struct proto_field_def {
 	const char	*name;
 	enum proto_type	 type;
 	size_t		 max;	/* bytes for strings, value for ints */
+	/* Context a client reports (service, remote address): a longer
+	 * string is cut to max bytes at a character boundary, not refused,
+	 * so a right password never fails for it. */
+	bool		 clamp;
 };
 
 extern const struct proto_field_def proto_fields[F__COUNT];

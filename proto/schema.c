@@ -26,8 +26,8 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_REMOVE]	  = { "remove",        PT_BOOL,   0 },
 	[F_LIMIT]	  = { "limit",         PT_INT,    10000 },
 	[F_OFFSET]	  = { "offset",        PT_INT,    INT32_MAX },
-	[F_SERVICE]	  = { "service",       PT_STR,    64 },
-	[F_REMOTE_ADDR]	  = { "remote_addr",   PT_STR,    64 },
+	[F_SERVICE]	  = { "service",       PT_STR,    64, .clamp = true },
+	[F_REMOTE_ADDR]	  = { "remote_addr",   PT_STR,    64, .clamp = true },
 	[F_UNLOCK]	  = { "unlock",        PT_BOOL,   0 },
 	[F_TOKEN]	  = { "token",         PT_SECRET, 256 },
 	[F_SESSION]	  = { "session",       PT_BOOL,   0 },
@@ -86,7 +86,9 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_CLIENT_VERIFY] = { "client_verify",
 	    FB(F_CLIENT_ID) | FB(F_CLIENT_SECRET) | FB(F_SCOPE),
 	    FB(F_CLIENT_ID) | FB(F_CLIENT_SECRET) },
-	[OP_PASSWORD_FORGOT] = { "password_forgot", FB(F_EMAIL), FB(F_EMAIL) },
+	/* remote_addr: the end user's, for the per-source mail limit */
+	[OP_PASSWORD_FORGOT] = { "password_forgot", FB(F_EMAIL) |
+	    FB(F_REMOTE_ADDR), FB(F_EMAIL) },
 	[OP_PASSWORD_RESET] = { "password_reset",
 	    FB(F_TOKEN) | FB(F_NEW_PASSWORD), FB(F_TOKEN) | FB(F_NEW_PASSWORD) },
 	[OP_USER_RESET_PASSWORD] = { "user_reset_password", FB(F_USERNAME),

@@ -512,6 +512,38 @@ test_utf8_valid_edges(void **state)
 }
 
 /* Each field: at its limit (accepted), over it and of every wrong type. */
+/*
+ * A clamped field (the context a client reports) over its limit is cut
+ * at a character boundary, never inside a UTF-8 sequence; the secret
+ * fields are never clamped.
+ */
+static void
+test_clamp_at_character_boundary(void **state)
+{
+	const struct proto_field_def *d = &proto_fields[F_REMOTE_ADDR];
+	struct proto_request req;
+	struct proto_msg m;
+	char *s;
+
+	(void)state;
+	assert_true(d->clamp);
+	assert_false(proto_fields[F_PASSWORD].clamp);
+	assert_false(proto_fields[F_USERNAME].clamp);
+	/* max - 1 ASCII bytes, then a 2-byte character across the limit. */
+	s = repeat('a', d->max + 8);
+	s[d->max - 1] = (char)0xc3;
+	s[d->max] = (char)0xa9;
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "bob");
+	proto_kv_str(&m, "password", "pw");
+	proto_kv_str(&m, d->name, s);
+	decode_args_ok("clamp", &m, "login", 7, &req);
+	assert_int_equal(req.arg[F_REMOTE_ADDR].len, d->max - 1);
+	assert_int_equal(strspn(req.arg[F_REMOTE_ADDR].str, "a"), d->max - 1);
+	proto_request_free(&req);
+	free(s);
+}
+
 static void
 test_every_field_limits_and_types(void **state)
 {
@@ -550,8 +582,19 @@ test_every_field_limits_and_types(void **state)
 		    proto_ops[op].required | FB(f));
 		proto_request_free(&req);
 
-		/* One over the limit. */
-		if (d->type == PT_STR || d->type == PT_SECRET) {
+		/* One over the limit: refused, or cut to it when clamped. */
+		if ((d->type == PT_STR || d->type == PT_SECRET) && d->clamp) {
+			char *s = repeat('b', d->max + 1);
+			proto_msg_init(&m);
+			put_required(&m, op, f);
+			proto_kv_str(&m, d->name, s);
+			decode_args_ok(what, &m, op_name(op), 5, &req);
+			assert_int_equal(req.arg[f].len, d->max);
+			s[d->max] = '\0';
+			assert_string_equal(req.arg[f].str, s);
+			proto_request_free(&req);
+			free(s);
+		} else if (d->type == PT_STR || d->type == PT_SECRET) {
 			char *s = secret_string(d->max + 1);
 			proto_msg_init(&m);
 			put_required(&m, op, f);
@@ -2352,6 +2395,7 @@ main(void)
 		cmocka_unit_test(test_schema_matches_contract),
 		cmocka_unit_test(test_utf8_valid_edges),
 		cmocka_unit_test(test_every_field_limits_and_types),
+		cmocka_unit_test(test_clamp_at_character_boundary),
 		cmocka_unit_test(test_truncated_every_prefix),
 		cmocka_unit_test(test_trailing_garbage),
 		cmocka_unit_test(test_top_level_not_a_map),
