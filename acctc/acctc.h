@@ -82,9 +82,9 @@ enum {
 void	acctc_init(struct acctc *a);
 void	acctc_close(struct acctc *a);
 int	acctc_connect(struct acctc *a);
-int	acctc_call(struct acctc *a, const char *op, struct proto_msg *args,
+int	acctc_call(struct acctc *a, enum proto_op op, struct proto_msg *args,
 	    struct proto_reply *rep);
-int	acctc_call_quiet(struct acctc *a, const char *op,
+int	acctc_call_quiet(struct acctc *a, enum proto_op op,
 	    struct proto_msg *args, struct proto_reply *rep, int quiet);
 int	acctc_refused(const struct proto_reply *rep);
 bool	acctc_json(const struct acctc *a, const struct proto_reply *rep);
@@ -104,7 +104,7 @@ int	acctc_print_rows(const struct acctc *a, const msgpack_object *rows,
 	    const struct out_field *cols, size_t ncols);
 int	acctc_one_arg(struct acctc *a, int argc, char **argv,
 	    const char *what, char **arg);
-int	acctc_reset(struct acctc *a, int argc, char **argv, const char *op,
+int	acctc_reset(struct acctc *a, int argc, char **argv, enum proto_op op,
 	    const char *why, const char *verb, const char *what);
 int	acctc_secret_arg(char *arg, char *buf, size_t bufsz);
 void	acctc_wipe_str(const msgpack_object *o);

@@ -37,10 +37,10 @@ cmd_audit_logins(struct acctc *a, int argc, char **argv)
 		return rc;
 	proto_msg_init(&args);
 	if (optind < argc)
-		proto_kv_str(&args, "username", argv[optind]);
+		proto_kv_str_f(&args, F_USERNAME, argv[optind]);
 	if (limit >= 0)
-		proto_kv_int(&args, "limit", limit);
-	if ((rc = acctc_call(a, "audit_logins", &args, &rep)) ==
+		proto_kv_int_f(&args, F_LIMIT, limit);
+	if ((rc = acctc_call(a, OP_AUDIT_LOGINS, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep))
 		rc = acctc_print_rows(a, proto_map_get(rep.result, "logins"),
 		    login_columns, NELEM(login_columns));
@@ -53,6 +53,6 @@ cmd_audit_logins(struct acctc *a, int argc, char **argv)
 int
 cmd_audit_reset(struct acctc *a, int argc, char **argv)
 {
-	return acctc_reset(a, argc, argv, "audit_reset",
+	return acctc_reset(a, argc, argv, OP_AUDIT_RESET,
 	    "this clears the audit log", "Removed", "audit records");
 }

@@ -120,16 +120,16 @@ acctc_token_add(struct acctc *a, const char *type,
 	int rc;
 
 	proto_msg_init(&args);
-	proto_kv_str(&args, "type", type);
+	proto_kv_str_f(&args, F_TYPE, type);
 	if (user != NULL)
-		proto_kv_str(&args, "username", user);
+		proto_kv_str_f(&args, F_USERNAME, user);
 	if (o->name != NULL)
-		proto_kv_str(&args, "name", o->name);
+		proto_kv_str_f(&args, F_NAME, o->name);
 	if (o->scope != NULL)
-		proto_kv_str(&args, "scope", o->scope);
+		proto_kv_str_f(&args, F_SCOPE, o->scope);
 	if (o->lifetime > 0)
-		proto_kv_int(&args, "lifetime", o->lifetime);
-	rc = acctc_call(a, "token_add", &args, rep);
+		proto_kv_int_f(&args, F_LIFETIME, o->lifetime);
+	rc = acctc_call(a, OP_TOKEN_ADD, &args, rep);
 	proto_msg_free(&args);
 	return rc;
 }
@@ -146,8 +146,8 @@ acctc_token_show(struct acctc *a, const char *id, const char *type,
 	int rc;
 
 	proto_msg_init(&args);
-	proto_kv_str(&args, "id", id);
-	rc = acctc_call_quiet(a, "token_show", &args, rep,
+	proto_kv_str_f(&args, F_ID, id);
+	rc = acctc_call_quiet(a, OP_TOKEN_SHOW, &args, rep,
 	    type != NULL ? ACCT_ERR_NOT_FOUND : ACCT_OK);
 	proto_msg_free(&args);
 	if (rc != ACCTC_EXIT_OK || type == NULL)
@@ -221,12 +221,12 @@ acctc_token_list(struct acctc *a, int argc, char **argv, const char *type,
 	}
 	proto_msg_init(&args);
 	if (optind < argc)
-		proto_kv_str(&args, "search", argv[optind]);
+		proto_kv_str_f(&args, F_SEARCH, argv[optind]);
 	if (type != NULL)
-		proto_kv_str(&args, "type", type);
+		proto_kv_str_f(&args, F_TYPE, type);
 	if (limit >= 0)
-		proto_kv_int(&args, "limit", limit);
-	if ((rc = acctc_call(a, "token_list", &args, &rep)) ==
+		proto_kv_int_f(&args, F_LIMIT, limit);
+	if ((rc = acctc_call(a, OP_TOKEN_LIST, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep))
 		rc = acctc_print_rows(a, proto_map_get(rep.result, "tokens"),
 		    cols, ncols);
@@ -291,11 +291,11 @@ cmd_auth_test(struct acctc *a, int argc, char **argv)
 	}
 	user = argv[optind];
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", user);
-	proto_kv_str(&args, "password", pw);
+	proto_kv_str_f(&args, F_USERNAME, user);
+	proto_kv_str_f(&args, F_PASSWORD, pw);
 	explicit_bzero(pw, sizeof(pw));
 	if (service != NULL)
-		proto_kv_str(&args, "service", service);
+		proto_kv_str_f(&args, F_SERVICE, service);
 	if ((rc = acctc_login(a, &args, &rep, carg != NULL ? code : NULL,
 	    from_stdin)) == ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		printf("Password for ");
@@ -408,11 +408,11 @@ cmd_auth_rm(struct acctc *a, int argc, char **argv)
 	if (is_id(secret)) {
 		for (char *p = secret; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
-		proto_kv_str(&args, "id", secret);
+		proto_kv_str_f(&args, F_ID, secret);
 	} else
-		proto_kv_str(&args, "token", secret);
+		proto_kv_str_f(&args, F_TOKEN, secret);
 	explicit_bzero(secret, sizeof(secret));
-	if ((rc = acctc_call(a, "token_revoke", &args, &rep)) ==
+	if ((rc = acctc_call(a, OP_TOKEN_REVOKE, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		printf("Revoked ");
 		out_str(stdout, proto_map_get(rep.result, "id"));
@@ -429,7 +429,7 @@ out:
 int
 cmd_auth_reset(struct acctc *a, int argc, char **argv)
 {
-	return acctc_reset(a, argc, argv, "tokens_reset",
+	return acctc_reset(a, argc, argv, OP_TOKENS_RESET,
 	    "this revokes every session and token", "Revoked",
 	    "sessions and tokens");
 }

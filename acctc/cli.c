@@ -51,21 +51,57 @@ acctc_warnx(const char *fmt, ...)
 }
 
 /*
+ * ACCTC_SERVER_UID: the uid besides root that may serve the socket (a
+ * daemon run by hand for tests); 0 when unset. -1 to go on, else exit 2.
+ */
+static int
+server_uid(uid_t *uid)
+{
+	const char *env = getenv("ACCTC_SERVER_UID"), *err;
+
+	*uid = 0;
+	if (env == NULL || *env == '\0')
+		return -1;
+	*uid = (uid_t)strtonum(env, 0, UINT32_MAX - 1, &err);
+	if (err != NULL) {
+		acctc_warnx("ACCTC_SERVER_UID is %s: %s (a numeric uid)", err,
+		    env);
+		return ACCTC_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/*
  * Connect now rather than at the first request, so that commands which
  * prompt can fail before asking for a password nobody will check.
  */
 int
 acctc_connect(struct acctc *a)
 {
+	uid_t want, found;
 	int rc;
 
 	if (a->conn != NULL)
 		return ACCTC_EXIT_OK;
-	if ((rc = acct_conn_open(a->socket, &a->conn)) == ACCT_OK)
+	if ((rc = server_uid(&want)) != -1)
+		return rc;
+	if ((rc = acct_conn_open(a->socket, want, &found, &a->conn)) ==
+	    ACCT_OK)
 		return ACCTC_EXIT_OK;
 	if (rc == ACCT_ERR_CONNECT) {
 		acctc_warnx("cannot connect to %s: %s", a->socket,
 		    strerror(errno));
+		return ACCTC_EXIT_CONNECT;
+	}
+	if (rc == ACCT_ERR_UNTRUSTED) {
+		if (found == (uid_t)-1)
+			acctc_warnx("%s: cannot tell which uid serves it: "
+			    "nothing sent", a->socket);
+		else
+			acctc_warnx("%s is served by uid %u, not root: "
+			    "nothing sent (if that is the acctd you mean, "
+			    "set ACCTC_SERVER_UID=%u)", a->socket,
+			    (unsigned)found, (unsigned)found);
 		return ACCTC_EXIT_CONNECT;
 	}
 	acctc_warnx("%s", acct_strerror(rc));
@@ -98,7 +134,7 @@ local_error(const struct acctc *a, int code)
  * their exit status. rep is always safe to free.
  */
 static int
-request(struct acctc *a, const char *op, struct proto_msg *args,
+request(struct acctc *a, enum proto_op op, struct proto_msg *args,
     struct proto_reply *rep)
 {
 	int rc;
@@ -127,7 +163,7 @@ acctc_refused(const struct proto_reply *rep)
  * with rep->code set, and nothing is printed.
  */
 int
-acctc_call_quiet(struct acctc *a, const char *op, struct proto_msg *args,
+acctc_call_quiet(struct acctc *a, enum proto_op op, struct proto_msg *args,
     struct proto_reply *rep, int quiet)
 {
 	int rc;
@@ -141,7 +177,7 @@ acctc_call_quiet(struct acctc *a, const char *op, struct proto_msg *args,
 
 /* Send one request; any failure is reported and gives the exit status. */
 int
-acctc_call(struct acctc *a, const char *op, struct proto_msg *args,
+acctc_call(struct acctc *a, enum proto_op op, struct proto_msg *args,
     struct proto_reply *rep)
 {
 	return acctc_call_quiet(a, op, args, rep, ACCT_OK);
@@ -376,7 +412,7 @@ acctc_one_arg(struct acctc *a, int argc, char **argv, const char *what,
  * (exit 2, saying why); then "<verb> N <what>." --json: {removed: int}
  */
 int
-acctc_reset(struct acctc *a, int argc, char **argv, const char *op,
+acctc_reset(struct acctc *a, int argc, char **argv, enum proto_op op,
     const char *why, const char *verb, const char *what)
 {
 	static const struct option lopts[] = {
@@ -397,7 +433,7 @@ acctc_reset(struct acctc *a, int argc, char **argv, const char *op,
 	if (!yes)
 		return acctc_usage(a, "--yes is required: %s", why);
 	proto_msg_init(&args);
-	proto_kv_bool(&args, "confirm", true);
+	proto_kv_bool_f(&args, F_CONFIRM, true);
 	if ((rc = acctc_call(a, op, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep)) {
 		printf("%s ", verb);

@@ -113,8 +113,8 @@ cmd_clients_rm(struct acctc *a, int argc, char **argv)
 	if (rc != ACCTC_EXIT_OK)
 		return rc;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "id", id);
-	if ((rc = acctc_call(a, "token_revoke", &args, &rep)) ==
+	proto_kv_str_f(&args, F_ID, id);
+	if ((rc = acctc_call(a, OP_TOKEN_REVOKE, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		printf("Revoked client ");
 		out_str(stdout, proto_map_get(rep.result, "id"));

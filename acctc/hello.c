@@ -32,7 +32,7 @@ cmd_hello(struct acctc *a, int argc, char **argv)
 		return rc;
 	if (optind != argc)
 		return acctc_usage(a, "too many arguments");
-	if ((rc = acctc_call(a, "hello", NULL, &rep)) ==
+	if ((rc = acctc_call(a, OP_HELLO, NULL, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep))
 		out_show(stdout, rep.result, hello_fields,
 		    sizeof(hello_fields) / sizeof(hello_fields[0]));

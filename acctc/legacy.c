@@ -131,10 +131,10 @@ cmd_users_import(struct acctc *a, int argc, char **argv)
 		return ACCTC_EXIT_FAIL;
 	}
 	proto_msg_init(&args);
-	proto_kv_str(&args, "data", data);
+	proto_kv_str_f(&args, F_DATA, data);
 	/* Hashes are not passwords, but no copy need stay behind. */
 	explicit_bzero(data, sizeof(data));
-	if ((rc = acctc_call(a, "user_import", &args, &rep)) ==
+	if ((rc = acctc_call(a, OP_USER_IMPORT, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep))
 		print_import(rep.result);
 	proto_msg_free(&args);
@@ -158,12 +158,12 @@ cmd_users_legacy(struct acctc *a, int argc, char **argv)
 	if ((rc = acctc_list_args(a, argc, argv, &limit)) >= 0)
 		return rc;
 	proto_msg_init(&args);
-	proto_kv_bool(&args, "legacy", true);
+	proto_kv_bool_f(&args, F_LEGACY, true);
 	if (optind < argc)
-		proto_kv_str(&args, "search", argv[optind]);
+		proto_kv_str_f(&args, F_SEARCH, argv[optind]);
 	if (limit >= 0)
-		proto_kv_int(&args, "limit", limit);
-	if ((rc = acctc_call(a, "user_list", &args, &rep)) == ACCTC_EXIT_OK &&
+		proto_kv_int_f(&args, F_LIMIT, limit);
+	if ((rc = acctc_call(a, OP_USER_LIST, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep)) {
 		users = proto_map_get(rep.result, "users");
 		total = proto_map_get(rep.result, "total");

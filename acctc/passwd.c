@@ -43,7 +43,7 @@ who_am_i(struct acctc *a, struct caller *me)
 	int rc;
 
 	memset(me, 0, sizeof(*me));
-	if ((rc = acctc_call(a, "hello", NULL, &rep)) == ACCTC_EXIT_OK) {
+	if ((rc = acctc_call(a, OP_HELLO, NULL, &rep)) == ACCTC_EXIT_OK) {
 		const msgpack_object *cl = proto_map_get(rep.result, "classes");
 
 		me->admin = has_class(cl, "admin");
@@ -70,9 +70,9 @@ may_not(struct acctc *a, const char *user)
 	int rc;
 
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", user);
+	proto_kv_str_f(&args, F_USERNAME, user);
 	/* Allowed, it says the request lacks a password: go on. */
-	rc = acctc_call_quiet(a, "passwd", &args, &rep, ACCT_ERR_INVALID);
+	rc = acctc_call_quiet(a, OP_PASSWD, &args, &rep, ACCT_ERR_INVALID);
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;
@@ -105,16 +105,16 @@ send_passwd(struct acctc *a, const char *user, const char *cur,
 	int rc;
 
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", user);
+	proto_kv_str_f(&args, F_USERNAME, user);
 	if (cur != NULL)
-		proto_kv_str(&args, "password", cur);
+		proto_kv_str_f(&args, F_PASSWORD, cur);
 	if (session != NULL)
-		proto_kv_str(&args, "token", session);
+		proto_kv_str_f(&args, F_TOKEN, session);
 	if (rm)
-		proto_kv_bool(&args, "remove", true);
+		proto_kv_bool_f(&args, F_REMOVE, true);
 	else
-		proto_kv_str(&args, "new_password", new);
-	if ((rc = acctc_call(a, "passwd", &args, &rep)) == ACCTC_EXIT_OK &&
+		proto_kv_str_f(&args, F_NEW_PASSWORD, new);
+	if ((rc = acctc_call(a, OP_PASSWD, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep)) {
 		printf("Password of ");
 		out_str(stdout, proto_map_get(rep.result, "username"));
@@ -137,8 +137,8 @@ forgot(struct acctc *a, const char *email)
 	int rc;
 
 	proto_msg_init(&args);
-	proto_kv_str(&args, "email", email);
-	if ((rc = acctc_call(a, "password_forgot", &args, &rep)) ==
+	proto_kv_str_f(&args, F_EMAIL, email);
+	if ((rc = acctc_call(a, OP_PASSWORD_FORGOT, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		printf("If ");
 		out_sanitize(stdout, email, strlen(email));
@@ -185,11 +185,11 @@ reset_with_token(struct acctc *a, char *token_arg, bool from_stdin)
 		goto out;
 	if (read_new(from_stdin, new, sizeof(new)) == -1)
 		goto out;
-	proto_kv_str(&args, "token", token);
-	proto_kv_str(&args, "new_password", new);
+	proto_kv_str_f(&args, F_TOKEN, token);
+	proto_kv_str_f(&args, F_NEW_PASSWORD, new);
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(new, sizeof(new));
-	if ((rc = acctc_call(a, "password_reset", &args, &rep)) ==
+	if ((rc = acctc_call(a, OP_PASSWORD_RESET, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		act = proto_map_get(rep.result, "activated");
 		if (act != NULL && act->type == MSGPACK_OBJECT_BOOLEAN &&

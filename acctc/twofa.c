@@ -25,7 +25,7 @@ caller_is_admin(struct acctc *a, bool *admin)
 	int rc;
 
 	*admin = false;
-	if ((rc = acctc_call(a, "hello", NULL, &rep)) == ACCTC_EXIT_OK &&
+	if ((rc = acctc_call(a, OP_HELLO, NULL, &rep)) == ACCTC_EXIT_OK &&
 	    (cl = proto_map_get(rep.result, "classes")) != NULL &&
 	    cl->type == MSGPACK_OBJECT_ARRAY)
 		for (uint32_t i = 0; i < cl->via.array.size; i++) {
@@ -175,10 +175,10 @@ confirm(struct acctc *a, const char *user, char *code,
 
 	proto_msg_init(&args);
 	if (user != NULL)
-		proto_kv_str(&args, "username", user);
-	proto_kv_str(&args, "code", code);
+		proto_kv_str_f(&args, F_USERNAME, user);
+	proto_kv_str_f(&args, F_CODE, code);
 	explicit_bzero(code, strlen(code));
-	rc = acctc_call_quiet(a, "totp_confirm", &args, rep, quiet);
+	rc = acctc_call_quiet(a, OP_TOTP_CONFIRM, &args, rep, quiet);
 	proto_msg_free(&args);	/* wipes the packed code */
 	if (rc == ACCTC_EXIT_OK && rep->code == ACCT_OK)
 		print_confirmed(a, rep);
@@ -318,11 +318,11 @@ cmd_users_2fa_enable(struct acctc *a, int argc, char **argv)
 		return ACCTC_EXIT_FAIL;
 	proto_msg_init(&args);
 	if (user != NULL)
-		proto_kv_str(&args, "username", user);
+		proto_kv_str_f(&args, F_USERNAME, user);
 	if (!admin)
-		proto_kv_str(&args, "password", pw);
+		proto_kv_str_f(&args, F_PASSWORD, pw);
 	explicit_bzero(pw, sizeof(pw));
-	if ((rc = acctc_call(a, "totp_enroll", &args, &rep)) ==
+	if ((rc = acctc_call(a, OP_TOTP_ENROLL, &args, &rep)) ==
 	    ACCTC_EXIT_OK) {
 		print_enrolled(a, &rep);
 		rc = ask_and_confirm(a, user, from_stdin,
@@ -349,9 +349,9 @@ cmd_users_2fa_disable(struct acctc *a, int argc, char **argv)
 	if ((rc = acctc_one_arg(a, argc, argv, "USERNAME", &user)) >= 0)
 		return rc;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", user);
-	proto_kv_bool(&args, "disable_2fa", true);
-	if ((rc = acctc_call(a, "user_mod", &args, &rep)) == ACCTC_EXIT_OK &&
+	proto_kv_str_f(&args, F_USERNAME, user);
+	proto_kv_bool_f(&args, F_DISABLE_2FA, true);
+	if ((rc = acctc_call(a, OP_USER_MOD, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep)) {
 		printf("Two-factor authentication is off for ");
 		out_str(stdout, proto_map_get(proto_map_get(rep.result,
@@ -378,11 +378,11 @@ acctc_login(struct acctc *a, struct proto_msg *args, struct proto_reply *rep,
 	int rc;
 
 	if (code != NULL) {
-		proto_kv_str(args, "code", code);
+		proto_kv_str_f(args, F_CODE, code);
 		explicit_bzero(code, strlen(code));
-		return acctc_call(a, "login", args, rep);
+		return acctc_call(a, OP_LOGIN, args, rep);
 	}
-	if ((rc = acctc_call_quiet(a, "login", args, rep,
+	if ((rc = acctc_call_quiet(a, OP_LOGIN, args, rep,
 	    ACCT_ERR_CODE_REQUIRED)) != ACCTC_EXIT_OK ||
 	    rep->code == ACCT_OK)
 		return rc;
@@ -391,7 +391,7 @@ acctc_login(struct acctc *a, struct proto_msg *args, struct proto_reply *rep,
 	    sizeof(buf)) : read_code_tty("Two-factor code: ", buf,
 	    sizeof(buf))) == -1)
 		return ACCTC_EXIT_FAIL;
-	proto_kv_str(args, "code", buf);
+	proto_kv_str_f(args, F_CODE, buf);
 	explicit_bzero(buf, sizeof(buf));
-	return acctc_call(a, "login", args, rep);
+	return acctc_call(a, OP_LOGIN, args, rep);
 }

@@ -131,17 +131,17 @@ opts_parse(struct acctc *a, int argc, char **argv,
 }
 
 static void
-kv_str(struct proto_msg *m, const char *key, const char *val)
+kv_str(struct proto_msg *m, enum proto_field f, const char *val)
 {
 	if (val != NULL)
-		proto_kv_str(m, key, val);
+		proto_kv_str_f(m, f, val);
 }
 
 static void
-kv_bool(struct proto_msg *m, const char *key, int val)
+kv_bool(struct proto_msg *m, enum proto_field f, int val)
 {
 	if (val != UNSET)
-		proto_kv_bool(m, key, val == 1);
+		proto_kv_bool_f(m, f, val == 1);
 }
 
 /* The fields both operations take; each key packed once at most. */
@@ -150,19 +150,19 @@ pack_fields(const struct user_opts *o, struct proto_msg *m)
 {
 	uint32_t before = m->npairs;
 
-	kv_str(m, "name", o->name);
-	kv_str(m, "email", o->email);
-	kv_str(m, "role", o->role);
-	kv_str(m, "auth_provider", o->auth);
-	kv_str(m, "auth_id", o->auth_id);
-	kv_str(m, "upload_path", o->upload_path);
-	kv_bool(m, "superadmin", o->superadmin);
-	kv_bool(m, "login", o->login);
-	kv_bool(m, "webdav", o->webdav);
+	kv_str(m, F_NAME, o->name);
+	kv_str(m, F_EMAIL, o->email);
+	kv_str(m, F_ROLE, o->role);
+	kv_str(m, F_AUTH_PROVIDER, o->auth);
+	kv_str(m, F_AUTH_ID, o->auth_id);
+	kv_str(m, F_UPLOAD_PATH, o->upload_path);
+	kv_bool(m, F_SUPERADMIN, o->superadmin);
+	kv_bool(m, F_LOGIN, o->login);
+	kv_bool(m, F_WEBDAV, o->webdav);
 	if (o->disable_2fa)
-		proto_kv_bool(m, "disable_2fa", true);
+		proto_kv_bool_f(m, F_DISABLE_2FA, true);
 	if (o->unlock)
-		proto_kv_bool(m, "unlock", true);
+		proto_kv_bool_f(m, F_UNLOCK, true);
 	return (int)(m->npairs - before);
 }
 
@@ -198,14 +198,14 @@ add_call(struct acctc *a, const char *user, const struct user_opts *o,
 	int rc;
 
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", user);
+	proto_kv_str_f(&args, F_USERNAME, user);
 	pack_fields(o, &args);
 	if (o->password != NULL)
-		proto_kv_str(&args, "new_password", o->password);
-	kv_bool(&args, "restore", restore);
+		proto_kv_str_f(&args, F_NEW_PASSWORD, o->password);
+	kv_bool(&args, F_RESTORE, restore);
 	if (o->activate)
-		proto_kv_bool(&args, "activate", true);
-	rc = acctc_call_quiet(a, "user_add", &args, rep,
+		proto_kv_bool_f(&args, F_ACTIVATE, true);
+	rc = acctc_call_quiet(a, OP_USER_ADD, &args, rep,
 	    restore == UNSET ? ACCT_ERR_DELETED : ACCT_OK);
 	proto_msg_free(&args);
 	return rc;
@@ -370,7 +370,7 @@ cmd_users_mod(struct acctc *a, int argc, char **argv)
 	proto_msg_init(&args);
 	memset(&rep, 0, sizeof(rep));
 	msgpack_unpacked_init(&rep.un);
-	proto_kv_str(&args, "username", user);
+	proto_kv_str_f(&args, F_USERNAME, user);
 	nfields = pack_fields(&o, &args);
 	if (nfields == 0 && o.pw_arg == NULL && !o.pw_stdin) {
 		rc = acctc_usage(a, "nothing to change");
@@ -382,8 +382,8 @@ cmd_users_mod(struct acctc *a, int argc, char **argv)
 	if (password_given(&o) == -1)
 		goto out;
 	if (o.password != NULL)
-		proto_kv_str(&args, "new_password", o.password);
-	if ((rc = acctc_call(a, "user_mod", &args, &rep)) == ACCTC_EXIT_OK &&
+		proto_kv_str_f(&args, F_NEW_PASSWORD, o.password);
+	if ((rc = acctc_call(a, OP_USER_MOD, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep))
 		print_account_done(&rep, "updated");
 out:

@@ -119,12 +119,12 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 		return acctc_usage(a, "too many arguments");
 	proto_msg_init(&args);
 	if (optind < argc)
-		proto_kv_str(&args, "search", argv[optind]);
+		proto_kv_str_f(&args, F_SEARCH, argv[optind]);
 	if (limit >= 0)
-		proto_kv_int(&args, "limit", limit);
+		proto_kv_int_f(&args, F_LIMIT, limit);
 	if (offset >= 0)
-		proto_kv_int(&args, "offset", offset);
-	if ((rc = acctc_call(a, "user_list", &args, &rep)) == ACCTC_EXIT_OK &&
+		proto_kv_int_f(&args, F_OFFSET, offset);
+	if ((rc = acctc_call(a, OP_USER_LIST, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep))
 		rc = print_list(a, rep.result);
 	proto_msg_free(&args);
@@ -144,8 +144,8 @@ cmd_users_show(struct acctc *a, int argc, char **argv)
 	if ((rc = one_username(a, argc, argv, &name)) >= 0)
 		return rc;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", name);
-	if ((rc = acctc_call(a, "user_show", &args, &rep)) == ACCTC_EXIT_OK &&
+	proto_kv_str_f(&args, F_USERNAME, name);
+	if ((rc = acctc_call(a, OP_USER_SHOW, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep))
 		out_show(stdout, proto_map_get(rep.result, "user"),
 		    account_fields, NELEM(account_fields));
@@ -166,8 +166,8 @@ cmd_users_rm(struct acctc *a, int argc, char **argv)
 	if ((rc = one_username(a, argc, argv, &name)) >= 0)
 		return rc;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", name);
-	if ((rc = acctc_call(a, "user_rm", &args, &rep)) == ACCTC_EXIT_OK &&
+	proto_kv_str_f(&args, F_USERNAME, name);
+	if ((rc = acctc_call(a, OP_USER_RM, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep)) {
 		printf("Account ");
 		out_str(stdout, proto_map_get(rep.result, "username"));
@@ -182,7 +182,7 @@ cmd_users_rm(struct acctc *a, int argc, char **argv)
 int
 cmd_users_reset(struct acctc *a, int argc, char **argv)
 {
-	return acctc_reset(a, argc, argv, "users_reset",
+	return acctc_reset(a, argc, argv, OP_USERS_RESET,
 	    "this deletes every account", "Removed", "accounts");
 }
 
@@ -202,8 +202,8 @@ cmd_users_reset_password(struct acctc *a, int argc, char **argv)
 	if ((rc = one_username(a, argc, argv, &name)) >= 0)
 		return rc;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", name);
-	if ((rc = acctc_call(a, "user_reset_password", &args, &rep)) ==
+	proto_kv_str_f(&args, F_USERNAME, name);
+	if ((rc = acctc_call(a, OP_USER_RESET_PASSWORD, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		act = proto_map_get(rep.result, "activation");
 		printf("%s link sent to ", act != NULL &&

@@ -5,12 +5,25 @@
 #ifndef ACCT_H
 #define ACCT_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * The interface version of this header: 0.2 added the calls of the
+ * LIBACCT_0.2 symbol node (acct_open_ex, acct_session_add, acct_passwd,
+ * acct_password_forgot, acct_password_reset). Test it with
+ * #if LIBACCT_VERSION_NUM >= 2. acct_version() gives the package's.
+ */
+#define LIBACCT_VERSION_MAJOR	0
+#define LIBACCT_VERSION_MINOR	2
+#define LIBACCT_VERSION_NUM	(LIBACCT_VERSION_MAJOR * 100 + \
+				 LIBACCT_VERSION_MINOR)
 
 #define ACCT_DEFAULT_SOCKET	"/run/acctd/acctd.sock"
 
@@ -43,15 +56,18 @@ enum acct_err {
 	ACCT_ERR_CONNECT	= 100,	/* cannot reach the daemon */
 	ACCT_ERR_IO		= 101,	/* connection broke mid-request */
 	ACCT_ERR_NOMEM		= 102,
+	ACCT_ERR_UNTRUSTED	= 103,	/* the socket is not served by root */
 };
 
 const char *acct_errname(int code);	/* "not_found" */
 const char *acct_strerror(int code);	/* "no such account" */
 
 /*
- * A connection to acctd. One handle must not be used by two threads at
- * once; separate handles are independent. Requests on a handle are
- * answered in order.
+ * A connection to acctd. Thread safety: one handle must not be used by
+ * two threads at once; separate handles are independent, and every
+ * call may run in many threads at once on their own handles (the
+ * library has no global state). Requests on a handle are answered in
+ * order.
  */
 typedef struct acct acct_t;
 
@@ -70,9 +86,23 @@ struct acct_user {
 	bool		 two_factor;
 };
 
-/* Connect; path NULL means ACCT_DEFAULT_SOCKET. Returns ACCT_OK or an error. */
+/*
+ * Connect; path NULL means ACCT_DEFAULT_SOCKET. Returns ACCT_OK or an
+ * error; ACCT_ERR_UNTRUSTED when the socket is served by a uid other
+ * than root, before anything is sent.
+ */
 int	acct_open(const char *path, acct_t **out);
 void	acct_close(acct_t *a);
+
+/* Options of acct_open_ex(); members left 0 or NULL are the defaults. */
+struct acct_options {
+	const char	*path;		/* NULL: ACCT_DEFAULT_SOCKET */
+	uid_t		 server_uid;	/* accepted besides root; 0: root only */
+	int		 timeout_ms;	/* per reply; 0: wait as long as it takes */
+};
+
+/* acct_open() with options: a test daemon, a deadline. */
+int	acct_open_ex(const struct acct_options *opt, acct_t **out);
 
 /*
  * Verify a password. service and remote_addr (may be NULL) are recorded
@@ -116,6 +146,49 @@ int	acct_validate(acct_t *a, const char *token, const char *service,
 
 /* End a session or token (log out). */
 int	acct_revoke(acct_t *a, const char *token);
+
+/* A session for an account the caller authenticated itself (SSO). */
+struct acct_session_req {
+	const char	*username;	/* required */
+	const char	*service;	/* names the session; may be NULL */
+	const char	*scope;		/* NULL: "*" */
+	int64_t		 lifetime;	/* seconds; 0: the daemon's default */
+};
+
+/*
+ * Open a session for req->username without a password (authenticators
+ * and admins only): *token receives it (acct_secret_free() it), *user
+ * (if not NULL) the account.
+ */
+int	acct_session_add(acct_t *a, const struct acct_session_req *req,
+	    struct acct_user *user, char **token);
+
+/*
+ * Change username's password to new_password, proven by exactly one of
+ * password (the current one) or token (a session of the account, for
+ * SSO accounts without a local password). A wrong proof is
+ * ACCT_ERR_AUTH_FAILED; a new password the policy refuses is
+ * ACCT_ERR_POLICY with the rule in acct_last_message(). The account's
+ * sessions end.
+ */
+int	acct_passwd(acct_t *a, const char *username, const char *password,
+	    const char *token, const char *new_password);
+
+/*
+ * Ask for a reset mail to the account with that email address. The
+ * answer is ACCT_OK whether or not the address is known. remote_addr
+ * (may be NULL) is the end user's, for the daemon's per-source limit.
+ */
+int	acct_password_forgot(acct_t *a, const char *email,
+	    const char *remote_addr);
+
+/*
+ * Set a password with a mailed reset or activation token. On ACCT_OK
+ * *username (if not NULL) receives the account's name (free() it) and
+ * *activated (if not NULL) whether the token activated the account.
+ */
+int	acct_password_reset(acct_t *a, const char *token,
+	    const char *new_password, char **username, bool *activated);
 
 /* Wipe and free a secret the library returned. NULL is allowed. */
 void	acct_secret_free(char *s);

@@ -1,5 +1,6 @@
 /*
- * client.c: a blocking connection to acctd carrying many requests.
+ * client.c: a blocking connection to acctd carrying many requests, made
+ * only once the kernel says root (or the uid asked for) serves it.
  * Not thread-safe: one connection per thread, or a lock around calls.
  */
 #include <sys/socket.h>
@@ -16,16 +17,34 @@
 struct acct_conn {
 	int		fd;
 	uint64_t	next_id;
+	int		timeout_ms;	/* per reply; -1: none */
 };
 
+/* The uid of the process that listens on fd, or (uid_t)-1. */
+static uid_t
+server_of(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1 ||
+	    len != sizeof(cr))
+		return (uid_t)-1;
+	return cr.uid;
+}
+
 int
-acct_conn_open(const char *path, struct acct_conn **out)
+acct_conn_open(const char *path, uid_t server_uid, uid_t *peer_uid,
+    struct acct_conn **out)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct acct_conn *c;
+	uid_t peer;
 	int fd;
 
 	*out = NULL;
+	if (peer_uid != NULL)
+		*peer_uid = (uid_t)-1;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		errno = ENAMETOOLONG;
 		return ACCT_ERR_CONNECT;
@@ -39,14 +58,30 @@ acct_conn_open(const char *path, struct acct_conn **out)
 		errno = saved;
 		return ACCT_ERR_CONNECT;
 	}
+	/* A squatter on the path must get nothing, not even a hello. */
+	peer = server_of(fd);
+	if (peer_uid != NULL)
+		*peer_uid = peer;
+	if (peer == (uid_t)-1 || (peer != 0 && peer != server_uid)) {
+		close(fd);
+		errno = EPERM;
+		return ACCT_ERR_UNTRUSTED;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return ACCT_ERR_NOMEM;
 	}
 	c->fd = fd;
 	c->next_id = 1;
+	c->timeout_ms = -1;
 	*out = c;
 	return ACCT_OK;
+}
+
+void
+acct_conn_set_timeout(struct acct_conn *c, int ms)
+{
+	c->timeout_ms = ms > 0 ? ms : -1;
 }
 
 void
@@ -59,7 +94,7 @@ acct_conn_close(struct acct_conn *c)
 }
 
 int
-acct_conn_call(struct acct_conn *c, const char *op, struct proto_msg *args,
+acct_conn_call(struct acct_conn *c, enum proto_op op, struct proto_msg *args,
     struct proto_reply *rep)
 {
 	struct proto_msg none;
@@ -72,11 +107,13 @@ acct_conn_call(struct acct_conn *c, const char *op, struct proto_msg *args,
 	memset(rep, 0, sizeof(*rep));
 	msgpack_unpacked_init(&rep->un);
 	rep->code = ACCT_ERR_IO;
+	if ((unsigned)op >= OP__COUNT)
+		return ACCT_ERR_INVALID;
 	if (args == NULL) {
 		proto_msg_init(&none);
 		args = &none;
 	}
-	rc = proto_request_finish(args, id, op, &f);
+	rc = proto_request_finish(args, id, proto_ops[op].name, &f);
 	if (args == &none)
 		proto_msg_free(&none);
 	if (rc != ACCT_OK)
@@ -85,8 +122,8 @@ acct_conn_call(struct acct_conn *c, const char *op, struct proto_msg *args,
 	proto_frame_free(&f);
 	if (rc != 0)
 		return ACCT_ERR_IO;
-	if (frame_recv(c->fd, PROTO_MAX_REPLY, -1, -1, -1, &buf, &len) !=
-	    FRAME_OK)
+	if (frame_recv(c->fd, PROTO_MAX_REPLY, c->timeout_ms, c->timeout_ms,
+	    -1, &buf, &len) != FRAME_OK)
 		return ACCT_ERR_IO;
 	if ((rc = proto_reply_decode(buf, len, rep)) != ACCT_OK)
 		return rc;

@@ -124,6 +124,24 @@ proto_kv_nil(struct proto_msg *m, const char *key)
 	msgpack_pack_nil(proto_kv_begin(m, key));
 }
 
+void
+proto_kv_str_f(struct proto_msg *m, enum proto_field f, const char *val)
+{
+	proto_kv_str(m, proto_fields[f].name, val);
+}
+
+void
+proto_kv_int_f(struct proto_msg *m, enum proto_field f, int64_t val)
+{
+	proto_kv_int(m, proto_fields[f].name, val);
+}
+
+void
+proto_kv_bool_f(struct proto_msg *m, enum proto_field f, bool val)
+{
+	proto_kv_bool(m, proto_fields[f].name, val);
+}
+
 /*
  * Frame = length header, then map { "v": 1, "id": id, <tail> }, where
  * tail is the caller's key plus the body map built in *body.

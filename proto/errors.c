@@ -30,6 +30,7 @@ static const struct {
 	{ ACCT_ERR_CONNECT,	  "connect",		"cannot reach acctd" },
 	{ ACCT_ERR_IO,		  "io",			"connection to acctd lost" },
 	{ ACCT_ERR_NOMEM,	  "nomem",		"out of memory" },
+	{ ACCT_ERR_UNTRUSTED,	  "untrusted_server",	"the socket is not served by root" },
 };
 
 static int

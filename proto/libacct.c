@@ -1,6 +1,7 @@
 /*
  * libacct.c: the public C API of libacct (acct.h), a thin layer over the
- * protocol client. Only the acct_* names of acct.h are exported.
+ * protocol client; arguments are packed by schema field, never by a name
+ * spelled here. Only the acct_* names of acct.h are exported.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,21 +22,34 @@ acct_version(void)
 }
 
 int
-acct_open(const char *path, acct_t **out)
+acct_open_ex(const struct acct_options *opt, acct_t **out)
 {
+	static const struct acct_options defaults;
 	acct_t *a;
 	int rc;
 
 	*out = NULL;
+	if (opt == NULL)
+		opt = &defaults;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return ACCT_ERR_NOMEM;
-	rc = acct_conn_open(path ? path : ACCT_DEFAULT_SOCKET, &a->conn);
+	rc = acct_conn_open(opt->path ? opt->path : ACCT_DEFAULT_SOCKET,
+	    opt->server_uid, NULL, &a->conn);
 	if (rc != ACCT_OK) {
 		free(a);
 		return rc;
 	}
+	acct_conn_set_timeout(a->conn, opt->timeout_ms);
 	*out = a;
 	return ACCT_OK;
+}
+
+int
+acct_open(const char *path, acct_t **out)
+{
+	struct acct_options o = { .path = path };
+
+	return acct_open_ex(&o, out);
 }
 
 void
@@ -120,7 +134,7 @@ user_from(const msgpack_object *m, struct acct_user *u)
 
 /* Send op, keep the daemon's message, return its code or a local one. */
 static int
-call(acct_t *a, const char *op, struct proto_msg *args,
+call(acct_t *a, enum proto_op op, struct proto_msg *args,
     struct proto_reply *rep)
 {
 	int rc = acct_conn_call(a->conn, op, args, rep);
@@ -142,31 +156,37 @@ acct_secret_free(char *s)
 }
 
 static void
-opt_str(struct proto_msg *m, const char *key, const char *val)
+opt_str(struct proto_msg *m, enum proto_field f, const char *val)
 {
 	if (val != NULL)
-		proto_kv_str(m, key, val);
+		proto_kv_str_f(m, f, val);
+}
+
+/* A copy of the reply's string member key into *out; NULL if absent. */
+static int
+result_str(const struct proto_reply *rep, const char *key, char **out)
+{
+	const msgpack_object *t = proto_map_get(rep->result, key);
+
+	*out = NULL;
+	if (t == NULL || t->type != MSGPACK_OBJECT_STR)
+		return ACCT_ERR_PROTOCOL;
+	if ((*out = strndup(t->via.str.ptr, t->via.str.size)) == NULL)
+		return ACCT_ERR_NOMEM;
+	return ACCT_OK;
 }
 
 /* The reply's "user" into *user (if wanted), "token" into *token. */
 static int
 results(const struct proto_reply *rep, struct acct_user *user, char **token)
 {
-	const msgpack_object *t;
 	int rc = ACCT_OK;
 
 	if (user != NULL)
 		rc = user_from(proto_map_get(rep->result, "user"), user);
-	if (rc == ACCT_OK && token != NULL) {
-		t = proto_map_get(rep->result, "token");
-		if (t == NULL || t->type != MSGPACK_OBJECT_STR)
-			rc = ACCT_ERR_PROTOCOL;
-		else if ((*token = strndup(t->via.str.ptr,
-		    t->via.str.size)) == NULL)
-			rc = ACCT_ERR_NOMEM;
-		if (rc != ACCT_OK && user != NULL)
-			acct_user_free(user);
-	}
+	if (rc == ACCT_OK && token != NULL &&
+	    (rc = result_str(rep, "token", token)) != ACCT_OK && user != NULL)
+		acct_user_free(user);
 	return rc;
 }
 
@@ -186,18 +206,18 @@ acct_login_ex(acct_t *a, const struct acct_login_req *r,
 	    (r->session && token == NULL))
 		return ACCT_ERR_INVALID;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "username", r->username);
-	proto_kv_str(&args, "password", r->password);
-	opt_str(&args, "code", r->code);
-	opt_str(&args, "service", r->service);
-	opt_str(&args, "remote_addr", r->remote_addr);
+	proto_kv_str_f(&args, F_USERNAME, r->username);
+	proto_kv_str_f(&args, F_PASSWORD, r->password);
+	opt_str(&args, F_CODE, r->code);
+	opt_str(&args, F_SERVICE, r->service);
+	opt_str(&args, F_REMOTE_ADDR, r->remote_addr);
 	if (r->session) {
-		proto_kv_bool(&args, "session", true);
-		opt_str(&args, "scope", r->scope);
+		proto_kv_bool_f(&args, F_SESSION, true);
+		opt_str(&args, F_SCOPE, r->scope);
 		if (r->lifetime > 0)
-			proto_kv_int(&args, "lifetime", r->lifetime);
+			proto_kv_int_f(&args, F_LIFETIME, r->lifetime);
 	}
-	rc = call(a, "login", &args, &rep);
+	rc = call(a, OP_LOGIN, &args, &rep);
 	proto_msg_free(&args);	/* wipes the password */
 	if (rc == ACCT_OK)
 		rc = results(&rep, user, r->session ? token : NULL);
@@ -229,9 +249,9 @@ acct_validate(acct_t *a, const char *token, const char *service,
 	if (token == NULL)
 		return ACCT_ERR_INVALID;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "token", token);
-	opt_str(&args, "service", service);
-	rc = call(a, "token_validate", &args, &rep);
+	proto_kv_str_f(&args, F_TOKEN, token);
+	opt_str(&args, F_SERVICE, service);
+	rc = call(a, OP_TOKEN_VALIDATE, &args, &rep);
 	proto_msg_free(&args);
 	if (rc == ACCT_OK)
 		rc = results(&rep, user, NULL);
@@ -249,9 +269,105 @@ acct_revoke(acct_t *a, const char *token)
 	if (token == NULL)
 		return ACCT_ERR_INVALID;
 	proto_msg_init(&args);
-	proto_kv_str(&args, "token", token);
-	rc = call(a, "token_revoke", &args, &rep);
+	proto_kv_str_f(&args, F_TOKEN, token);
+	rc = call(a, OP_TOKEN_REVOKE, &args, &rep);
 	proto_msg_free(&args);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+int
+acct_session_add(acct_t *a, const struct acct_session_req *r,
+    struct acct_user *user, char **token)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	if (user != NULL)
+		memset(user, 0, sizeof(*user));
+	if (token != NULL)
+		*token = NULL;
+	if (r == NULL || r->username == NULL || token == NULL)
+		return ACCT_ERR_INVALID;
+	proto_msg_init(&args);
+	proto_kv_str_f(&args, F_USERNAME, r->username);
+	opt_str(&args, F_SERVICE, r->service);
+	opt_str(&args, F_SCOPE, r->scope);
+	if (r->lifetime > 0)
+		proto_kv_int_f(&args, F_LIFETIME, r->lifetime);
+	rc = call(a, OP_SESSION_ADD, &args, &rep);
+	proto_msg_free(&args);
+	if (rc == ACCT_OK)
+		rc = results(&rep, user, token);
+	proto_reply_free(&rep);	/* wipes the token's copy */
+	return rc;
+}
+
+int
+acct_passwd(acct_t *a, const char *username, const char *password,
+    const char *token, const char *new_password)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	/* Exactly one proof: an admin's set without one is not offered. */
+	if (username == NULL || new_password == NULL ||
+	    (password == NULL) == (token == NULL))
+		return ACCT_ERR_INVALID;
+	proto_msg_init(&args);
+	proto_kv_str_f(&args, F_USERNAME, username);
+	opt_str(&args, F_PASSWORD, password);
+	opt_str(&args, F_TOKEN, token);
+	proto_kv_str_f(&args, F_NEW_PASSWORD, new_password);
+	rc = call(a, OP_PASSWD, &args, &rep);
+	proto_msg_free(&args);	/* wipes both passwords */
+	proto_reply_free(&rep);
+	return rc;
+}
+
+int
+acct_password_forgot(acct_t *a, const char *email, const char *remote_addr)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	if (email == NULL)
+		return ACCT_ERR_INVALID;
+	proto_msg_init(&args);
+	proto_kv_str_f(&args, F_EMAIL, email);
+	opt_str(&args, F_REMOTE_ADDR, remote_addr);
+	rc = call(a, OP_PASSWORD_FORGOT, &args, &rep);
+	proto_msg_free(&args);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+int
+acct_password_reset(acct_t *a, const char *token, const char *new_password,
+    char **username, bool *activated)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	int rc;
+
+	if (username != NULL)
+		*username = NULL;
+	if (activated != NULL)
+		*activated = false;
+	if (token == NULL || new_password == NULL)
+		return ACCT_ERR_INVALID;
+	proto_msg_init(&args);
+	proto_kv_str_f(&args, F_TOKEN, token);
+	proto_kv_str_f(&args, F_NEW_PASSWORD, new_password);
+	rc = call(a, OP_PASSWORD_RESET, &args, &rep);
+	proto_msg_free(&args);	/* wipes the token and the password */
+	if (rc == ACCT_OK && username != NULL)
+		rc = result_str(&rep, "username", username);
+	if (rc == ACCT_OK && activated != NULL)
+		*activated = get_bool(rep.result, "activated");
 	proto_reply_free(&rep);
 	return rc;
 }

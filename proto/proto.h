@@ -173,6 +173,11 @@ void	proto_kv_str(struct proto_msg *m, const char *key, const char *val);
 void	proto_kv_int(struct proto_msg *m, const char *key, int64_t val);
 void	proto_kv_bool(struct proto_msg *m, const char *key, bool val);
 void	proto_kv_nil(struct proto_msg *m, const char *key);
+/* The same keyed by schema field, so that clients spell no name. */
+void	proto_kv_str_f(struct proto_msg *m, enum proto_field f,
+	    const char *val);
+void	proto_kv_int_f(struct proto_msg *m, enum proto_field f, int64_t val);
+void	proto_kv_bool_f(struct proto_msg *m, enum proto_field f, bool val);
 /* Append bytes that are already MessagePack (built in another msg). */
 void	proto_msg_raw(struct proto_msg *m, const void *data, size_t len);
 /* Add a key and return the packer so the caller packs one value. */

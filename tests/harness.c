@@ -570,6 +570,22 @@ slurp_tmp(FILE *f)
 	return th_keep(s ? s : strdup(""));
 }
 
+/* NAME=VALUE strings for the next acctc runs, from th_acctc_env(). */
+static char	*extra_env[8];
+static size_t	 nextra_env;
+
+void
+th_acctc_env(const char *assignment)
+{
+	if (assignment == NULL) {
+		while (nextra_env > 0)
+			free(extra_env[--nextra_env]);
+		return;
+	}
+	if (nextra_env < sizeof(extra_env) / sizeof(extra_env[0]))
+		extra_env[nextra_env++] = strdup(assignment);
+}
+
 int
 th_acctc_v(const char *sock, const struct th_cred *cred,
     const char *stdin_text, const char *const *args, struct th_result *r)
@@ -619,6 +635,16 @@ th_acctc_v(const char *sock, const struct th_cred *cred,
 		/* No controlling terminal: acctc must never prompt. */
 		(void)setsid();
 		unsetenv("ACCTC_SOCKET");
+		/* A test daemon not run as root runs as we do. */
+		if (geteuid() != 0) {
+			char uid[16];
+
+			snprintf(uid, sizeof(uid), "%u", (unsigned)geteuid());
+			setenv("ACCTC_SERVER_UID", uid, 1);
+		} else
+			unsetenv("ACCTC_SERVER_UID");
+		for (size_t i = 0; i < nextra_env; i++)
+			putenv(extra_env[i]);
 		signal(SIGPIPE, SIG_DFL);
 		if (cred != NULL && take_cred(cred) == -1) {
 			dprintf(2, "harness: cannot become uid %u: %s\n",
@@ -834,19 +860,37 @@ th_wait_closed(int fd, int ms)
 
 /* ---- requests ---- */
 
+/* An operation the schema does not know, sent as the wire would have it. */
+static int
+call_raw(const char *sock, const char *op, struct proto_msg *args,
+    struct proto_reply *rep)
+{
+	int fd = th_connect(sock), rc;
+
+	if (fd == -1)
+		return ACCT_ERR_CONNECT;
+	rc = th_send_request(fd, 1, op, args) == -1 ? ACCT_ERR_IO :
+	    th_recv(fd, TH_WAIT_MS, rep) == TH_REPLY ? ACCT_OK : ACCT_ERR_IO;
+	close(fd);
+	return rc;
+}
+
 int
 th_call(const char *sock, const char *op, struct proto_msg *args,
     struct proto_reply *rep)
 {
 	struct acct_conn *c;
-	int rc;
+	int rc, o = proto_op_lookup(op, strlen(op));
 
 	memset(rep, 0, sizeof(*rep));
 	msgpack_unpacked_init(&rep->un);
 	rep->code = ACCT_ERR_CONNECT;
-	if ((rc = acct_conn_open(sock, &c)) != ACCT_OK)
+	if (o < 0)
+		return call_raw(sock, op, args, rep);
+	/* A test daemon not run as root runs as we do. */
+	if ((rc = acct_conn_open(sock, geteuid(), NULL, &c)) != ACCT_OK)
 		return rc;
-	rc = acct_conn_call(c, op, args, rep);
+	rc = acct_conn_call(c, (enum proto_op)o, args, rep);
 	acct_conn_close(c);
 	return rc;
 }
@@ -1121,6 +1165,153 @@ th_db_integrity(const struct th_daemon *d)
 		fprintf(stderr, "harness: integrity_check: %s\n",
 		    b.s ? b.s : "(nothing)");
 	free(b.s);
+	return rc;
+}
+
+/* ---- a squatter on the socket path ---- */
+
+/* Answer each request frame on fd with an empty result; bytes read. */
+static long
+squat_answer(int fd)
+{
+	struct proto_request req;
+	struct proto_frame f;
+	struct proto_msg none;
+	uint8_t *buf;
+	size_t len;
+	char why[128];
+	long total = 0;
+
+	while (frame_recv(fd, PROTO_MAX_REQUEST, 5000, 5000, -1, &buf,
+	    &len) == FRAME_OK) {
+		total += (long)(len + PROTO_HDR_LEN);
+		if (proto_request_decode(buf, len, &req, why, sizeof(why)) !=
+		    ACCT_OK)
+			req.id = 0;
+		free(buf);
+		proto_msg_init(&none);
+		if (proto_reply_finish(&none, req.id, &f) == ACCT_OK) {
+			io_write_all(fd, f.data, f.len);
+			proto_frame_free(&f);
+		}
+		proto_msg_free(&none);
+		proto_request_free(&req);
+	}
+	return total;
+}
+
+/* Read until the client hangs up (or 5 s pass); bytes read. */
+static long
+squat_listen(int fd)
+{
+	char buf[4096];
+	long total = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 5000) <= 0)
+			break;
+		if ((n = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	return total;
+}
+
+static void
+squat_serve(const struct th_squatter *sq, uid_t uid, bool answer, int out)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct th_cred c = { .uid = uid, .gid = uid };
+	int lfd, fd;
+
+	if (th_is_root() && take_cred(&c) == -1)
+		_exit(126);
+	memcpy(sun.sun_path, sq->sock, strlen(sq->sock) + 1);
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(sq->sock, 0777) == -1 || listen(lfd, 16) == -1)
+		_exit(125);
+	dprintf(out, "ready\n");
+	while ((fd = accept(lfd, NULL, NULL)) != -1) {
+		dprintf(out, "%ld\n", answer ? squat_answer(fd) :
+		    squat_listen(fd));
+		close(fd);
+	}
+	_exit(0);
+}
+
+int
+th_squatter_start(struct th_squatter *sq, uid_t uid, bool answer)
+{
+	char line[16];
+	int p[2];
+	ssize_t n;
+
+	memset(sq, 0, sizeof(*sq));
+	sq->report = -1;
+	strcpy(sq->dir, "/tmp/acctd-squat.XXXXXX");
+	if (mkdtemp(sq->dir) == NULL || chmod(sq->dir, 01777) == -1)
+		return -1;
+	snprintf(sq->sock, sizeof(sq->sock), "%s/acctd.sock", sq->dir);
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	if ((sq->pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (sq->pid == 0) {
+		close(p[0]);
+		signal(SIGTERM, SIG_DFL);
+		squat_serve(sq, uid, answer, p[1]);
+	}
+	close(p[1]);
+	sq->report = p[0];
+	/* "ready\n" once it listens. */
+	n = read(sq->report, line, 6);
+	return n == 6 && memcmp(line, "ready\n", 6) == 0 ? 0 : -1;
+}
+
+int
+th_squatter_stop(struct th_squatter *sq, int *conns, long *bytes)
+{
+	char *text, *line, *save;
+	int rc = -1;
+
+	*conns = 0;
+	*bytes = 0;
+	if (sq->pid > 0) {
+		/* A last connection may still be read: give it a moment. */
+		nap_ms(100);
+		kill(sq->pid, SIGTERM);
+		while (waitpid(sq->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		sq->pid = 0;
+	}
+	if (sq->report != -1 && (text = read_all(sq->report, NULL)) != NULL) {
+		for (line = strtok_r(text, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			(*conns)++;
+			*bytes += strtol(line, NULL, 10);
+		}
+		free(text);
+		rc = 0;
+	}
+	if (sq->report != -1)
+		close(sq->report);
+	sq->report = -1;
+	if (sq->dir[0] != '\0') {
+		unlink(sq->sock);
+		rmdir(sq->dir);
+	}
+	sq->dir[0] = '\0';
 	return rc;
 }
 

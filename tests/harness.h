@@ -113,6 +113,9 @@ int	th_acctc_as(const struct th_daemon *d, const struct th_cred *cred,
 	    const char *stdin_text, struct th_result *r, ...)
 	    __attribute__((sentinel));
 const char *th_acctc_bin(void);	/* NULL if ACCTC_BIN unset or missing */
+/* Put NAME=VALUE in the environment of the acctc runs that follow;
+ * NULL clears them all. */
+void	th_acctc_env(const char *assignment);
 
 /* Raw frames. */
 enum th_recv {
@@ -166,6 +169,26 @@ int	th_db_integrity(const struct th_daemon *d);
 
 /* Strings. */
 bool	th_contains(const char *hay, const char *needle);
+
+/*
+ * A squatter: a process of another uid that binds a socket path before
+ * acctd does, in a sticky world-writable directory, and counts the
+ * bytes every connection sends it. With answer set it replies to each
+ * request with an empty result (a "server" a client may be told to
+ * trust); else it reads until the client hangs up.
+ */
+struct th_squatter {
+	char	 dir[64];	/* /tmp/acctd-squat.XXXXXX, mode 1777 */
+	char	 sock[96];	/* DIR/acctd.sock */
+	pid_t	 pid;
+	int	 report;	/* read end: one "BYTES\n" line per connection */
+};
+int	th_squatter_start(struct th_squatter *sq, uid_t uid, bool answer);
+/*
+ * Stop it; *conns connections were made, *bytes the total they sent.
+ * 0, or -1 if it did not report.
+ */
+int	th_squatter_stop(struct th_squatter *sq, int *conns, long *bytes);
 
 /* ---- hardening tests (issue 6) ---- */
 
