@@ -124,10 +124,23 @@ proto_kv_nil(struct proto_msg *m, const char *key)
 	msgpack_pack_nil(proto_kv_begin(m, key));
 }
 
+/*
+ * A clamped field (context a client reports) is cut here as the daemon
+ * would cut it, at a character's first byte: the request stays small
+ * and an older daemon does not refuse it.
+ */
 void
 proto_kv_str_f(struct proto_msg *m, enum proto_field f, const char *val)
 {
-	proto_kv_str(m, proto_fields[f].name, val);
+	const struct proto_field_def *d = &proto_fields[f];
+	msgpack_packer *pk = proto_kv_begin(m, d->name);
+	size_t n = strlen(val);
+
+	if (d->clamp && n > d->max)
+		for (n = d->max; n > 0 && ((uint8_t)val[n] & 0xc0) == 0x80; n--)
+			;
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, val, n);
 }
 
 void

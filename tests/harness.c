@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1313,6 +1315,180 @@ th_squatter_stop(struct th_squatter *sq, int *conns, long *bytes)
 	}
 	sq->dir[0] = '\0';
 	return rc;
+}
+
+/* ---- mail ---- */
+
+int
+th_free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+bool
+th_port_open(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 &&
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+int
+th_mail_start(struct th_mail *m)
+{
+	char listen[64];
+
+	memset(m, 0, sizeof(*m));
+	strcpy(m->dir, "/tmp/acctd-mail.XXXXXX");
+	if (mkdtemp(m->dir) == NULL || (m->port = th_free_port()) < 0) {
+		m->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(m->maildir, sizeof(m->maildir), "%s/box", m->dir);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", m->port);
+	fflush(stdout);
+	fflush(stderr);
+	if ((m->pid = fork()) == -1)
+		return -1;
+	if (m->pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(nul, 1);
+		execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n",
+		    "-l", listen, "-c", "aiosmtpd.handlers.Mailbox",
+		    m->maildir, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 400; i++) {
+		if (th_port_open(m->port))
+			return 0;
+		if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
+			fprintf(stderr, "harness: aiosmtpd exited: is "
+			    "python3-aiosmtpd installed (make deps)?\n");
+			m->pid = 0;
+			return -1;
+		}
+		nap_ms(50);
+	}
+	fprintf(stderr, "harness: aiosmtpd did not listen on %s\n", listen);
+	return -1;
+}
+
+void
+th_mail_stop(struct th_mail *m)
+{
+	if (m->pid > 0) {
+		kill(m->pid, SIGTERM);
+		while (waitpid(m->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		m->pid = 0;
+	}
+	if (m->dir[0] != '\0')
+		nftw(m->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	m->dir[0] = '\0';
+}
+
+int
+th_mail_config(const struct th_mail *m, char *buf, size_t bufsz)
+{
+	int n = snprintf(buf, bufsz, "sendmail_command = /usr/bin/msmtp "
+	    "--host=127.0.0.1 --port=%d --from=acctd@example.org -t\n"
+	    "mail_from = acctd@example.org\n"
+	    "reset_url = https://example.org/reset?t={token}\n"
+	    "activation_url = https://example.org/activate?t={token}\n"
+	    "mail_timeout = 20\n", m->port);
+
+	return n > 0 && (size_t)n < bufsz ? 0 : -1;
+}
+
+static int
+mail_count(const struct th_mail *m)
+{
+	char path[128];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/new", m->maildir);
+	if ((dir = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+static bool
+mail_seen(const struct th_mail *m, const char *name)
+{
+	for (int i = 0; i < m->nseen; i++)
+		if (strcmp(m->seen[i], name) == 0)
+			return true;
+	return false;
+}
+
+char *
+th_mail_wait(struct th_mail *m, int want)
+{
+	char path[128], file[512];
+	struct dirent *de;
+	DIR *dir;
+
+	for (int i = 0; i < 600 && mail_count(m) < want; i++)
+		nap_ms(50);
+	if (mail_count(m) < want || m->nseen >= TH_MAX_MAIL) {
+		fprintf(stderr, "harness: %d mails arrived, %d awaited\n",
+		    mail_count(m), want);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/new", m->maildir);
+	if ((dir = opendir(path)) == NULL)
+		return NULL;
+	file[0] = '\0';
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.' && !mail_seen(m, de->d_name)) {
+			snprintf(m->seen[m->nseen++], sizeof(m->seen[0]), "%s",
+			    de->d_name);
+			snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+			break;
+		}
+	closedir(dir);
+	return file[0] != '\0' ? th_slurp(file, NULL) : NULL;
+}
+
+int
+th_mail_token(const char *text, char *tok, size_t toksz)
+{
+	static const char mark[] = "paste this token: ";
+	const char *p = text != NULL ? strstr(text, mark) : NULL;
+
+	if (p == NULL || toksz < 82)
+		return -1;
+	p += strlen(mark);
+	if (strnlen(p, 81) < 81)
+		return -1;
+	memcpy(tok, p, 81);
+	tok[81] = '\0';
+	return strspn(tok, "0123456789abcdef_") == 81 ? 0 : -1;
 }
 
 /* ---- hardening tests (issue 6) ---- */

@@ -190,6 +190,33 @@ int	th_squatter_start(struct th_squatter *sq, uid_t uid, bool answer);
  */
 int	th_squatter_stop(struct th_squatter *sq, int *conns, long *bytes);
 
+/*
+ * Mail as the mail tests receive it: msmtp (acctd's sendmail_command)
+ * delivers to an aiosmtpd on 127.0.0.1, which writes a Maildir.
+ */
+#define TH_MAX_MAIL	8
+struct th_mail {
+	char	 dir[64];	/* /tmp/acctd-mail.XXXXXX */
+	char	 maildir[96];	/* DIR/box */
+	int	 port;
+	pid_t	 pid;		/* the aiosmtpd */
+	char	 seen[TH_MAX_MAIL][256];
+	int	 nseen;
+};
+int	th_mail_start(struct th_mail *m);	/* 0 or -1 (printed) */
+void	th_mail_stop(struct th_mail *m);	/* stops it, removes DIR */
+/* The acctd.conf lines that send mail through it, into buf. 0 or -1. */
+int	th_mail_config(const struct th_mail *m, char *buf, size_t bufsz);
+/* The text of a message not read before, once want have arrived
+ * (within 30 s), th_keep'd; NULL if they did not. */
+char	*th_mail_wait(struct th_mail *m, int want);
+/* The 81-character token after "paste this token: " in text. 0 or -1. */
+int	th_mail_token(const char *text, char *tok, size_t toksz);
+/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
+int	th_free_port(void);
+/* Whether something accepts on 127.0.0.1:port. */
+bool	th_port_open(int port);
+
 /* ---- hardening tests (issue 6) ---- */
 
 /* Start acctd on d's paths under wrap (argv prefix, NULL-terminated,
