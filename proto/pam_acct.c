@@ -374,7 +374,11 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	return rc;
 }
 
-/* No credentials to set: the account's are acctd's. */
+/*
+ * No credentials to set: success without side effects, so that a stack
+ * with this module alone (PAM_IGNORE from all would be a failure) works
+ * for services that call pam_setcred() after a login, as sshd does.
+ */
 int
 pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -382,7 +386,7 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	(void)argc;
 	(void)argv;
-	return PAM_IGNORE;
+	return PAM_SUCCESS;
 }
 
 /*
@@ -469,7 +473,10 @@ pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	return rc;
 }
 
-/* Sessions are the service's business; acctd's are not opened here. */
+/*
+ * Sessions are the service's business (no acctd session is opened):
+ * success without side effects, as for setcred.
+ */
 int
 pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
     const char **argv)
@@ -478,7 +485,7 @@ pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	(void)flags;
 	(void)argc;
 	(void)argv;
-	return PAM_IGNORE;
+	return PAM_SUCCESS;
 }
 
 int
@@ -489,5 +496,5 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 	(void)flags;
 	(void)argc;
 	(void)argv;
-	return PAM_IGNORE;
+	return PAM_SUCCESS;
 }

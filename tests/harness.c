@@ -2,6 +2,7 @@
  * harness.c: runs the real acctd and acctc for the integration tests,
  * talks raw frames to the daemon, and runs code as other uids/gids.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sha1.h>
 #include <sqlite3.h>
 
 #include "../common/io.h"
@@ -589,33 +591,15 @@ th_acctc_env(const char *assignment)
 }
 
 int
-th_acctc_v(const char *sock, const struct th_cred *cred,
-    const char *stdin_text, const char *const *args, struct th_result *r)
+th_run_v(const char *const *argv, const struct th_cred *cred,
+    const char *stdin_text, const char *const *env, struct th_result *r)
 {
-	const char *bin = th_acctc_bin();
-	const char *argv[TH_MAX_ARGS + 4];
 	FILE *in = NULL, *out = NULL, *err = NULL;
-	size_t n = 0;
 	pid_t pid;
 	int st;
 
 	memset(r, 0, sizeof(*r));
 	r->status = -1;
-	if (bin == NULL) {
-		r->out = th_keep(strdup(""));
-		r->err = th_keep(strdup("harness: ACCTC_BIN unset or not "
-		    "executable"));
-		return -1;
-	}
-	argv[n++] = bin;
-	if (sock != NULL) {
-		argv[n++] = "--socket";
-		argv[n++] = sock;
-	}
-	for (size_t i = 0; args[i] != NULL && n < TH_MAX_ARGS; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-
 	if ((out = tmpfile()) == NULL || (err = tmpfile()) == NULL)
 		goto fail;
 	if (stdin_text != NULL) {
@@ -634,42 +618,34 @@ th_acctc_v(const char *sock, const struct th_cred *cred,
 		if (infd == -1 || dup2(infd, 0) == -1 ||
 		    dup2(fileno(out), 1) == -1 || dup2(fileno(err), 2) == -1)
 			_exit(126);
-		/* No controlling terminal: acctc must never prompt. */
+		/* No controlling terminal: nothing may prompt on one. */
 		(void)setsid();
-		unsetenv("ACCTC_SOCKET");
-		/* A test daemon not run as root runs as we do. */
-		if (geteuid() != 0) {
-			char uid[16];
-
-			snprintf(uid, sizeof(uid), "%u", (unsigned)geteuid());
-			setenv("ACCTC_SERVER_UID", uid, 1);
-		} else
-			unsetenv("ACCTC_SERVER_UID");
-		for (size_t i = 0; i < nextra_env; i++)
-			putenv(extra_env[i]);
+		for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+			if (strchr(env[i], '=') != NULL)
+				putenv((char *)(uintptr_t)env[i]);
+			else
+				unsetenv(env[i]);
+		}
 		signal(SIGPIPE, SIG_DFL);
 		if (cred != NULL && take_cred(cred) == -1) {
 			dprintf(2, "harness: cannot become uid %u: %s\n",
 			    (unsigned)cred->uid, strerror(errno));
 			_exit(126);
 		}
-		execv(bin, (char *const *)(uintptr_t)argv);
-		dprintf(2, "harness: exec %s: %s\n", bin, strerror(errno));
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		dprintf(2, "harness: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	if ((st = th_wait_pid(pid, TH_WAIT_MS)) == -1) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		r->status = -1;
-		r->out = slurp_tmp(out);
-		r->err = slurp_tmp(err);
-		fprintf(stderr, "harness: acctc did not finish in %d ms\n",
-		    TH_WAIT_MS);
-	} else {
+		fprintf(stderr, "harness: %s did not finish in %d ms\n",
+		    argv[0], TH_WAIT_MS);
+	} else
 		r->status = exit_code(st);
-		r->out = slurp_tmp(out);
-		r->err = slurp_tmp(err);
-	}
+	r->out = slurp_tmp(out);
+	r->err = slurp_tmp(err);
 	if (in)
 		fclose(in);
 	fclose(out);
@@ -683,8 +659,44 @@ fail:
 	if (err)
 		fclose(err);
 	r->out = th_keep(strdup(""));
-	r->err = th_keep(strdup("harness: cannot run acctc"));
+	r->err = th_keep(strdup("harness: cannot run the program"));
 	return -1;
+}
+
+int
+th_acctc_v(const char *sock, const struct th_cred *cred,
+    const char *stdin_text, const char *const *args, struct th_result *r)
+{
+	const char *bin = th_acctc_bin();
+	const char *argv[TH_MAX_ARGS + 4];
+	const char *env[4 + sizeof(extra_env) / sizeof(extra_env[0])];
+	char uid[48];
+	size_t n = 0, e = 0;
+
+	if (bin == NULL) {
+		memset(r, 0, sizeof(*r));
+		r->status = -1;
+		r->out = th_keep(strdup(""));
+		r->err = th_keep(strdup("harness: ACCTC_BIN unset or not "
+		    "executable"));
+		return -1;
+	}
+	argv[n++] = bin;
+	if (sock != NULL) {
+		argv[n++] = "--socket";
+		argv[n++] = sock;
+	}
+	for (size_t i = 0; args[i] != NULL && n < TH_MAX_ARGS; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	env[e++] = "ACCTC_SOCKET";
+	/* A test daemon not run as root runs as we do. */
+	snprintf(uid, sizeof(uid), "ACCTC_SERVER_UID=%u", (unsigned)geteuid());
+	env[e++] = geteuid() != 0 ? uid : "ACCTC_SERVER_UID";
+	for (size_t i = 0; i < nextra_env; i++)
+		env[e++] = extra_env[i];
+	env[e] = NULL;
+	return th_run_v(argv, cred, stdin_text, env, r);
 }
 
 static int
@@ -1231,7 +1243,15 @@ squat_serve(const struct th_squatter *sq, uid_t uid, bool answer, int out)
 	struct th_cred c = { .uid = uid, .gid = uid };
 	int lfd, fd;
 
+	int nul = open("/dev/null", O_RDWR);
+
+	/* Hold none of the test's pipes, and die with the test. */
+	if (nul == -1 || dup2(nul, 0) == -1 || dup2(nul, 1) == -1 ||
+	    dup2(nul, 2) == -1)
+		_exit(126);
 	if (th_is_root() && take_cred(&c) == -1)
+		_exit(126);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() == 1)
 		_exit(126);
 	memcpy(sun.sun_path, sq->sock, strlen(sq->sock) + 1);
 	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
@@ -1489,6 +1509,275 @@ th_mail_token(const char *text, char *tok, size_t toksz)
 	memcpy(tok, p, 81);
 	tok[81] = '\0';
 	return strspn(tok, "0123456789abcdef_") == 81 ? 0 : -1;
+}
+
+/* ---- PAM ---- */
+
+#define PAMTESTER	"/usr/bin/pamtester"
+#define PAM_DIR		"/etc/pam.d"
+#define PAM_PREFIX	"acctd-test-"
+
+const char *
+th_pam_module(void)
+{
+	static char path[512];
+	const char *lib = getenv("ACCT_STAGE_LIBDIR");
+
+	if (lib == NULL) {
+		fprintf(stderr, "harness: ACCT_STAGE_LIBDIR is not set: run "
+		    "through make test\n");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/security/pam_acct.so", lib);
+	if (access(path, R_OK) == -1) {
+		fprintf(stderr, "harness: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	return path;
+}
+
+/* Service files of test runs that died before removing theirs. */
+static void
+pam_sweep(void)
+{
+	struct dirent *de;
+	char path[512];
+	DIR *dir;
+	long pid;
+
+	if ((dir = opendir(PAM_DIR)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, PAM_PREFIX, strlen(PAM_PREFIX)) != 0)
+			continue;
+		pid = strtol(de->d_name + strlen(PAM_PREFIX), NULL, 10);
+		if (pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH) {
+			snprintf(path, sizeof(path), PAM_DIR "/%s", de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(dir);
+}
+
+int
+th_pam_service(struct th_pam *p, const char *dir, const char *text)
+{
+	static int serial;
+	const char *mod = th_pam_module();
+	char body[8192], *o = body;
+	const char *t;
+	int fd;
+
+	memset(p, 0, sizeof(*p));
+	if (mod == NULL)
+		return -1;
+	pam_sweep();
+	for (t = text; *t != '\0' && o < body + sizeof(body) - 600; )
+		if (strncmp(t, "MODULE", 6) == 0) {
+			o += snprintf(o, 600, "%s", mod);
+			t += 6;
+		} else
+			*o++ = *t++;
+	*o = '\0';
+	serial++;
+	snprintf(p->service, sizeof(p->service), PAM_PREFIX "%ld-%d",
+	    (long)getpid(), serial);
+	snprintf(p->path, sizeof(p->path), PAM_DIR "/%s", p->service);
+	snprintf(p->syslog, sizeof(p->syslog), "%s/pam-syslog-%d", dir,
+	    serial);
+	/* pamtester runs as other uids too: it must append here. */
+	if ((fd = open(p->syslog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0666)) == -1 || fchmod(fd, 0666) == -1) {
+		fprintf(stderr, "harness: %s: %s\n", p->syslog,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (write_file(p->path, body, 0644) == -1) {
+		fprintf(stderr, "harness: %s: %s\n", p->path, strerror(errno));
+		unlink(p->path);
+		p->path[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+void
+th_pam_remove(struct th_pam *p)
+{
+	if (p->path[0] != '\0')
+		unlink(p->path);
+	p->path[0] = '\0';
+}
+
+int
+th_pamtester(const struct th_pam *p, const struct th_cred *cred,
+    const char *user, const char *stdin_text, const char *rhost,
+    const char *ops, struct th_result *r)
+{
+	const char *argv[TH_MAX_ARGS], *env[3];
+	char opbuf[256], item[1024], shim[512], logenv[160], *save, *op;
+	const char *build = getenv("ACCT_BUILD");
+	size_t n = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->status = -1;
+	if (access(PAMTESTER, X_OK) == -1 || build == NULL) {
+		r->out = th_keep(strdup(""));
+		r->err = th_keep(strdup("harness: no " PAMTESTER " (make "
+		    "deps installs pamtester) or ACCT_BUILD unset"));
+		fprintf(stderr, "%s\n", r->err);
+		return -1;
+	}
+	snprintf(shim, sizeof(shim), "LD_PRELOAD=%s/tests/pam/syslog_shim.so",
+	    build);
+	snprintf(logenv, sizeof(logenv), "TH_SYSLOG=%s", p->syslog);
+	env[0] = shim;
+	env[1] = logenv;
+	env[2] = NULL;
+	argv[n++] = PAMTESTER;
+	if (rhost != NULL) {
+		snprintf(item, sizeof(item), "rhost=%s", rhost);
+		argv[n++] = "-I";
+		argv[n++] = item;
+	}
+	argv[n++] = p->service;
+	argv[n++] = user;
+	snprintf(opbuf, sizeof(opbuf), "%s", ops);
+	for (op = strtok_r(opbuf, " ", &save); op != NULL &&
+	    n < TH_MAX_ARGS - 1; op = strtok_r(NULL, " ", &save))
+		argv[n++] = op;
+	argv[n] = NULL;
+	return th_run_v(argv, cred, stdin_text, env, r);
+}
+
+char *
+th_pam_syslog(const struct th_pam *p)
+{
+	char *s = th_slurp(p->syslog, NULL);
+
+	return s != NULL ? s : th_keep(strdup(""));
+}
+
+/* ---- TOTP, independently of acctd's implementation ---- */
+
+static int
+base32_decode(const char *in, uint8_t *out, size_t cap)
+{
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	for (; *in != '\0' && *in != '='; in++) {
+		const char *c = strchr(alpha, *in >= 'a' && *in <= 'z' ?
+		    *in - 'a' + 'A' : *in);
+
+		if (c == NULL || *c == '\0')
+			return -1;
+		acc = acc << 5 | (uint32_t)(c - alpha);
+		if ((bits += 5) >= 8) {
+			if (n == cap)
+				return -1;
+			out[n++] = (uint8_t)(acc >> (bits - 8));
+			bits -= 8;
+		}
+	}
+	return (int)n;
+}
+
+static void
+hmac_sha1(const uint8_t *key, size_t keylen, const uint8_t *msg,
+    size_t msglen, uint8_t mac[SHA1_DIGEST_LENGTH])
+{
+	uint8_t k[64] = { 0 }, pad[64], inner[SHA1_DIGEST_LENGTH];
+	SHA1_CTX c;
+
+	if (keylen > sizeof(k)) {
+		SHA1Init(&c);
+		SHA1Update(&c, key, keylen);
+		SHA1Final(k, &c);
+	} else
+		memcpy(k, key, keylen);
+	for (int i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x36;
+	SHA1Init(&c);
+	SHA1Update(&c, pad, sizeof(pad));
+	SHA1Update(&c, msg, msglen);
+	SHA1Final(inner, &c);
+	for (int i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x5c;
+	SHA1Init(&c);
+	SHA1Update(&c, pad, sizeof(pad));
+	SHA1Update(&c, inner, sizeof(inner));
+	SHA1Final(mac, &c);
+}
+
+void
+th_totp_code(const char *secret, int offset, char out[8])
+{
+	uint8_t key[64], msg[8], mac[SHA1_DIGEST_LENGTH];
+	uint64_t step = (uint64_t)(time(NULL) / 30 + offset);
+	int n = base32_decode(secret, key, sizeof(key)), o;
+	uint32_t v;
+
+	for (int i = 7; i >= 0; i--, step >>= 8)
+		msg[i] = (uint8_t)step;
+	hmac_sha1(key, n > 0 ? (size_t)n : 0, msg, sizeof(msg), mac);
+	o = mac[SHA1_DIGEST_LENGTH - 1] & 0x0f;
+	v = ((uint32_t)(mac[o] & 0x7f) << 24 | (uint32_t)mac[o + 1] << 16 |
+	    (uint32_t)mac[o + 2] << 8 | mac[o + 3]) % 1000000;
+	snprintf(out, 8, "%06u", v);
+}
+
+/* A string member of a reply's result into buf. 0 or -1. */
+static int
+result_copy(const msgpack_object *o, char *buf, size_t bufsz)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
+	    o->via.str.size >= bufsz)
+		return -1;
+	memcpy(buf, o->via.str.ptr, o->via.str.size);
+	buf[o->via.str.size] = '\0';
+	return 0;
+}
+
+int
+th_totp_enrol(const char *sock, const char *user, char secret[64],
+    char recovery[32])
+{
+	struct proto_msg m;
+	struct proto_reply rep;
+	const msgpack_object *codes;
+	char code[8];
+	int rc;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", user);
+	rc = th_call(sock, "totp_enroll", &m, &rep);
+	proto_msg_free(&m);
+	if (rc != ACCT_OK || rep.code != ACCT_OK ||
+	    result_copy(proto_map_get(rep.result, "secret"), secret, 64) ==
+	    -1) {
+		proto_reply_free(&rep);
+		return -1;
+	}
+	proto_reply_free(&rep);
+	th_totp_code(secret, 0, code);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", user);
+	proto_kv_str(&m, "code", code);
+	rc = th_call(sock, "totp_confirm", &m, &rep);
+	proto_msg_free(&m);
+	codes = rc == ACCT_OK && rep.code == ACCT_OK ?
+	    proto_map_get(rep.result, "recovery_codes") : NULL;
+	rc = codes != NULL && codes->type == MSGPACK_OBJECT_ARRAY &&
+	    codes->via.array.size > 0 && result_copy(&codes->via.array.ptr[0],
+	    recovery, 32) == 0 ? 0 : -1;
+	proto_reply_free(&rep);
+	return rc;
 }
 
 /* ---- hardening tests (issue 6) ---- */

@@ -104,6 +104,14 @@ void	th_result_free(struct th_result *r);
  * cred (NULL: as ourselves), with stdin_text (NULL: /dev/null).
  * sock NULL: no --socket flag. Returns r->status.
  */
+/*
+ * Run argv (argv[0] a path) like th_acctc_v(): as cred, with stdin_text,
+ * no controlling terminal, and env (NULL-terminated; "NAME=VALUE" sets,
+ * "NAME" unsets) changed. Returns r->status.
+ */
+int	th_run_v(const char *const *argv, const struct th_cred *cred,
+	    const char *stdin_text, const char *const *env,
+	    struct th_result *r);
 int	th_acctc_v(const char *sock, const struct th_cred *cred,
 	    const char *stdin_text, const char *const *args,
 	    struct th_result *r);
@@ -216,6 +224,38 @@ int	th_mail_token(const char *text, char *tok, size_t toksz);
 int	th_free_port(void);
 /* Whether something accepts on 127.0.0.1:port. */
 bool	th_port_open(int port);
+
+/*
+ * PAM: service files in /etc/pam.d naming the staged pam_acct.so, each
+ * removed by th_pam_remove() (and, should a test binary die first, by
+ * the next run), and pamtester with pam_syslog() lines captured.
+ */
+struct th_pam {
+	char	 service[64];	/* acctd-test-PID-N */
+	char	 path[96];	/* /etc/pam.d/SERVICE */
+	char	 syslog[128];	/* DIR/pam-syslog-N: what pam_syslog() said */
+};
+/* The staged $(PAMDIR)/pam_acct.so, or NULL (printed). */
+const char *th_pam_module(void);
+/* Write /etc/pam.d/SERVICE: text, with each "MODULE" the module's path.
+ * The syslog file goes in dir. 0 or -1. */
+int	th_pam_service(struct th_pam *p, const char *dir, const char *text);
+void	th_pam_remove(struct th_pam *p);
+/* pamtester [-I rhost=RHOST] SERVICE USER OPS (space separated), as cred
+ * (NULL: root), with stdin_text. Returns r->status (0: all OPS passed). */
+int	th_pamtester(const struct th_pam *p, const struct th_cred *cred,
+	    const char *user, const char *stdin_text, const char *rhost,
+	    const char *ops, struct th_result *r);
+/* What pam_syslog() wrote so far, th_keep'd ("" if nothing). */
+char	*th_pam_syslog(const struct th_pam *p);
+
+/* TOTP (RFC 6238: SHA-1, 6 digits, 30 s) computed here, independently
+ * of acctd's code: the code for secret offset steps from now. */
+void	th_totp_code(const char *secret, int offset, char out[8]);
+/* Enrol user in TOTP as an admin and confirm it: the base32 secret and
+ * the first recovery code out. 0 or -1. */
+int	th_totp_enrol(const char *sock, const char *user, char secret[64],
+	    char recovery[32]);
 
 /* ---- hardening tests (issue 6) ---- */
 

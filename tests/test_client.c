@@ -171,6 +171,36 @@ test_root_daemon_trusted(void **state)
 	th_cleanup(&d);
 }
 
+/* Context fields are cut as the daemon would, between characters. */
+static void
+test_clamp_at_character(void **state)
+{
+	char val[300];
+	struct proto_msg m;
+	msgpack_unpacked un;
+	size_t off = 0;
+
+	(void)state;
+	val[0] = 'x';
+	for (int i = 0; i < 140; i++)
+		memcpy(val + 1 + 2 * i, "\xc3\xa9", 2);
+	val[281] = '\0';
+	proto_msg_init(&m);
+	proto_kv_str_f(&m, F_REMOTE_ADDR, val);
+	proto_kv_str_f(&m, F_USERNAME, "x");	/* not clamped: as given */
+	msgpack_unpacked_init(&un);
+	assert_int_equal(msgpack_unpack_next(&un, (const char *)m.data, m.len,
+	    &off), MSGPACK_UNPACK_SUCCESS);	/* the key */
+	assert_int_equal(msgpack_unpack_next(&un, (const char *)m.data, m.len,
+	    &off), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(un.data.type, MSGPACK_OBJECT_STR);
+	/* 64 bytes would end inside a character: 63. */
+	assert_int_equal(un.data.via.str.size, 63);
+	assert_memory_equal(un.data.via.str.ptr, val, 63);
+	msgpack_unpacked_destroy(&un);
+	proto_msg_free(&m);
+}
+
 int
 main(void)
 {
@@ -183,6 +213,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_daemon_trusted,
 		    setup, teardown),
+		cmocka_unit_test(test_clamp_at_character),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,6 +202,8 @@ struct lifeenv {
 	struct th_mail		m;
 };
 
+static int life_teardown(void **state);
+
 static int
 life_setup(void **state)
 {
@@ -211,16 +213,16 @@ life_setup(void **state)
 	if (e == NULL)
 		return -1;
 	*state = e;
-	if (!th_is_root()) {
+	if (!th_is_root())
 		fprintf(stderr, "test_libacct: the lifecycle runs as an "
 		    "authenticator uid: run as root\n");
-		return -1;
-	}
-	if (th_mail_start(&e->m) == -1 ||
-	    th_mail_config(&e->m, conf, sizeof(conf)) == -1 ||
-	    th_up(&e->d, conf) == -1)
-		return -1;
-	return 0;
+	else if (th_mail_start(&e->m) == 0 &&
+	    th_mail_config(&e->m, conf, sizeof(conf)) == 0 &&
+	    th_up(&e->d, conf) == 0)
+		return 0;
+	/* cmocka skips the teardown of a failed setup: undo it here. */
+	life_teardown(state);
+	return -1;
 }
 
 static int
@@ -236,6 +238,7 @@ life_teardown(void **state)
 	th_cleanup(&e->d);
 	th_mail_stop(&e->m);
 	free(e);
+	*state = NULL;
 	th_free_all();
 	return rc;
 }
