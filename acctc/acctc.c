@@ -137,9 +137,14 @@ static const struct acctc_cmd cmds[] = {
 	  "      --type TYPE          session, access_token, app_password or\n"
 	  "                           client\n" },
 	{ "auth add", cmd_auth_add,
-	  "[--name APP] [--scope SCOPE] [--expires DURATION] USERNAME",
-	  "Create an access token, or with --name an app password; the\n"
+	  "[--session] [--name APP] [--scope SCOPE] [--expires DURATION] "
+	  "USERNAME",
+	  "Create an access token, or with --name an app password, or with\n"
+	  "--session a session (as an SSO service opens one after its own\n"
+	  "sign-in; --name then names it, as a login's service does); the\n"
 	  "secret is printed this once.\n"
+	  "      --session            a session (expires after the daemon's\n"
+	  "                           session_lifetime unless --expires)\n"
 	  TOKEN_FLAGS },
 	{ "auth show", cmd_auth_show, "ID",
 	  "Show a session or token.\n" },

@@ -151,9 +151,11 @@ struct acctc_token_opts {
 	const char	*name;		/* --name, NULL: none */
 	const char	*scope;		/* --scope, NULL: the daemon's "*" */
 	int64_t		 lifetime;	/* --expires in seconds, 0: never */
+	bool		 session;	/* auth add --session */
 };
+/* sessions: --session is one of the flags (auth add). */
 int	acctc_token_args(struct acctc *a, int argc, char **argv,
-	    struct acctc_token_opts *o);
+	    struct acctc_token_opts *o, bool sessions);
 /* -n LIMIT, the formats and one optional operand: -1, or exit status. */
 int	acctc_list_args(struct acctc *a, int argc, char **argv,
 	    int64_t *limit);

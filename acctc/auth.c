@@ -89,20 +89,33 @@ token_opt(struct acctc *a, int ch, const char *arg,
  */
 int
 acctc_token_args(struct acctc *a, int argc, char **argv,
-    struct acctc_token_opts *o)
+    struct acctc_token_opts *o, bool sessions)
 {
-	static const struct option lopts[] = {
-		{ "name",	required_argument,	NULL, 'n' },
-		{ "scope",	required_argument,	NULL, 's' },
-		{ "expires",	required_argument,	NULL, 'e' },
+	enum { OPT_SESSION = ACCTC_OPT__NEXT };
+#define TOKEN_LONGOPTS \
+		{ "name",	required_argument,	NULL, 'n' }, \
+		{ "scope",	required_argument,	NULL, 's' }, \
+		{ "expires",	required_argument,	NULL, 'e' }
+	static const struct option plain[] = {
+		TOKEN_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct option with_session[] = {
+		TOKEN_LONGOPTS,
+		{ "session",	no_argument,		NULL, OPT_SESSION },
+		{ NULL, 0, NULL, 0 }
+	};
+#undef TOKEN_LONGOPTS
 	int ch, rc, bad = -1;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = acctc_getopt(a, argc, argv, "n:s:e:", lopts, &rc)) != -1)
-		if (bad < 0)
+	while ((ch = acctc_getopt(a, argc, argv, "n:s:e:", sessions ?
+	    with_session : plain, &rc)) != -1) {
+		if (ch == OPT_SESSION)
+			o->session = true;
+		else if (bad < 0)
 			bad = token_opt(a, ch, optarg, o);
+	}
 	return rc >= 0 ? rc : bad;
 }
 
@@ -318,9 +331,48 @@ cmd_auth_ls(struct acctc *a, int argc, char **argv)
 }
 
 /*
+ * --session: a session for user, as an SSO service opens one after its
+ * own sign-in (session_add); --name names it, as a login's service does.
+ * --json: {session: TOKEN, token: str, user: ACCOUNT}
+ */
+static int
+session_add(struct acctc *a, const struct acctc_token_opts *o,
+    const char *user)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	const msgpack_object *token;
+	int rc;
+
+	proto_msg_init(&args);
+	proto_kv_str_f(&args, F_USERNAME, user);
+	if (o->name != NULL)
+		proto_kv_str_f(&args, F_SERVICE, o->name);
+	if (o->scope != NULL)
+		proto_kv_str_f(&args, F_SCOPE, o->scope);
+	if (o->lifetime > 0)
+		proto_kv_int_f(&args, F_LIFETIME, o->lifetime);
+	rc = acctc_call(a, OP_SESSION_ADD, &args, &rep);
+	proto_msg_free(&args);
+	token = rc == ACCTC_EXIT_OK ? proto_map_get(rep.result, "token") :
+	    NULL;
+	if (rc == ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
+		printf("Session token: ");
+		out_str(stdout, token);
+		printf("\nCopy it now: it will not be shown again.\n\n");
+		acctc_token_print(proto_map_get(rep.result, "session"));
+	}
+	acctc_flush_secret();
+	acctc_wipe_str(token);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/*
  * An access token for USERNAME, or with --name an app password (which
- * logs in like the password, for the services of its scope). The
- * secret is printed this once. --json: {info: TOKEN, token: str}
+ * logs in like the password, for the services of its scope), or with
+ * --session a session. The secret is printed this once. --json:
+ * {info: TOKEN, token: str}
  */
 int
 cmd_auth_add(struct acctc *a, int argc, char **argv)
@@ -330,12 +382,14 @@ cmd_auth_add(struct acctc *a, int argc, char **argv)
 	const msgpack_object *token;
 	int rc;
 
-	if ((rc = acctc_token_args(a, argc, argv, &o)) >= 0)
+	if ((rc = acctc_token_args(a, argc, argv, &o, true)) >= 0)
 		return rc;
 	if (optind >= argc)
 		return acctc_usage(a, "USERNAME missing");
 	if (argc - optind > 1)
 		return acctc_usage(a, "too many arguments");
+	if (o.session)
+		return session_add(a, &o, argv[optind]);
 	rc = acctc_token_add(a, o.name != NULL ? "app_password" :
 	    "access_token", &o, argv[optind], &rep);
 	token = rc == ACCTC_EXIT_OK ? proto_map_get(rep.result, "token") :

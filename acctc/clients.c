@@ -54,7 +54,7 @@ cmd_clients_add(struct acctc *a, int argc, char **argv)
 	const msgpack_object *token;
 	int rc;
 
-	if ((rc = acctc_token_args(a, argc, argv, &o)) >= 0)
+	if ((rc = acctc_token_args(a, argc, argv, &o, false)) >= 0)
 		return rc;
 	if (argc - optind > 1)
 		return acctc_usage(a, "too many arguments");
