@@ -889,6 +889,16 @@ call_raw(const char *sock, const char *op, struct proto_msg *args,
 	return rc;
 }
 
+static bool	trust_set;
+static uid_t	trusted;
+
+void
+th_trust_server(uid_t uid)
+{
+	trust_set = true;
+	trusted = uid;
+}
+
 int
 th_call(const char *sock, const char *op, struct proto_msg *args,
     struct proto_reply *rep)
@@ -901,8 +911,8 @@ th_call(const char *sock, const char *op, struct proto_msg *args,
 	rep->code = ACCT_ERR_CONNECT;
 	if (o < 0)
 		return call_raw(sock, op, args, rep);
-	/* A test daemon not run as root runs as we do. */
-	if ((rc = acct_conn_open(sock, geteuid(), NULL, &c)) != ACCT_OK)
+	if ((rc = acct_conn_open(sock, trust_set ? trusted : geteuid(), NULL,
+	    &c)) != ACCT_OK)
 		return rc;
 	rc = acct_conn_call(c, (enum proto_op)o, args, rep);
 	acct_conn_close(c);

@@ -144,6 +144,12 @@ int	th_wait_closed(int fd, int ms);
 int	th_send_request(int fd, uint64_t id, const char *op,
 	    struct proto_msg *args);
 
+/*
+ * The uid th_call() trusts to serve a socket besides root: our own by
+ * default (a test daemon not run as root runs as we do); a test that
+ * starts acctd as another uid names it here.
+ */
+void	th_trust_server(uid_t uid);
 /* One request on a fresh connection; acct_conn_call's return value. */
 int	th_call(const char *sock, const char *op, struct proto_msg *args,
 	    struct proto_reply *rep);

@@ -325,6 +325,7 @@ test_not_dumpable(void **state)
 	/* th_start() as nobody; acctd outlives that child. */
 	assert_int_equal(th_as(&nobody, start_as, d, msg, sizeof(msg)), 0);
 	d->pid = (pid_t)atol(msg);
+	th_trust_server(TH_NOBODY);	/* clients trust only root else */
 	assert_int_equal(th_call_code(d->sock, "hello", NULL), ACCT_OK);
 	assert_true(d->pid > 0);
 	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)d->pid);
