@@ -1569,16 +1569,15 @@ pam_sweep(void)
 	closedir(dir);
 }
 
-int
-th_pam_service(struct th_pam *p, const char *dir, const char *text)
+static int
+pam_service(struct th_pam *p, const char *dir, const char *text,
+    const char *mod)
 {
 	static int serial;
-	const char *mod = th_pam_module();
 	char body[8192], *o = body;
 	const char *t;
 	int fd;
 
-	memset(p, 0, sizeof(*p));
 	if (mod == NULL)
 		return -1;
 	pam_sweep();
@@ -1614,6 +1613,25 @@ th_pam_service(struct th_pam *p, const char *dir, const char *text)
 	return 0;
 }
 
+int
+th_pam_service(struct th_pam *p, const char *dir, const char *text)
+{
+	memset(p, 0, sizeof(*p));
+	return pam_service(p, dir, text, th_pam_module());
+}
+
+int
+th_pam_service_build(struct th_pam *p, const char *dir, const char *text)
+{
+	const char *mod = getenv("ACCT_PAM_MODULE");
+
+	memset(p, 0, sizeof(*p));
+	if (mod == NULL || *mod == '\0')
+		return pam_service(p, dir, text, th_pam_module());
+	p->build = true;
+	return pam_service(p, dir, text, mod);
+}
+
 void
 th_pam_remove(struct th_pam *p)
 {
@@ -1641,8 +1659,11 @@ th_pamtester(const struct th_pam *p, const struct th_cred *cred,
 		fprintf(stderr, "%s\n", r->err);
 		return -1;
 	}
-	snprintf(shim, sizeof(shim), "LD_PRELOAD=%s/tests/pam/syslog_shim.so",
-	    build);
+	/* A sanitized module needs its runtime loaded first. */
+	snprintf(shim, sizeof(shim), "LD_PRELOAD=%s%s%s/tests/pam/"
+	    "syslog_shim.so", p->build && getenv("ACCT_PAM_PRELOAD") ?
+	    getenv("ACCT_PAM_PRELOAD") : "", p->build &&
+	    getenv("ACCT_PAM_PRELOAD") ? " " : "", build);
 	snprintf(logenv, sizeof(logenv), "TH_SYSLOG=%s", p->syslog);
 	env[0] = shim;
 	env[1] = logenv;

@@ -240,12 +240,18 @@ struct th_pam {
 	char	 service[64];	/* acctd-test-PID-N */
 	char	 path[96];	/* /etc/pam.d/SERVICE */
 	char	 syslog[128];	/* DIR/pam-syslog-N: what pam_syslog() said */
+	bool	 build;		/* the build's module, not the staged one */
 };
 /* The staged $(PAMDIR)/pam_acct.so, or NULL (printed). */
 const char *th_pam_module(void);
 /* Write /etc/pam.d/SERVICE: text, with each "MODULE" the module's path.
  * The syslog file goes in dir. 0 or -1. */
 int	th_pam_service(struct th_pam *p, const char *dir, const char *text);
+/* The same with the build's own module ($ACCT_PAM_MODULE: under SAN=1
+ * the sanitized one, which th_pamtester() loads with $ACCT_PAM_PRELOAD
+ * first); the staged one when that is unset. For pamtester only. */
+int	th_pam_service_build(struct th_pam *p, const char *dir,
+	    const char *text);
 void	th_pam_remove(struct th_pam *p);
 /* pamtester [-I rhost=RHOST] SERVICE USER OPS (space separated), as cred
  * (NULL: root), with stdin_text. Returns r->status (0: all OPS passed). */

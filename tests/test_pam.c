@@ -1,7 +1,8 @@
 /*
- * test_pam.c: pam_acct.so, as installed by make install, driven by the
- * real pamtester through a pam.d service file against a real acctd:
- * passwords, refusals, audit context, two-factor prompts, chauthtok.
+ * test_pam.c: pam_acct.so, as installed by make install (under SAN=1 the
+ * sanitized build), driven by the real pamtester through a pam.d service
+ * file against a real acctd: passwords, refusals, audit context,
+ * two-factor prompts, chauthtok.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,7 +48,7 @@ service(struct pamenv *e, const char *sock, const char *args)
 	    "account required MODULE socket=%s debug %s\n"
 	    "password required MODULE socket=%s debug %s\n"
 	    "session required MODULE\n", sock, args, sock, args, sock, args);
-	return th_pam_service(&e->p, e->d.dir, text);
+	return th_pam_service_build(&e->p, e->d.dir, text);
 }
 
 static int teardown(void **state);
