@@ -142,7 +142,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (load_config(&o, &c) == -1)
+	if (dispatch_init() == -1 || load_config(&o, &c) == -1)
 		return 1;
 	if (db_open(c.db_path, err, sizeof(err)) == -1) {
 		log_err("database: %s", err);

@@ -55,6 +55,8 @@ static const struct key {
 	{ "mail_queue",		K_U32, offsetof(struct config, mail_queue), 1, 100000 },
 	{ "reset_token_lifetime", K_U32, offsetof(struct config, reset_token_lifetime), 1, 30 * 86400 },
 	{ "activation_token_lifetime", K_U32, offsetof(struct config, activation_token_lifetime), 1, 30 * 86400 },
+	{ "reset_mail_interval", K_U32, offsetof(struct config, reset_mail_interval), 0, 86400 },
+	{ "reset_mail_per_source", K_U32, offsetof(struct config, reset_mail_per_source), 0, 100000 },
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,6 +94,8 @@ config_defaults(struct config *c)
 	c->mail_queue = 100;
 	c->reset_token_lifetime = 86400;
 	c->activation_token_lifetime = 2 * 86400;
+	c->reset_mail_interval = 300;
+	c->reset_mail_per_source = 20;
 }
 
 /* Printable ASCII without spaces: URLs and addresses in mail headers. */

@@ -161,6 +161,13 @@ bool	th_has_keys(const msgpack_object *map, const char *const *keys);
  * with a read-only connection: for before/after comparisons. malloc'd.
  */
 char	*th_db_dump(const struct th_daemon *d);
+/* The same without what a failed attempt writes by design (failure
+ * counters, locks, audit records, mail limits): the accounts' state. */
+char	*th_db_dump_state(const struct th_daemon *d);
+/* The integer sql gives, read from the file, its ?1, ?2 ... bound to the
+ * strings that follow (NULL ends them); -1 on error. */
+int64_t	th_db_int(const struct th_daemon *d, const char *sql, ...)
+	    __attribute__((sentinel));
 /* PRAGMA integrity_check says ok: 0, else -1. */
 int	th_db_integrity(const struct th_daemon *d);
 

@@ -164,6 +164,45 @@ dump(const struct th_daemon *d)
 	return s;
 }
 
+/* The accounts' state, without the counters a failed attempt moves. */
+static char *
+dump_state(const struct th_daemon *d)
+{
+	char *s = th_keep(th_db_dump_state(d));
+
+	assert_non_null(s);
+	return s;
+}
+
+static void
+state_unchanged(const struct th_daemon *d, const char *before)
+{
+	char *after = dump_state(d);
+
+	if (strcmp(before, after) != 0)
+		print_error("accounts changed:\n--- before\n%s--- after\n%s",
+		    before, after);
+	assert_string_equal(before, after);
+	th_free(after);
+}
+
+/* Audit rows of a realm and status for a name as given. */
+static int64_t
+audited(const struct th_daemon *d, const char *realm, const char *user,
+    const char *status)
+{
+	return th_db_int(d, "SELECT count(*) FROM audit_logins WHERE "
+	    "realm = ?1 AND username = ?2 AND status = ?3", realm, user,
+	    status, NULL);
+}
+
+static int64_t
+failures(const struct th_daemon *d, const char *user)
+{
+	return th_db_int(d, "SELECT failed_logins FROM accounts WHERE "
+	    "username = ?1 AND deleted_at IS NULL", user, NULL);
+}
+
 static void
 unchanged(const struct th_daemon *d, const char *before)
 {
@@ -298,35 +337,35 @@ test_plain_passwd_self(void **state)
 	char *before;
 
 	NEED_ROOT();
-	before = dump(d);
-	/* Wrong current password, or none: refused, nothing written. */
+	before = dump_state(d);
+	/* A wrong current password: refused, counted and audited like a
+	 * failed login, and nothing else written. */
 	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
 	    { S("username", "nobody"), S("password", "not-the-password"),
 	    S("new_password", "brand-new-password") });
-	{
-		struct req r = { d->sock, "passwd", { S("username", "nobody"),
-		    S("new_password", "brand-new-password") } };
-		int rc = as_req(&plain, &r, NULL, 0);
-		assert_true(rc == ACCT_ERR_INVALID ||
-		    rc == ACCT_ERR_AUTH_FAILED);
-	}
+	assert_int_equal(failures(d, "nobody"), 1);
+	assert_int_equal(audited(d, "passwd", "nobody", "FAILED"), 1);
+	/* None at all: the request is incomplete, nothing is tried. */
+	assert_as(&plain, ACCT_ERR_INVALID, "passwd",
+	    { S("username", "nobody"), S("new_password", "brand-new-pw") });
 	/* The policy still applies to one's own password. */
 	assert_as(&plain, ACCT_ERR_POLICY, "passwd",
 	    { S("username", "nobody"), S("password", NOBODY_PW),
 	    S("new_password", "short") });
-	/* A plain user cannot remove even his own password this way. */
-	{
-		struct req r = { d->sock, "passwd", { S("username", "nobody"),
-		    S("password", "not-the-password"), B("remove", 1) } };
-		assert_int_not_equal(as_req(&plain, &r, NULL, 0), ACCT_OK);
-	}
-	unchanged(d, before);
+	/* Removing one's own password needs it too. */
+	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("username", "nobody"), S("password", "not-the-password"),
+	    B("remove", 1) });
+	assert_int_equal(failures(d, "nobody"), 2);
+	state_unchanged(d, before);
 	th_free(before);
 
-	/* The right one: changed. */
+	/* The right one: changed, and the counter is cleared. */
 	assert_as(&plain, ACCT_OK, "passwd",
 	    { S("username", "nobody"), S("password", NOBODY_PW),
 	    S("new_password", "brand-new-password") });
+	assert_int_equal(failures(d, "nobody"), 0);
+	assert_int_equal(audited(d, "passwd", "nobody", "OK"), 1);
 	/* The old one no longer works, the new one does; no username
 	 * means one's own account. */
 	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
@@ -336,6 +375,12 @@ test_plain_passwd_self(void **state)
 	    S("new_password", "third-password") });
 	/* Checked independently, as an authenticator would. */
 	assert_as(&auth_sup, ACCT_OK, "login",
+	    { S("username", "nobody"), S("password", "third-password") });
+	/* With the right one, the owner may remove it (an SSO account
+	 * from then on); the account then has no password to log in. */
+	assert_as(&plain, ACCT_OK, "passwd",
+	    { S("password", "third-password"), B("remove", 1) });
+	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "login",
 	    { S("username", "nobody"), S("password", "third-password") });
 }
 
@@ -433,22 +478,24 @@ test_auth_group(void **state)
 	assert_as(&auth_sup, ACCT_ERR_DENIED, "user_list", { { NULL } });
 	assert_as(&auth_pri, ACCT_ERR_DENIED, "user_show",
 	    { S("username", "alice") });
-	/* For another user: only with that user's current password. */
+	unchanged(d, before);
+	th_free(before);
+	before = dump_state(d);
+	/* For another user: only with that user's current password, and a
+	 * wrong one is a counted, audited failure. */
 	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "passwd",
 	    { S("username", "alice"), S("password", "wrong-password"),
 	    S("new_password", "changed-by-auth") });
-	{
-		struct req r = { d->sock, "passwd", { S("username", "alice"),
-		    S("new_password", "changed-by-auth") } };
-		int rc = as_req(&auth_sup, &r, NULL, 0);
-		assert_true(rc == ACCT_ERR_INVALID ||
-		    rc == ACCT_ERR_AUTH_FAILED);
-	}
+	assert_int_equal(failures(d, "alice"), 1);
+	assert_int_equal(audited(d, "passwd", "alice", "FAILED"), 1);
+	assert_as(&auth_sup, ACCT_ERR_INVALID, "passwd",
+	    { S("username", "alice"), S("new_password", "changed-by-auth") });
 	/* Unknown account: the same auth_failed, no hint it is unknown. */
 	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "passwd",
 	    { S("username", "ghost"), S("password", "any-password"),
 	    S("new_password", "changed-by-auth") });
-	unchanged(d, before);
+	assert_int_equal(audited(d, "passwd", "ghost", "FAILED"), 1);
+	state_unchanged(d, before);
 	th_free(before);
 	assert_as(&auth_sup, ACCT_OK, "passwd",
 	    { S("username", "alice"), S("password", ALICE_PW),

@@ -125,7 +125,7 @@ login_code(const struct th_daemon *d, const char *user, const char *pw,
 /* Enrol and confirm; the secret and the first recovery code out. */
 static void
 enrol(const struct th_daemon *d, const char *user, char secret[64],
-    char recovery[2][16])
+    char recovery[2][32])
 {
 	struct proto_msg m;
 	struct proto_reply rep;
@@ -164,7 +164,7 @@ enrol(const struct th_daemon *d, const char *user, char secret[64],
 	assert_non_null(codes);
 	assert_int_equal(codes->via.array.size, 10);
 	for (int i = 0; i < 2; i++)
-		snprintf(recovery[i], 16, "%.*s",
+		snprintf(recovery[i], 32, "%.*s",
 		    (int)codes->via.array.ptr[i].via.str.size,
 		    codes->via.array.ptr[i].via.str.ptr);
 	proto_reply_free(&rep);
@@ -183,7 +183,7 @@ static void
 test_login_with_totp(void **state)
 {
 	struct th_daemon *d = *state;
-	char secret[64], rec[2][16], code[8], next[8];
+	char secret[64], rec[2][32], code[8], next[8];
 	struct proto_msg m;
 
 	enrol(d, "alice", secret, rec);
@@ -227,7 +227,7 @@ static void
 test_app_password_skips_code(void **state)
 {
 	struct th_daemon *d = *state;
-	char secret[64], rec[2][16], tok[128];
+	char secret[64], rec[2][32], tok[128];
 	struct proto_msg m;
 	struct proto_reply rep;
 	const msgpack_object *o;

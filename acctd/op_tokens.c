@@ -1,7 +1,7 @@
 /*
- * auth.c: handlers for tokens and clients (acctc auth and clients): add,
- * validate, list, show, revoke, reset, and the client-credentials check.
- * A plain user sees and revokes only the tokens of their own account.
+ * op_tokens.c: handlers for tokens and clients (acctc auth and clients):
+ * add, validate, list, show, revoke, reset, and the client-credentials
+ * check. Which tokens a caller may see or revoke is decided in dispatch.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,15 +12,6 @@
 #include "acctd.h"
 
 #define LIST_DEFAULT_LIMIT	1000
-
-int
-self_account(const struct ctx *x, struct account *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (!x->peer->creds_ok || x->peer->login[0] == '\0')
-		return ACCT_ERR_NOT_FOUND;
-	return account_get(x->peer->login, a);
-}
 
 static const char *
 str_or(struct proto_request *req, enum proto_field f, const char *dflt)
@@ -46,7 +37,7 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	    .name = str_or(req, F_NAME, ""), .scope = str_or(req, F_SCOPE, "*"),
 	    .lifetime = PROTO_HAS(req, F_LIFETIME) ? req->arg[F_LIFETIME].i : 0,
 	    .created_by = x->peer->uid };
-	char token[TOKEN_STRING_LEN];
+	char token[TOKEN_STRING_LEN], *name;
 	struct account a;
 	int rc;
 
@@ -62,7 +53,12 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return ctx_fail(x, ACCT_ERR_INVALID, "an app password needs "
 		    "a name");
 	if (PROTO_HAS(req, F_USERNAME)) {
-		if ((rc = named_account(x, req, &a)) != ACCT_OK)
+		name = req->arg[F_USERNAME].str;
+		if (validate_username(name, x->err, sizeof(x->err)) == -1)
+			return ACCT_ERR_INVALID;
+		if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
+			return ctx_fail(x, rc, "no account named '%s'", name);
+		if (rc != ACCT_OK)
 			return rc;
 		s.account_id = a.id;
 	} else if (strcmp(s.type, "client") != 0)
@@ -86,13 +82,10 @@ h_token_validate(struct ctx *x, struct proto_request *req,
 {
 	char owner[33];
 	struct account a;
-	int rc;
 
-	rc = token_check(req->arg[F_TOKEN].str, NULL,
-	    str_or(req, F_SERVICE, NULL), owner, res);
-	if (rc != ACCT_OK)
-		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid token");
-	if ((rc = account_get_id(owner, &a)) != ACCT_OK)
+	if (token_check(req->arg[F_TOKEN].str, NULL, str_or(req, F_SERVICE,
+	    NULL), owner, res) != ACCT_OK ||
+	    account_get_id(owner, &a) != ACCT_OK)
 		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid token");
 	account_pack(proto_kv_begin(res, "user"), &a);
 	account_free(&a);
@@ -118,104 +111,46 @@ h_client_verify(struct ctx *x, struct proto_request *req,
 	    "client");
 }
 
-/* The account a non-admin is limited to, or NULL for admins. */
-static int
-scope_of_caller(struct ctx *x, struct account *self, const char **id)
-{
-	int rc;
-
-	*id = NULL;
-	memset(self, 0, sizeof(*self));
-	if (x->classes & PEER_ADMIN)
-		return ACCT_OK;
-	if ((rc = self_account(x, self)) == ACCT_ERR_NOT_FOUND)
-		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: your "
-		    "login name has no account");
-	if (rc == ACCT_OK)
-		*id = self->id;
-	return rc;
-}
-
 int
 h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
-	const char *type = str_or(req, F_TYPE, NULL), *limit_to;
-	struct account self;
-	int rc;
+	const char *type = str_or(req, F_TYPE, NULL);
 
 	/* One-time reset and activation tokens are not listed. */
 	if (type != NULL && !token_type_public(type))
 		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
 		    "session, access_token, app_password or client");
-	if ((rc = scope_of_caller(x, &self, &limit_to)) == ACCT_OK)
-		rc = token_list(limit_to, type,
-		    str_or(req, F_SEARCH, NULL), PROTO_HAS(req, F_LIMIT) ?
-		    req->arg[F_LIMIT].i : LIST_DEFAULT_LIMIT, res);
-	account_free(&self);
-	return rc;
+	return token_list(x->only_account, type, str_or(req, F_SEARCH, NULL),
+	    PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i :
+	    LIST_DEFAULT_LIMIT, res);
 }
 
 int
 h_token_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
-	struct account self;
-	const char *limit_to;
 	char owner[33], type[16];
 	int rc;
 
-	if ((rc = scope_of_caller(x, &self, &limit_to)) != ACCT_OK)
-		return rc;
-	/* Look first, so nothing about another's token reaches res. */
-	rc = token_show(req->arg[F_ID].str, owner, type, NULL, NULL);
-	if (rc == ACCT_OK && limit_to != NULL && strcmp(owner, limit_to) != 0)
-		rc = ACCT_ERR_NOT_FOUND;
-	if (rc == ACCT_OK)
-		rc = token_show(req->arg[F_ID].str, owner, type, res, "token");
-	account_free(&self);
-	if (rc == ACCT_ERR_NOT_FOUND)
+	(void)req;
+	if ((rc = token_show(x->token_id, owner, type, res, "token")) ==
+	    ACCT_ERR_NOT_FOUND)
 		return ctx_fail(x, rc, "no such token");
 	return rc;
 }
 
-/*
- * Revoke by id or by the token itself. Admins revoke anything,
- * authenticators any session, everyone else their own tokens.
- */
 int
 h_token_revoke(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
 {
-	char id[TOKEN_ID_LEN], owner[33], type[16];
-	struct account self;
 	int rc;
 
-	if (PROTO_HAS(req, F_ID) == PROTO_HAS(req, F_TOKEN))
-		return ctx_fail(x, ACCT_ERR_INVALID, "give either an id or a "
-		    "token");
-	if (PROTO_HAS(req, F_TOKEN)) {
-		token_id_of(req->arg[F_TOKEN].str, id);
-		if (id[0] == '\0' || token_check(req->arg[F_TOKEN].str, NULL,
-		    NULL, owner, NULL) != ACCT_OK)
-			return ctx_fail(x, ACCT_ERR_INVALID_TOKEN,
-			    "invalid token");
-	} else
-		strlcpy(id, req->arg[F_ID].str, sizeof(id));
-	if ((rc = token_show(id, owner, type, NULL, NULL)) != ACCT_OK)
-		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no such token");
-	memset(&self, 0, sizeof(self));
-	if (!(x->classes & PEER_ADMIN) &&
-	    !((x->classes & PEER_AUTH) && strcmp(type, "session") == 0) &&
-	    (self_account(x, &self) != ACCT_OK ||
-	    strcmp(self.id, owner) != 0)) {
-		account_free(&self);
-		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no such token");
-	}
-	account_free(&self);
-	if ((rc = token_delete(id)) != ACCT_OK)
+	(void)req;
+	if ((rc = token_delete(x->token_id)) != ACCT_OK)
 		return rc == ACCT_ERR_NOT_FOUND ? ctx_fail(x, rc,
 		    "no such token") : rc;
-	log_info("uid %u: revoked %s %s", (unsigned)x->peer->uid, type, id);
-	proto_kv_str(res, "id", id);
+	log_info("uid %u: revoked %s %s", (unsigned)x->peer->uid,
+	    x->token_type, x->token_id);
+	proto_kv_str(res, "id", x->token_id);
 	return ACCT_OK;
 }
 
@@ -235,28 +170,4 @@ h_tokens_reset(struct ctx *x, struct proto_request *req,
 	    (unsigned)x->peer->uid, (long long)n);
 	proto_kv_int(res, "removed", n);
 	return ACCT_OK;
-}
-
-/*
- * A session for an account the caller vouches for, e.g. after its own
- * single sign-on. Login must be allowed and the account active.
- */
-int
-h_session_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
-{
-	struct account a;
-	int rc;
-
-	if ((rc = named_account(x, req, &a)) != ACCT_OK)
-		return rc;
-	if (!a.login || !a.activated)
-		rc = ctx_fail(x, ACCT_ERR_DENIED, "account '%s' may not log "
-		    "in", a.username);
-	else if ((rc = session_create(x, req, &a, res)) == ACCT_OK) {
-		log_info("uid %u: session for %s", (unsigned)x->peer->uid,
-		    a.username);
-		account_pack(proto_kv_begin(res, "user"), &a);
-	}
-	account_free(&a);
-	return rc;
 }
