@@ -177,7 +177,8 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	log_info("%s: %s by uid %u%s%s: %s", c->realm, known ? a->username :
 	    "(unknown)", (unsigned)x->peer->uid, c->remote[0] ? " for " : "",
 	    c->remote, e.status);
-	if (c->status != CRED_OK) {
+	/* Decided failures cost a verify; busy is at once, for anyone. */
+	if (c->status != CRED_OK && c->status != CRED_ERROR) {
 		int64_t left = t0 + hash_cost_us() - mono_us();
 
 		if (left > 0)

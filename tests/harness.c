@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "../common/io.h"
+#include "../acctd/acctd.h"
 #include "harness.h"
 
 #define TH_MAX_ARGS	64
@@ -490,24 +491,23 @@ take_cred(const struct th_cred *c)
 }
 
 int
-th_as(const struct th_cred *cred, th_fn *fn, void *arg, char *buf,
-    size_t bufsz)
+th_as_start(const struct th_cred *cred, th_fn *fn, void *arg,
+    struct th_child *c)
 {
-	int p[2], st;
-	pid_t pid;
+	int p[2];
 
-	if (buf != NULL && bufsz > 0)
-		buf[0] = '\0';
+	c->pid = -1;
+	c->fd = -1;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
 	fflush(stdout);
 	fflush(stderr);
-	if ((pid = fork()) == -1) {
+	if ((c->pid = fork()) == -1) {
 		close(p[0]);
 		close(p[1]);
 		return -1;
 	}
-	if (pid == 0) {
+	if (c->pid == 0) {
 		FILE *out;
 		int rc;
 
@@ -527,25 +527,114 @@ th_as(const struct th_cred *cred, th_fn *fn, void *arg, char *buf,
 		_exit(rc & 0xff);
 	}
 	close(p[1]);
-	{
-		size_t len = 0;
-		char *s = read_all(p[0], &len);
+	c->fd = p[0];
+	return 0;
+}
 
-		if (buf != NULL && bufsz > 0 && s != NULL) {
-			size_t n = len < bufsz - 1 ? len : bufsz - 1;
-			memcpy(buf, s, n);
-			buf[n] = '\0';
-		}
-		free(s);
+int
+th_as_wait(struct th_child *c, char *buf, size_t bufsz)
+{
+	size_t len = 0;
+	char *s;
+	int st;
+
+	if (buf != NULL && bufsz > 0)
+		buf[0] = '\0';
+	if (c->pid <= 0)
+		return -1;
+	s = read_all(c->fd, &len);
+	if (buf != NULL && bufsz > 0 && s != NULL) {
+		size_t n = len < bufsz - 1 ? len : bufsz - 1;
+		memcpy(buf, s, n);
+		buf[n] = '\0';
 	}
-	close(p[0]);
-	while (waitpid(pid, &st, 0) == -1)
+	free(s);
+	close(c->fd);
+	while (waitpid(c->pid, &st, 0) == -1)
 		if (errno != EINTR)
 			return -1;
+	c->pid = -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) == 250 ||
 	    WEXITSTATUS(st) == 251)
 		return -1;
 	return WEXITSTATUS(st);
+}
+
+int
+th_as(const struct th_cred *cred, th_fn *fn, void *arg, char *buf,
+    size_t bufsz)
+{
+	struct th_child c;
+
+	if (buf != NULL && bufsz > 0)
+		buf[0] = '\0';
+	if (th_as_start(cred, fn, arg, &c) == -1)
+		return -1;
+	return th_as_wait(&c, buf, bufsz);
+}
+
+/*
+ * In the child: send the request, write "code message" to out, return
+ * the reply code (or the local error, 100+).
+ */
+static int
+do_req(void *p, FILE *out)
+{
+	struct th_req *r = p;
+	struct proto_msg m;
+	struct proto_reply rep;
+	int rc;
+
+	proto_msg_init(&m);
+	for (size_t i = 0; i < TH_REQ_ARGS && r->a[i].key != NULL; i++) {
+		const struct th_arg *a = &r->a[i];
+
+		if (a->type == 's')
+			proto_kv_str(&m, a->key, a->s);
+		else if (a->type == 'b')
+			proto_kv_bool(&m, a->key, a->i != 0);
+		else
+			proto_kv_int(&m, a->key, a->i);
+	}
+	rc = th_call(r->sock, r->op, &m, &rep);
+	proto_msg_free(&m);
+	if (rc == ACCT_OK)
+		rc = rep.code;
+	fprintf(out, "%d %s", rc, rep.message);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+int
+th_req_start(const struct th_cred *cred, struct th_req *r,
+    struct th_child *c)
+{
+	return th_as_start(cred, do_req, r, c);
+}
+
+int
+th_req_wait(struct th_child *c, char *msg, size_t msgsz)
+{
+	return th_as_wait(c, msg, msgsz);
+}
+
+int
+th_req_as(const struct th_cred *cred, struct th_req *r, char *msg,
+    size_t msgsz)
+{
+	return th_as(cred, do_req, r, msg, msgsz);
+}
+
+/* The code of a TOTP secret (base32) at offset steps from now. */
+void
+th_totp_code(const char *secret, int offset, char out[8])
+{
+	uint8_t key[64];
+	int n = totp_unbase32(secret, key, sizeof(key));
+
+	snprintf(out, 8, "%06u", n <= 0 ? 0 : totp_hotp(TOTP_SHA1, key,
+	    (size_t)n, (uint64_t)(time(NULL) / TOTP_PERIOD + offset),
+	    TOTP_DIGITS));
 }
 
 /* ---- acctc ---- */

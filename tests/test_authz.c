@@ -35,79 +35,23 @@ static const struct th_cred auth_pri = { TH_NOBODY, TH_AUTH_GID, 0,
 /* A uid with no passwd entry: no login name, so no own account. */
 static const struct th_cred nameless = { 54321, 54321, 0, { 0 } };
 
-/* One request, described so a child process can send it. */
-struct arg {
-	const char	*key;
-	char		 type;	/* 's' string, 'b' bool, 'i' int */
-	const char	*s;
-	int64_t		 i;
-};
-
-struct req {
-	const char	*sock;
-	const char	*op;
-	struct arg	 a[8];
-};
-
-#define S(k, v)	{ (k), 's', (v), 0 }
-#define B(k, v)	{ (k), 'b', NULL, (v) }
-#define I(k, v)	{ (k), 'i', NULL, (v) }
-
-/*
- * In the child: send the request, write "code message" to out, return
- * the reply code (or the local error, 100+).
- */
-static int
-do_req(void *p, FILE *out)
-{
-	struct req *r = p;
-	struct proto_msg m;
-	struct proto_reply rep;
-	int rc;
-
-	proto_msg_init(&m);
-	for (size_t i = 0; i < 8 && r->a[i].key != NULL; i++) {
-		const struct arg *a = &r->a[i];
-		if (a->type == 's')
-			proto_kv_str(&m, a->key, a->s);
-		else if (a->type == 'b')
-			proto_kv_bool(&m, a->key, a->i != 0);
-		else
-			proto_kv_int(&m, a->key, a->i);
-	}
-	rc = th_call(r->sock, r->op, &m, &rep);
-	proto_msg_free(&m);
-	if (rc == ACCT_OK)
-		rc = rep.code;
-	fprintf(out, "%d %s", rc, rep.message);
-	proto_reply_free(&rep);
-	return rc;
-}
+#define S	TH_S
+#define B	TH_B
+#define I	TH_I
+#define req	th_req
+#define assert_as(cred, want, ...) \
+	th_assert_as(d->sock, (cred), (want), __VA_ARGS__)
 
 /* Run r as cred; the reply code, with the message in msg. */
 static int
-as_req(const struct th_cred *cred, struct req *r, char *msg, size_t msgsz)
+as_req(const struct th_cred *cred, struct th_req *r, char *msg, size_t msgsz)
 {
-	char buf[512];
-	int rc = th_as(cred, do_req, r, buf, sizeof(buf));
+	int rc = th_req_as(cred, r, msg, msgsz);
 
 	if (rc == -1)
 		fail_msg("could not run as uid %u", (unsigned)cred->uid);
-	if (msg != NULL)
-		snprintf(msg, msgsz, "%s", buf);
 	return rc;
 }
-
-#define assert_as(cred, want, ...) do {					\
-	struct req r_ = { d->sock, __VA_ARGS__ };			\
-	char m_[512];							\
-	int c_ = as_req((cred), &r_, m_, sizeof(m_));			\
-	if (c_ != (want))						\
-		print_error("%s as uid %u gid %u: got %s, want %s\n",	\
-		    r_.op, (unsigned)(cred)->uid, (unsigned)(cred)->gid,	\
-		    m_, acct_errname(want));				\
-	assert_int_equal(c_, (want));					\
-} while (0)
 
 /* In the child: hello, and print uid, gid, username and classes. */
 static int
