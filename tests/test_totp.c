@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sha2.h>
 
 #include "../acctd/acctd.h"
 #include "harness.h"
@@ -210,6 +211,99 @@ test_login_with_totp(void **state)
 	assert_int_equal(login_code(d, "alice", PW, NULL), ACCT_OK);
 }
 
+/* The recovery codes of a fresh enrolment (all ten), as given. */
+static void
+enrol_codes(const struct th_daemon *d, const char *user, char codes[10][32])
+{
+	struct proto_reply rep;
+	const msgpack_object *o;
+	char secret[64], code[8];
+
+	{
+		struct proto_msg m;
+
+		proto_msg_init(&m);
+		proto_kv_str(&m, "username", user);
+		assert_int_equal(th_call(d->sock, "totp_enroll", &m, &rep),
+		    ACCT_OK);
+		proto_msg_free(&m);
+	}
+	assert_non_null(o = proto_map_get(rep.result, "secret"));
+	snprintf(secret, sizeof(secret), "%.*s", (int)o->via.str.size,
+	    o->via.str.ptr);
+	proto_reply_free(&rep);
+	th_totp_code(secret, 0, code);
+	{
+		struct proto_msg m;
+
+		proto_msg_init(&m);
+		proto_kv_str(&m, "username", user);
+		proto_kv_str(&m, "code", code);
+		assert_int_equal(th_call(d->sock, "totp_confirm", &m, &rep),
+		    ACCT_OK);
+		proto_msg_free(&m);
+	}
+	assert_int_equal(rep.code, ACCT_OK);
+	assert_non_null(o = proto_map_get(rep.result, "recovery_codes"));
+	assert_int_equal(o->via.array.size, 10);
+	for (int i = 0; i < 10; i++)
+		snprintf(codes[i], 32, "%.*s",
+		    (int)o->via.array.ptr[i].via.str.size,
+		    o->via.array.ptr[i].via.str.ptr);
+	proto_reply_free(&rep);
+}
+
+/*
+ * Recovery codes are 100 bits (four groups of five characters of
+ * Crockford's base32) and stored salted: the file holds neither a code
+ * nor its plain SHA-256, and no two codes share a salt.
+ */
+static void
+test_recovery_codes_strength(void **state)
+{
+	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
+	struct th_daemon *d = *state;
+	char codes[10][32], digest[SHA256_DIGEST_STRING_LENGTH];
+	char plain[24], *file;
+	size_t len;
+
+	enrol_codes(d, "alice", codes);
+	for (int i = 0; i < 10; i++) {
+		size_t k = 0;
+
+		assert_int_equal(strlen(codes[i]), 23);
+		for (int c = 0; c < 23; c++) {
+			if (c % 6 == 5) {
+				assert_int_equal(codes[i][c], '-');
+				continue;
+			}
+			assert_non_null(strchr(b32, codes[i][c]));
+			plain[k++] = codes[i][c];
+		}
+		plain[k] = '\0';
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(codes[i], codes[j]);
+		SHA256Data((const uint8_t *)plain, strlen(plain), digest);
+		assert_int_equal(th_db_int(d, "SELECT count(*) FROM "
+		    "recovery_codes WHERE code_sha256 = ?1", digest, NULL), 0);
+	}
+	assert_int_equal(th_db_int(d, "SELECT count(DISTINCT salt) FROM "
+	    "recovery_codes WHERE length(salt) >= 32", NULL), 10);
+	/* The WAL folded back, the file holds no code in any form. */
+	assert_int_equal(th_stop(d), 0);
+	assert_non_null(file = th_slurp(d->db, &len));
+	for (int i = 0; i < 10; i++)
+		assert_false(th_memmem(file, len, codes[i]));
+	assert_int_equal(th_start(d), 0);
+	/* And a code still works, once, with or without its dashes. */
+	for (char *p = codes[3]; *p; p++)
+		if (*p == '-')
+			*p = ' ';
+	assert_int_equal(login_code(d, "alice", PW, codes[3]), ACCT_OK);
+	assert_int_equal(login_code(d, "alice", PW, codes[3]),
+	    ACCT_ERR_AUTH_FAILED);
+}
+
 /* App passwords are for clients that cannot ask for a code. */
 static void
 test_app_password_skips_code(void **state)
@@ -283,6 +377,8 @@ main(void)
 		cmocka_unit_test(test_base32),
 		cmocka_unit_test_setup_teardown(test_login_with_totp, setup,
 		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_codes_strength,
+		    setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_app_password_skips_code,
 		    setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_self_service_only, setup,
