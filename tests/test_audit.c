@@ -83,8 +83,10 @@ test_audit_comm_is_utf8(void **state)
 	struct th_daemon *d = *state;
 	struct th_result r = { 0 };
 
-	if (!th_is_root())
-		fail_msg("not root: this test needs another uid");
+	if (!th_is_root()) {
+		print_message("not root: cannot take another uid\n");
+		skip();
+	}
 	assert_int_equal(th_as(&authn, odd_comm_login, d, NULL, 0), 0);
 	assert_int_equal(th_db_int(d, "SELECT count(*) FROM audit_logins "
 	    "WHERE peer_comm = '??my?[1m'", NULL), 1);
