@@ -537,6 +537,9 @@ int	hash_verify(const struct hash_client *who, const char *phc,
  * the pool's answer (busy) as a real verify would get it. */
 int	hash_dummy(const struct config *c, const struct hash_client *who,
 	    const char *pw, size_t len);
+/* ACCT_ERR_BUSY when a slot would be refused now: a cheap answer before
+ * any other work for a request that needs one. */
+int	hash_admit(const struct hash_client *who);
 /* A hashing slot: ACCT_ERR_BUSY when the caller's queue is full. Every
  * slow hash runs inside one. */
 int	hash_slot_take(const struct hash_client *who);

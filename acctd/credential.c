@@ -157,6 +157,18 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	if (found != ACCT_OK && found != ACCT_ERR_NOT_FOUND)
 		return found;
 	e.account_id = known ? a->id : NULL;
+	/* A caller the pool would refuse is told so before anything is
+	 * written: a flood of busy answers costs no disk. Such an attempt
+	 * never reached its secret and is not recorded. A local user's
+	 * busy answer waits what a hash would have taken, so a loop of
+	 * them costs no CPU either. */
+	if (c->password != NULL && (rc = hash_admit(&x->hc)) != ACCT_OK) {
+		log_debug("%s: uid %u: no hash worker free", c->realm,
+		    (unsigned)x->peer->uid);
+		if (!x->hc.reserved)
+			sleep_us(hash_cost_us());
+		return rc;
+	}
 	source_of(x, c, &src);
 	if ((rc = throttle_charge(&x->cfg, e.account_id, &src, &locked,
 	    &delay_ms)) != ACCT_OK)

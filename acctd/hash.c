@@ -158,6 +158,32 @@ uid_remove(uid_t uid)
 		}
 }
 
+/* Would the caller be refused a slot now? (lock held) */
+static bool
+refused(const struct hash_client *who, unsigned nworkers, unsigned queue)
+{
+	bool r = who->reserved;
+
+	if (!r && uid_inflight(who->uid))
+		return true;
+	return !can_run(r, nworkers) && (r ? waiting >= queue :
+	    waiting_plain >= (queue + 3) / 4);
+}
+
+int
+hash_admit(const struct hash_client *who)
+{
+	unsigned nworkers, queue;
+	bool no;
+
+	if (limits(&nworkers, &queue) == -1)
+		return ACCT_ERR_NOMEM;
+	pthread_mutex_lock(&lock);
+	no = refused(who, nworkers, queue);
+	pthread_mutex_unlock(&lock);
+	return no ? ACCT_ERR_BUSY : ACCT_OK;
+}
+
 /* Take a worker slot, or ACCT_ERR_BUSY when the caller's queue is full. */
 int
 hash_slot_take(const struct hash_client *who)
@@ -168,12 +194,7 @@ hash_slot_take(const struct hash_client *who)
 	if (limits(&nworkers, &queue) == -1)
 		return ACCT_ERR_NOMEM;
 	pthread_mutex_lock(&lock);
-	if (!r && uid_inflight(who->uid)) {
-		pthread_mutex_unlock(&lock);
-		return ACCT_ERR_BUSY;
-	}
-	if (!can_run(r, nworkers) && (r ? waiting >= queue :
-	    waiting_plain >= (queue + 3) / 4)) {
+	if (refused(who, nworkers, queue)) {
 		pthread_mutex_unlock(&lock);
 		return ACCT_ERR_BUSY;
 	}
