@@ -1,7 +1,9 @@
 /*
  * acctd.h: the map of the daemon. One section per file, in the order a
- * request travels: config, listening socket, server, peer, dispatch,
- * handlers, accounts, database, hashing.
+ * request travels: config, socket, server, peer, dispatch (the policy),
+ * the handlers (op_*.c), then the layers they call, which never call
+ * upward: credential, throttle, hash, accounts, tokens, two-factor,
+ * reset links, mail, audit, and the database under them all.
  */
 #ifndef ACCTD_H
 #define ACCTD_H
@@ -15,8 +17,6 @@
 
 #include "../proto/proto.h"
 
-struct account;
-struct sqlite3;
 struct sqlite3_stmt;
 
 #define ACCTD_DEFAULT_CONFIG	"/etc/acctd/acctd.conf"
@@ -84,15 +84,6 @@ void	config_resolve_groups(struct config *c);
 void	config_set_current(const struct config *c);
 void	config_current(struct config *out);
 
-/* validate.c: every check returns 0 or -1 with a message for the user. */
-int	validate_username(char *name, char *err, size_t errsz); /* lowercases */
-int	validate_email(char *email, char *err, size_t errsz);	/* lowercases */
-int	validate_role(const char *role, char *err, size_t errsz);
-int	validate_provider(const char *p, char *err, size_t errsz);
-int	validate_text(const char *what, const char *s, char *err, size_t errsz);
-int	validate_password(const struct config *c, const char *pw, size_t len,
-	    char *err, size_t errsz);
-
 /* listen.c */
 int	listen_open(const char *path, char *err, size_t errsz);
 void	listen_close(int fd, const char *path);
@@ -100,6 +91,12 @@ void	listen_close(int fd, const char *path);
 /* sdnotify.c: socket activation and readiness, systemd's protocol. */
 int	sd_listen_fd(void);	/* fd, -1 not activated, -2 unusable */
 void	sd_notify_state(const char *state);
+
+/* server.c */
+/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. */
+int	server_run(int listen_fd, const char *config_path, bool required);
+/* After the listener is closed: finish in-flight requests. */
+void	server_drain(void);
 
 /* peer.c */
 enum peer_class {
@@ -123,13 +120,9 @@ int	peer_read(int fd, struct peer *p);
 void	peer_free(struct peer *p);
 unsigned peer_classes(const struct peer *p, const struct config *c);
 
-/* server.c */
-/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. */
-int	server_run(int listen_fd, const char *config_path, bool required);
-/* After the listener is closed: finish in-flight requests. */
-void	server_drain(void);
+/* ---- Types the sections below share ---- */
 
-/* account.c: rows of the accounts table. */
+/* account.c: a row of the accounts table. */
 struct account {
 	char	 id[33];
 	char	*username;
@@ -225,6 +218,8 @@ handler_fn h_audit_logins, h_audit_reset;
 /* op_import.c */
 handler_fn h_user_import;
 
+/* ---- The layers the handlers call, each only downward ---- */
+
 /* credential.c: the one check of an account's secrets. */
 enum cred_status {
 	CRED_OK,
@@ -265,6 +260,67 @@ struct cred_check {
  */
 int	cred_verify(struct ctx *x, struct cred_check *c, int found,
 	    const struct account *a);
+
+/* throttle.c: failure counters per account and per source. */
+struct throttle_source {
+	uid_t		 uid;		/* the caller */
+	const char	*remote;	/* the end user's address, "" if none */
+	const char	*service;	/* keys the sources without an address */
+	bool		 locks;		/* false: slowed down, never locked */
+};
+/*
+ * Count one attempt as failed before it is verified, so parallel attempts
+ * cannot slip past the limit; throttle_success() clears the counters,
+ * throttle_refund() gives this one back. Sets *locked (and charges
+ * nothing) when the account or the source is locked, and *delay_ms when
+ * a source that does not lock is past its threshold.
+ */
+int	throttle_charge(const struct config *c, const char *account_id,
+	    const struct throttle_source *s, bool *locked, unsigned *delay_ms);
+int	throttle_success(const char *account_id,
+	    const struct throttle_source *s, bool stamp_login);
+int	throttle_refund(const struct config *c, const char *account_id,
+	    const struct throttle_source *s);
+int	throttle_unlock(const char *account_id);
+int	throttle_purge_locked(const struct config *c, int64_t now);
+int	throttle_reset_all(void);
+
+
+/*
+ * hash.c: Argon2id on a bounded pool of hash_workers. Reserved callers
+ * (admins, authenticators) are served first and have workers and queue
+ * places the others cannot take; each other uid has one hash at most.
+ */
+int	hash_init(const struct config *c);
+int	hash_password(const struct config *c, const struct hash_client *who,
+	    const char *pw, size_t len, char **phc);
+/* ACCT_OK on match, ACCT_ERR_AUTH_FAILED on mismatch, else an error. */
+int	hash_verify(const struct hash_client *who, const char *phc,
+	    const char *pw, size_t len);
+/* A verify's cost against nothing, for unknown users: AUTH_FAILED, or
+ * the pool's answer (busy) as a real verify would get it. */
+int	hash_dummy(const struct config *c, const struct hash_client *who,
+	    const char *pw, size_t len);
+/* ACCT_ERR_BUSY when a slot would be refused now: a cheap answer before
+ * any other work for a request that needs one. */
+int	hash_admit(const struct hash_client *who);
+/* A hashing slot: ACCT_ERR_BUSY when the caller's queue is full. Every
+ * slow hash runs inside one. */
+int	hash_slot_take(const struct hash_client *who);
+void	hash_slot_give(const struct hash_client *who);
+/* What one verify at the current parameters takes, as measured. */
+int64_t	hash_cost_us(void);
+/* The PHC prefix of hashes made with the current parameters. */
+void	hash_current_prefix(const struct config *c, char *out, size_t n);
+/* True when phc was made with other parameters than the config's. */
+bool	hash_needs_rehash(const struct config *c, const char *phc);
+
+/* hashscheme.c: every supported scheme (imported bcrypt, sha512-crypt,
+ * yescrypt, Argon2 of other variants or parameters). */
+const char *hash_scheme(const char *h);	/* "bcrypt", ..., "none" */
+bool	hash_supported(const char *h);		/* known and within caps */
+int	hash_check(const struct hash_client *who, const char *h,
+	    const char *pw, size_t len);
 
 /* account.c: the accounts table (struct account above). */
 void	account_free(struct account *a);
@@ -325,32 +381,7 @@ int	account_list(const char *search, const char *current, int64_t limit,
 	    int64_t offset, struct proto_msg *res);
 int	account_reset_all(int64_t *removed);
 
-/* throttle.c: failure counters per account and per source. */
-struct throttle_source {
-	uid_t		 uid;		/* the caller */
-	const char	*remote;	/* the end user's address, "" if none */
-	const char	*service;	/* keys the sources without an address */
-	bool		 locks;		/* false: slowed down, never locked */
-};
-/*
- * Count one attempt as failed before it is verified, so parallel attempts
- * cannot slip past the limit; throttle_success() clears the counters,
- * throttle_refund() gives this one back. Sets *locked (and charges
- * nothing) when the account or the source is locked, and *delay_ms when
- * a source that does not lock is past its threshold.
- */
-int	throttle_charge(const struct config *c, const char *account_id,
-	    const struct throttle_source *s, bool *locked, unsigned *delay_ms);
-int	throttle_success(const char *account_id,
-	    const struct throttle_source *s, bool stamp_login);
-int	throttle_refund(const struct config *c, const char *account_id,
-	    const struct throttle_source *s);
-int	throttle_unlock(const char *account_id);
-int	throttle_purge_locked(const struct config *c, int64_t now);
-int	throttle_reset_all(void);
-
 /* token.c: sessions, access tokens, app passwords, OAuth2 clients. */
-
 /* What a new session still needs when it is inserted (token_create). */
 enum token_guard {
 	GUARD_NONE,	/* not a session of an account */
@@ -392,40 +423,6 @@ int	token_delete_account_locked(const char *account_id, const char *type,
 int	token_reset_all(int64_t *removed);
 int	token_purge_expired_locked(int64_t now, int64_t *removed);
 
-/* mail.c: one mailer thread; a slow mailer never holds a request. */
-int	mail_start(void);
-void	mail_stop(void);
-/* Queue a message (the body is wiped once sent): ACCT_OK, or
- * ACCT_ERR_BUSY when the queue is full or already holds a message to
- * that address (one account cannot hold up the others' mail),
- * ACCT_ERR_INVALID for a header value that could inject headers. */
-int	mail_queue(const struct config *c, const char *to,
-	    const char *subject, const char *body);
-
-/* resetlink.c: reset and activation links, by mail. */
-/*
- * Mail an activation (or, for an active account, a reset) link. With
- * limited (the public "forgot password" path), at most one per account
- * per reset_mail_interval and reset_mail_per_source an hour from one
- * source (the caller and the address it reports, when it reports one).
- */
-int	resetlink_mail(struct ctx *x, const struct account *a,
-	    bool activation, bool limited, const char *remote);
-/* A live reset or activation token: its account's id, and which. */
-int	resetlink_check(const char *token, char owner[33], bool *activation);
-/* Use it up: ACCT_OK for the one caller that deletes it. */
-int	resetlink_claim(const char *token);
-int	resetlink_purge_locked(const struct config *c, int64_t now);
-
-/* totp.c: HOTP/TOTP codes (RFC 4226, 6238) and base32. */
-enum totp_alg { TOTP_SHA1, TOTP_SHA256, TOTP_SHA512 };
-#define TOTP_PERIOD	30
-#define TOTP_DIGITS	6
-uint32_t totp_hotp(enum totp_alg alg, const uint8_t *key, size_t keylen,
-	    uint64_t counter, int digits);
-void	totp_base32(const uint8_t *in, size_t len, char *out);
-int	totp_unbase32(const char *in, uint8_t *out, size_t cap);
-
 /* twofactor.c: TOTP secrets and recovery codes of accounts. */
 #define TWOFACTOR_SECRET_LEN	64	/* base32 text and its NUL */
 /* A new enrolment: its secret, stored as pending, in secret. */
@@ -444,9 +441,39 @@ int	twofactor_enable(const char *account_id, int64_t step,
  */
 int	twofactor_check(const char *account_id, const char *code);
 
-/* purge.c: expired tokens, old audit rows, stale throttle counters. */
-#define PURGE_INTERVAL	3600	/* seconds */
-void	purge_run(const struct config *c);
+/* totp.c: HOTP/TOTP codes (RFC 4226, 6238) and base32. */
+enum totp_alg { TOTP_SHA1, TOTP_SHA256, TOTP_SHA512 };
+#define TOTP_PERIOD	30
+#define TOTP_DIGITS	6
+uint32_t totp_hotp(enum totp_alg alg, const uint8_t *key, size_t keylen,
+	    uint64_t counter, int digits);
+void	totp_base32(const uint8_t *in, size_t len, char *out);
+int	totp_unbase32(const char *in, uint8_t *out, size_t cap);
+
+/* resetlink.c: reset and activation links, by mail. */
+/*
+ * Mail an activation (or, for an active account, a reset) link. With
+ * limited (the public "forgot password" path), at most one per account
+ * per reset_mail_interval and reset_mail_per_source an hour from one
+ * source (the caller and the address it reports, when it reports one).
+ */
+int	resetlink_mail(struct ctx *x, const struct account *a,
+	    bool activation, bool limited, const char *remote);
+/* A live reset or activation token: its account's id, and which. */
+int	resetlink_check(const char *token, char owner[33], bool *activation);
+/* Use it up: ACCT_OK for the one caller that deletes it. */
+int	resetlink_claim(const char *token);
+int	resetlink_purge_locked(const struct config *c, int64_t now);
+
+/* mail.c: one mailer thread; a slow mailer never holds a request. */
+int	mail_start(void);
+void	mail_stop(void);
+/* Queue a message (the body is wiped once sent): ACCT_OK, or
+ * ACCT_ERR_BUSY when the queue is full or already holds a message to
+ * that address (one account cannot hold up the others' mail),
+ * ACCT_ERR_INVALID for a header value that could inject headers. */
+int	mail_queue(const struct config *c, const char *to,
+	    const char *subject, const char *body);
 
 /* auditlog.c: the login audit table. */
 struct audit_login {
@@ -466,6 +493,20 @@ int	auditlog_purge_locked(const struct config *c, int64_t now);
 /* Other events: mail sent or failed, password reset, activation. */
 void	auditlog_event(uid_t uid, const char *event, const char *username,
 	    const char *detail);
+
+/* purge.c: expired tokens, old audit rows, stale throttle counters. */
+#define PURGE_INTERVAL	3600	/* seconds */
+void	purge_run(const struct config *c);
+
+/* validate.c: every check returns 0 or -1 with a message for the user. */
+int	validate_username(char *name, char *err, size_t errsz); /* lowercases */
+int	validate_email(char *email, char *err, size_t errsz);	/* lowercases */
+int	validate_role(const char *role, char *err, size_t errsz);
+int	validate_provider(const char *p, char *err, size_t errsz);
+int	validate_text(const char *what, const char *s, char *err, size_t errsz);
+int	validate_scope(const char *scope, char *err, size_t errsz);
+int	validate_password(const struct config *c, const char *pw, size_t len,
+	    char *err, size_t errsz);
 
 /*
  * db.c: one SQLite connection, serialized by db_lock(). Statements bind
@@ -521,42 +562,6 @@ void	db_pack_int(msgpack_packer *pk, const char *key,
 int	db_begin(void);		/* a write transaction */
 int	db_begin_read(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
-
-/*
- * hash.c: Argon2id on a bounded pool of hash_workers. Reserved callers
- * (admins, authenticators) are served first and have workers and queue
- * places the others cannot take; each other uid has one hash at most.
- */
-int	hash_init(const struct config *c);
-int	hash_password(const struct config *c, const struct hash_client *who,
-	    const char *pw, size_t len, char **phc);
-/* ACCT_OK on match, ACCT_ERR_AUTH_FAILED on mismatch, else an error. */
-int	hash_verify(const struct hash_client *who, const char *phc,
-	    const char *pw, size_t len);
-/* A verify's cost against nothing, for unknown users: AUTH_FAILED, or
- * the pool's answer (busy) as a real verify would get it. */
-int	hash_dummy(const struct config *c, const struct hash_client *who,
-	    const char *pw, size_t len);
-/* ACCT_ERR_BUSY when a slot would be refused now: a cheap answer before
- * any other work for a request that needs one. */
-int	hash_admit(const struct hash_client *who);
-/* A hashing slot: ACCT_ERR_BUSY when the caller's queue is full. Every
- * slow hash runs inside one. */
-int	hash_slot_take(const struct hash_client *who);
-void	hash_slot_give(const struct hash_client *who);
-/* What one verify at the current parameters takes, as measured. */
-int64_t	hash_cost_us(void);
-/* The PHC prefix of hashes made with the current parameters. */
-void	hash_current_prefix(const struct config *c, char *out, size_t n);
-/* True when phc was made with other parameters than the config's. */
-bool	hash_needs_rehash(const struct config *c, const char *phc);
-
-/* hashscheme.c: every supported scheme (imported bcrypt, sha512-crypt,
- * yescrypt, Argon2 of other variants or parameters). */
-const char *hash_scheme(const char *h);	/* "bcrypt", ..., "none" */
-bool	hash_supported(const char *h);		/* known and within caps */
-int	hash_check(const struct hash_client *who, const char *h,
-	    const char *pw, size_t len);
 
 /* util: time and random ids. */
 int64_t	now_unix(void);

@@ -11,12 +11,6 @@
 #include "../common/log.h"
 #include "acctd.h"
 
-static const char *
-arg_or_empty(struct proto_request *req, enum proto_field f)
-{
-	return PROTO_HAS(req, f) ? req->arg[f].str : "";
-}
-
 /* Names and addresses are stored lowercased; the audit keeps the input. */
 static int
 find(const char *name, struct account *a)
@@ -54,11 +48,9 @@ rehash(struct ctx *x, const struct account *a, const struct proto_value *pw)
 static int
 check_scope(struct ctx *x, struct proto_request *req)
 {
-	if (PROTO_HAS(req, F_SCOPE) && (validate_text("scope",
-	    req->arg[F_SCOPE].str, x->err, sizeof(x->err)) == -1 ||
-	    req->arg[F_SCOPE].str[0] == '\0'))
-		return ctx_fail(x, ACCT_ERR_INVALID, "invalid scope: give "
-		    "service names separated by spaces, or *");
+	if (PROTO_HAS(req, F_SCOPE) && validate_scope(req->arg[F_SCOPE].str,
+	    x->err, sizeof(x->err)) == -1)
+		return ACCT_ERR_INVALID;
 	return ACCT_OK;
 }
 
@@ -69,7 +61,7 @@ session_create(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
 {
 	struct token_spec s = { .type = "session", .account_id = a->id,
-	    .name = arg_or_empty(req, F_SERVICE),
+	    .name = proto_str_or(req, F_SERVICE, ""),
 	    .scope = PROTO_HAS(req, F_SCOPE) ? req->arg[F_SCOPE].str : "*",
 	    .lifetime = PROTO_HAS(req, F_LIFETIME) && req->arg[F_LIFETIME].i ?
 	    req->arg[F_LIFETIME].i : x->cfg.session_lifetime,
@@ -91,8 +83,8 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	const struct proto_value *pw = &req->arg[F_PASSWORD];
 	struct cred_check c = { .name = req->arg[F_USERNAME].str,
-	    .realm = arg_or_empty(req, F_SERVICE),
-	    .remote = arg_or_empty(req, F_REMOTE_ADDR), .password = pw,
+	    .realm = proto_str_or(req, F_SERVICE, ""),
+	    .remote = proto_str_or(req, F_REMOTE_ADDR, ""), .password = pw,
 	    .code = PROTO_HAS(req, F_CODE) ? req->arg[F_CODE].str : NULL,
 	    .flags = CRED_APP_PASSWORDS | CRED_SECOND_FACTOR |
 	    CRED_STAMP_LOGIN };

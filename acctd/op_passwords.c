@@ -10,12 +10,6 @@
 #include "../common/log.h"
 #include "acctd.h"
 
-static const char *
-arg_or_empty(struct proto_request *req, enum proto_field f)
-{
-	return PROTO_HAS(req, f) ? req->arg[f].str : "";
-}
-
 /*
  * A session proves only an account without a local password (single
  * sign-on): a stolen or vouched-for session must not replace a password
@@ -42,7 +36,7 @@ static int
 prove(struct ctx *x, struct proto_request *req)
 {
 	struct cred_check c = { .realm = "passwd", .name = x->username,
-	    .remote = arg_or_empty(req, F_REMOTE_ADDR),
+	    .remote = proto_str_or(req, F_REMOTE_ADDR, ""),
 	    .password = &req->arg[F_PASSWORD] };
 
 	if (PROTO_HAS(req, F_PASSWORD))
@@ -114,7 +108,7 @@ h_password_forgot(struct ctx *x, struct proto_request *req,
 	if (rc == ACCT_OK && a.login && a.activated) {
 		/* Failures are logged, never told: the answer is the same. */
 		if (resetlink_mail(x, &a, false, true,
-		    arg_or_empty(req, F_REMOTE_ADDR)) != ACCT_OK)
+		    proto_str_or(req, F_REMOTE_ADDR, "")) != ACCT_OK)
 			log_info("password reset for %s not mailed: %s",
 			    a.username, x->err);
 		x->err[0] = '\0';

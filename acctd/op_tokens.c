@@ -13,28 +13,11 @@
 
 #define LIST_DEFAULT_LIMIT	1000
 
-static const char *
-str_or(struct proto_request *req, enum proto_field f, const char *dflt)
-{
-	return PROTO_HAS(req, f) ? req->arg[f].str : dflt;
-}
-
-static int
-check_scope(struct ctx *x, const char *scope)
-{
-	if (validate_text("scope", scope, x->err, sizeof(x->err)) == -1)
-		return ACCT_ERR_INVALID;
-	if (scope[0] == '\0')
-		return ctx_fail(x, ACCT_ERR_INVALID, "invalid scope: give "
-		    "service names separated by spaces, or *");
-	return ACCT_OK;
-}
-
 int
 h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	struct token_spec s = { .type = req->arg[F_TYPE].str,
-	    .name = str_or(req, F_NAME, ""), .scope = str_or(req, F_SCOPE, "*"),
+	    .name = proto_str_or(req, F_NAME, ""), .scope = proto_str_or(req, F_SCOPE, "*"),
 	    .lifetime = PROTO_HAS(req, F_LIFETIME) ? req->arg[F_LIFETIME].i : 0,
 	    .created_by = x->peer->uid };
 	char token[TOKEN_STRING_LEN], *name;
@@ -46,9 +29,9 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	    strcmp(s.type, "app_password") != 0 && strcmp(s.type, "client") != 0)
 		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
 		    "access_token, app_password or client");
-	if ((rc = check_scope(x, s.scope)) != ACCT_OK ||
+	if (validate_scope(s.scope, x->err, sizeof(x->err)) == -1 ||
 	    validate_text("name", s.name, x->err, sizeof(x->err)) == -1)
-		return rc != ACCT_OK ? rc : ACCT_ERR_INVALID;
+		return ACCT_ERR_INVALID;
 	if (strcmp(s.type, "app_password") == 0 && s.name[0] == '\0')
 		return ctx_fail(x, ACCT_ERR_INVALID, "an app password needs "
 		    "a name");
@@ -83,7 +66,7 @@ h_token_validate(struct ctx *x, struct proto_request *req,
 	char owner[33];
 	struct account a;
 
-	if (token_check(req->arg[F_TOKEN].str, NULL, str_or(req, F_SERVICE,
+	if (token_check(req->arg[F_TOKEN].str, NULL, proto_str_or(req, F_SERVICE,
 	    NULL), owner, res) != ACCT_OK ||
 	    account_get_id(owner, &a) != ACCT_OK)
 		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid token");
@@ -101,7 +84,7 @@ h_client_verify(struct ctx *x, struct proto_request *req,
 
 	snprintf(token, sizeof(token), "%s_%s", req->arg[F_CLIENT_ID].str,
 	    req->arg[F_CLIENT_SECRET].str);
-	rc = token_check(token, "client", str_or(req, F_SCOPE, NULL), owner,
+	rc = token_check(token, "client", proto_str_or(req, F_SCOPE, NULL), owner,
 	    NULL);
 	explicit_bzero(token, sizeof(token));
 	if (rc != ACCT_OK)
@@ -114,13 +97,13 @@ h_client_verify(struct ctx *x, struct proto_request *req,
 int
 h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
-	const char *type = str_or(req, F_TYPE, NULL);
+	const char *type = proto_str_or(req, F_TYPE, NULL);
 
 	/* One-time reset and activation tokens are not listed. */
 	if (type != NULL && !token_type_public(type))
 		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
 		    "session, access_token, app_password or client");
-	return token_list(x->only_account, type, str_or(req, F_SEARCH, NULL),
+	return token_list(x->only_account, type, proto_str_or(req, F_SEARCH, NULL),
 	    PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i :
 	    LIST_DEFAULT_LIMIT, res);
 }

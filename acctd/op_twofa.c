@@ -11,17 +11,11 @@
 #include "../common/log.h"
 #include "acctd.h"
 
-static const char *
-arg_or_empty(struct proto_request *req, enum proto_field f)
-{
-	return PROTO_HAS(req, f) ? req->arg[f].str : "";
-}
-
 int
 h_totp_enroll(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	struct cred_check c = { .realm = "totp_enroll", .name = x->username,
-	    .remote = arg_or_empty(req, F_REMOTE_ADDR),
+	    .remote = proto_str_or(req, F_REMOTE_ADDR, ""),
 	    .password = &req->arg[F_PASSWORD] };
 	char secret[TWOFACTOR_SECRET_LEN], uri[256];
 	int rc;
