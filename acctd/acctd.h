@@ -563,8 +563,9 @@ int	db_begin(void);		/* a write transaction */
 int	db_begin_read(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
 
-/* util: time and random ids. */
+/* util.c: clocks and random ids. */
 int64_t	now_unix(void);
+int64_t	mono_us(void);
 void	random_hex(char *out, size_t nbytes);	/* writes 2*nbytes+1 chars */
 
 #endif

@@ -23,15 +23,6 @@ const char *const cred_status_names[CRED__COUNT] = {
 	[CRED_ERROR]		= "ERROR",
 };
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 sleep_us(int64_t us)
 {

@@ -232,15 +232,6 @@ hash_slot_give(const struct hash_client *who)
 	pthread_mutex_unlock(&lock);
 }
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * Learn what a hash at the current parameters costs: a moving average
  * of the hashes (current: they are made with the config's parameters,

@@ -139,15 +139,6 @@ timeouts(int *idle_ms, int *frame_ms)
 	return 0;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * After a slow request (one that hashed a password) give back the stack
  * pages it touched: hundreds of connections that have each logged in
@@ -189,10 +180,10 @@ serve(struct conn *c)
 		    stop_pipe[0], &buf, &len);
 		if (st != FRAME_OK)
 			break;
-		int64_t t0 = mono_ms();
+		int64_t t0 = mono_us();
 		dispatch(&c->peer, buf, len, &out);
 		freezero(buf, len);
-		if (mono_ms() - t0 >= SLOW_MS)
+		if (mono_us() - t0 >= SLOW_MS * 1000)
 			stack_trim();
 		if (out.data == NULL)
 			break;
