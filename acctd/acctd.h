@@ -33,6 +33,7 @@ struct sqlite3_stmt;
 /* config.c */
 struct config {
 	char		socket_path[ACCTD_SOCKET_MAX];
+	char		saslauthd_socket[ACCTD_SOCKET_MAX]; /* "": none */
 	char		db_path[PATH_MAX];
 	char		admin_group[64];
 	char		auth_group[64];
@@ -93,8 +94,10 @@ int	sd_listen_fd(void);	/* fd, -1 not activated, -2 unusable */
 void	sd_notify_state(const char *state);
 
 /* server.c */
-/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. */
-int	server_run(int listen_fd, const char *config_path, bool required);
+/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. sasl_fd:
+ * the saslauthd socket, or -1. */
+int	server_run(int listen_fd, int sasl_fd, const char *config_path,
+	    bool required);
 /* After the listener is closed: finish in-flight requests. */
 void	server_drain(void);
 
@@ -119,6 +122,10 @@ struct peer {
 int	peer_read(int fd, struct peer *p);
 void	peer_free(struct peer *p);
 unsigned peer_classes(const struct peer *p, const struct config *c);
+
+/* saslauthd.c: one request of the saslauthd protocol on fd, answered
+ * through dispatch as a login, within timeout_ms. */
+void	saslauthd_serve(int fd, const struct peer *peer, int timeout_ms);
 
 /* ---- Types the sections below share ---- */
 

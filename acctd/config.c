@@ -26,6 +26,7 @@ static const struct key {
 	uint32_t	 min, max;
 } keys[] = {
 	{ "socket",		K_PATH_SOCKET,	offsetof(struct config, socket_path), 0, 0 },
+	{ "saslauthd_socket",	K_PATH_SOCKET,	offsetof(struct config, saslauthd_socket), 0, 1 },
 	{ "database",		K_PATH_DB,	offsetof(struct config, db_path), 0, 0 },
 	{ "admin_group",	K_GROUP,	offsetof(struct config, admin_group), 0, 0 },
 	{ "auth_group",		K_GROUP,	offsetof(struct config, auth_group), 0, 0 },
@@ -188,6 +189,11 @@ set_key(struct config *c, const struct key *k, const char *val,
 	case K_PATH_DB:
 		cap = k->kind == K_PATH_SOCKET ? sizeof(c->socket_path) :
 		    sizeof(c->db_path);
+		/* max 1: may be empty, for off */
+		if (k->max == 1 && val[0] == '\0') {
+			dst[0] = '\0';
+			return 0;
+		}
 		if (val[0] != '/' || strlen(val) >= cap) {
 			snprintf(why, whysz, "must be an absolute path "
 			    "shorter than %zu bytes", cap);
