@@ -44,22 +44,23 @@ h_hello(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 
 /* The text properties: argument, check, change bit and member. */
 static const struct {
-	enum proto_field f;
 	const char	*what;
 	int		(*check)(const char *, char *, size_t);
-	unsigned	 bit;
 	size_t		 off;
+	enum proto_field f;
+	unsigned	 bit;
 } texts[] = {
-	{ F_NAME, "name", NULL, AC_NAME,
-	    offsetof(struct account_change, name) },
-	{ F_ROLE, "role", validate_role, AC_ROLE,
-	    offsetof(struct account_change, role) },
-	{ F_AUTH_PROVIDER, "auth provider", validate_provider,
-	    AC_AUTH_PROVIDER, offsetof(struct account_change, auth_provider) },
-	{ F_AUTH_ID, "auth id", NULL, AC_AUTH_ID,
-	    offsetof(struct account_change, auth_id) },
-	{ F_UPLOAD_PATH, "upload path", NULL, AC_UPLOAD_PATH,
-	    offsetof(struct account_change, upload_path) },
+	{ "name", NULL, offsetof(struct account_change, name), F_NAME,
+	    AC_NAME },
+	{ "role", validate_role, offsetof(struct account_change, role),
+	    F_ROLE, AC_ROLE },
+	{ "auth provider", validate_provider,
+	    offsetof(struct account_change, auth_provider), F_AUTH_PROVIDER,
+	    AC_AUTH_PROVIDER },
+	{ "auth id", NULL, offsetof(struct account_change, auth_id),
+	    F_AUTH_ID, AC_AUTH_ID },
+	{ "upload path", NULL, offsetof(struct account_change, upload_path),
+	    F_UPLOAD_PATH, AC_UPLOAD_PATH },
 };
 
 static const struct {
