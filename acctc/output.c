@@ -343,15 +343,30 @@ md_cell(FILE *f, const char *s)
 	}
 }
 
+/*
+ * A cell a spreadsheet would run as a formula (OWASP's CSV injection:
+ * one that starts with = + - @, a tab or a carriage return) is written
+ * with a ' before it, so that it shows as the text it is.
+ */
+static bool
+formula(const char *s)
+{
+	return s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+}
+
 /* CSV (RFC 4180, ';' separated): quoted if need be, quotes doubled. */
 static void
 csv_cell(FILE *f, const char *s)
 {
-	if (strpbrk(s, ";\"\r\n") == NULL) {
+	bool defuse = formula(s);
+
+	if (!defuse && strpbrk(s, ";\"\r\n") == NULL) {
 		fputs(s, f);
 		return;
 	}
 	putc('"', f);
+	if (defuse)
+		putc('\'', f);
 	for (; *s != '\0'; s++) {
 		if (*s == '"')
 			putc('"', f);
@@ -364,6 +379,8 @@ csv_cell(FILE *f, const char *s)
 static void
 tsv_cell(FILE *f, const char *s)
 {
+	if (formula(s))
+		putc('\'', f);
 	for (; *s != '\0'; s++)
 		putc(*s == '\t' || *s == '\r' || *s == '\n' ? '?' : *s, f);
 }

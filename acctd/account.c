@@ -1,13 +1,13 @@
 /*
  * account.c: the accounts table. Every function takes db_lock() itself
- * and returns ACCT_OK or an ACCT_ERR_* code.
+ * (those named _locked expect it held) and returns ACCT_OK or an
+ * ACCT_ERR_* code. Writes name the columns they change, never the row.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
-#include <sqlite3.h>
 
 #include "acctd.h"
 
@@ -32,45 +32,45 @@ account_free(struct account *a)
 }
 
 static char *
-col_text(sqlite3_stmt *st, int i, bool *oom)
+col_text(const struct db_query *q, int i, bool *oom)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = db_text(q, i);
 	char *s;
 
 	if (t == NULL)
 		return NULL;
-	if ((s = strdup((const char *)t)) == NULL)
+	if ((s = strdup(t)) == NULL)
 		*oom = true;
 	return s;
 }
 
 static int
-from_row(sqlite3_stmt *st, struct account *a)
+from_row(const struct db_query *q, struct account *a)
 {
 	bool oom = false;
-	const unsigned char *id = sqlite3_column_text(st, 0);
+	const char *id = db_text(q, 0);
 
 	memset(a, 0, sizeof(*a));
-	strlcpy(a->id, id ? (const char *)id : "", sizeof(a->id));
-	a->username = col_text(st, 1, &oom);
-	a->name = col_text(st, 2, &oom);
-	a->email = col_text(st, 3, &oom);
-	a->role = col_text(st, 4, &oom);
-	a->superadmin = sqlite3_column_int(st, 5) != 0;
-	a->login = sqlite3_column_int(st, 6) != 0;
-	a->webdav = sqlite3_column_int(st, 7) != 0;
-	a->upload_path = col_text(st, 8, &oom);
-	a->auth_provider = col_text(st, 9, &oom);
-	a->auth_id = col_text(st, 10, &oom);
-	a->two_factor = sqlite3_column_int(st, 11) != 0;
-	a->hash = col_text(st, 12, &oom);
-	a->activated = sqlite3_column_int(st, 13) != 0;
-	a->failed_logins = sqlite3_column_int64(st, 14);
-	a->locked_until = sqlite3_column_int64(st, 15);
-	a->created_at = sqlite3_column_int64(st, 16);
-	a->updated_at = sqlite3_column_int64(st, 17);
-	a->last_login_at = sqlite3_column_int64(st, 18);
-	a->deleted_at = sqlite3_column_int64(st, 19);
+	strlcpy(a->id, id ? id : "", sizeof(a->id));
+	a->username = col_text(q, 1, &oom);
+	a->name = col_text(q, 2, &oom);
+	a->email = col_text(q, 3, &oom);
+	a->role = col_text(q, 4, &oom);
+	a->superadmin = db_int(q, 5) != 0;
+	a->login = db_int(q, 6) != 0;
+	a->webdav = db_int(q, 7) != 0;
+	a->upload_path = col_text(q, 8, &oom);
+	a->auth_provider = col_text(q, 9, &oom);
+	a->auth_id = col_text(q, 10, &oom);
+	a->two_factor = db_int(q, 11) != 0;
+	a->hash = col_text(q, 12, &oom);
+	a->activated = db_int(q, 13) != 0;
+	a->failed_logins = db_int(q, 14);
+	a->locked_until = db_int(q, 15);
+	a->created_at = db_int(q, 16);
+	a->updated_at = db_int(q, 17);
+	a->last_login_at = db_int(q, 18);
+	a->deleted_at = db_int(q, 19);
 	if (oom || a->username == NULL || a->name == NULL ||
 	    a->role == NULL || a->upload_path == NULL ||
 	    a->auth_provider == NULL || a->auth_id == NULL) {
@@ -141,29 +141,18 @@ account_pack(msgpack_packer *pk, const struct account *a)
 	pack_time(pk, "deleted_at", a->deleted_at);
 }
 
-static int exec_changes(const char *, const char *, const char *,
-    const char *, int64_t, int64_t *);
-
+/* One row by sql with one text parameter. */
 static int
-get_one(const char *sql, const char *username, struct account *a)
+get_one(const char *sql, const char *key, struct account *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_query q;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	db_lock();
-	if ((rc = db_prepare_cached(&st, sql, "s", username)) != ACCT_OK) {
-		db_unlock();
-		return rc;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = from_row(st, a);
-	else if (rc == SQLITE_DONE)
-		rc = ACCT_ERR_NOT_FOUND;
-	else
-		rc = db_error(rc);
-	db_release(st);
+	if ((rc = db_one(&q, sql, DB_ARGS(DB_TEXT(key)))) == ACCT_OK)
+		rc = from_row(&q, a);
+	(void)db_done(&q);
 	db_unlock();
 	return rc;
 }
@@ -201,18 +190,6 @@ account_get_email(const char *email, struct account *a)
 }
 
 int
-account_activate(const char *id)
-{
-	int64_t n = 0;
-	int rc;
-
-	rc = exec_changes("UPDATE accounts SET activated = 1, updated_at = ?4 "
-	    "WHERE id = ?1 AND deleted_at IS NULL", id, NULL, NULL,
-	    now_unix(), &n);
-	return rc == ACCT_OK && n != 1 ? ACCT_ERR_NOT_FOUND : rc;
-}
-
-int
 account_get_deleted(const char *username, struct account *a)
 {
 	return get_one("SELECT " COLUMNS " FROM accounts "
@@ -220,209 +197,260 @@ account_get_deleted(const char *username, struct account *a)
 	    "ORDER BY deleted_at DESC LIMIT 1", username, a);
 }
 
-static void
-bind_time(sqlite3_stmt *st, int i, int64_t t)
+int
+account_activate(const char *id)
 {
-	if (t == 0)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_int64(st, i, t);
-}
-
-/* Bind every column in COLUMNS order, 1-based. */
-static int
-bind_all(sqlite3_stmt *st, const struct account *a)
-{
-	int rc = SQLITE_OK;
-
-#define B(x) do { if (rc == SQLITE_OK) rc = (x); } while (0)
-	B(sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC));
-	B(sqlite3_bind_text(st, 2, a->username, -1, SQLITE_STATIC));
-	B(sqlite3_bind_text(st, 3, a->name, -1, SQLITE_STATIC));
-	B(sqlite3_bind_text(st, 4, a->email, -1, SQLITE_STATIC));
-	B(sqlite3_bind_text(st, 5, a->role, -1, SQLITE_STATIC));
-	B(sqlite3_bind_int(st, 6, a->superadmin));
-	B(sqlite3_bind_int(st, 7, a->login));
-	B(sqlite3_bind_int(st, 8, a->webdav));
-	B(sqlite3_bind_text(st, 9, a->upload_path, -1, SQLITE_STATIC));
-	B(sqlite3_bind_text(st, 10, a->auth_provider, -1, SQLITE_STATIC));
-	B(sqlite3_bind_text(st, 11, a->auth_id, -1, SQLITE_STATIC));
-	B(sqlite3_bind_int(st, 12, a->two_factor));
-	B(sqlite3_bind_text(st, 13, a->hash, -1, SQLITE_STATIC));
-	B(sqlite3_bind_int(st, 14, a->activated));
-	B(sqlite3_bind_int64(st, 15, a->failed_logins));
-	if (rc == SQLITE_OK) {
-		bind_time(st, 16, a->locked_until);
-		B(sqlite3_bind_int64(st, 17, a->created_at));
-		B(sqlite3_bind_int64(st, 18, a->updated_at));
-		bind_time(st, 19, a->last_login_at);
-		bind_time(st, 20, a->deleted_at);
-	}
-#undef B
-	return rc;
-}
-
-/* With db_lock() held. */
-static int
-write_row_locked(const char *sql, const struct account *a)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db_handle(), sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = bind_all(st, a);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_changes(db_handle()) == 1 ? ACCT_OK :
-		    ACCT_ERR_NOT_FOUND;
-	else
-		rc = db_error(rc);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int
-write_row(const char *sql, const struct account *a)
-{
+	int64_t n = 0;
 	int rc;
 
 	db_lock();
-	rc = write_row_locked(sql, a);
+	rc = db_exec(&n, "UPDATE accounts SET activated = 1, updated_at = ?1 "
+	    "WHERE id = ?2 AND deleted_at IS NULL",
+	    DB_ARGS(DB_INT(now_unix()), DB_TEXT(id)));
 	db_unlock();
-	return rc;
+	return rc == ACCT_OK && n != 1 ? ACCT_ERR_NOT_FOUND : rc;
 }
 
-#define INSERT_SQL "INSERT INTO accounts (" COLUMNS ") VALUES (?1, ?2, " \
-	"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, " \
-	"?18, ?19, ?20)"
-
-int
-account_insert(struct account *a)
+/* A time column: 0 is stored as NULL. */
+static struct db_arg
+db_time(int64_t t)
 {
-	random_hex(a->id, 16);
-	a->created_at = a->updated_at = now_unix();
-	return write_row(INSERT_SQL, a);
+	return t == 0 ? DB_NULL : DB_INT(t);
 }
 
-/* The same inside a caller's transaction (db_lock() held). */
 int
 account_insert_locked(struct account *a)
 {
 	random_hex(a->id, 16);
 	a->created_at = a->updated_at = now_unix();
-	return write_row_locked(INSERT_SQL, a);
+	return db_exec(NULL, "INSERT INTO accounts (" COLUMNS ") VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+	    "?16, ?17, ?18, ?19, ?20)", DB_ARGS(DB_TEXT(a->id),
+	    DB_TEXT(a->username), DB_TEXT(a->name), DB_TEXT(a->email),
+	    DB_TEXT(a->role), DB_INT(a->superadmin), DB_INT(a->login),
+	    DB_INT(a->webdav), DB_TEXT(a->upload_path),
+	    DB_TEXT(a->auth_provider), DB_TEXT(a->auth_id),
+	    DB_INT(a->two_factor), DB_TEXT(a->hash), DB_INT(a->activated),
+	    DB_INT(a->failed_logins), db_time(a->locked_until),
+	    DB_INT(a->created_at), DB_INT(a->updated_at),
+	    db_time(a->last_login_at), db_time(a->deleted_at)));
 }
 
-/*
- * Write the properties an admin edits, and of the rest only what what
- * names, in one transaction: a login's failure count, a password change
- * or a 2FA confirmation that lands meanwhile is not overwritten.
- */
+/* fn inside one write transaction: all of it lands, or none. */
 int
-account_update(const struct account *a, unsigned what)
+account_batch(int (*fn)(void *), void *arg)
 {
 	int rc;
 
 	db_lock();
-	if ((rc = db_begin()) != ACCT_OK) {
-		db_unlock();
-		return rc;
-	}
-	rc = write_row_locked("UPDATE accounts SET username = ?2, "
-	    "display_name = ?3, email = ?4, role = ?5, super_admin = ?6, "
-	    "login_allowed = ?7, webdav = ?8, upload_path = ?9, "
-	    "auth_provider = ?10, auth_id = ?11, updated_at = ?18, "
-	    "deleted_at = ?20 WHERE id = ?1", a);
-	if (rc == ACCT_OK && (what & UPD_HASH))
-		rc = db_exec(NULL, "UPDATE accounts SET password_hash = ?1 "
-		    "WHERE id = ?2", "ss", a->hash, a->id);
-	if (rc == ACCT_OK && (what & UPD_ACTIVATED))
-		rc = db_exec(NULL, "UPDATE accounts SET activated = ?1 WHERE "
-		    "id = ?2", "is", (int64_t)a->activated, a->id);
-	if (rc == ACCT_OK && (what & UPD_UNLOCK))
-		rc = db_exec(NULL, "UPDATE accounts SET failed_logins = 0, "
-		    "locked_until = NULL WHERE id = ?1", "s", a->id);
-	if (rc == ACCT_OK && (what & UPD_NO2FA))
-		rc = db_exec(NULL, "UPDATE accounts SET totp_enabled = 0, "
-		    "totp_secret = NULL, totp_pending = NULL, "
-		    "totp_last_step = 0 WHERE id = ?1", "s", a->id);
-	if (rc == ACCT_OK && (what & UPD_NO2FA))
-		rc = db_exec(NULL, "DELETE FROM recovery_codes WHERE "
-		    "account_id = ?1", "s", a->id);
-	rc = db_end(rc);
+	if ((rc = db_begin()) == ACCT_OK)
+		rc = db_end(fn(arg));
 	db_unlock();
+	return rc;
+}
+
+int
+account_insert(struct account *a)
+{
+	int rc;
+
+	db_lock();
+	rc = account_insert_locked(a);
+	db_unlock();
+	return rc;
+}
+
+/*
+ * What a password change ends, in the transaction that writes it:
+ * sessions opened with the old password, and the reset and activation
+ * links mailed before, which would set it again.
+ */
+static int
+password_changed_locked(const char *id)
+{
+	static const char *const ended[] = { "session", "reset", "activation" };
+	int rc = ACCT_OK;
+
+	for (size_t i = 0; rc == ACCT_OK && i < 3; i++)
+		rc = token_delete_account_locked(id, ended[i], NULL);
+	return rc;
+}
+
+/*
+ * The columns a change names, and only those; "CASE WHEN ?k" leaves a
+ * column as it is in the row when the change does not name it.
+ */
+#define CHANGE_SQL "UPDATE accounts SET " \
+	"display_name = CASE WHEN ?2 THEN ?3 ELSE display_name END, " \
+	"email = CASE WHEN ?4 THEN ?5 ELSE email END, " \
+	"role = CASE WHEN ?6 THEN ?7 ELSE role END, " \
+	"super_admin = CASE WHEN ?8 THEN ?9 ELSE super_admin END, " \
+	"login_allowed = CASE WHEN ?10 THEN ?11 ELSE login_allowed END, " \
+	"webdav = CASE WHEN ?12 THEN ?13 ELSE webdav END, " \
+	"upload_path = CASE WHEN ?14 THEN ?15 ELSE upload_path END, " \
+	"auth_provider = CASE WHEN ?16 THEN ?17 ELSE auth_provider END, " \
+	"auth_id = CASE WHEN ?18 THEN ?19 ELSE auth_id END, " \
+	"password_hash = CASE WHEN ?20 THEN ?21 ELSE password_hash END, " \
+	"activated = CASE WHEN ?22 THEN ?23 ELSE activated END, " \
+	"failed_logins = CASE WHEN ?24 THEN 0 ELSE failed_logins END, " \
+	"locked_until = CASE WHEN ?24 THEN NULL ELSE locked_until END, " \
+	"totp_enabled = CASE WHEN ?25 THEN 0 ELSE totp_enabled END, " \
+	"totp_secret = CASE WHEN ?25 THEN NULL ELSE totp_secret END, " \
+	"totp_pending = CASE WHEN ?25 THEN NULL ELSE totp_pending END, " \
+	"totp_last_step = CASE WHEN ?25 THEN 0 ELSE totp_last_step END, " \
+	"deleted_at = CASE WHEN ?26 THEN NULL ELSE deleted_at END, " \
+	"updated_at = ?27 WHERE id = ?1 AND CASE WHEN ?26 " \
+	"THEN deleted_at = ?28 ELSE deleted_at IS NULL END"
+
+static int
+change_locked(const char *id, const struct account_change *c,
+    bool restore, int64_t deleted_at)
+{
+	unsigned s = c->set;
+	int64_t n = 0;
+	int rc;
+
+#define ON(bit)	DB_INT((s & (bit)) != 0)
+	const struct db_arg args[] = {
+		DB_TEXT(id),
+		ON(AC_NAME), DB_TEXT(c->name),
+		ON(AC_EMAIL), DB_TEXT(c->email),
+		ON(AC_ROLE), DB_TEXT(c->role),
+		ON(AC_SUPERADMIN), DB_INT(c->superadmin),
+		ON(AC_LOGIN), DB_INT(c->login),
+		ON(AC_WEBDAV), DB_INT(c->webdav),
+		ON(AC_UPLOAD_PATH), DB_TEXT(c->upload_path),
+		ON(AC_AUTH_PROVIDER), DB_TEXT(c->auth_provider),
+		ON(AC_AUTH_ID), DB_TEXT(c->auth_id),
+		ON(AC_HASH), DB_TEXT(c->hash),
+		ON(AC_ACTIVATED), DB_INT(c->activated),
+		ON(AC_UNLOCK),
+		ON(AC_NO2FA),
+		DB_INT(restore),
+		DB_INT(now_unix()),
+		DB_INT(deleted_at),
+	};
+#undef ON
+
+	/* A restore claims the deleted row it read; a change needs a live
+	 * one: a row deleted meanwhile is not brought back. */
+	rc = db_exec(&n, CHANGE_SQL, args, sizeof(args) / sizeof(args[0]));
+	if (rc == ACCT_OK && n != 1)
+		rc = ACCT_ERR_NOT_FOUND;
+	if (rc == ACCT_OK && (s & AC_NO2FA))
+		rc = db_exec(NULL, "DELETE FROM recovery_codes WHERE "
+		    "account_id = ?1", DB_ARGS(DB_TEXT(id)));
+	if (rc == ACCT_OK && (s & AC_HASH))
+		rc = password_changed_locked(id);
 	return rc;
 }
 
 static int
-exec_changes(const char *sql, const char *a1, const char *a2,
-    const char *a3, int64_t t, int64_t *changes)
+change(const char *id, const struct account_change *c, bool restore,
+    int64_t deleted_at)
 {
-	sqlite3_stmt *st = NULL;
 	int rc;
 
 	db_lock();
-	rc = sqlite3_prepare_v2(db_handle(), sql, -1, &st, NULL);
-	if (rc == SQLITE_OK && a1 != NULL)
-		rc = sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK && a2 != NULL)
-		rc = sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK && a3 != NULL)
-		rc = sqlite3_bind_text(st, 3, a3, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK && t != 0)
-		rc = sqlite3_bind_int64(st, 4, t);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		*changes = sqlite3_changes(db_handle());
-		rc = ACCT_OK;
-	} else
-		rc = db_error(rc);
-	sqlite3_finalize(st);
+	if ((rc = db_begin()) == ACCT_OK)
+		rc = db_end(change_locked(id, c, restore, deleted_at));
 	db_unlock();
 	return rc;
+}
+
+int
+account_change(const char *id, const struct account_change *c)
+{
+	return change(id, c, false, 0);
+}
+
+int
+account_restore(const char *id, int64_t deleted_at,
+    const struct account_change *c)
+{
+	return change(id, c, true, deleted_at);
 }
 
 /*
  * Replace the hash only if it is still the one the caller verified
  * against (old_hash, NULL for none): a concurrent change wins.
  */
-int
-account_set_hash(const char *id, const char *old_hash, const char *new_hash)
+static int
+set_hash_locked(const char *id, bool check_old, const char *old_hash,
+    const char *new_hash)
 {
 	int64_t n = 0;
 	int rc;
 
-	rc = exec_changes("UPDATE accounts SET password_hash = ?2, "
-	    "updated_at = ?4 WHERE id = ?1 AND deleted_at IS NULL AND "
-	    "password_hash IS ?3", id, new_hash ? new_hash : NULL,
-	    old_hash ? old_hash : NULL, now_unix(), &n);
+	rc = db_exec(&n, "UPDATE accounts SET password_hash = ?1, "
+	    "updated_at = ?2 WHERE id = ?3 AND deleted_at IS NULL AND "
+	    "(?4 = 0 OR password_hash IS ?5)", DB_ARGS(DB_TEXT(new_hash),
+	    DB_INT(now_unix()), DB_TEXT(id), DB_INT(check_old),
+	    DB_TEXT(old_hash)));
 	if (rc == ACCT_OK && n != 1)
 		rc = ACCT_ERR_BUSY;
 	return rc;
 }
 
 int
-account_delete(const char *id)
+account_set_password(const char *id, bool check_old, const char *old_hash,
+    const char *new_hash)
 {
-	int64_t n = 0;
 	int rc;
 
-	rc = exec_changes("UPDATE accounts SET deleted_at = ?4, "
-	    "updated_at = ?4 WHERE id = ?1 AND deleted_at IS NULL",
-	    id, NULL, NULL, now_unix(), &n);
-	if (rc == ACCT_OK && n != 1)
-		rc = ACCT_ERR_NOT_FOUND;
+	db_lock();
+	if ((rc = db_begin()) == ACCT_OK) {
+		rc = set_hash_locked(id, check_old, old_hash, new_hash);
+		if (rc == ACCT_OK)
+			rc = password_changed_locked(id);
+		rc = db_end(rc);
+	}
+	db_unlock();
+	return rc;
+}
+
+int
+account_rehash(const char *id, const char *old_hash, const char *new_hash)
+{
+	int rc;
+
+	db_lock();
+	rc = set_hash_locked(id, true, old_hash, new_hash);
+	db_unlock();
+	return rc;
+}
+
+/* Soft delete; a deleted account keeps no way in: its tokens go. */
+int
+account_delete(const char *id, int64_t *tokens)
+{
+	int64_t n = 0, now = now_unix();
+	int rc;
+
+	db_lock();
+	if ((rc = db_begin()) == ACCT_OK) {
+		rc = db_exec(&n, "UPDATE accounts SET deleted_at = ?1, "
+		    "updated_at = ?1 WHERE id = ?2 AND deleted_at IS NULL",
+		    DB_ARGS(DB_INT(now), DB_TEXT(id)));
+		if (rc == ACCT_OK && n != 1)
+			rc = ACCT_ERR_NOT_FOUND;
+		if (rc == ACCT_OK)
+			rc = token_delete_account_locked(id, NULL, tokens);
+		rc = db_end(rc);
+	}
+	db_unlock();
 	return rc;
 }
 
 int
 account_reset_all(int64_t *removed)
 {
-	return exec_changes("DELETE FROM accounts", NULL, NULL, NULL, 0,
-	    removed);
+	int rc;
+
+	db_lock();
+	rc = db_exec(removed, "DELETE FROM accounts", DB_NOARGS);
+	db_unlock();
+	return rc;
 }
 
 /* LIKE pattern matching s anywhere, with % _ \ taken literally. */
@@ -445,76 +473,53 @@ like_pattern(const char *s)
 	return p;
 }
 
-/* ?4, when given, keeps only hashes not starting with it: legacy ones. */
+/* ?2, when given, keeps only hashes not starting with it: legacy ones. */
 #define LIST_WHERE " FROM accounts WHERE deleted_at IS NULL AND " \
 	"(username LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\' " \
-	"OR email LIKE ?1 ESCAPE '\\') AND (?4 IS NULL OR " \
+	"OR email LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR " \
 	"(password_hash IS NOT NULL AND " \
-	"substr(password_hash, 1, length(?4)) <> ?4))"
+	"substr(password_hash, 1, length(?2)) <> ?2))"
 
 static int
-list_count(const char *pat, const char *current, int64_t *total)
+list_locked(const char *pat, const char *current, int64_t limit,
+    int64_t offset, int64_t *total, struct proto_msg *res)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	/* ?2 and ?3 (limit, offset) are not used here: bound as NULL. */
-	if ((rc = db_prepare(&st, "SELECT count(*)" LIST_WHERE, "ssss", pat,
-	    NULL, NULL, current)) != ACCT_OK)
-		return rc;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*total = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return db_error(rc);
-}
-
-static int
-list_rows(const char *pat, const char *current, int64_t limit,
-    int64_t offset, int64_t total, struct proto_msg *res)
-{
-	sqlite3_stmt *st = NULL;
+	struct db_query q;
 	msgpack_packer *pk;
-	int64_t n = total - offset;
+	int64_t n;
 	int rc;
 
-	if (n < 0)
-		n = 0;
+	if ((rc = db_one(&q, "SELECT count(*)" LIST_WHERE,
+	    DB_ARGS(DB_TEXT(pat), DB_TEXT(current)))) == ACCT_OK)
+		*total = db_int(&q, 0);
+	(void)db_done(&q);
+	if (rc != ACCT_OK)
+		return rc;
+	n = *total - offset < 0 ? 0 : *total - offset;
 	if (n > limit)
 		n = limit;
 	pk = proto_kv_begin(res, "users");
 	msgpack_pack_array(pk, (size_t)n);
-	rc = sqlite3_prepare_v2(db_handle(), "SELECT " COLUMNS LIST_WHERE
-	    " ORDER BY username LIMIT ?2 OFFSET ?3", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, pat, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, n);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, offset);
-	if (rc == SQLITE_OK)
-		rc = current ? sqlite3_bind_text(st, 4, current, -1,
-		    SQLITE_STATIC) : sqlite3_bind_null(st, 4);
+	if (db_query(&q, "SELECT " COLUMNS LIST_WHERE " ORDER BY username "
+	    "LIMIT ?3 OFFSET ?4", DB_ARGS(DB_TEXT(pat), DB_TEXT(current),
+	    DB_INT(n), DB_INT(offset))) != ACCT_OK)
+		return db_done(&q);
 	/* The count and the rows are read in one transaction: n matches. */
-	for (int64_t i = 0; rc == SQLITE_OK && i < n; i++) {
+	for (int64_t i = 0; i < n; i++) {
 		struct account a;
 
-		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-			if (rc == SQLITE_DONE)	/* fewer rows than counted */
-				rc = SQLITE_INTERNAL;
-			break;
+		if (!db_next(&q)) {
+			rc = db_done(&q);
+			return rc != ACCT_OK ? rc : ACCT_ERR_INTERNAL;
 		}
-		if ((rc = from_row(st, &a)) != ACCT_OK) {
-			sqlite3_finalize(st);
+		if ((rc = from_row(&q, &a)) != ACCT_OK) {
+			(void)db_done(&q);
 			return rc;
 		}
 		account_pack(pk, &a);
 		account_free(&a);
-		rc = SQLITE_OK;
 	}
-	sqlite3_finalize(st);
-	return db_error(rc);
+	return db_done(&q);
 }
 
 int
@@ -528,12 +533,9 @@ account_list(const char *search, const char *current, int64_t limit,
 	if (pat == NULL)
 		return ACCT_ERR_NOMEM;
 	db_lock();
-	rc = db_error(sqlite3_exec(db_handle(), "BEGIN", NULL, NULL, NULL));
-	if (rc == ACCT_OK)
-		rc = list_count(pat, current, &total);
-	if (rc == ACCT_OK)
-		rc = list_rows(pat, current, limit, offset, total, res);
-	sqlite3_exec(db_handle(), "COMMIT", NULL, NULL, NULL);
+	if ((rc = db_begin_read()) == ACCT_OK)
+		rc = db_end(list_locked(pat, current, limit, offset, &total,
+		    res));
 	db_unlock();
 	free(pat);
 	if (rc == ACCT_OK)

@@ -129,7 +129,7 @@ main(int argc, char **argv)
 	struct config c;
 	sigset_t set;
 	char err[512];
-	int lfd, activated, rc;
+	int lfd, sfd = -1, activated, rc;
 
 	log_init("acctd", LOG_LVL_INFO);
 	parse_args(argc, argv, &o);
@@ -142,7 +142,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (load_config(&o, &c) == -1)
+	if (dispatch_init() == -1 || load_config(&o, &c) == -1)
 		return 1;
 	if (db_open(c.db_path, err, sizeof(err)) == -1) {
 		log_err("database: %s", err);
@@ -158,6 +158,14 @@ main(int argc, char **argv)
 	if ((lfd = activated = sd_listen_fd()) == -1 &&
 	    (lfd = listen_open(c.socket_path, err, sizeof(err))) == -1)
 		log_err("%s", err);
+	/* The saslauthd socket is always ours, activated or not. */
+	if (lfd >= 0 && c.saslauthd_socket[0] != '\0' &&
+	    (sfd = listen_open(c.saslauthd_socket, err, sizeof(err))) == -1) {
+		log_err("saslauthd_socket: %s", err);
+		if (activated < 0)
+			listen_close(lfd, c.socket_path);
+		lfd = -1;
+	}
 	if (lfd < 0) {
 		mail_stop();
 		db_close();
@@ -166,13 +174,17 @@ main(int argc, char **argv)
 	log_info("acctd %s listening on %s, database %s", ACCT_VERSION,
 	    activated >= 0 ? "the socket systemd passed" : c.socket_path,
 	    c.db_path);
+	if (sfd >= 0)
+		log_info("saslauthd protocol on %s", c.saslauthd_socket);
 	sd_notify_state("READY=1");
-	rc = server_run(lfd, o.config, o.config_given);
+	rc = server_run(lfd, sfd, o.config, o.config_given);
 	sd_notify_state("STOPPING=1");
 	if (activated >= 0)
 		close(lfd);
 	else
 		listen_close(lfd, c.socket_path);
+	if (sfd >= 0)
+		listen_close(sfd, c.saslauthd_socket);
 	server_drain();
 	mail_stop();
 	db_close();

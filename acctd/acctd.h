@@ -1,7 +1,9 @@
 /*
  * acctd.h: the map of the daemon. One section per file, in the order a
- * request travels: config, listening socket, server, peer, dispatch,
- * handlers, accounts, database, hashing.
+ * request travels: config, socket, server, peer, dispatch (the policy),
+ * the handlers (op_*.c), then the layers they call, which never call
+ * upward: credential, throttle, hash, accounts, tokens, two-factor,
+ * reset links, mail, audit, and the database under them all.
  */
 #ifndef ACCTD_H
 #define ACCTD_H
@@ -11,11 +13,10 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../proto/proto.h"
 
-struct account;
-struct sqlite3;
 struct sqlite3_stmt;
 
 #define ACCTD_DEFAULT_CONFIG	"/etc/acctd/acctd.conf"
@@ -32,6 +33,7 @@ struct sqlite3_stmt;
 /* config.c */
 struct config {
 	char		socket_path[ACCTD_SOCKET_MAX];
+	char		saslauthd_socket[ACCTD_SOCKET_MAX]; /* "": none */
 	char		db_path[PATH_MAX];
 	char		admin_group[64];
 	char		auth_group[64];
@@ -61,6 +63,8 @@ struct config {
 	uint32_t	mail_queue;		/* messages waiting at most */
 	uint32_t	reset_token_lifetime;	/* seconds */
 	uint32_t	activation_token_lifetime; /* seconds */
+	uint32_t	reset_mail_interval;	/* seconds between two, per account */
+	uint32_t	reset_mail_per_source;	/* an hour, per source */
 	/* Resolved from the group names when loaded. */
 	gid_t		admin_gid;
 	gid_t		auth_gid;
@@ -81,15 +85,6 @@ void	config_resolve_groups(struct config *c);
 void	config_set_current(const struct config *c);
 void	config_current(struct config *out);
 
-/* validate.c: every check returns 0 or -1 with a message for the user. */
-int	validate_username(char *name, char *err, size_t errsz); /* lowercases */
-int	validate_email(char *email, char *err, size_t errsz);	/* lowercases */
-int	validate_role(const char *role, char *err, size_t errsz);
-int	validate_provider(const char *p, char *err, size_t errsz);
-int	validate_text(const char *what, const char *s, char *err, size_t errsz);
-int	validate_password(const struct config *c, const char *pw, size_t len,
-	    char *err, size_t errsz);
-
 /* listen.c */
 int	listen_open(const char *path, char *err, size_t errsz);
 void	listen_close(int fd, const char *path);
@@ -97,6 +92,14 @@ void	listen_close(int fd, const char *path);
 /* sdnotify.c: socket activation and readiness, systemd's protocol. */
 int	sd_listen_fd(void);	/* fd, -1 not activated, -2 unusable */
 void	sd_notify_state(const char *state);
+
+/* server.c */
+/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. sasl_fd:
+ * the saslauthd socket, or -1. */
+int	server_run(int listen_fd, int sasl_fd, const char *config_path,
+	    bool required);
+/* After the listener is closed: finish in-flight requests. */
+void	server_drain(void);
 
 /* peer.c */
 enum peer_class {
@@ -120,45 +123,13 @@ int	peer_read(int fd, struct peer *p);
 void	peer_free(struct peer *p);
 unsigned peer_classes(const struct peer *p, const struct config *c);
 
-/* server.c */
-/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. */
-int	server_run(int listen_fd, const char *config_path, bool required);
-/* After the listener is closed: finish in-flight requests. */
-void	server_drain(void);
+/* saslauthd.c: one request of the saslauthd protocol on fd, answered
+ * through dispatch as a login, within timeout_ms. */
+void	saslauthd_serve(int fd, const struct peer *peer, int timeout_ms);
 
-/* dispatch.c */
-struct ctx {
-	const struct peer	*peer;
-	unsigned		 classes;	/* enum peer_class bits */
-	struct config		 cfg;		/* snapshot for this request */
-	char			 err[256];	/* message for an error reply */
-};
+/* ---- Types the sections below share ---- */
 
-/* Handle one request payload; returns the framed reply in *out. */
-void	dispatch(const struct peer *peer, const void *payload, size_t len,
-	    struct proto_frame *out);
-int	ctx_fail(struct ctx *x, int code, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-
-/* users.c and passwd.c: handlers, each fills *res or returns an error. */
-typedef int handler_fn(struct ctx *, struct proto_request *,
-	    struct proto_msg *res);
-handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
-	   h_user_rm, h_users_reset, h_passwd, h_login, h_audit_logins,
-	   h_audit_reset, h_token_add, h_token_validate, h_token_list,
-	   h_token_show, h_token_revoke, h_tokens_reset, h_client_verify,
-	   h_password_forgot, h_password_reset, h_user_reset_password,
-	   h_session_add, h_totp_enroll, h_totp_confirm, h_user_import;
-/* login.c: a new session for a, shown once; also used by session_add. */
-int	session_create(struct ctx *x, struct proto_request *req,
-	    const struct account *a, struct proto_msg *res);
-/* The live account the request's username names (not_found says so). */
-int	named_account(struct ctx *x, struct proto_request *req,
-	    struct account *a);
-/* The account named like the caller's Unix login; ACCT_ERR_NOT_FOUND. */
-int	self_account(const struct ctx *x, struct account *a);
-
-/* account.c: rows of the accounts table. */
+/* account.c: a row of the accounts table. */
 struct account {
 	char	 id[33];
 	char	*username;
@@ -182,6 +153,183 @@ struct account {
 	int64_t	 deleted_at;	/* 0: active */
 };
 
+/* A caller of the hash pool (hash.c). */
+struct hash_client {
+	bool	 reserved;
+	uid_t	 uid;
+};
+
+/* Tokens are "ID_SECRET" (token.c). */
+#define TOKEN_ID_LEN		17		/* 16 hex + NUL */
+#define TOKEN_STRING_LEN	(16 + 1 + 64 + 1)	/* ID_SECRET + NUL */
+
+/*
+ * dispatch.c: the policy table, one row per operation: what it acts on,
+ * which classes may call it, which of them must prove the account's
+ * secret, and its handler. The classes of a request are the peer's and
+ * two more that depend on what the request names, resolved here once.
+ */
+#define C_ANYONE	PEER_ANYONE
+#define C_AUTH		PEER_AUTH
+#define C_ADMIN		PEER_ADMIN
+#define C_SELF		(1u << 3)	/* the account named like the caller */
+#define C_AUTH_SESSION	(1u << 4)	/* an authenticator, on a session */
+
+struct ctx {
+	const struct peer	*peer;
+	unsigned		 classes;	/* C_* bits of this request */
+	bool			 must_prove;	/* allowed only with the secret */
+	struct hash_client	 hc;		/* the caller, to the hash pool */
+	struct config		 cfg;		/* snapshot for this request */
+	/* What the request acts on, resolved before the handler runs. */
+	const char		*username;	/* an account: its name, */
+	int			 found;		/* ACCT_OK or NOT_FOUND, */
+	struct account		 account;	/* and its row when found */
+	char			 token_id[TOKEN_ID_LEN];	/* a token */
+	char			 token_type[16];
+	const char		*only_account;	/* own tokens: NULL for all */
+	char			 self_id[33];	/* the caller's account, "" */
+	char			 err[256];	/* message for an error reply */
+};
+
+/* At start-up: every operation has a row and a handler. 0 or -1. */
+int	dispatch_init(void);
+/* Handle one request payload; returns the framed reply in *out. */
+void	dispatch(const struct peer *peer, const void *payload, size_t len,
+	    struct proto_frame *out);
+/* The authorization matrix of acctd(8), as mdoc lines. */
+void	dispatch_matrix(FILE *f);
+int	ctx_fail(struct ctx *x, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* op_*.c: the handlers, by resource; each fills *res or returns an
+ * error, and calls only the layers below (credential, account, token,
+ * twofactor, resetlink, auditlog, hash, throttle). */
+typedef int handler_fn(struct ctx *, struct proto_request *,
+	    struct proto_msg *res);
+/* op_accounts.c */
+handler_fn h_hello, h_user_add, h_user_show, h_user_list, h_user_mod,
+	   h_user_rm, h_users_reset;
+/* op_passwords.c */
+handler_fn h_passwd, h_password_forgot, h_password_reset,
+	   h_user_reset_password;
+/* op_login.c */
+handler_fn h_login, h_session_add;
+/* op_tokens.c */
+handler_fn h_token_add, h_token_validate, h_token_list, h_token_show,
+	   h_token_revoke, h_tokens_reset, h_client_verify;
+/* op_twofa.c */
+handler_fn h_totp_enroll, h_totp_confirm;
+/* op_audit.c */
+handler_fn h_audit_logins, h_audit_reset;
+/* op_import.c */
+handler_fn h_user_import;
+
+/* ---- The layers the handlers call, each only downward ---- */
+
+/* credential.c: the one check of an account's secrets. */
+enum cred_status {
+	CRED_OK,
+	CRED_FAILED,		/* wrong secret, or no such account */
+	CRED_LOCKED,		/* account or source locked */
+	CRED_DISABLED,		/* right password, login not allowed */
+	CRED_PENDING,		/* right password, not activated */
+	CRED_CODE_REQUIRED,	/* right password, the code missing */
+	CRED_BAD_CODE,
+	CRED_ERROR,		/* undecided: busy, out of memory */
+	CRED__COUNT
+};
+extern const char *const cred_status_names[CRED__COUNT]; /* the audit's */
+
+#define CRED_APP_PASSWORDS	0x1	/* an app password may stand in */
+#define CRED_SECOND_FACTOR	0x2	/* a 2FA account needs its code */
+#define CRED_STAMP_LOGIN	0x4	/* a success is a login */
+struct cred_check {
+	const char		*realm;		/* the service or operation */
+	const char		*remote;	/* the user's address, or "" */
+	const char		*name;		/* as given, for the audit */
+	/* The password, or NULL to check code against the enrolment in
+	 * progress (the first code of totp_confirm). */
+	const struct proto_value *password;
+	const char		*code;		/* second factor, or NULL */
+	unsigned		 flags;
+	/* Results. */
+	enum cred_status	 status;
+	bool			 app;		/* an app password matched */
+	char			 app_id[TOKEN_ID_LEN];
+	int64_t			 step;		/* of the enrolment's code */
+};
+/*
+ * Check c against account a (found: ACCT_OK, or NOT_FOUND for a name
+ * that matches no account, which costs the same). ACCT_OK,
+ * ACCT_ERR_AUTH_FAILED for every kind of failure, ACCT_ERR_CODE_REQUIRED,
+ * or an error that decided nothing (busy, storage).
+ */
+int	cred_verify(struct ctx *x, struct cred_check *c, int found,
+	    const struct account *a);
+
+/* throttle.c: failure counters per account and per source. */
+struct throttle_source {
+	uid_t		 uid;		/* the caller */
+	const char	*remote;	/* the end user's address, "" if none */
+	const char	*service;	/* keys the sources without an address */
+	bool		 locks;		/* false: slowed down, never locked */
+};
+/*
+ * Count one attempt as failed before it is verified, so parallel attempts
+ * cannot slip past the limit; throttle_success() clears the counters,
+ * throttle_refund() gives this one back. Sets *locked (and charges
+ * nothing) when the account or the source is locked, and *delay_ms when
+ * a source that does not lock is past its threshold.
+ */
+int	throttle_charge(const struct config *c, const char *account_id,
+	    const struct throttle_source *s, bool *locked, unsigned *delay_ms);
+int	throttle_success(const char *account_id,
+	    const struct throttle_source *s, bool stamp_login);
+int	throttle_refund(const struct config *c, const char *account_id,
+	    const struct throttle_source *s);
+int	throttle_unlock(const char *account_id);
+int	throttle_purge_locked(const struct config *c, int64_t now);
+int	throttle_reset_all(void);
+
+
+/*
+ * hash.c: Argon2id on a bounded pool of hash_workers. Reserved callers
+ * (admins, authenticators) are served first and have workers and queue
+ * places the others cannot take; each other uid has one hash at most.
+ */
+int	hash_init(const struct config *c);
+int	hash_password(const struct config *c, const struct hash_client *who,
+	    const char *pw, size_t len, char **phc);
+/* ACCT_OK on match, ACCT_ERR_AUTH_FAILED on mismatch, else an error. */
+int	hash_verify(const struct hash_client *who, const char *phc,
+	    const char *pw, size_t len);
+/* A verify's cost against nothing, for unknown users: AUTH_FAILED, or
+ * the pool's answer (busy) as a real verify would get it. */
+int	hash_dummy(const struct config *c, const struct hash_client *who,
+	    const char *pw, size_t len);
+/* ACCT_ERR_BUSY when a slot would be refused now: a cheap answer before
+ * any other work for a request that needs one. */
+int	hash_admit(const struct hash_client *who);
+/* A hashing slot: ACCT_ERR_BUSY when the caller's queue is full. Every
+ * slow hash runs inside one. */
+int	hash_slot_take(const struct hash_client *who);
+void	hash_slot_give(const struct hash_client *who);
+/* What one verify at the current parameters takes, as measured. */
+int64_t	hash_cost_us(void);
+/* The PHC prefix of hashes made with the current parameters. */
+void	hash_current_prefix(const struct config *c, char *out, size_t n);
+/* True when phc was made with other parameters than the config's. */
+bool	hash_needs_rehash(const struct config *c, const char *phc);
+
+/* hashscheme.c: every supported scheme (imported bcrypt, sha512-crypt,
+ * yescrypt, Argon2 of other variants or parameters). */
+const char *hash_scheme(const char *h);	/* "bcrypt", ..., "none" */
+bool	hash_supported(const char *h);		/* known and within caps */
+int	hash_check(const struct hash_client *who, const char *h,
+	    const char *pw, size_t len);
+
+/* account.c: the accounts table (struct account above). */
 void	account_free(struct account *a);
 void	account_pack(msgpack_packer *pk, const struct account *a);
 int	account_get(const char *username, struct account *a);
@@ -192,39 +340,62 @@ int	account_get_id(const char *id, struct account *a);
 int	account_get_email(const char *email, struct account *a);
 int	account_activate(const char *id);
 int	account_insert(struct account *a);
-int	account_insert_locked(struct account *a);	/* db_lock() held */
-/* What account_update() writes beyond the editable properties. */
-#define UPD_HASH	0x01	/* a->hash */
-#define UPD_ACTIVATED	0x02	/* a->activated */
-#define UPD_UNLOCK	0x04	/* clear failures and lock */
-#define UPD_NO2FA	0x08	/* two-factor off, secrets and codes gone */
-int	account_update(const struct account *a, unsigned what);
-int	account_set_hash(const char *id, const char *old_hash,
+/* fn runs inside one write transaction; it may call the _locked calls. */
+int	account_batch(int (*fn)(void *), void *arg);
+int	account_insert_locked(struct account *a);
+
+/* A change of some columns: set says which; the others stay as they are
+ * in the row, whatever the caller read before. */
+#define AC_NAME		0x0001
+#define AC_EMAIL	0x0002	/* email NULL removes it */
+#define AC_ROLE		0x0004
+#define AC_SUPERADMIN	0x0008
+#define AC_LOGIN	0x0010
+#define AC_WEBDAV	0x0020
+#define AC_UPLOAD_PATH	0x0040
+#define AC_AUTH_PROVIDER 0x0080
+#define AC_AUTH_ID	0x0100
+#define AC_HASH		0x0200	/* a password change: ends sessions and
+				 * reset links; hash NULL removes it */
+#define AC_ACTIVATED	0x0400
+#define AC_UNLOCK	0x0800	/* clear failures and the lock */
+#define AC_NO2FA	0x1000	/* two-factor off, secrets and codes gone */
+struct account_change {
+	unsigned	 set;
+	const char	*name, *email, *role, *upload_path, *auth_provider,
+			*auth_id, *hash;
+	bool		 superadmin, login, webdav, activated;
+};
+/* ACCT_ERR_NOT_FOUND when the account is gone (deleted meanwhile). */
+int	account_change(const char *id, const struct account_change *c);
+/* Undelete the row deleted at deleted_at, if it still is, with c. */
+int	account_restore(const char *id, int64_t deleted_at,
+	    const struct account_change *c);
+/*
+ * A new password (NULL: none). With check_old, only if the hash is still
+ * old_hash (ACCT_ERR_BUSY if not). Ends the account's sessions and reset
+ * links in the same transaction.
+ */
+int	account_set_password(const char *id, bool check_old,
+	    const char *old_hash, const char *new_hash);
+/* The same password under current parameters: nothing else ends. */
+int	account_rehash(const char *id, const char *old_hash,
 	    const char *new_hash);
-int	account_delete(const char *id);
+/* Soft delete, ending every token of the account (*tokens: how many). */
+int	account_delete(const char *id, int64_t *tokens);
 /* current: a hash prefix; when given, only accounts not on it (legacy). */
 int	account_list(const char *search, const char *current, int64_t limit,
 	    int64_t offset, struct proto_msg *res);
 int	account_reset_all(int64_t *removed);
 
-/* throttle.c: failure counters per account and per (peer uid, address). */
-/*
- * Count one attempt as failed before it is verified, so parallel attempts
- * cannot slip past the limit; throttle_success() refunds it. Sets *locked
- * (and charges nothing) when the account or the source is locked.
- */
-int	throttle_charge(const struct config *c, const char *account_id,
-	    uid_t uid, const char *remote, bool *locked);
-int	throttle_success(const char *account_id, uid_t uid, const char *remote);
-int	throttle_unlock(const char *account_id);
-int	throttle_purge(const struct config *c, int64_t now);	/* db locked */
-int	throttle_reset_all(void);
-int	throttle_refund(const struct config *c, const char *account_id,
-	    uid_t uid, const char *remote);
-
 /* token.c: sessions, access tokens, app passwords, OAuth2 clients. */
-#define TOKEN_ID_LEN		17		/* 16 hex + NUL */
-#define TOKEN_STRING_LEN	(16 + 1 + 64 + 1)	/* ID_SECRET + NUL */
+/* What a new session still needs when it is inserted (token_create). */
+enum token_guard {
+	GUARD_NONE,	/* not a session of an account */
+	GUARD_LIVE,	/* account live, login allowed, activated */
+	GUARD_HASH,	/* ... and its hash still guard_arg (NULL: none) */
+	GUARD_APP,	/* ... and the app password guard_arg still there */
+};
 
 struct token_spec {
 	const char	*type;		/* session, access_token, ... */
@@ -233,11 +404,14 @@ struct token_spec {
 	const char	*scope;
 	int64_t		 lifetime;	/* seconds; 0: never expires */
 	uid_t		 created_by;
+	enum token_guard guard;
+	const char	*guard_arg;
 };
 
 bool	token_type_public(const char *type);
 bool	scope_allows(const char *scope, const char *service);
-/* New token; the string (shown once) in out, its row as key in res. */
+/* New token; the string (shown once) in out, its row as key in res.
+ * ACCT_ERR_AUTH_FAILED when the guard no longer holds. */
 int	token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
 	    struct proto_msg *res, const char *key);
 /* ACCT_OK or ACCT_ERR_INVALID_TOKEN; type NULL: any but "client". */
@@ -251,21 +425,28 @@ void	token_id_of(const char *token, char id[TOKEN_ID_LEN]);
 int	token_delete(const char *id);
 int	token_delete_account(const char *account_id, const char *type,
 	    int64_t *removed);
+int	token_delete_account_locked(const char *account_id, const char *type,
+	    int64_t *removed);
 int	token_reset_all(int64_t *removed);
-int	token_purge_expired(int64_t now, int64_t *removed);
+int	token_purge_expired_locked(int64_t now, int64_t *removed);
 
-/* mail.c: one mailer thread; a slow mailer never holds a request. */
-int	mail_start(void);
-void	mail_stop(void);
-/* Queue a message (the body is wiped once sent): ACCT_OK, or
- * ACCT_ERR_BUSY when the queue is full, ACCT_ERR_INVALID for a header
- * value that could inject headers. */
-int	mail_queue(const struct config *c, const char *to,
-	    const char *subject, const char *body);
-
-/* reset.c: reset and activation tokens, by mail. */
-/* Mail an activation (or, for an active account, a reset) link. */
-int	reset_mail(struct ctx *x, const struct account *a, bool activation);
+/* twofactor.c: TOTP secrets and recovery codes of accounts. */
+#define TWOFACTOR_SECRET_LEN	64	/* base32 text and its NUL */
+/* A new enrolment: its secret, stored as pending, in secret. */
+int	twofactor_begin(const char *account_id,
+	    char secret[TWOFACTOR_SECRET_LEN]);
+/* The step of code under the pending secret: ACCT_ERR_AUTH_FAILED if
+ * it does not match, ACCT_ERR_NOT_FOUND if nothing is pending. */
+int	twofactor_pending_step(const char *account_id, const char *code,
+	    int64_t *step);
+/* Turn the pending secret on, with ten new recovery codes in res. */
+int	twofactor_enable(const char *account_id, int64_t step,
+	    struct proto_msg *res);
+/*
+ * ACCT_OK when code is a fresh TOTP code of the account (never one
+ * already used) or an unused recovery code, which is then spent.
+ */
+int	twofactor_check(const char *account_id, const char *code);
 
 /* totp.c: HOTP/TOTP codes (RFC 4226, 6238) and base32. */
 enum totp_alg { TOTP_SHA1, TOTP_SHA256, TOTP_SHA512 };
@@ -276,16 +457,30 @@ uint32_t totp_hotp(enum totp_alg alg, const uint8_t *key, size_t keylen,
 void	totp_base32(const uint8_t *in, size_t len, char *out);
 int	totp_unbase32(const char *in, uint8_t *out, size_t cap);
 
-/* twofa.c: enrolment, checks at login, recovery codes. */
+/* resetlink.c: reset and activation links, by mail. */
 /*
- * ACCT_OK when code is a fresh TOTP code of the account (never one
- * already used) or an unused recovery code, which is then spent.
+ * Mail an activation (or, for an active account, a reset) link. With
+ * limited (the public "forgot password" path), at most one per account
+ * per reset_mail_interval and reset_mail_per_source an hour from one
+ * source (the caller and the address it reports, when it reports one).
  */
-int	twofa_check(const char *account_id, const char *code);
+int	resetlink_mail(struct ctx *x, const struct account *a,
+	    bool activation, bool limited, const char *remote);
+/* A live reset or activation token: its account's id, and which. */
+int	resetlink_check(const char *token, char owner[33], bool *activation);
+/* Use it up: ACCT_OK for the one caller that deletes it. */
+int	resetlink_claim(const char *token);
+int	resetlink_purge_locked(const struct config *c, int64_t now);
 
-/* purge.c: expired tokens, old audit rows, stale throttle counters. */
-#define PURGE_INTERVAL	3600	/* seconds */
-void	purge_run(const struct config *c);
+/* mail.c: one mailer thread; a slow mailer never holds a request. */
+int	mail_start(void);
+void	mail_stop(void);
+/* Queue a message (the body is wiped once sent): ACCT_OK, or
+ * ACCT_ERR_BUSY when the queue is full or already holds a message to
+ * that address (one account cannot hold up the others' mail),
+ * ACCT_ERR_INVALID for a header value that could inject headers. */
+int	mail_queue(const struct config *c, const char *to,
+	    const char *subject, const char *body);
 
 /* auditlog.c: the login audit table. */
 struct audit_login {
@@ -301,61 +496,83 @@ int	auditlog_add(const struct audit_login *e);
 int	auditlog_list(const char *username, int64_t limit,
 	    struct proto_msg *res);
 int	auditlog_reset(int64_t *removed);
-int	auditlog_purge(const struct config *c, int64_t now);	/* db locked */
+int	auditlog_purge_locked(const struct config *c, int64_t now);
 /* Other events: mail sent or failed, password reset, activation. */
 void	auditlog_event(uid_t uid, const char *event, const char *username,
 	    const char *detail);
 
-/* db.c: one SQLite connection, serialized by db_lock(). */
+/* purge.c: expired tokens, old audit rows, stale throttle counters. */
+#define PURGE_INTERVAL	3600	/* seconds */
+void	purge_run(const struct config *c);
+
+/* validate.c: every check returns 0 or -1 with a message for the user. */
+int	validate_username(char *name, char *err, size_t errsz); /* lowercases */
+int	validate_email(char *email, char *err, size_t errsz);	/* lowercases */
+int	validate_role(const char *role, char *err, size_t errsz);
+int	validate_provider(const char *p, char *err, size_t errsz);
+int	validate_text(const char *what, const char *s, char *err, size_t errsz);
+int	validate_scope(const char *scope, char *err, size_t errsz);
+int	validate_password(const struct config *c, const char *pw, size_t len,
+	    char *err, size_t errsz);
+
+/*
+ * db.c: one SQLite connection, serialized by db_lock(). Statements bind
+ * typed arguments, checked against the statement's parameter count:
+ *	db_exec(&n, "UPDATE t SET a = ?1 WHERE id = ?2",
+ *	    DB_ARGS(DB_INT(a), DB_TEXT(id)));
+ * Every call returns ACCT_OK or an ACCT_ERR_* code, never SQLite's.
+ */
+enum db_type { DB_T_NULL, DB_T_TEXT, DB_T_INT };
+struct db_arg {
+	enum db_type	 type;
+	const char	*text;
+	int64_t		 i;
+};
+#define DB_TEXT(s)	((struct db_arg){ .type = DB_T_TEXT, .text = (s) })
+#define DB_INT(v)	((struct db_arg){ .type = DB_T_INT, .i = (int64_t)(v) })
+#define DB_NULL		((struct db_arg){ .type = DB_T_NULL })
+#define DB_ARGS(...)	(const struct db_arg[]){ __VA_ARGS__ }, \
+	(sizeof((const struct db_arg[]){ __VA_ARGS__ }) / sizeof(struct db_arg))
+#define DB_NOARGS	NULL, 0
+
+/* Rows of a query: while (db_next(&q)) ...; rc = db_done(&q); */
+struct db_query {
+	struct sqlite3_stmt	*st;
+	int			 rc;
+};
+
 int	db_open(const char *path, char *err, size_t errsz);
 void	db_close(void);
-struct sqlite3 *db_handle(void);
 void	db_lock(void);
 void	db_unlock(void);
-int	db_error(int sqlite_rc);	/* SQLite result -> ACCT_ERR_* */
 /* The reason behind this thread's last database error, once; or NULL. */
 const char *db_problem(void);
 int	db_schema_version(void);
-/* With db_lock() held. types: 's' text (NULL: null), 'i' int64_t. */
-int	db_prepare(struct sqlite3_stmt **out, const char *sql,
-	    const char *types, ...);
-/* The same, kept prepared for next time: give it back with db_release(). */
-int	db_prepare_cached(struct sqlite3_stmt **out, const char *sql,
-	    const char *types, ...);
-void	db_release(struct sqlite3_stmt *st);	/* reset, or finalize */
-int	db_exec(int64_t *changes, const char *sql, const char *types, ...);
+/* With db_lock() held, as every call below. */
+int	db_exec(int64_t *changes, const char *sql, const struct db_arg *args,
+	    size_t nargs);
+int	db_query(struct db_query *q, const char *sql,
+	    const struct db_arg *args, size_t nargs);
+bool	db_next(struct db_query *q);
+int	db_done(struct db_query *q);	/* ACCT_OK or the query's error */
+/* The first row in q (ACCT_OK), ACCT_ERR_NOT_FOUND, or an error; the
+ * caller calls db_done() whatever the answer. */
+int	db_one(struct db_query *q, const char *sql,
+	    const struct db_arg *args, size_t nargs);
+const char *db_text(const struct db_query *q, int col);	/* NULL: NULL */
+int64_t	db_int(const struct db_query *q, int col);
+bool	db_null(const struct db_query *q, int col);
 void	db_pack_text(msgpack_packer *pk, const char *key,
-	    struct sqlite3_stmt *st, int col);
+	    const struct db_query *q, int col);
 void	db_pack_int(msgpack_packer *pk, const char *key,
-	    struct sqlite3_stmt *st, int col);
-int	db_begin(void);
+	    const struct db_query *q, int col);
+int	db_begin(void);		/* a write transaction */
+int	db_begin_read(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
 
-/* hash.c: Argon2id, at most hash_workers at a time. */
-int	hash_init(const struct config *c);
-int	hash_password(const struct config *c, const char *pw, size_t len,
-	    char **phc);
-/* ACCT_OK on match, ACCT_ERR_AUTH_FAILED on mismatch, else an error. */
-int	hash_verify(const char *phc, const char *pw, size_t len);
-/* A hashing slot (at most hash_workers at once): ACCT_ERR_BUSY when
- * hash_queue are already waiting. Every slow hash runs inside one. */
-int	hash_slot_take(void);
-void	hash_slot_give(void);
-/* The PHC prefix of hashes made with the current parameters. */
-void	hash_current_prefix(const struct config *c, char *out, size_t n);
-/* True when phc was made with other parameters than the config's. */
-bool	hash_needs_rehash(const struct config *c, const char *phc);
-/* Cost one verify against a dummy hash, for unknown users. */
-void	hash_dummy_verify(const struct config *c, const char *pw, size_t len);
-
-/* legacy.c: every supported scheme (imported bcrypt, sha512-crypt,
- * yescrypt, Argon2 of other variants or parameters). */
-const char *hash_scheme(const char *h);	/* "bcrypt", ..., "none" */
-bool	hash_supported(const char *h);		/* known and within caps */
-int	hash_check(const char *h, const char *pw, size_t len);
-
-/* util: time and random ids. */
+/* util.c: clocks and random ids. */
 int64_t	now_unix(void);
+int64_t	mono_us(void);
 void	random_hex(char *out, size_t nbytes);	/* writes 2*nbytes+1 chars */
 
 #endif

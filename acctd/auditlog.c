@@ -5,36 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "../common/log.h"
+#include "../common/text.h"
 #include "acctd.h"
 
-/* Printable copy: control characters become '?'. */
+/* A copy that is valid UTF-8 without control characters ('?' for each
+ * byte that is not): a process name is whatever bytes its owner chose,
+ * and a strict client must be able to decode every record. */
 static char *
 sanitise(const char *s)
 {
 	char *c = strdup(s ? s : "");
 
-	for (char *p = c; p != NULL && *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	if (c != NULL)
+		text_sanitise(c);
 	return c;
 }
 
 int
-auditlog_purge(const struct config *c, int64_t now)
+auditlog_purge_locked(const struct config *c, int64_t now)
 {
-	int64_t n = 0;
+	int64_t n = 0, before = now - (int64_t)c->audit_retention_days * 86400;
 	int rc;
 
 	if (c->audit_retention_days == 0)
 		return ACCT_OK;
-	rc = db_exec(&n, "DELETE FROM audit_logins WHERE at < ?1", "i",
-	    now - (int64_t)c->audit_retention_days * 86400);
+	rc = db_exec(&n, "DELETE FROM audit_logins WHERE at < ?1",
+	    DB_ARGS(DB_INT(before)));
 	if (rc == ACCT_OK)
 		rc = db_exec(NULL, "DELETE FROM audit_events WHERE at < ?1",
-		    "i", now - (int64_t)c->audit_retention_days * 86400);
+		    DB_ARGS(DB_INT(before)));
 	if (rc == ACCT_OK && n > 0)
 		log_info("audit: purged %lld login records older than %u days",
 		    (long long)n, c->audit_retention_days);
@@ -45,18 +45,18 @@ int
 auditlog_add(const struct audit_login *e)
 {
 	char *user = sanitise(e->username), *realm = sanitise(e->realm);
-	char *remote = sanitise(e->remote);
-	int64_t now = now_unix();
+	char *remote = sanitise(e->remote), *comm = sanitise(e->peer->comm);
 	int rc = ACCT_ERR_NOMEM;
 
-	if (user != NULL && realm != NULL && remote != NULL) {
+	if (user != NULL && realm != NULL && remote != NULL && comm != NULL) {
 		db_lock();
 		rc = db_exec(NULL, "INSERT INTO audit_logins (at, peer_uid, "
 		    "peer_pid, peer_comm, realm, remote_addr, username, "
 		    "account_id, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		    "?8, ?9)", "iiissssss", now, (int64_t)e->peer->uid,
-		    (int64_t)e->peer->pid, e->peer->comm, realm, remote, user,
-		    e->account_id, e->status);
+		    "?8, ?9)", DB_ARGS(DB_INT(now_unix()),
+		    DB_INT(e->peer->uid), DB_INT(e->peer->pid), DB_TEXT(comm),
+		    DB_TEXT(realm), DB_TEXT(remote), DB_TEXT(user),
+		    DB_TEXT(e->account_id), DB_TEXT(e->status)));
 		db_unlock();
 	}
 	if (rc != ACCT_OK)
@@ -64,6 +64,7 @@ auditlog_add(const struct audit_login *e)
 	free(user);
 	free(realm);
 	free(remote);
+	free(comm);
 	return rc;
 }
 
@@ -89,44 +90,36 @@ auditlog_add(const struct audit_login *e)
 	"JOIN audit_logins AS a ON a.id = g.last_id " \
 	"ORDER BY g.last_id DESC LIMIT ?2"
 
-static int
-list_rows(sqlite3_stmt *st, struct proto_msg *tmp, uint32_t *n)
+static void
+pack_row(msgpack_packer *pk, const struct db_query *q)
 {
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		msgpack_packer *pk = &tmp->pk;
-
-		msgpack_pack_map(pk, 7);
-		db_pack_text(pk, "client", st, 0);
-		db_pack_text(pk, "username", st, 1);
-		db_pack_text(pk, "realm", st, 2);
-		db_pack_text(pk, "status", st, 3);
-		db_pack_int(pk, "last_login", st, 4);
-		db_pack_int(pk, "failed_at", st, 5);
-		proto_pack_cstr(pk, "attempts");
-		msgpack_pack_int64(pk, sqlite3_column_int64(st, 6));
-		(*n)++;
-	}
-	return rc == SQLITE_DONE ? ACCT_OK : db_error(rc);
+	msgpack_pack_map(pk, 7);
+	db_pack_text(pk, "client", q, 0);
+	db_pack_text(pk, "username", q, 1);
+	db_pack_text(pk, "realm", q, 2);
+	db_pack_text(pk, "status", q, 3);
+	db_pack_int(pk, "last_login", q, 4);
+	db_pack_int(pk, "failed_at", q, 5);
+	proto_pack_cstr(pk, "attempts");
+	msgpack_pack_int64(pk, db_int(q, 6));
 }
 
 int
 auditlog_list(const char *username, int64_t limit, struct proto_msg *res)
 {
 	struct proto_msg rows;
-	sqlite3_stmt *st;
+	struct db_query q;
 	uint32_t n = 0;
 	int rc;
 
 	/* Rows go to a scratch message first: the array needs its count. */
 	proto_msg_init(&rows);
 	db_lock();
-	if ((rc = db_prepare(&st, LIST_SQL, "si", username, limit)) ==
-	    ACCT_OK) {
-		rc = list_rows(st, &rows, &n);
-		sqlite3_finalize(st);
-	}
+	if (db_query(&q, LIST_SQL, DB_ARGS(DB_TEXT(username),
+	    DB_INT(limit))) == ACCT_OK)
+		for (; db_next(&q); n++)
+			pack_row(&rows.pk, &q);
+	rc = db_done(&q);
 	db_unlock();
 	if (rc == ACCT_OK && rows.failed)
 		rc = ACCT_ERR_NOMEM;
@@ -146,9 +139,10 @@ auditlog_reset(int64_t *removed)
 
 	db_lock();
 	if ((rc = db_begin()) == ACCT_OK) {
-		rc = db_exec(removed, "DELETE FROM audit_logins", "");
+		rc = db_exec(removed, "DELETE FROM audit_logins", DB_NOARGS);
 		if (rc == ACCT_OK)
-			rc = db_exec(NULL, "DELETE FROM audit_events", "");
+			rc = db_exec(NULL, "DELETE FROM audit_events",
+			    DB_NOARGS);
 		rc = db_end(rc);
 	}
 	db_unlock();
@@ -166,7 +160,8 @@ auditlog_event(uid_t uid, const char *event, const char *subject,
 		db_lock();
 		rc = db_exec(NULL, "INSERT INTO audit_events (at, peer_uid, "
 		    "event, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-		    "iisss", now_unix(), (int64_t)uid, event, s, d);
+		    DB_ARGS(DB_INT(now_unix()), DB_INT(uid), DB_TEXT(event),
+		    DB_TEXT(s), DB_TEXT(d)));
 		db_unlock();
 	}
 	if (rc != ACCT_OK)

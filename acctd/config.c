@@ -26,6 +26,7 @@ static const struct key {
 	uint32_t	 min, max;
 } keys[] = {
 	{ "socket",		K_PATH_SOCKET,	offsetof(struct config, socket_path), 0, 0 },
+	{ "saslauthd_socket",	K_PATH_SOCKET,	offsetof(struct config, saslauthd_socket), 0, 1 },
 	{ "database",		K_PATH_DB,	offsetof(struct config, db_path), 0, 0 },
 	{ "admin_group",	K_GROUP,	offsetof(struct config, admin_group), 0, 0 },
 	{ "auth_group",		K_GROUP,	offsetof(struct config, auth_group), 0, 0 },
@@ -55,6 +56,8 @@ static const struct key {
 	{ "mail_queue",		K_U32, offsetof(struct config, mail_queue), 1, 100000 },
 	{ "reset_token_lifetime", K_U32, offsetof(struct config, reset_token_lifetime), 1, 30 * 86400 },
 	{ "activation_token_lifetime", K_U32, offsetof(struct config, activation_token_lifetime), 1, 30 * 86400 },
+	{ "reset_mail_interval", K_U32, offsetof(struct config, reset_mail_interval), 0, 86400 },
+	{ "reset_mail_per_source", K_U32, offsetof(struct config, reset_mail_per_source), 0, 100000 },
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,6 +95,8 @@ config_defaults(struct config *c)
 	c->mail_queue = 100;
 	c->reset_token_lifetime = 86400;
 	c->activation_token_lifetime = 2 * 86400;
+	c->reset_mail_interval = 300;
+	c->reset_mail_per_source = 20;
 }
 
 /* Printable ASCII without spaces: URLs and addresses in mail headers. */
@@ -184,6 +189,11 @@ set_key(struct config *c, const struct key *k, const char *val,
 	case K_PATH_DB:
 		cap = k->kind == K_PATH_SOCKET ? sizeof(c->socket_path) :
 		    sizeof(c->db_path);
+		/* max 1: may be empty, for off */
+		if (k->max == 1 && val[0] == '\0') {
+			dst[0] = '\0';
+			return 0;
+		}
 		if (val[0] != '/' || strlen(val) >= cap) {
 			snprintf(why, whysz, "must be an absolute path "
 			    "shorter than %zu bytes", cap);

@@ -1,11 +1,11 @@
 /*
- * db.c: the one SQLite connection, its pragmas and the schema migrations.
- * Callers hold db_lock() around each statement or transaction.
+ * db.c: the one SQLite connection, its pragmas, the schema migrations,
+ * and typed statements. SQLite's result codes never leave this file;
+ * callers hold db_lock() around each statement or transaction.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
@@ -112,6 +112,32 @@ static const char *const migrations[] = {
 	" account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
 	" code_sha256 TEXT NOT NULL,"
 	" PRIMARY KEY (account_id, code_sha256));",
+
+	/* 6: sources without an address keyed by service as well; recovery
+	 * codes of 100 bits, salted (the 50-bit unsalted ones are dropped);
+	 * rate limits of reset and activation mail */
+	"CREATE TABLE throttle_sources_6 ("
+	" peer_uid INTEGER NOT NULL,"
+	" remote_addr TEXT NOT NULL,"
+	" service TEXT NOT NULL,"	/* '' when remote_addr is given */
+	" failures INTEGER NOT NULL DEFAULT 0,"
+	" locked_until INTEGER,"
+	" updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY (peer_uid, remote_addr, service));"
+	"INSERT INTO throttle_sources_6 SELECT peer_uid, remote_addr, '',"
+	" failures, locked_until, updated_at FROM throttle_sources;"
+	"DROP TABLE throttle_sources;"
+	"ALTER TABLE throttle_sources_6 RENAME TO throttle_sources;"
+	"DROP TABLE recovery_codes;"
+	"CREATE TABLE recovery_codes ("
+	" account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	" salt TEXT NOT NULL,"		/* hex, per code */
+	" code_sha256 TEXT NOT NULL);"	/* of salt and code */
+	"CREATE INDEX recovery_codes_account ON recovery_codes(account_id);"
+	"CREATE TABLE mail_limits ("
+	" key TEXT PRIMARY KEY,"	/* account:ID or source:UID:ADDRESS */
+	" window_start INTEGER NOT NULL,"
+	" sent INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -120,7 +146,7 @@ static const char *const migrations[] = {
  * Prepared statements, kept: compiling the SQL costs several times more
  * than running acctd's usual one-row queries. Keyed by the address of
  * the SQL text (acctd's SQL are literals), checked against the text.
- * A statement in use is lent to no one else; db_release() resets it.
+ * A statement in use is lent to no one else; release() resets it.
  */
 #define CACHE_SLOTS	64
 
@@ -163,11 +189,12 @@ cache_get(const char *sql, sqlite3_stmt **out)
 	struct cached *c;
 	int rc;
 
+	*out = NULL;
 	if ((c = cache_find(sql)) == NULL) {
 		rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 		    out, NULL);
 		if (rc != SQLITE_OK || (c = cache_slot()) == NULL)
-			return rc;	/* uncached: db_release() finalizes */
+			return rc;	/* uncached: release() finalizes */
 		c->sql = sql;
 		c->st = *out;
 	}
@@ -184,8 +211,8 @@ cache_clear(void)
 	memset(cache, 0, sizeof(cache));
 }
 
-void
-db_release(sqlite3_stmt *st)
+static void
+release(sqlite3_stmt *st)
 {
 	for (size_t i = 0; st != NULL && i < CACHE_SLOTS; i++)
 		if (cache[i].st == st) {
@@ -197,22 +224,29 @@ db_release(sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+/* The holder of the lock, so that statement calls can check it. */
+static pthread_t owner;
+static bool held;
+
 void
 db_lock(void)
 {
 	pthread_mutex_lock(&lock);
+	owner = pthread_self();
+	held = true;
 }
 
 void
 db_unlock(void)
 {
+	held = false;
 	pthread_mutex_unlock(&lock);
 }
 
-struct sqlite3 *
-db_handle(void)
+static bool
+locked_by_me(void)
 {
-	return db;
+	return held && pthread_equal(owner, pthread_self());
 }
 
 /* What went wrong in this thread's last failed statement, for the reply. */
@@ -227,7 +261,8 @@ db_problem(void)
 	return p;
 }
 
-int
+/* SQLite's result code as an ACCT_ERR_* code: they never leave db.c. */
+static int
 db_error(int rc)
 {
 	switch (rc & 0xff) {
@@ -276,6 +311,21 @@ db_schema_version(void)
 	return v;
 }
 
+/* Accounts with recovery codes of the old, 50-bit kind (schema 5). */
+static int
+weak_recovery_codes(void)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(DISTINCT account_id) FROM "
+	    "recovery_codes", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 static int
 migrate(char *err, size_t errsz)
 {
@@ -289,7 +339,7 @@ migrate(char *err, size_t errsz)
 	}
 	for (; v < NMIGRATIONS; v++) {
 		char sql[64];
-		int rc;
+		int rc, weak = v == 5 ? weak_recovery_codes() : 0;
 
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v + 1);
 		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
@@ -307,6 +357,11 @@ migrate(char *err, size_t errsz)
 			return -1;
 		}
 		log_info("database schema migrated to version %d", v + 1);
+		if (weak > 0)
+			log_warn("the recovery codes of %d accounts were too "
+			    "short and are gone: their owners make new ones "
+			    "by turning two-factor authentication off and on",
+			    weak);
 	}
 	return 0;
 }
@@ -433,134 +488,184 @@ db_close(void)
 }
 
 /*
- * Prepare sql (or take it from the cache) and bind arguments described
- * by types: 's' text (NULL binds NULL), 'i' int64. Caller holds
- * db_lock() and finalizes *out (db_release() for a cached one).
+ * Prepare sql (from the cache) and bind args, checking that their number
+ * is the statement's: a missing bind would quietly compare with NULL.
  */
 static int
-vbind(sqlite3_stmt **out, int rc, const char *types, va_list ap)
+prepare(sqlite3_stmt **out, const char *sql, const struct db_arg *args,
+    size_t nargs)
 {
-	int i = 1;
+	int rc = SQLITE_OK;
 
-	for (const char *t = types; rc == SQLITE_OK && *t != '\0'; t++, i++) {
-		if (*t == 's') {
-			const char *v = va_arg(ap, const char *);
-			rc = v ? sqlite3_bind_text(*out, i, v, -1,
-			    SQLITE_STATIC) : sqlite3_bind_null(*out, i);
-		} else
-			rc = sqlite3_bind_int64(*out, i, va_arg(ap, int64_t));
+	*out = NULL;
+	if (!locked_by_me()) {
+		log_err("database: statement without db_lock(): %.60s", sql);
+		return ACCT_ERR_INTERNAL;
 	}
-	return rc;
-}
-
-static int
-vprepare(sqlite3_stmt **out, const char *sql, const char *types, va_list ap)
-{
-	*out = NULL;
-	return vbind(out, sqlite3_prepare_v2(db, sql, -1, out, NULL), types,
-	    ap);
-}
-
-static int
-vprepare_cached(sqlite3_stmt **out, const char *sql, const char *types,
-    va_list ap)
-{
-	*out = NULL;
-	return vbind(out, cache_get(sql, out), types, ap);
-}
-
-int
-db_prepare(sqlite3_stmt **out, const char *sql, const char *types, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, types);
-	rc = vprepare(out, sql, types, ap);
-	va_end(ap);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*out);
+	if ((rc = cache_get(sql, out)) != SQLITE_OK) {
+		release(*out);
 		*out = NULL;
+		return db_error(rc);
 	}
-	return db_error(rc);
-}
+	if ((size_t)sqlite3_bind_parameter_count(*out) != nargs) {
+		log_err("database: %d parameters, %zu given: %.60s",
+		    sqlite3_bind_parameter_count(*out), nargs, sql);
+		release(*out);
+		*out = NULL;
+		return ACCT_ERR_INTERNAL;
+	}
+	for (size_t i = 0; rc == SQLITE_OK && i < nargs; i++) {
+		const struct db_arg *a = &args[i];
+		int k = (int)i + 1;
 
-/* The same from the statement cache; the caller calls db_release(). */
-int
-db_prepare_cached(sqlite3_stmt **out, const char *sql, const char *types,
-    ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, types);
-	rc = vprepare_cached(out, sql, types, ap);
-	va_end(ap);
+		if (a->type == DB_T_INT)
+			rc = sqlite3_bind_int64(*out, k, a->i);
+		else if (a->type == DB_T_TEXT && a->text != NULL)
+			rc = sqlite3_bind_text(*out, k, a->text, -1,
+			    SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_null(*out, k);
+	}
 	if (rc != SQLITE_OK) {
-		db_release(*out);
+		release(*out);
 		*out = NULL;
 	}
 	return db_error(rc);
 }
 
 int
-db_exec(int64_t *changes, const char *sql, const char *types, ...)
+db_exec(int64_t *changes, const char *sql, const struct db_arg *args,
+    size_t nargs)
 {
 	sqlite3_stmt *st;
-	va_list ap;
 	int rc;
 
-	va_start(ap, types);
-	rc = vprepare_cached(&st, sql, types, ap);
-	va_end(ap);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
+	if ((rc = prepare(&st, sql, args, nargs)) != ACCT_OK)
+		return rc;
+	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
 		rc = SQLITE_OK;
 		if (changes != NULL)
 			*changes = sqlite3_changes(db);
 	}
-	db_release(st);
+	release(st);
 	return db_error(rc);
+}
+
+int
+db_query(struct db_query *q, const char *sql, const struct db_arg *args,
+    size_t nargs)
+{
+	q->rc = prepare(&q->st, sql, args, nargs);
+	return q->rc;
+}
+
+bool
+db_next(struct db_query *q)
+{
+	int rc;
+
+	if (q->rc != ACCT_OK || q->st == NULL)
+		return false;
+	if ((rc = sqlite3_step(q->st)) == SQLITE_ROW)
+		return true;
+	q->rc = db_error(rc);
+	release(q->st);
+	q->st = NULL;
+	return false;
+}
+
+int
+db_done(struct db_query *q)
+{
+	release(q->st);
+	q->st = NULL;
+	return q->rc;
+}
+
+int
+db_one(struct db_query *q, const char *sql, const struct db_arg *args,
+    size_t nargs)
+{
+	if (db_query(q, sql, args, nargs) != ACCT_OK)
+		return q->rc;
+	if (db_next(q))
+		return ACCT_OK;
+	return q->rc != ACCT_OK ? q->rc : ACCT_ERR_NOT_FOUND;
+}
+
+const char *
+db_text(const struct db_query *q, int col)
+{
+	return (const char *)sqlite3_column_text(q->st, col);
+}
+
+int64_t
+db_int(const struct db_query *q, int col)
+{
+	return sqlite3_column_int64(q->st, col);
+}
+
+bool
+db_null(const struct db_query *q, int col)
+{
+	return sqlite3_column_type(q->st, col) == SQLITE_NULL;
+}
+
+static int
+exec_plain(const char *sql)
+{
+	if (!locked_by_me()) {
+		log_err("database: %s without db_lock()", sql);
+		return ACCT_ERR_INTERNAL;
+	}
+	return db_error(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 int
 db_begin(void)
 {
-	return db_error(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+	return exec_plain("BEGIN IMMEDIATE");
+}
+
+/* A read transaction: several queries see one state of the database. */
+int
+db_begin_read(void)
+{
+	return exec_plain("BEGIN");
 }
 
 /* Commit when rc is ACCT_OK, else roll back; returns the outcome. */
 int
 db_end(int rc)
 {
-	if (rc == ACCT_OK &&
-	    (rc = db_error(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL))) ==
-	    ACCT_OK)
+	if (rc == ACCT_OK && (rc = exec_plain("COMMIT")) == ACCT_OK)
 		return ACCT_OK;
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	(void)exec_plain("ROLLBACK");
 	return rc;
 }
 
 /* A column as a key and value of a reply map; SQL NULL packs nil. */
 void
-db_pack_text(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+db_pack_text(msgpack_packer *pk, const char *key, const struct db_query *q,
+    int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = db_text(q, col);
 
 	proto_pack_cstr(pk, key);
 	if (t == NULL)
 		msgpack_pack_nil(pk);
 	else
-		proto_pack_cstr(pk, (const char *)t);
+		proto_pack_cstr(pk, t);
 }
 
 void
-db_pack_int(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+db_pack_int(msgpack_packer *pk, const char *key, const struct db_query *q,
+    int col)
 {
 	proto_pack_cstr(pk, key);
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (db_null(q, col))
 		msgpack_pack_nil(pk);
 	else
-		msgpack_pack_int64(pk, sqlite3_column_int64(st, col));
+		msgpack_pack_int64(pk, db_int(q, col));
 }

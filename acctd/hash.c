@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <argon2.h>
 #include <bsd/stdlib.h>
+#include <bsd/string.h>
 #include <sodium.h>
 
 #include "../common/log.h"
@@ -20,9 +22,23 @@
 #define SALT_LEN	16
 #define HASH_LEN	32
 
+/*
+ * The pool. Admins and authenticators (reserved callers) may use every
+ * worker and queue place and are served first; the other callers share
+ * what is left of the workers after the reserve and a quarter of the
+ * queue, with at most one hash in flight per uid: one local user cannot
+ * starve the services' logins, nor keep more than one worker busy.
+ */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;
-static unsigned running, waiting;
+static pthread_cond_t reserved_turn = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t plain_turn = PTHREAD_COND_INITIALIZER;
+static unsigned running, running_plain, waiting, waiting_plain;
+static uid_t *inflight;		/* uids of plain callers with a hash */
+static size_t ninflight, inflight_cap;
+
+/* The cost of one verify at the current parameters, for padding. */
+static _Atomic int64_t cost_us;
+static char cost_params[96];
 
 /*
  * Two backends, one format. libsodium picks SIMD code (AVX2, AVX-512)
@@ -61,8 +77,12 @@ workers(const struct config *c)
 int
 hash_init(const struct config *c)
 {
+	static const struct hash_client self = { .reserved = true };
+
 	if (!use_sodium(1))
 		log_warn("libsodium cannot start; hashing with libargon2");
+	/* One hash now, so the padding of failures knows its cost. */
+	(void)hash_dummy(c, &self, "acctd", 5);
 	log_info("hashing: argon2id m=%u KiB t=%u p=%u, %u workers, %s",
 	    c->argon2_m, c->argon2_t, c->argon2_p, workers(c),
 	    use_sodium(c->argon2_p) ? "libsodium" : "libargon2");
@@ -87,37 +107,156 @@ limits(unsigned *nworkers, unsigned *queue)
 	return 0;
 }
 
-/* Take a worker slot, or ACCT_ERR_BUSY when the queue is full. */
+/* Workers kept for reserved callers: half, or none with one worker. */
+static unsigned
+reserve(unsigned nworkers)
+{
+	return nworkers / 2;
+}
+
+static bool
+can_run(bool reserved, unsigned nworkers)
+{
+	if (running >= nworkers)
+		return false;
+	return reserved || (waiting == 0 &&
+	    running_plain < nworkers - reserve(nworkers));
+}
+
+static bool
+uid_inflight(uid_t uid)
+{
+	for (size_t i = 0; i < ninflight; i++)
+		if (inflight[i] == uid)
+			return true;
+	return false;
+}
+
+static int
+uid_add(uid_t uid)
+{
+	if (ninflight == inflight_cap) {
+		size_t cap = inflight_cap ? 2 * inflight_cap : 8;
+		uid_t *n = reallocarray(inflight, cap, sizeof(*n));
+
+		if (n == NULL)
+			return -1;
+		inflight = n;
+		inflight_cap = cap;
+	}
+	inflight[ninflight++] = uid;
+	return 0;
+}
+
+static void
+uid_remove(uid_t uid)
+{
+	for (size_t i = 0; i < ninflight; i++)
+		if (inflight[i] == uid) {
+			inflight[i] = inflight[--ninflight];
+			return;
+		}
+}
+
+/* Would the caller be refused a slot now? (lock held) */
+static bool
+refused(const struct hash_client *who, unsigned nworkers, unsigned queue)
+{
+	bool r = who->reserved;
+
+	if (!r && uid_inflight(who->uid))
+		return true;
+	return !can_run(r, nworkers) && (r ? waiting >= queue :
+	    waiting_plain >= (queue + 3) / 4);
+}
+
 int
-hash_slot_take(void)
+hash_admit(const struct hash_client *who)
 {
 	unsigned nworkers, queue;
+	bool no;
 
 	if (limits(&nworkers, &queue) == -1)
 		return ACCT_ERR_NOMEM;
 	pthread_mutex_lock(&lock);
-	if (running >= nworkers && waiting >= queue) {
+	no = refused(who, nworkers, queue);
+	pthread_mutex_unlock(&lock);
+	return no ? ACCT_ERR_BUSY : ACCT_OK;
+}
+
+/* Take a worker slot, or ACCT_ERR_BUSY when the caller's queue is full. */
+int
+hash_slot_take(const struct hash_client *who)
+{
+	unsigned nworkers, queue;
+	bool r = who->reserved;
+
+	if (limits(&nworkers, &queue) == -1)
+		return ACCT_ERR_NOMEM;
+	pthread_mutex_lock(&lock);
+	if (refused(who, nworkers, queue)) {
 		pthread_mutex_unlock(&lock);
 		return ACCT_ERR_BUSY;
 	}
-	waiting++;
-	while (running >= nworkers) {
-		pthread_cond_wait(&freed, &lock);
+	if (!r && uid_add(who->uid) == -1) {
+		pthread_mutex_unlock(&lock);
+		return ACCT_ERR_NOMEM;
+	}
+	r ? waiting++ : waiting_plain++;
+	while (!can_run(r, nworkers)) {
+		pthread_cond_wait(r ? &reserved_turn : &plain_turn, &lock);
 		(void)limits(&nworkers, &queue);	/* SIGHUP */
 	}
-	waiting--;
+	r ? waiting-- : waiting_plain--;
 	running++;
+	if (!r)
+		running_plain++;
 	pthread_mutex_unlock(&lock);
 	return ACCT_OK;
 }
 
 void
-hash_slot_give(void)
+hash_slot_give(const struct hash_client *who)
 {
 	pthread_mutex_lock(&lock);
 	running--;
-	pthread_cond_signal(&freed);
+	if (!who->reserved) {
+		running_plain--;
+		uid_remove(who->uid);
+	}
+	/* The reserved callers first; then one of the others may fit. */
+	if (waiting > 0)
+		pthread_cond_signal(&reserved_turn);
+	else
+		pthread_cond_broadcast(&plain_turn);
 	pthread_mutex_unlock(&lock);
+}
+
+/*
+ * Learn what a hash at the current parameters costs: a moving average
+ * of the hashes (current: they are made with the config's parameters,
+ * and restart the average when those change) and of the verifies of
+ * hashes with the same parameters, so padding follows machine and config.
+ */
+static void
+learn_cost(const char *params, bool current, int64_t us)
+{
+	static pthread_mutex_t cost_lock = PTHREAD_MUTEX_INITIALIZER;
+
+	pthread_mutex_lock(&cost_lock);
+	if (strcmp(params, cost_params) == 0)
+		cost_us = (7 * cost_us + us) / 8;
+	else if (current) {
+		strlcpy(cost_params, params, sizeof(cost_params));
+		cost_us = us;
+	}
+	pthread_mutex_unlock(&cost_lock);
+}
+
+int64_t
+hash_cost_us(void)
+{
+	return cost_us;
 }
 
 static int
@@ -166,19 +305,27 @@ sodium_hash(const struct config *c, const char *pw, size_t len, char **phc)
 }
 
 int
-hash_password(const struct config *c, const char *pw, size_t len, char **phc)
+hash_password(const struct config *c, const struct hash_client *who,
+    const char *pw, size_t len, char **phc)
 {
+	char params[96];
+	int64_t t0;
 	int rc;
 
 	*phc = NULL;
-	if ((rc = hash_slot_take()) != ACCT_OK)
+	if ((rc = hash_slot_take(who)) != ACCT_OK)
 		return rc;
+	t0 = mono_us();
 	rc = ACCT_ERR_INTERNAL;
 	if (use_sodium(c->argon2_p))
 		rc = sodium_hash(c, pw, len, phc);
 	if (rc == ACCT_ERR_INTERNAL)
 		rc = ref_hash(c, pw, len, phc);
-	hash_slot_give();
+	if (rc == ACCT_OK) {
+		hash_current_prefix(c, params, sizeof(params));
+		learn_cost(params, true, mono_us() - t0);
+	}
+	hash_slot_give(who);
 	return rc;
 }
 
@@ -228,8 +375,12 @@ sodium_verify(const char *phc, const char *pw, size_t len)
 }
 
 int
-hash_verify(const char *phc, const char *pw, size_t len)
+hash_verify(const struct hash_client *who, const char *phc, const char *pw,
+    size_t len)
 {
+	const char *end;
+	char params[96];
+	int64_t t0;
 	unsigned p;
 	int rc;
 
@@ -238,28 +389,44 @@ hash_verify(const char *phc, const char *pw, size_t len)
 		    "parameters over the limits; refusing it");
 		return ACCT_ERR_AUTH_FAILED;
 	}
-	if ((rc = hash_slot_take()) != ACCT_OK)
+	if ((rc = hash_slot_take(who)) != ACCT_OK)
 		return rc;
+	t0 = mono_us();
 	rc = ACCT_ERR_INTERNAL;
 	if (use_sodium(p))
 		rc = sodium_verify(phc, pw, len);
 	if (rc == ACCT_ERR_INTERNAL)
 		rc = ref_verify(phc, pw, len);
-	hash_slot_give();
+	/* The parameters are the PHC string up to the salt. */
+	if ((rc == ACCT_OK || rc == ACCT_ERR_AUTH_FAILED) &&
+	    (end = strrchr(phc, '$')) != NULL &&
+	    (size_t)(end - phc) < sizeof(params)) {
+		memcpy(params, phc, (size_t)(end - phc));
+		params[end - phc] = '\0';
+		if ((end = strrchr(params, '$')) != NULL) {
+			params[end - params + 1] = '\0';
+			learn_cost(params, false, mono_us() - t0);
+		}
+	}
+	hash_slot_give(who);
 	return rc;
 }
 
 /*
  * An unknown user costs what a known one does: hash the password with a
- * fresh salt at the current parameters and throw the result away.
+ * fresh salt at the current parameters and throw the result away. The
+ * pool answers busy for it as it would for a real verify.
  */
-void
-hash_dummy_verify(const struct config *c, const char *pw, size_t len)
+int
+hash_dummy(const struct config *c, const struct hash_client *who,
+    const char *pw, size_t len)
 {
 	char *phc = NULL;
+	int rc;
 
-	if (hash_password(c, pw, len, &phc) == ACCT_OK)
+	if ((rc = hash_password(c, who, pw, len, &phc)) == ACCT_OK)
 		freezero(phc, strlen(phc));
+	return rc == ACCT_OK ? ACCT_ERR_AUTH_FAILED : rc;
 }
 
 void

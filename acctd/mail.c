@@ -91,6 +91,16 @@ compose(const struct config *c, const char *to, const char *subject,
 	return text;
 }
 
+/* Is a message to this address queued? (lock held) */
+static bool
+waiting_for(const char *to)
+{
+	for (const struct mail *m = head; m != NULL; m = m->next)
+		if (strcmp(m->to, to) == 0)
+			return true;
+	return false;
+}
+
 int
 mail_queue(const struct config *c, const char *to, const char *subject,
     const char *body)
@@ -112,7 +122,7 @@ mail_queue(const struct config *c, const char *to, const char *subject,
 	pthread_mutex_lock(&lock);
 	if (!running || stopping)
 		rc = ACCT_ERR_UNAVAILABLE;
-	else if (queued >= c->mail_queue)
+	else if (queued >= c->mail_queue || waiting_for(to))
 		rc = ACCT_ERR_BUSY;
 	else {
 		if (tail != NULL)

@@ -1,7 +1,8 @@
 /*
- * server.c: accepts connections and serves each on its own thread, within
- * the connection limits; handles SIGTERM (finish in-flight requests, then
- * stop) and SIGHUP (re-read the config).
+ * server.c: accepts connections (of the protocol's socket, and of the
+ * saslauthd socket when there is one) and serves each on its own thread,
+ * within the connection limits; handles SIGTERM (finish in-flight
+ * requests, then stop) and SIGHUP (re-read the config).
  */
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -41,6 +42,7 @@
 
 struct conn {
 	int		fd;
+	bool		sasl;	/* from the saslauthd socket */
 	struct peer	peer;
 };
 
@@ -139,15 +141,6 @@ timeouts(int *idle_ms, int *frame_ms)
 	return 0;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * After a slow request (one that hashed a password) give back the stack
  * pages it touched: hundreds of connections that have each logged in
@@ -189,10 +182,10 @@ serve(struct conn *c)
 		    stop_pipe[0], &buf, &len);
 		if (st != FRAME_OK)
 			break;
-		int64_t t0 = mono_ms();
+		int64_t t0 = mono_us();
 		dispatch(&c->peer, buf, len, &out);
 		freezero(buf, len);
-		if (mono_ms() - t0 >= SLOW_MS)
+		if (mono_us() - t0 >= SLOW_MS * 1000)
 			stack_trim();
 		if (out.data == NULL)
 			break;
@@ -225,8 +218,12 @@ static void *
 conn_main(void *arg)
 {
 	struct conn *c = arg;
+	int idle_ms, frame_ms;
 
-	serve(c);
+	if (!c->sasl)
+		serve(c);
+	else if (timeouts(&idle_ms, &frame_ms) == 0)
+		saslauthd_serve(c->fd, &c->peer, frame_ms);
 	release(&c->peer);
 	close(c->fd);
 	peer_free(&c->peer);
@@ -235,7 +232,7 @@ conn_main(void *arg)
 }
 
 static void
-accept_one(int lfd)
+accept_one(int lfd, bool sasl)
 {
 	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
 	struct config cfg;
@@ -260,6 +257,7 @@ accept_one(int lfd)
 		return;
 	}
 	c->fd = fd;
+	c->sasl = sasl;
 	peer_read(fd, &c->peer);
 	config_current(&cfg);
 	if ((why = admit(&c->peer, &cfg)) != NULL) {
@@ -300,11 +298,14 @@ reload(const char *path, bool required)
 		return;
 	}
 	if (strcmp(c.socket_path, old.socket_path) != 0 ||
+	    strcmp(c.saslauthd_socket, old.saslauthd_socket) != 0 ||
 	    strcmp(c.db_path, old.db_path) != 0)
 		log_warn("SIGHUP: socket and database paths change only on "
 		    "restart");
 	/* Paths stay as started, including -s and -d overrides. */
 	memcpy(c.socket_path, old.socket_path, sizeof(c.socket_path));
+	memcpy(c.saslauthd_socket, old.saslauthd_socket,
+	    sizeof(c.saslauthd_socket));
 	memcpy(c.db_path, old.db_path, sizeof(c.db_path));
 	config_resolve_groups(&c);
 	log_set_level((enum log_level)c.log_level);
@@ -336,7 +337,7 @@ drain(void)
 }
 
 int
-server_run(int lfd, const char *config_path, bool required)
+server_run(int lfd, int sasl_fd, const char *config_path, bool required)
 {
 	struct signalfd_siginfo si;
 	sigset_t set;
@@ -357,9 +358,10 @@ server_run(int lfd, const char *config_path, bool required)
 		return -1;
 	}
 	while (!stop) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 			{ .fd = lfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
+			{ .fd = sasl_fd, .events = POLLIN },
 		};
 		if (now_unix() >= next_purge) {
 			struct config c;
@@ -368,7 +370,8 @@ server_run(int lfd, const char *config_path, bool required)
 			purge_run(&c);
 			next_purge = now_unix() + PURGE_INTERVAL;
 		}
-		if (poll(p, 2, (int)(next_purge - now_unix()) * 1000) == -1) {
+		if (poll(p, sasl_fd >= 0 ? 3 : 2,
+		    (int)(next_purge - now_unix()) * 1000) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -385,7 +388,9 @@ server_run(int lfd, const char *config_path, bool required)
 			}
 		}
 		if (!stop && (p[0].revents & POLLIN))
-			accept_one(lfd);
+			accept_one(lfd, false);
+		if (!stop && sasl_fd >= 0 && (p[2].revents & POLLIN))
+			accept_one(sasl_fd, true);
 	}
 	close(sfd);
 	return 0;

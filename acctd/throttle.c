@@ -1,13 +1,16 @@
 /*
- * throttle.c: consecutive login failures per account and per (peer uid,
- * remote address). Past the threshold the key is locked for lockout_base
- * seconds, doubling with each further failure up to lockout_max.
+ * throttle.c: consecutive failures per account and per source. Past the
+ * threshold the key is locked for lockout_base seconds, doubling with
+ * each further failure up to lockout_max; a source that gave no address
+ * is slowed down instead, so failures on made-up names cannot lock out
+ * every user of a service.
  */
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "acctd.h"
+
+/* A source past its threshold that does not lock waits this long. */
+#define SLOWDOWN_MS	1000
 
 /* Lock end for f consecutive failures, or 0 below the threshold. */
 static int64_t
@@ -25,89 +28,124 @@ lock_until(const struct config *c, int64_t now, int64_t f, uint32_t limit)
 	return now + secs;
 }
 
-/* Read (failures, locked_until) of one row; zeros when there is none. */
+#define SOURCE_KEY(s)	DB_INT((s)->uid), DB_TEXT((s)->remote), \
+	DB_TEXT((s)->service)
+
 static int
-read_pair(int64_t *f, int64_t *until, const char *sql, const char *types,
-    const char *s, int64_t i)
+charge_locked(const struct config *c, const char *id,
+    const struct throttle_source *s, bool *locked, unsigned *delay_ms)
 {
-	sqlite3_stmt *st;
+	int64_t now = now_unix(), af = 0, al = 0, sf = 0, sl = 0;
+	struct db_query q;
 	int rc;
 
-	*f = *until = 0;
-	if (types[0] == 's')
-		rc = db_prepare_cached(&st, sql, types, s);
-	else
-		rc = db_prepare_cached(&st, sql, types, i, s);
-	if (rc != ACCT_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*f = sqlite3_column_int64(st, 0);
-		*until = sqlite3_column_int64(st, 1);
+	if (id != NULL) {
+		if ((rc = db_one(&q, "SELECT failed_logins, locked_until "
+		    "FROM accounts WHERE id = ?1", DB_ARGS(DB_TEXT(id)))) ==
+		    ACCT_OK) {
+			af = db_int(&q, 0);
+			al = db_int(&q, 1);
+		}
+		(void)db_done(&q);
+		if (rc != ACCT_OK && rc != ACCT_ERR_NOT_FOUND)
+			return rc;
 	}
-	db_release(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ACCT_OK : db_error(rc);
-}
-
-static int
-charge(const struct config *c, const char *id, uid_t uid, const char *remote,
-    bool *locked)
-{
-	int64_t now = now_unix(), af = 0, al = 0, sf, sl;
-	int rc;
-
-	if (id != NULL && (rc = read_pair(&af, &al, "SELECT failed_logins, "
-	    "locked_until FROM accounts WHERE id = ?1", "s", id, 0)) != ACCT_OK)
-		return rc;
-	if ((rc = read_pair(&sf, &sl, "SELECT failures, locked_until FROM "
-	    "throttle_sources WHERE peer_uid = ?1 AND remote_addr = ?2", "is",
-	    remote, (int64_t)uid)) != ACCT_OK)
+	if ((rc = db_one(&q, "SELECT failures, locked_until FROM "
+	    "throttle_sources WHERE peer_uid = ?1 AND remote_addr = ?2 AND "
+	    "service = ?3", DB_ARGS(SOURCE_KEY(s)))) == ACCT_OK) {
+		sf = db_int(&q, 0);
+		sl = db_int(&q, 1);
+	}
+	(void)db_done(&q);
+	if (rc != ACCT_OK && rc != ACCT_ERR_NOT_FOUND)
 		return rc;
 	if (al > now || sl > now) {
 		*locked = true;
 		return ACCT_OK;
 	}
+	if (!s->locks && sf >= c->source_lockout_failures)
+		*delay_ms = SLOWDOWN_MS;
 	if (id != NULL && (rc = db_exec(NULL, "UPDATE accounts SET "
 	    "failed_logins = ?1, locked_until = nullif(?2, 0) WHERE id = ?3",
-	    "iis", af + 1, lock_until(c, now, af + 1, c->lockout_failures),
-	    id)) != ACCT_OK)
+	    DB_ARGS(DB_INT(af + 1), DB_INT(lock_until(c, now, af + 1,
+	    c->lockout_failures)), DB_TEXT(id)))) != ACCT_OK)
 		return rc;
 	return db_exec(NULL, "INSERT INTO throttle_sources (peer_uid, "
-	    "remote_addr, failures, locked_until, updated_at) VALUES "
-	    "(?1, ?2, ?3, nullif(?4, 0), ?5) ON CONFLICT DO UPDATE SET "
-	    "failures = ?3, locked_until = nullif(?4, 0), updated_at = ?5",
-	    "isiii", (int64_t)uid, remote, sf + 1,
-	    lock_until(c, now, sf + 1, c->source_lockout_failures), now);
+	    "remote_addr, service, failures, locked_until, updated_at) VALUES "
+	    "(?1, ?2, ?3, ?4, nullif(?5, 0), ?6) ON CONFLICT DO UPDATE SET "
+	    "failures = ?4, locked_until = nullif(?5, 0), updated_at = ?6",
+	    DB_ARGS(SOURCE_KEY(s), DB_INT(sf + 1), DB_INT(s->locks ?
+	    lock_until(c, now, sf + 1, c->source_lockout_failures) : 0),
+	    DB_INT(now)));
 }
 
 int
-throttle_charge(const struct config *c, const char *account_id, uid_t uid,
-    const char *remote, bool *locked)
+throttle_charge(const struct config *c, const char *account_id,
+    const struct throttle_source *s, bool *locked, unsigned *delay_ms)
 {
 	int rc;
 
 	*locked = false;
+	*delay_ms = 0;
 	db_lock();
 	if ((rc = db_begin()) == ACCT_OK)
-		rc = db_end(charge(c, account_id, uid, remote, locked));
+		rc = db_end(charge_locked(c, account_id, s, locked,
+		    delay_ms));
 	db_unlock();
 	return rc;
 }
 
 int
-throttle_success(const char *account_id, uid_t uid, const char *remote)
+throttle_success(const char *account_id, const struct throttle_source *s,
+    bool stamp_login)
 {
 	int rc;
 
 	db_lock();
 	if ((rc = db_begin()) == ACCT_OK) {
 		rc = db_exec(NULL, "UPDATE accounts SET failed_logins = 0, "
-		    "locked_until = NULL, last_login_at = ?1 WHERE id = ?2",
-		    "is", now_unix(), account_id);
+		    "locked_until = NULL, last_login_at = CASE WHEN ?1 THEN "
+		    "?2 ELSE last_login_at END WHERE id = ?3",
+		    DB_ARGS(DB_INT(stamp_login), DB_INT(now_unix()),
+		    DB_TEXT(account_id)));
 		if (rc == ACCT_OK)
 			rc = db_exec(NULL, "DELETE FROM throttle_sources WHERE "
-			    "peer_uid = ?1 AND remote_addr = ?2", "is",
-			    (int64_t)uid, remote);
+			    "peer_uid = ?1 AND remote_addr = ?2 AND service = ?3",
+			    DB_ARGS(SOURCE_KEY(s)));
+		rc = db_end(rc);
+	}
+	db_unlock();
+	return rc;
+}
+
+/*
+ * Give back the charge of an attempt that was not a failure: one the
+ * busy hash pool never decided, or a right password that still needs
+ * its code. Earlier failures stay counted.
+ */
+int
+throttle_refund(const struct config *c, const char *account_id,
+    const struct throttle_source *s)
+{
+	int rc = ACCT_OK;
+
+	db_lock();
+	if ((rc = db_begin()) == ACCT_OK) {
+		if (account_id != NULL)
+			rc = db_exec(NULL, "UPDATE accounts SET failed_logins = "
+			    "max(failed_logins - 1, 0), locked_until = CASE "
+			    "WHEN failed_logins - 1 < ?1 THEN NULL ELSE "
+			    "locked_until END WHERE id = ?2",
+			    DB_ARGS(DB_INT(c->lockout_failures),
+			    DB_TEXT(account_id)));
+		if (rc == ACCT_OK)
+			rc = db_exec(NULL, "UPDATE throttle_sources SET "
+			    "failures = max(failures - 1, 0), locked_until = "
+			    "CASE WHEN failures - 1 < ?1 THEN NULL ELSE "
+			    "locked_until END WHERE peer_uid = ?2 AND "
+			    "remote_addr = ?3 AND service = ?4",
+			    DB_ARGS(DB_INT(c->source_lockout_failures),
+			    SOURCE_KEY(s)));
 		rc = db_end(rc);
 	}
 	db_unlock();
@@ -121,18 +159,18 @@ throttle_unlock(const char *account_id)
 
 	db_lock();
 	rc = db_exec(NULL, "UPDATE accounts SET failed_logins = 0, "
-	    "locked_until = NULL WHERE id = ?1", "s", account_id);
+	    "locked_until = NULL WHERE id = ?1", DB_ARGS(DB_TEXT(account_id)));
 	db_unlock();
 	return rc;
 }
 
 /* Counters of sources that failed long ago and are not locked. */
 int
-throttle_purge(const struct config *c, int64_t now)
+throttle_purge_locked(const struct config *c, int64_t now)
 {
 	return db_exec(NULL, "DELETE FROM throttle_sources WHERE "
 	    "updated_at < ?1 AND (locked_until IS NULL OR locked_until < ?2)",
-	    "ii", now - (int64_t)c->lockout_max, now);
+	    DB_ARGS(DB_INT(now - (int64_t)c->lockout_max), DB_INT(now)));
 }
 
 /* users reset: every source counter goes with the accounts. */
@@ -142,38 +180,7 @@ throttle_reset_all(void)
 	int rc;
 
 	db_lock();
-	rc = db_exec(NULL, "DELETE FROM throttle_sources", "");
-	db_unlock();
-	return rc;
-}
-
-/*
- * Give back a charge for an attempt that was never decided (the hash
- * pool was busy): an overloaded daemon must not lock accounts out.
- */
-int
-throttle_refund(const struct config *c, const char *account_id, uid_t uid,
-    const char *remote)
-{
-	int rc;
-
-	db_lock();
-	if ((rc = db_begin()) == ACCT_OK) {
-		if (account_id != NULL)
-			rc = db_exec(NULL, "UPDATE accounts SET failed_logins = "
-			    "max(failed_logins - 1, 0), locked_until = CASE "
-			    "WHEN failed_logins - 1 < ?1 THEN NULL ELSE "
-			    "locked_until END WHERE id = ?2", "is",
-			    (int64_t)c->lockout_failures, account_id);
-		if (rc == ACCT_OK)
-			rc = db_exec(NULL, "UPDATE throttle_sources SET failures = "
-			    "max(failures - 1, 0), locked_until = CASE WHEN "
-			    "failures - 1 < ?1 THEN NULL ELSE locked_until END "
-			    "WHERE peer_uid = ?2 AND remote_addr = ?3", "iis",
-			    (int64_t)c->source_lockout_failures, (int64_t)uid,
-			    remote);
-		rc = db_end(rc);
-	}
+	rc = db_exec(NULL, "DELETE FROM throttle_sources", DB_NOARGS);
 	db_unlock();
 	return rc;
 }

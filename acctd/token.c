@@ -9,7 +9,6 @@
 
 #include <bsd/string.h>
 #include <sha2.h>
-#include <sqlite3.h>
 
 #include "../common/log.h"
 #include "../common/mem.h"
@@ -75,19 +74,36 @@ split(char *token, char **id, char **secret)
 
 /* The public view of a token row (TCOLS order): never the digest. */
 static void
-pack_row(msgpack_packer *pk, sqlite3_stmt *st)
+pack_row(msgpack_packer *pk, const struct db_query *q)
 {
 	msgpack_pack_map(pk, 9);
-	db_pack_text(pk, "id", st, 0);
-	db_pack_text(pk, "type", st, 1);
-	db_pack_text(pk, "username", st, 2);
-	db_pack_text(pk, "name", st, 3);
-	db_pack_text(pk, "scope", st, 4);
-	db_pack_int(pk, "created_at", st, 5);
-	db_pack_int(pk, "created_by_uid", st, 6);
-	db_pack_int(pk, "expires_at", st, 7);
-	db_pack_int(pk, "last_used_at", st, 8);
+	db_pack_text(pk, "id", q, 0);
+	db_pack_text(pk, "type", q, 1);
+	db_pack_text(pk, "username", q, 2);
+	db_pack_text(pk, "name", q, 3);
+	db_pack_text(pk, "scope", q, 4);
+	db_pack_int(pk, "created_at", q, 5);
+	db_pack_int(pk, "created_by_uid", q, 6);
+	db_pack_int(pk, "expires_at", q, 7);
+	db_pack_int(pk, "last_used_at", q, 8);
 }
+
+#define ROW_SQL "SELECT " TCOLS " FROM tokens t LEFT JOIN accounts a ON " \
+	"a.id = t.account_id WHERE t.id = ?1"
+
+/*
+ * A session is inserted only while its account is still as the caller
+ * verified it (live, login allowed, activated, and with the same hash or
+ * app password): a password change that lands during a login's hash
+ * leaves no session behind.
+ */
+#define INSERT_SQL "INSERT INTO tokens (id, type, account_id, " \
+	"secret_sha256, name, scope, created_at, created_by_uid, expires_at) " \
+	"SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0) WHERE ?10 = 0 " \
+	"OR EXISTS (SELECT 1 FROM accounts WHERE id = ?3 AND deleted_at IS " \
+	"NULL AND login_allowed AND activated AND (?10 <> 2 OR " \
+	"password_hash IS ?11) AND (?10 <> 3 OR EXISTS (SELECT 1 FROM " \
+	"tokens WHERE id = ?11 AND account_id = ?3)))"
 
 int
 token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
@@ -95,8 +111,8 @@ token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
 {
 	char id[2 * TOKEN_ID_BYTES + 1], secret[2 * TOKEN_SECRET_BYTES + 1];
 	char digest[SHA256_DIGEST_STRING_LENGTH];
-	sqlite3_stmt *st;
-	int64_t now = now_unix();
+	struct db_query q;
+	int64_t now = now_unix(), n = 0;
 	int rc;
 
 	random_hex(id, TOKEN_ID_BYTES);
@@ -105,21 +121,18 @@ token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
 	snprintf(out, TOKEN_STRING_LEN, "%s_%s", id, secret);
 	explicit_bzero(secret, sizeof(secret));
 	db_lock();
-	rc = db_exec(NULL, "INSERT INTO tokens (id, type, account_id, "
-	    "secret_sha256, name, scope, created_at, created_by_uid, "
-	    "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-	    "nullif(?9, 0))", "ssssssiii", id, s->type, s->account_id, digest,
-	    s->name, s->scope, now, (int64_t)s->created_by,
-	    s->lifetime > 0 ? now + s->lifetime : 0);
-	if (rc == ACCT_OK && res != NULL &&
-	    (rc = db_prepare(&st, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
-	    "accounts a ON a.id = t.account_id WHERE t.id = ?1", "s", id)) ==
-	    ACCT_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			pack_row(proto_kv_begin(res, key), st);
-		else
-			rc = ACCT_ERR_INTERNAL;
-		sqlite3_finalize(st);
+	rc = db_exec(&n, INSERT_SQL, DB_ARGS(DB_TEXT(id), DB_TEXT(s->type),
+	    DB_TEXT(s->account_id), DB_TEXT(digest), DB_TEXT(s->name),
+	    DB_TEXT(s->scope), DB_INT(now), DB_INT(s->created_by),
+	    DB_INT(s->lifetime > 0 ? now + s->lifetime : 0),
+	    DB_INT(s->guard), DB_TEXT(s->guard_arg)));
+	if (rc == ACCT_OK && n != 1)
+		rc = ACCT_ERR_AUTH_FAILED;	/* the guard no longer holds */
+	if (rc == ACCT_OK && res != NULL) {
+		if ((rc = db_one(&q, ROW_SQL, DB_ARGS(DB_TEXT(id)))) ==
+		    ACCT_OK)
+			pack_row(proto_kv_begin(res, key), &q);
+		(void)db_done(&q);
 	}
 	db_unlock();
 	explicit_bzero(digest, sizeof(digest));
@@ -149,12 +162,12 @@ scope_allows(const char *scope, const char *service)
 }
 
 static int
-check_row(sqlite3_stmt *st, const char *secret, const char *type,
+check_row(const struct db_query *q, const char *secret, const char *type,
     const char *service, int64_t now)
 {
-	const char *t = (const char *)sqlite3_column_text(st, 1);
-	const char *scope = (const char *)sqlite3_column_text(st, 4);
-	const char *digest = (const char *)sqlite3_column_text(st, 10);
+	const char *t = db_text(q, 1);
+	const char *scope = db_text(q, 4);
+	const char *digest = db_text(q, 10);
 	char want[SHA256_DIGEST_STRING_LENGTH];
 	bool ok;
 
@@ -166,8 +179,7 @@ check_row(sqlite3_stmt *st, const char *secret, const char *type,
 		return ACCT_ERR_INVALID_TOKEN;
 	if (type != NULL && strcmp(t, type) != 0)
 		return ACCT_ERR_INVALID_TOKEN;
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL &&
-	    sqlite3_column_int64(st, 7) <= now)
+	if (!db_null(q, 7) && db_int(q, 7) <= now)
 		return ACCT_ERR_INVALID_TOKEN;
 	if (service != NULL && !scope_allows(scope, service))
 		return ACCT_ERR_INVALID_TOKEN;
@@ -184,7 +196,7 @@ token_check(const char *token, const char *type, const char *service,
     char owner[33], struct proto_msg *res)
 {
 	char copy[TOKEN_STRING_LEN], *id, *secret;
-	sqlite3_stmt *st;
+	struct db_query q;
 	int64_t now = now_unix(), last = 0;
 	int rc;
 
@@ -195,30 +207,30 @@ token_check(const char *token, const char *type, const char *service,
 		return ACCT_ERR_INVALID_TOKEN;
 	}
 	db_lock();
-	rc = db_prepare_cached(&st, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
+	rc = db_one(&q, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
 	    "accounts a ON a.id = t.account_id WHERE t.id = ?1 AND "
 	    "(t.account_id IS NULL OR (a.deleted_at IS NULL AND "
 	    "a.login_allowed AND (a.activated OR t.type = 'activation')))",
-	    "s", id);
+	    DB_ARGS(DB_TEXT(id)));
+	if (rc == ACCT_ERR_NOT_FOUND)
+		rc = ACCT_ERR_INVALID_TOKEN;
+	if (rc == ACCT_OK)
+		rc = check_row(&q, secret, type, service, now);
+	if (rc == ACCT_OK && type == NULL && !bearer_type(db_text(&q, 1)))
+		rc = ACCT_ERR_INVALID_TOKEN;
 	if (rc == ACCT_OK) {
-		rc = sqlite3_step(st) == SQLITE_ROW ? check_row(st, secret,
-		    type, service, now) : ACCT_ERR_INVALID_TOKEN;
-		if (rc == ACCT_OK && type == NULL &&
-		    !bearer_type((const char *)sqlite3_column_text(st, 1)))
-			rc = ACCT_ERR_INVALID_TOKEN;
-		if (rc == ACCT_OK) {
-			const unsigned char *o = sqlite3_column_text(st, 9);
-			strlcpy(owner, o ? (const char *)o : "", 33);
-			last = sqlite3_column_int64(st, 8);
-			if (res != NULL)
-				pack_row(proto_kv_begin(res, "token"), st);
-		}
-		db_release(st);
+		const char *o = db_text(&q, 9);
+
+		strlcpy(owner, o ? o : "", 33);
+		last = db_int(&q, 8);
+		if (res != NULL)
+			pack_row(proto_kv_begin(res, "token"), &q);
 	}
+	(void)db_done(&q);
 	/* At most one write per token per granule, not one per check. */
 	if (rc == ACCT_OK && now - last >= LAST_USED_GRANULE)
-		db_exec(NULL, "UPDATE tokens SET last_used_at = ?1 WHERE "
-		    "id = ?2", "is", now, id);
+		(void)db_exec(NULL, "UPDATE tokens SET last_used_at = ?1 "
+		    "WHERE id = ?2", DB_ARGS(DB_INT(now), DB_TEXT(id)));
 	db_unlock();
 	explicit_bzero(copy, sizeof(copy));
 	return rc;
@@ -229,28 +241,26 @@ token_list(const char *account_id, const char *type, const char *search,
     int64_t limit, struct proto_msg *res)
 {
 	struct proto_msg rows;
-	sqlite3_stmt *st;
+	struct db_query q;
 	uint32_t n = 0;
 	int rc;
 
 	proto_msg_init(&rows);
 	db_lock();
-	rc = db_prepare(&st, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
+	if (db_query(&q, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
 	    "accounts a ON a.id = t.account_id WHERE "
 	    "(?1 IS NULL OR t.account_id = ?1) AND (?2 IS NULL OR "
 	    "t.type = ?2) AND t.type IN ('session', 'access_token', "
 	    "'app_password', 'client') AND (?3 IS NULL OR instr(t.id, ?3) OR "
 	    "instr(coalesce(a.username, ''), ?3) OR instr(t.name, ?3)) "
-	    "ORDER BY t.created_at DESC, t.id LIMIT ?4", "sssi", account_id,
-	    type, search, limit);
-	if (rc == ACCT_OK) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			pack_row(&rows.pk, st);
+	    "ORDER BY t.created_at DESC, t.id LIMIT ?4",
+	    DB_ARGS(DB_TEXT(account_id), DB_TEXT(type), DB_TEXT(search),
+	    DB_INT(limit))) == ACCT_OK)
+		while (db_next(&q)) {
+			pack_row(&rows.pk, &q);
 			n++;
 		}
-		rc = rc == SQLITE_DONE ? ACCT_OK : db_error(rc);
-		sqlite3_finalize(st);
-	}
+	rc = db_done(&q);
 	db_unlock();
 	if (rc == ACCT_OK && rows.failed)
 		rc = ACCT_ERR_NOMEM;
@@ -267,25 +277,20 @@ int
 token_show(const char *id, char owner[33], char type[16],
     struct proto_msg *res, const char *key)
 {
-	sqlite3_stmt *st;
+	struct db_query q;
 	int rc;
 
 	owner[0] = type[0] = '\0';
 	db_lock();
-	if ((rc = db_prepare(&st, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
-	    "accounts a ON a.id = t.account_id WHERE t.id = ?1", "s", id)) ==
-	    ACCT_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			const unsigned char *o = sqlite3_column_text(st, 9);
-			const unsigned char *t = sqlite3_column_text(st, 1);
-			strlcpy(owner, o ? (const char *)o : "", 33);
-			strlcpy(type, t ? (const char *)t : "", 16);
-			if (res != NULL)
-				pack_row(proto_kv_begin(res, key), st);
-		} else
-			rc = ACCT_ERR_NOT_FOUND;
-		sqlite3_finalize(st);
+	if ((rc = db_one(&q, ROW_SQL, DB_ARGS(DB_TEXT(id)))) == ACCT_OK) {
+		const char *o = db_text(&q, 9), *t = db_text(&q, 1);
+
+		strlcpy(owner, o ? o : "", 33);
+		strlcpy(type, t ? t : "", 16);
+		if (res != NULL)
+			pack_row(proto_kv_begin(res, key), &q);
 	}
+	(void)db_done(&q);
 	db_unlock();
 	return rc;
 }
@@ -310,12 +315,22 @@ token_delete(const char *id)
 	int rc;
 
 	db_lock();
-	rc = db_exec(&n, "DELETE FROM tokens WHERE id = ?1", "s", id);
+	rc = db_exec(&n, "DELETE FROM tokens WHERE id = ?1",
+	    DB_ARGS(DB_TEXT(id)));
 	db_unlock();
 	return rc == ACCT_OK && n == 0 ? ACCT_ERR_NOT_FOUND : rc;
 }
 
 /* End an account's tokens: all, or only those of one type. */
+int
+token_delete_account_locked(const char *account_id, const char *type,
+    int64_t *removed)
+{
+	return db_exec(removed, "DELETE FROM tokens WHERE account_id = ?1 AND "
+	    "(?2 IS NULL OR type = ?2)", DB_ARGS(DB_TEXT(account_id),
+	    DB_TEXT(type)));
+}
+
 int
 token_delete_account(const char *account_id, const char *type,
     int64_t *removed)
@@ -323,8 +338,7 @@ token_delete_account(const char *account_id, const char *type,
 	int rc;
 
 	db_lock();
-	rc = db_exec(removed, "DELETE FROM tokens WHERE account_id = ?1 AND "
-	    "(?2 IS NULL OR type = ?2)", "ss", account_id, type);
+	rc = token_delete_account_locked(account_id, type, removed);
 	db_unlock();
 	return rc;
 }
@@ -335,15 +349,15 @@ token_reset_all(int64_t *removed)
 	int rc;
 
 	db_lock();
-	rc = db_exec(removed, "DELETE FROM tokens", "");
+	rc = db_exec(removed, "DELETE FROM tokens", DB_NOARGS);
 	db_unlock();
 	return rc;
 }
 
-/* With db_lock() held, from the periodic purge. */
+/* From the periodic purge. */
 int
-token_purge_expired(int64_t now, int64_t *removed)
+token_purge_expired_locked(int64_t now, int64_t *removed)
 {
 	return db_exec(removed, "DELETE FROM tokens WHERE expires_at <= ?1",
-	    "i", now);
+	    DB_ARGS(DB_INT(now)));
 }

@@ -1,5 +1,5 @@
 /*
- * util.c: time and random identifiers.
+ * util.c: clocks and random identifiers.
  */
 #include <time.h>
 
@@ -11,6 +11,16 @@ int64_t
 now_unix(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/* Microseconds of the monotonic clock: for durations, never dates. */
+int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void

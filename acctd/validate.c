@@ -160,3 +160,17 @@ validate_password(const struct config *c, const char *pw, size_t len,
 	}
 	return 0;
 }
+
+/* A token's or session's scope: service names separated by spaces, or *. */
+int
+validate_scope(const char *scope, char *err, size_t errsz)
+{
+	if (validate_text("scope", scope, err, errsz) == -1)
+		return -1;
+	if (strspn(scope, " ") == strlen(scope)) {
+		snprintf(err, errsz, "invalid scope: give service names "
+		    "separated by spaces, or *");
+		return -1;
+	}
+	return 0;
+}

@@ -55,10 +55,17 @@ wait_readable(int fd, int64_t deadline, int wake_fd)
 	}
 }
 
-/* Read exactly len bytes before deadline. 0, or a frame_status. */
-static int
-read_full(int fd, uint8_t *buf, size_t len, int64_t deadline)
+int64_t
+io_deadline(int ms)
 {
+	return ms < 0 ? -1 : now_ms() + ms;
+}
+
+/* Read exactly len bytes before deadline. 0, or a frame_status. */
+int
+io_read_full(int fd, void *out, size_t len, int64_t deadline)
+{
+	uint8_t *buf = out;
 	size_t got = 0;
 
 	/* Read what is there; wait (and watch the deadline) only if none. */
@@ -107,8 +114,8 @@ frame_recv(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
 		return FRAME_EOF;
 	if (n < 0)
 		return FRAME_ERROR;
-	deadline = frame_ms < 0 ? -1 : now_ms() + frame_ms;
-	if ((rc = read_full(fd, hdr + n, sizeof(hdr) - (size_t)n,
+	deadline = io_deadline(frame_ms);
+	if ((rc = io_read_full(fd, hdr + n, sizeof(hdr) - (size_t)n,
 	    deadline)) != 0)
 		return (enum frame_status)rc;
 	uint32_t len = proto_get_len(hdr);
@@ -116,7 +123,7 @@ frame_recv(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
 		return FRAME_TOOBIG;
 	if ((buf = malloc(len)) == NULL)
 		return FRAME_ERROR;
-	if ((rc = read_full(fd, buf, len, deadline)) != 0) {
+	if ((rc = io_read_full(fd, buf, len, deadline)) != 0) {
 		free(buf);
 		return (enum frame_status)rc;
 	}

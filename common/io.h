@@ -25,6 +25,11 @@ enum frame_status {
 enum frame_status frame_recv(int fd, size_t max, int idle_ms, int frame_ms,
 	    int wake_fd, uint8_t **out, size_t *outlen);
 
+/* The monotonic deadline ms from now (ms < 0: none, -1). */
+int64_t	io_deadline(int ms);
+/* Read exactly len bytes before deadline: 0, FRAME_SLOW or FRAME_ERROR. */
+int	io_read_full(int fd, void *buf, size_t len, int64_t deadline);
+
 /* Write all of buf; 0 or -1 with errno. Never raises SIGPIPE on a socket. */
 int	io_write_all(int fd, const void *buf, size_t len);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "text.h"
 
 static const char *prog = "acct";
 static enum log_level level = LOG_LVL_INFO;
@@ -53,19 +54,17 @@ log_level_parse(const char *s, enum log_level *out)
 void
 log_msg(enum log_level lvl, const char *fmt, ...)
 {
-	char line[1024];
+	char raw[1024], line[4 * sizeof(raw)];
 	va_list ap;
-	size_t n;
 
 	if (lvl > level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	/* One line per event, whatever the message contains. */
-	for (n = 0; line[n] != '\0'; n++)
-		if (line[n] == '\n' || line[n] == '\r')
-			line[n] = ' ';
+	/* Messages carry names and services a client chose: one line per
+	 * event, and no byte a terminal or log reader would act on. */
+	text_escape(line, sizeof(line), raw);
 	if (journal)
 		fprintf(stderr, "<%d>%s\n", levels[lvl].syslog, line);
 	else

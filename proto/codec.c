@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/text.h"
 #include "proto.h"
 
 #define REPLY_MAX_DEPTH	8
@@ -278,41 +279,6 @@ proto_map_get(const msgpack_object *map, const char *key)
 	return NULL;
 }
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static bool
-utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t need;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			need = 1; cp = c & 0x1f; min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2; cp = c & 0x0f; min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3; cp = c & 0x07; min = 0x10000;
-		} else
-			return false;
-		if (n - i - 1 < need)
-			return false;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
 
 static int fail(char *, size_t, int, const char *, ...)
     __attribute__((format(printf, 4, 5)));
@@ -356,7 +322,7 @@ decode_value(enum proto_field f, const msgpack_object *v,
 			    "argument '%s' is longer than %zu bytes",
 			    d->name, d->max);
 		if (memchr(v->via.str.ptr, '\0', n) != NULL ||
-		    !utf8_valid((const uint8_t *)v->via.str.ptr, n))
+		    !text_utf8_valid(v->via.str.ptr, n))
 			return fail(msg, msgsz, ACCT_ERR_INVALID,
 			    "argument '%s' is not valid UTF-8 text", d->name);
 		if (n > d->max)	/* clamp: back to a character's first byte */

@@ -142,6 +142,14 @@ struct proto_request {
 
 #define PROTO_HAS(req, f)	(((req)->present & FB(f)) != 0)
 
+/* A string argument, or dflt when the request does not give it. */
+static inline const char *
+proto_str_or(const struct proto_request *req, enum proto_field f,
+    const char *dflt)
+{
+	return PROTO_HAS(req, f) ? req->arg[f].str : dflt;
+}
+
 /*
  * Decode and validate one request payload (without the length header).
  * On failure returns an ACCT_ERR_* code, fills msg with a reason that

@@ -65,7 +65,7 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	/* password: the current one; token: a session, for SSO accounts */
 	[OP_PASSWD]	 = { "passwd",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_NEW_PASSWORD) |
-	    FB(F_REMOVE) | FB(F_TOKEN), 0 },
+	    FB(F_REMOVE) | FB(F_TOKEN) | FB(F_REMOTE_ADDR), 0 },
 	[OP_LOGIN]	 = { "login",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_SERVICE) |
 	    FB(F_REMOTE_ADDR) | FB(F_SESSION) | FB(F_SCOPE) | FB(F_LIFETIME) |
@@ -97,8 +97,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_SESSION_ADD] = { "session_add", FB(F_USERNAME) | FB(F_SCOPE) |
 	    FB(F_LIFETIME) | FB(F_SERVICE), FB(F_USERNAME) },
 	/* password: required of non-admins, as for passwd */
-	[OP_TOTP_ENROLL] = { "totp_enroll", FB(F_USERNAME) | FB(F_PASSWORD),
-	    0 },
+	[OP_TOTP_ENROLL] = { "totp_enroll", FB(F_USERNAME) | FB(F_PASSWORD) |
+	    FB(F_REMOTE_ADDR), 0 },
 	[OP_TOTP_CONFIRM] = { "totp_confirm", FB(F_USERNAME) | FB(F_CODE),
 	    FB(F_CODE) },
 	[OP_USER_IMPORT] = { "user_import", FB(F_DATA), FB(F_DATA) },

@@ -3,7 +3,7 @@
 # (static analysis). Included by GNUmakefile.
 
 # Tools for these checks, installed by `make deps` when missing.
-DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc \
+DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc sasl2-bin \
 	    systemd sqlite3
 
 # The highest `systemd-analyze security` exposure acctd.service may have.

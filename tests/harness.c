@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sha1.h>
 #include <sqlite3.h>
 
 #include "../common/io.h"
+#include "../acctd/acctd.h"
 #include "harness.h"
 
 #define TH_MAX_ARGS	64
@@ -494,24 +494,23 @@ take_cred(const struct th_cred *c)
 }
 
 int
-th_as(const struct th_cred *cred, th_fn *fn, void *arg, char *buf,
-    size_t bufsz)
+th_as_start(const struct th_cred *cred, th_fn *fn, void *arg,
+    struct th_child *c)
 {
-	int p[2], st;
-	pid_t pid;
+	int p[2];
 
-	if (buf != NULL && bufsz > 0)
-		buf[0] = '\0';
+	c->pid = -1;
+	c->fd = -1;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
 	fflush(stdout);
 	fflush(stderr);
-	if ((pid = fork()) == -1) {
+	if ((c->pid = fork()) == -1) {
 		close(p[0]);
 		close(p[1]);
 		return -1;
 	}
-	if (pid == 0) {
+	if (c->pid == 0) {
 		FILE *out;
 		int rc;
 
@@ -531,25 +530,114 @@ th_as(const struct th_cred *cred, th_fn *fn, void *arg, char *buf,
 		_exit(rc & 0xff);
 	}
 	close(p[1]);
-	{
-		size_t len = 0;
-		char *s = read_all(p[0], &len);
+	c->fd = p[0];
+	return 0;
+}
 
-		if (buf != NULL && bufsz > 0 && s != NULL) {
-			size_t n = len < bufsz - 1 ? len : bufsz - 1;
-			memcpy(buf, s, n);
-			buf[n] = '\0';
-		}
-		free(s);
+int
+th_as_wait(struct th_child *c, char *buf, size_t bufsz)
+{
+	size_t len = 0;
+	char *s;
+	int st;
+
+	if (buf != NULL && bufsz > 0)
+		buf[0] = '\0';
+	if (c->pid <= 0)
+		return -1;
+	s = read_all(c->fd, &len);
+	if (buf != NULL && bufsz > 0 && s != NULL) {
+		size_t n = len < bufsz - 1 ? len : bufsz - 1;
+		memcpy(buf, s, n);
+		buf[n] = '\0';
 	}
-	close(p[0]);
-	while (waitpid(pid, &st, 0) == -1)
+	free(s);
+	close(c->fd);
+	while (waitpid(c->pid, &st, 0) == -1)
 		if (errno != EINTR)
 			return -1;
+	c->pid = -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) == 250 ||
 	    WEXITSTATUS(st) == 251)
 		return -1;
 	return WEXITSTATUS(st);
+}
+
+int
+th_as(const struct th_cred *cred, th_fn *fn, void *arg, char *buf,
+    size_t bufsz)
+{
+	struct th_child c;
+
+	if (buf != NULL && bufsz > 0)
+		buf[0] = '\0';
+	if (th_as_start(cred, fn, arg, &c) == -1)
+		return -1;
+	return th_as_wait(&c, buf, bufsz);
+}
+
+/*
+ * In the child: send the request, write "code message" to out, return
+ * the reply code (or the local error, 100+).
+ */
+static int
+do_req(void *p, FILE *out)
+{
+	struct th_req *r = p;
+	struct proto_msg m;
+	struct proto_reply rep;
+	int rc;
+
+	proto_msg_init(&m);
+	for (size_t i = 0; i < TH_REQ_ARGS && r->a[i].key != NULL; i++) {
+		const struct th_arg *a = &r->a[i];
+
+		if (a->type == 's')
+			proto_kv_str(&m, a->key, a->s);
+		else if (a->type == 'b')
+			proto_kv_bool(&m, a->key, a->i != 0);
+		else
+			proto_kv_int(&m, a->key, a->i);
+	}
+	rc = th_call(r->sock, r->op, &m, &rep);
+	proto_msg_free(&m);
+	if (rc == ACCT_OK)
+		rc = rep.code;
+	fprintf(out, "%d %s", rc, rep.message);
+	proto_reply_free(&rep);
+	return rc;
+}
+
+int
+th_req_start(const struct th_cred *cred, struct th_req *r,
+    struct th_child *c)
+{
+	return th_as_start(cred, do_req, r, c);
+}
+
+int
+th_req_wait(struct th_child *c, char *msg, size_t msgsz)
+{
+	return th_as_wait(c, msg, msgsz);
+}
+
+int
+th_req_as(const struct th_cred *cred, struct th_req *r, char *msg,
+    size_t msgsz)
+{
+	return th_as(cred, do_req, r, msg, msgsz);
+}
+
+/* The code of a TOTP secret (base32) at offset steps from now. */
+void
+th_totp_code(const char *secret, int offset, char out[8])
+{
+	uint8_t key[64];
+	int n = totp_unbase32(secret, key, sizeof(key));
+
+	snprintf(out, 8, "%06u", n <= 0 ? 0 : totp_hotp(TOTP_SHA1, key,
+	    (size_t)n, (uint64_t)(time(NULL) / TOTP_PERIOD + offset),
+	    TOTP_DIGITS));
 }
 
 /* ---- acctc ---- */
@@ -1137,8 +1225,29 @@ dump_table(sqlite3 *db, const char *table, struct buf *b)
 	return rc;
 }
 
-char *
-th_db_dump(const struct th_daemon *d)
+/* What a failed attempt writes, by design: its counters and records. */
+static bool
+attempt_table(const char *t)
+{
+	return strcmp(t, "audit_logins") == 0 ||
+	    strcmp(t, "audit_events") == 0 ||
+	    strcmp(t, "throttle_sources") == 0 ||
+	    strcmp(t, "mail_limits") == 0;
+}
+
+static int
+dump_accounts_state(sqlite3 *db, struct buf *b)
+{
+	buf_add(b, "== accounts\n", 12);
+	return dump_query(db, "SELECT id, username, display_name, email, "
+	    "role, super_admin, login_allowed, webdav, upload_path, "
+	    "auth_provider, auth_id, totp_enabled, password_hash, activated, "
+	    "created_at, updated_at, last_login_at, deleted_at, totp_secret, "
+	    "totp_pending, totp_last_step FROM accounts ORDER BY rowid", b);
+}
+
+static char *
+dump(const struct th_daemon *d, bool state_only)
 {
 	struct buf b = { 0 };
 	sqlite3 *db = db_open_ro(d);
@@ -1159,7 +1268,12 @@ th_db_dump(const struct th_daemon *d)
 			while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 				const char *t = (const char *)
 				    sqlite3_column_text(st, 0);
-				rc = dump_table(db, t, &b);
+				if (!state_only)
+					rc = dump_table(db, t, &b);
+				else if (strcmp(t, "accounts") == 0)
+					rc = dump_accounts_state(db, &b);
+				else if (!attempt_table(t))
+					rc = dump_table(db, t, &b);
 			}
 			sqlite3_finalize(st);
 		}
@@ -1170,6 +1284,46 @@ th_db_dump(const struct th_daemon *d)
 		return NULL;
 	}
 	return b.s;
+}
+
+char *
+th_db_dump(const struct th_daemon *d)
+{
+	return dump(d, false);
+}
+
+char *
+th_db_dump_state(const struct th_daemon *d)
+{
+	return dump(d, true);
+}
+
+int64_t
+th_db_int(const struct th_daemon *d, const char *sql, ...)
+{
+	sqlite3 *db = db_open_ro(d);
+	sqlite3_stmt *st;
+	const char *arg;
+	int64_t n = -1;
+	va_list ap;
+	int i = 1;
+
+	if (db == NULL)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "harness: %s: %s\n", sql, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	va_start(ap, sql);
+	while ((arg = va_arg(ap, const char *)) != NULL)
+		sqlite3_bind_text(st, i++, arg, -1, SQLITE_TRANSIENT);
+	va_end(ap);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
 }
 
 int
@@ -1692,76 +1846,7 @@ th_pam_syslog(const struct th_pam *p)
 	return s != NULL ? s : th_keep(strdup(""));
 }
 
-/* ---- TOTP, independently of acctd's implementation ---- */
-
-static int
-base32_decode(const char *in, uint8_t *out, size_t cap)
-{
-	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0;
-
-	for (; *in != '\0' && *in != '='; in++) {
-		const char *c = strchr(alpha, *in >= 'a' && *in <= 'z' ?
-		    *in - 'a' + 'A' : *in);
-
-		if (c == NULL || *c == '\0')
-			return -1;
-		acc = acc << 5 | (uint32_t)(c - alpha);
-		if ((bits += 5) >= 8) {
-			if (n == cap)
-				return -1;
-			out[n++] = (uint8_t)(acc >> (bits - 8));
-			bits -= 8;
-		}
-	}
-	return (int)n;
-}
-
-static void
-hmac_sha1(const uint8_t *key, size_t keylen, const uint8_t *msg,
-    size_t msglen, uint8_t mac[SHA1_DIGEST_LENGTH])
-{
-	uint8_t k[64] = { 0 }, pad[64], inner[SHA1_DIGEST_LENGTH];
-	SHA1_CTX c;
-
-	if (keylen > sizeof(k)) {
-		SHA1Init(&c);
-		SHA1Update(&c, key, keylen);
-		SHA1Final(k, &c);
-	} else
-		memcpy(k, key, keylen);
-	for (int i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x36;
-	SHA1Init(&c);
-	SHA1Update(&c, pad, sizeof(pad));
-	SHA1Update(&c, msg, msglen);
-	SHA1Final(inner, &c);
-	for (int i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x5c;
-	SHA1Init(&c);
-	SHA1Update(&c, pad, sizeof(pad));
-	SHA1Update(&c, inner, sizeof(inner));
-	SHA1Final(mac, &c);
-}
-
-void
-th_totp_code(const char *secret, int offset, char out[8])
-{
-	uint8_t key[64], msg[8], mac[SHA1_DIGEST_LENGTH];
-	uint64_t step = (uint64_t)(time(NULL) / 30 + offset);
-	int n = base32_decode(secret, key, sizeof(key)), o;
-	uint32_t v;
-
-	for (int i = 7; i >= 0; i--, step >>= 8)
-		msg[i] = (uint8_t)step;
-	hmac_sha1(key, n > 0 ? (size_t)n : 0, msg, sizeof(msg), mac);
-	o = mac[SHA1_DIGEST_LENGTH - 1] & 0x0f;
-	v = ((uint32_t)(mac[o] & 0x7f) << 24 | (uint32_t)mac[o + 1] << 16 |
-	    (uint32_t)mac[o + 2] << 8 | mac[o + 3]) % 1000000;
-	snprintf(out, 8, "%06u", v);
-}
+/* ---- TOTP enrolment ---- */
 
 /* A string member of a reply's result into buf. 0 or -1. */
 static int

@@ -91,6 +91,50 @@ bool	th_is_root(void);
 typedef int th_fn(void *arg, FILE *out);
 int	th_as(const struct th_cred *cred, th_fn *fn, void *arg,
 	    char *buf, size_t bufsz);
+/* th_as in two halves, for children that must run at the same time. */
+struct th_child {
+	pid_t	 pid;
+	int	 fd;
+};
+int	th_as_start(const struct th_cred *cred, th_fn *fn, void *arg,
+	    struct th_child *c);
+int	th_as_wait(struct th_child *c, char *buf, size_t bufsz);
+
+/* One request, described so that a child under another uid sends it. */
+#define TH_REQ_ARGS	8
+struct th_arg {
+	const char	*key;
+	char		 type;	/* 's' string, 'b' bool, 'i' int */
+	const char	*s;
+	int64_t		 i;
+};
+struct th_req {
+	const char	*sock;
+	const char	*op;
+	struct th_arg	 a[TH_REQ_ARGS];
+};
+#define TH_S(k, v)	{ (k), 's', (v), 0 }
+#define TH_B(k, v)	{ (k), 'b', NULL, (v) }
+#define TH_I(k, v)	{ (k), 'i', NULL, (v) }
+/* r sent as cred (NULL: as ourselves): the reply code (or the local
+ * error, or -1 when the child could not run), "code message" in msg. */
+int	th_req_as(const struct th_cred *cred, struct th_req *r, char *msg,
+	    size_t msgsz);
+int	th_req_start(const struct th_cred *cred, struct th_req *r,
+	    struct th_child *c);
+int	th_req_wait(struct th_child *c, char *msg, size_t msgsz);
+/* In a test: r as cred must get want, else the message is shown. */
+#define th_assert_as(sock, cred, want, ...) do {			\
+	struct th_req r_ = { (sock), __VA_ARGS__ };			\
+	const struct th_cred *k_ = (cred);				\
+	char m_[512];							\
+	int c_ = th_req_as(k_, &r_, m_, sizeof(m_));			\
+	if (c_ != (want))						\
+		print_error("%s as uid %u: got %s, want %s\n", r_.op,	\
+		    (unsigned)(k_ != NULL ? k_->uid : 0), m_,		\
+		    acct_errname(want));				\
+	assert_int_equal(c_, (want));					\
+} while (0)
 
 /* Results of running acctc. */
 struct th_result {
@@ -178,8 +222,18 @@ bool	th_has_keys(const msgpack_object *map, const char *const *keys);
  * with a read-only connection: for before/after comparisons. malloc'd.
  */
 char	*th_db_dump(const struct th_daemon *d);
+/* The same without what a failed attempt writes by design (failure
+ * counters, locks, audit records, mail limits): the accounts' state. */
+char	*th_db_dump_state(const struct th_daemon *d);
+/* The integer sql gives, read from the file, its ?1, ?2 ... bound to the
+ * strings that follow (NULL ends them); -1 on error. */
+int64_t	th_db_int(const struct th_daemon *d, const char *sql, ...)
+	    __attribute__((sentinel));
 /* PRAGMA integrity_check says ok: 0, else -1. */
 int	th_db_integrity(const struct th_daemon *d);
+
+/* The code of a TOTP secret (base32) at offset steps from now. */
+void	th_totp_code(const char *secret, int offset, char out[8]);
 
 /* Strings. */
 bool	th_contains(const char *hay, const char *needle);
@@ -261,9 +315,6 @@ int	th_pamtester(const struct th_pam *p, const struct th_cred *cred,
 /* What pam_syslog() wrote so far, th_keep'd ("" if nothing). */
 char	*th_pam_syslog(const struct th_pam *p);
 
-/* TOTP (RFC 6238: SHA-1, 6 digits, 30 s) computed here, independently
- * of acctd's code: the code for secret offset steps from now. */
-void	th_totp_code(const char *secret, int offset, char out[8]);
 /* Enrol user in TOTP as an admin and confirm it: the base32 secret and
  * the first recovery code out. 0 or -1. */
 int	th_totp_enrol(const char *sock, const char *user, char secret[64],

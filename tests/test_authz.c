@@ -35,79 +35,23 @@ static const struct th_cred auth_pri = { TH_NOBODY, TH_AUTH_GID, 0,
 /* A uid with no passwd entry: no login name, so no own account. */
 static const struct th_cred nameless = { 54321, 54321, 0, { 0 } };
 
-/* One request, described so a child process can send it. */
-struct arg {
-	const char	*key;
-	char		 type;	/* 's' string, 'b' bool, 'i' int */
-	const char	*s;
-	int64_t		 i;
-};
-
-struct req {
-	const char	*sock;
-	const char	*op;
-	struct arg	 a[8];
-};
-
-#define S(k, v)	{ (k), 's', (v), 0 }
-#define B(k, v)	{ (k), 'b', NULL, (v) }
-#define I(k, v)	{ (k), 'i', NULL, (v) }
-
-/*
- * In the child: send the request, write "code message" to out, return
- * the reply code (or the local error, 100+).
- */
-static int
-do_req(void *p, FILE *out)
-{
-	struct req *r = p;
-	struct proto_msg m;
-	struct proto_reply rep;
-	int rc;
-
-	proto_msg_init(&m);
-	for (size_t i = 0; i < 8 && r->a[i].key != NULL; i++) {
-		const struct arg *a = &r->a[i];
-		if (a->type == 's')
-			proto_kv_str(&m, a->key, a->s);
-		else if (a->type == 'b')
-			proto_kv_bool(&m, a->key, a->i != 0);
-		else
-			proto_kv_int(&m, a->key, a->i);
-	}
-	rc = th_call(r->sock, r->op, &m, &rep);
-	proto_msg_free(&m);
-	if (rc == ACCT_OK)
-		rc = rep.code;
-	fprintf(out, "%d %s", rc, rep.message);
-	proto_reply_free(&rep);
-	return rc;
-}
+#define S	TH_S
+#define B	TH_B
+#define I	TH_I
+#define req	th_req
+#define assert_as(cred, want, ...) \
+	th_assert_as(d->sock, (cred), (want), __VA_ARGS__)
 
 /* Run r as cred; the reply code, with the message in msg. */
 static int
-as_req(const struct th_cred *cred, struct req *r, char *msg, size_t msgsz)
+as_req(const struct th_cred *cred, struct th_req *r, char *msg, size_t msgsz)
 {
-	char buf[512];
-	int rc = th_as(cred, do_req, r, buf, sizeof(buf));
+	int rc = th_req_as(cred, r, msg, msgsz);
 
 	if (rc == -1)
 		fail_msg("could not run as uid %u", (unsigned)cred->uid);
-	if (msg != NULL)
-		snprintf(msg, msgsz, "%s", buf);
 	return rc;
 }
-
-#define assert_as(cred, want, ...) do {					\
-	struct req r_ = { d->sock, __VA_ARGS__ };			\
-	char m_[512];							\
-	int c_ = as_req((cred), &r_, m_, sizeof(m_));			\
-	if (c_ != (want))						\
-		print_error("%s as uid %u gid %u: got %s, want %s\n",	\
-		    r_.op, (unsigned)(cred)->uid, (unsigned)(cred)->gid,	\
-		    m_, acct_errname(want));				\
-	assert_int_equal(c_, (want));					\
-} while (0)
 
 /* In the child: hello, and print uid, gid, username and classes. */
 static int
@@ -162,6 +106,45 @@ dump(const struct th_daemon *d)
 
 	assert_non_null(s);
 	return s;
+}
+
+/* The accounts' state, without the counters a failed attempt moves. */
+static char *
+dump_state(const struct th_daemon *d)
+{
+	char *s = th_keep(th_db_dump_state(d));
+
+	assert_non_null(s);
+	return s;
+}
+
+static void
+state_unchanged(const struct th_daemon *d, const char *before)
+{
+	char *after = dump_state(d);
+
+	if (strcmp(before, after) != 0)
+		print_error("accounts changed:\n--- before\n%s--- after\n%s",
+		    before, after);
+	assert_string_equal(before, after);
+	th_free(after);
+}
+
+/* Audit rows of a realm and status for a name as given. */
+static int64_t
+audited(const struct th_daemon *d, const char *realm, const char *user,
+    const char *status)
+{
+	return th_db_int(d, "SELECT count(*) FROM audit_logins WHERE "
+	    "realm = ?1 AND username = ?2 AND status = ?3", realm, user,
+	    status, NULL);
+}
+
+static int64_t
+failures(const struct th_daemon *d, const char *user)
+{
+	return th_db_int(d, "SELECT failed_logins FROM accounts WHERE "
+	    "username = ?1 AND deleted_at IS NULL", user, NULL);
 }
 
 static void
@@ -298,35 +281,35 @@ test_plain_passwd_self(void **state)
 	char *before;
 
 	NEED_ROOT();
-	before = dump(d);
-	/* Wrong current password, or none: refused, nothing written. */
+	before = dump_state(d);
+	/* A wrong current password: refused, counted and audited like a
+	 * failed login, and nothing else written. */
 	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
 	    { S("username", "nobody"), S("password", "not-the-password"),
 	    S("new_password", "brand-new-password") });
-	{
-		struct req r = { d->sock, "passwd", { S("username", "nobody"),
-		    S("new_password", "brand-new-password") } };
-		int rc = as_req(&plain, &r, NULL, 0);
-		assert_true(rc == ACCT_ERR_INVALID ||
-		    rc == ACCT_ERR_AUTH_FAILED);
-	}
+	assert_int_equal(failures(d, "nobody"), 1);
+	assert_int_equal(audited(d, "passwd", "nobody", "FAILED"), 1);
+	/* None at all: the request is incomplete, nothing is tried. */
+	assert_as(&plain, ACCT_ERR_INVALID, "passwd",
+	    { S("username", "nobody"), S("new_password", "brand-new-pw") });
 	/* The policy still applies to one's own password. */
 	assert_as(&plain, ACCT_ERR_POLICY, "passwd",
 	    { S("username", "nobody"), S("password", NOBODY_PW),
 	    S("new_password", "short") });
-	/* A plain user cannot remove even his own password this way. */
-	{
-		struct req r = { d->sock, "passwd", { S("username", "nobody"),
-		    S("password", "not-the-password"), B("remove", 1) } };
-		assert_int_not_equal(as_req(&plain, &r, NULL, 0), ACCT_OK);
-	}
-	unchanged(d, before);
+	/* Removing one's own password needs it too. */
+	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("username", "nobody"), S("password", "not-the-password"),
+	    B("remove", 1) });
+	assert_int_equal(failures(d, "nobody"), 2);
+	state_unchanged(d, before);
 	th_free(before);
 
-	/* The right one: changed. */
+	/* The right one: changed, and the counter is cleared. */
 	assert_as(&plain, ACCT_OK, "passwd",
 	    { S("username", "nobody"), S("password", NOBODY_PW),
 	    S("new_password", "brand-new-password") });
+	assert_int_equal(failures(d, "nobody"), 0);
+	assert_int_equal(audited(d, "passwd", "nobody", "OK"), 1);
 	/* The old one no longer works, the new one does; no username
 	 * means one's own account. */
 	assert_as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
@@ -336,6 +319,12 @@ test_plain_passwd_self(void **state)
 	    S("new_password", "third-password") });
 	/* Checked independently, as an authenticator would. */
 	assert_as(&auth_sup, ACCT_OK, "login",
+	    { S("username", "nobody"), S("password", "third-password") });
+	/* With the right one, the owner may remove it (an SSO account
+	 * from then on); the account then has no password to log in. */
+	assert_as(&plain, ACCT_OK, "passwd",
+	    { S("password", "third-password"), B("remove", 1) });
+	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "login",
 	    { S("username", "nobody"), S("password", "third-password") });
 }
 
@@ -433,22 +422,24 @@ test_auth_group(void **state)
 	assert_as(&auth_sup, ACCT_ERR_DENIED, "user_list", { { NULL } });
 	assert_as(&auth_pri, ACCT_ERR_DENIED, "user_show",
 	    { S("username", "alice") });
-	/* For another user: only with that user's current password. */
+	unchanged(d, before);
+	th_free(before);
+	before = dump_state(d);
+	/* For another user: only with that user's current password, and a
+	 * wrong one is a counted, audited failure. */
 	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "passwd",
 	    { S("username", "alice"), S("password", "wrong-password"),
 	    S("new_password", "changed-by-auth") });
-	{
-		struct req r = { d->sock, "passwd", { S("username", "alice"),
-		    S("new_password", "changed-by-auth") } };
-		int rc = as_req(&auth_sup, &r, NULL, 0);
-		assert_true(rc == ACCT_ERR_INVALID ||
-		    rc == ACCT_ERR_AUTH_FAILED);
-	}
+	assert_int_equal(failures(d, "alice"), 1);
+	assert_int_equal(audited(d, "passwd", "alice", "FAILED"), 1);
+	assert_as(&auth_sup, ACCT_ERR_INVALID, "passwd",
+	    { S("username", "alice"), S("new_password", "changed-by-auth") });
 	/* Unknown account: the same auth_failed, no hint it is unknown. */
 	assert_as(&auth_sup, ACCT_ERR_AUTH_FAILED, "passwd",
 	    { S("username", "ghost"), S("password", "any-password"),
 	    S("new_password", "changed-by-auth") });
-	unchanged(d, before);
+	assert_int_equal(audited(d, "passwd", "ghost", "FAILED"), 1);
+	state_unchanged(d, before);
 	th_free(before);
 	assert_as(&auth_sup, ACCT_OK, "passwd",
 	    { S("username", "alice"), S("password", ALICE_PW),

@@ -1070,16 +1070,13 @@ test_mail_flows(void **state)
 	assert_int_equal(account_int(d, "ivy", "activated"), 0);
 	RUN(d, "Ivy-Pass-0\n", 1, "auth", "test", "--password-stdin", "ivy");
 
-	/* The activation link again; the first token is void. */
+	/* The activation link again; the first stays good until one of
+	 * them is used. */
 	RUN(d, NULL, 0, "users", "reset-password", "ivy");
 	assert_string_equal(r.out, "Activation link sent to "
 	    "ivy@example.org.\n");
 	strcpy(prev, tok);
 	mailed_token(d, prev, "Activate", tok);
-	snprintf(in, sizeof(in), "%s\nIvy-Pass-1\n", prev);
-	RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
-	assert_true(th_contains(r.err, "invalid or expired token"));
-	assert_not_said(prev + 17);
 	/* A refused password leaves the token valid. */
 	snprintf(in, sizeof(in), "%s\nshort\n", tok);
 	RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
@@ -1088,6 +1085,11 @@ test_mail_flows(void **state)
 	assert_string_equal(r.out, "Account ivy activated.\n");
 	assert_not_said(tok + 17);
 	assert_not_said("Ivy-Pass-1");
+	/* Setting the password ended the other link. */
+	snprintf(in, sizeof(in), "%s\nIvy-Pass-9\n", prev);
+	RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
+	assert_true(th_contains(r.err, "invalid or expired token"));
+	assert_not_said(prev + 17);
 	assert_true(password_is(d, "ivy", "Ivy-Pass-1"));
 	RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
 
@@ -1245,7 +1247,15 @@ test_passwd_session(void **state)
 	assert_true(password_is(d, "nobody", "Nobody-Pass-1"));
 	/* The change ended that session. */
 	assert_int_equal(validate(d, sess), ACCT_ERR_INVALID_TOKEN);
-	/* As an argument, with --json. */
+	/* Now that it has a password, a session no longer changes it:
+	 * only the current password does. */
+	session(d, "nobody", sess, sizeof(sess));
+	RUN_AS(d, &plain, "Nobody-Pass-2\n", 1, "passwd", "--session", sess,
+	    "--password-stdin", "nobody");
+	assert_true(th_contains(r.err, "without one (single sign-on)"));
+	assert_true(password_is(d, "nobody", "Nobody-Pass-1"));
+	/* As an argument, with --json, once it is an SSO account again. */
+	RUN(d, NULL, 0, "passwd", "--rm", "nobody");
 	session(d, "nobody", sess, sizeof(sess));
 	RUN_AS(d, &plain, "Nobody-Pass-2\n", 0, "--json", "passwd",
 	    "--session", sess, "--password-stdin", "nobody");

@@ -135,7 +135,15 @@ test_disk_full(void **state)
 		proto_kv_str(&a, "new_password", "another-good-password");
 		code = th_call_code(d->sock, "passwd", &a);
 		proto_msg_free(&a);
-		assert_true(code == ACCT_ERR_STORAGE || code == ACCT_OK);
+		assert_int_equal(code, ACCT_ERR_STORAGE);
+		proto_msg_init(&a);
+		proto_kv_str(&a, "username", "before-full");
+		assert_int_equal(th_call(d->sock, "user_show", &a, &rep),
+		    ACCT_OK);
+		proto_msg_free(&a);
+		assert_int_equal(th_bool(proto_map_get(rep.result, "user"),
+		    "has_password"), 0);
+		proto_reply_free(&rep);
 	}
 	reads_work(d);
 

@@ -73,7 +73,9 @@ run(const char *name, fuzz_fn *fn, int min_seeds)
 		fail_msg("%s: %d seeds, expected at least %d (run from the "
 		    "repository root)", dir, n, min_seeds);
 	snprintf(dir, sizeof(dir), FUZZ_DIR "/regress/%s", name);
-	assert_true(replay(dir, fn) >= -1);
+	if ((n = replay(dir, fn)) < 1)
+		fail_msg("%s: %d regression inputs, expected at least one",
+		    dir, n);
 }
 
 static void

@@ -347,9 +347,21 @@ test_expired_token(void **state)
 	assert_int_equal(login(d, "alice", OLDPW), ACCT_OK);
 }
 
-/* A second request voids the first token; a reset ends sessions. */
+static int
+reset_password(const struct th_daemon *d, const char *user)
+{
+	return th_call_strs(d->sock, "user_reset_password", "username", user,
+	    (char *)NULL);
+}
+
+/*
+ * A second request within reset_mail_interval sends nothing and voids
+ * nothing: twenty requests for one address are one mail. A later link
+ * (the admin's, which the interval does not limit) works beside the
+ * first; using one ends the other and the account's sessions.
+ */
 static void
-test_new_request_voids_old(void **state)
+test_new_request_keeps_old(void **state)
 {
 	struct mailenv *e = *state;
 	struct th_daemon *d = &e->d;
@@ -371,16 +383,92 @@ test_new_request_voids_old(void **state)
 	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
 	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
 	token_in(wait_mail(e, 1), tok1, sizeof(tok1));
-	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	usleep(500 * 1000);
+	assert_int_equal(count_mail(e), 1);
+	assert_int_equal(reset_password(d, "alice"), ACCT_OK);
 	token_in(wait_mail(e, 2), tok2, sizeof(tok2));
 	assert_string_not_equal(tok1, tok2);
-	assert_int_equal(confirm(d, tok1, NEWPW), ACCT_ERR_INVALID_TOKEN);
-	assert_int_equal(confirm(d, tok2, NEWPW), ACCT_OK);
+	assert_int_equal(confirm(d, tok1, NEWPW), ACCT_OK);
+	assert_int_equal(confirm(d, tok2, "third-password-3"),
+	    ACCT_ERR_INVALID_TOKEN);
+	assert_int_equal(login(d, "alice", NEWPW), ACCT_OK);
 	proto_msg_init(&m);
 	proto_kv_str(&m, "token", session);
 	assert_int_equal(th_call_code(d->sock, "token_validate", &m),
 	    ACCT_ERR_INVALID_TOKEN);
 	proto_msg_free(&m);
+}
+
+/* A password change, by any path, ends the links mailed before it. */
+static void
+test_password_change_ends_links(void **state)
+{
+	struct mailenv *e = *state;
+	struct th_daemon *d = &e->d;
+	char tok[128];
+
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	token_in(wait_mail(e, 1), tok, sizeof(tok));
+	/* The owner changes it, knowing the current one. */
+	assert_int_equal(th_call_strs(d->sock, "passwd", "username", "alice",
+	    "password", OLDPW, "new_password", NEWPW, (char *)NULL), ACCT_OK);
+	assert_int_equal(confirm(d, tok, "third-password-3"),
+	    ACCT_ERR_INVALID_TOKEN);
+	/* An admin sets one with users mod. */
+	assert_int_equal(reset_password(d, "alice"), ACCT_OK);
+	token_in(wait_mail(e, 2), tok, sizeof(tok));
+	assert_int_equal(th_call_strs(d->sock, "user_mod", "username", "alice",
+	    "new_password", OLDPW, (char *)NULL), ACCT_OK);
+	assert_int_equal(confirm(d, tok, "third-password-3"),
+	    ACCT_ERR_INVALID_TOKEN);
+	assert_int_equal(login(d, "alice", OLDPW), ACCT_OK);
+}
+
+static int
+setup_per_source(void **state)
+{
+	return up(state, "reset_mail_interval = 0\n"
+	    "reset_mail_per_source = 2\n");
+}
+
+static int
+forgot_from(const struct th_daemon *d, const char *email, const char *addr)
+{
+	return th_call_strs(d->sock, "password_forgot", "email", email,
+	    "remote_addr", addr, (char *)NULL);
+}
+
+/* From one reported address, reset_mail_per_source mails an hour, for
+ * whichever accounts; another address is not held up by it. */
+static void
+test_mail_limit_per_source(void **state)
+{
+	struct mailenv *e = *state;
+	struct th_daemon *d = &e->d;
+	char *text;
+
+	assert_int_equal(set_email(d, "alice", "alice@example.org"), ACCT_OK);
+	assert_int_equal(th_add_user(d->sock, "bob", OLDPW), ACCT_OK);
+	assert_int_equal(set_email(d, "bob", "bob@example.org"), ACCT_OK);
+	assert_int_equal(forgot_from(d, "alice@example.org", "203.0.113.9"),
+	    ACCT_OK);
+	(void)wait_mail(e, 1);
+	assert_int_equal(forgot_from(d, "bob@example.org", "203.0.113.9"),
+	    ACCT_OK);
+	(void)wait_mail(e, 2);
+	assert_int_equal(forgot_from(d, "alice@example.org", "203.0.113.9"),
+	    ACCT_OK);
+	assert_int_equal(forgot_from(d, "bob@example.org", "203.0.113.9"),
+	    ACCT_OK);
+	usleep(500 * 1000);
+	assert_int_equal(count_mail(e), 2);
+	assert_int_equal(forgot_from(d, "bob@example.org", "198.51.100.7"),
+	    ACCT_OK);
+	text = wait_mail(e, 3);
+	assert_non_null(strstr(text, "\nTo: bob@example.org\n"));
 }
 
 static void
@@ -506,7 +594,14 @@ test_failing_and_slow_mailer(void **state)
 	    "mail_timeout = 2\nmail_from = acctd@example.org\n"
 	    "reset_url = https://example.org/r?t={token}\n"), 0);
 	assert_int_equal(th_start(d), 0);
-	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	assert_int_equal(reset_password(d, "alice"), ACCT_OK);
+	/* One message per address waits at most: a third for alice is
+	 * refused while the first hangs, bob's is not held up. */
+	(void)reset_password(d, "alice");
+	assert_int_equal(reset_password(d, "alice"), ACCT_ERR_BUSY);
+	assert_int_equal(th_add_user(d->sock, "bob", OLDPW), ACCT_OK);
+	assert_int_equal(set_email(d, "bob", "bob@example.org"), ACCT_OK);
+	assert_int_equal(reset_password(d, "bob"), ACCT_OK);
 	/* While the mailer hangs, requests are answered. */
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", "alice");
@@ -604,8 +699,12 @@ main(void)
 		    test_unknown_address_same_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_token,
 		    setup_short, teardown),
-		cmocka_unit_test_setup_teardown(test_new_request_voids_old,
+		cmocka_unit_test_setup_teardown(test_new_request_keeps_old,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_change_ends_links,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_limit_per_source,
+		    setup_per_source, teardown),
 		cmocka_unit_test_setup_teardown(test_activation, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_admin_reset_password,

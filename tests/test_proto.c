@@ -477,9 +477,11 @@ test_schema_matches_contract(void **state)
 	assert_int_equal(proto_ops[OP_PASSWD].required, 0);
 	assert_int_equal(proto_ops[OP_USER_LIST].allowed,
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY));
-	/* token: a session proves an SSO account (SPEC section 7). */
+	/* token: a session proves an SSO account (SPEC section 7);
+	 * remote_addr: the user's address, for the throttle and audit. */
 	assert_int_equal(proto_ops[OP_PASSWD].allowed, FB(F_USERNAME) |
-	    FB(F_PASSWORD) | FB(F_NEW_PASSWORD) | FB(F_REMOVE) | FB(F_TOKEN));
+	    FB(F_PASSWORD) | FB(F_NEW_PASSWORD) | FB(F_REMOVE) | FB(F_TOKEN) |
+	    FB(F_REMOTE_ADDR));
 }
 
 /* Multi-byte UTF-8, the edges of each sequence length. */

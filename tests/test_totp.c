@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sha2.h>
 
 #include "../acctd/acctd.h"
 #include "harness.h"
@@ -93,18 +94,6 @@ test_base32(void **state)
 	assert_int_equal(totp_unbase32("MZXW6YTBOI", back, 2), -1);
 }
 
-/* The code for secret at offset steps from now. */
-static void
-code_for(const char *secret, int offset, char out[8])
-{
-	uint8_t key[64];
-	int n = totp_unbase32(secret, key, sizeof(key));
-
-	assert_true(n > 0);
-	snprintf(out, 8, "%06u", totp_hotp(TOTP_SHA1, key, (size_t)n,
-	    (uint64_t)(time(NULL) / 30 + offset), 6));
-}
-
 static int
 login_code(const struct th_daemon *d, const char *user, const char *pw,
     const char *code)
@@ -125,7 +114,7 @@ login_code(const struct th_daemon *d, const char *user, const char *pw,
 /* Enrol and confirm; the secret and the first recovery code out. */
 static void
 enrol(const struct th_daemon *d, const char *user, char secret[64],
-    char recovery[2][16])
+    char recovery[2][32])
 {
 	struct proto_msg m;
 	struct proto_reply rep;
@@ -149,7 +138,7 @@ enrol(const struct th_daemon *d, const char *user, char secret[64],
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", user);
 	proto_kv_str(&m, "code", "000000");
-	code_for(secret, 0, code);
+	th_totp_code(secret, 0, code);
 	if (strcmp(code, "000000") != 0)
 		assert_int_equal(th_call_code(d->sock, "totp_confirm", &m),
 		    ACCT_ERR_AUTH_FAILED);
@@ -164,7 +153,7 @@ enrol(const struct th_daemon *d, const char *user, char secret[64],
 	assert_non_null(codes);
 	assert_int_equal(codes->via.array.size, 10);
 	for (int i = 0; i < 2; i++)
-		snprintf(recovery[i], 16, "%.*s",
+		snprintf(recovery[i], 32, "%.*s",
 		    (int)codes->via.array.ptr[i].via.str.size,
 		    codes->via.array.ptr[i].via.str.ptr);
 	proto_reply_free(&rep);
@@ -183,7 +172,7 @@ static void
 test_login_with_totp(void **state)
 {
 	struct th_daemon *d = *state;
-	char secret[64], rec[2][16], code[8], next[8];
+	char secret[64], rec[2][32], code[8], next[8];
 	struct proto_msg m;
 
 	enrol(d, "alice", secret, rec);
@@ -195,13 +184,13 @@ test_login_with_totp(void **state)
 	assert_int_equal(login_code(d, "alice", PW, "12345"),
 	    ACCT_ERR_AUTH_FAILED);
 	/* The confirming code was spent: wait for a fresh step if needed. */
-	code_for(secret, 1, next);
+	th_totp_code(secret, 1, next);
 	assert_int_equal(login_code(d, "alice", PW, next), ACCT_OK);
 	/* The same code twice: refused. */
 	assert_int_equal(login_code(d, "alice", PW, next),
 	    ACCT_ERR_AUTH_FAILED);
 	/* An older step than one used: refused. */
-	code_for(secret, 0, code);
+	th_totp_code(secret, 0, code);
 	if (strcmp(code, next) != 0)
 		assert_int_equal(login_code(d, "alice", PW, code),
 		    ACCT_ERR_AUTH_FAILED);
@@ -222,12 +211,105 @@ test_login_with_totp(void **state)
 	assert_int_equal(login_code(d, "alice", PW, NULL), ACCT_OK);
 }
 
+/* The recovery codes of a fresh enrolment (all ten), as given. */
+static void
+enrol_codes(const struct th_daemon *d, const char *user, char codes[10][32])
+{
+	struct proto_reply rep;
+	const msgpack_object *o;
+	char secret[64], code[8];
+
+	{
+		struct proto_msg m;
+
+		proto_msg_init(&m);
+		proto_kv_str(&m, "username", user);
+		assert_int_equal(th_call(d->sock, "totp_enroll", &m, &rep),
+		    ACCT_OK);
+		proto_msg_free(&m);
+	}
+	assert_non_null(o = proto_map_get(rep.result, "secret"));
+	snprintf(secret, sizeof(secret), "%.*s", (int)o->via.str.size,
+	    o->via.str.ptr);
+	proto_reply_free(&rep);
+	th_totp_code(secret, 0, code);
+	{
+		struct proto_msg m;
+
+		proto_msg_init(&m);
+		proto_kv_str(&m, "username", user);
+		proto_kv_str(&m, "code", code);
+		assert_int_equal(th_call(d->sock, "totp_confirm", &m, &rep),
+		    ACCT_OK);
+		proto_msg_free(&m);
+	}
+	assert_int_equal(rep.code, ACCT_OK);
+	assert_non_null(o = proto_map_get(rep.result, "recovery_codes"));
+	assert_int_equal(o->via.array.size, 10);
+	for (int i = 0; i < 10; i++)
+		snprintf(codes[i], 32, "%.*s",
+		    (int)o->via.array.ptr[i].via.str.size,
+		    o->via.array.ptr[i].via.str.ptr);
+	proto_reply_free(&rep);
+}
+
+/*
+ * Recovery codes are 100 bits (four groups of five characters of
+ * Crockford's base32) and stored salted: the file holds neither a code
+ * nor its plain SHA-256, and no two codes share a salt.
+ */
+static void
+test_recovery_codes_strength(void **state)
+{
+	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
+	struct th_daemon *d = *state;
+	char codes[10][32], digest[SHA256_DIGEST_STRING_LENGTH];
+	char plain[24], *file;
+	size_t len;
+
+	enrol_codes(d, "alice", codes);
+	for (int i = 0; i < 10; i++) {
+		size_t k = 0;
+
+		assert_int_equal(strlen(codes[i]), 23);
+		for (int c = 0; c < 23; c++) {
+			if (c % 6 == 5) {
+				assert_int_equal(codes[i][c], '-');
+				continue;
+			}
+			assert_non_null(strchr(b32, codes[i][c]));
+			plain[k++] = codes[i][c];
+		}
+		plain[k] = '\0';
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(codes[i], codes[j]);
+		SHA256Data((const uint8_t *)plain, strlen(plain), digest);
+		assert_int_equal(th_db_int(d, "SELECT count(*) FROM "
+		    "recovery_codes WHERE code_sha256 = ?1", digest, NULL), 0);
+	}
+	assert_int_equal(th_db_int(d, "SELECT count(DISTINCT salt) FROM "
+	    "recovery_codes WHERE length(salt) >= 32", NULL), 10);
+	/* The WAL folded back, the file holds no code in any form. */
+	assert_int_equal(th_stop(d), 0);
+	assert_non_null(file = th_slurp(d->db, &len));
+	for (int i = 0; i < 10; i++)
+		assert_false(th_memmem(file, len, codes[i]));
+	assert_int_equal(th_start(d), 0);
+	/* And a code still works, once, with or without its dashes. */
+	for (char *p = codes[3]; *p; p++)
+		if (*p == '-')
+			*p = ' ';
+	assert_int_equal(login_code(d, "alice", PW, codes[3]), ACCT_OK);
+	assert_int_equal(login_code(d, "alice", PW, codes[3]),
+	    ACCT_ERR_AUTH_FAILED);
+}
+
 /* App passwords are for clients that cannot ask for a code. */
 static void
 test_app_password_skips_code(void **state)
 {
 	struct th_daemon *d = *state;
-	char secret[64], rec[2][16], tok[128];
+	char secret[64], rec[2][32], tok[128];
 	struct proto_msg m;
 	struct proto_reply rep;
 	const msgpack_object *o;
@@ -295,6 +377,8 @@ main(void)
 		cmocka_unit_test(test_base32),
 		cmocka_unit_test_setup_teardown(test_login_with_totp, setup,
 		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_codes_strength,
+		    setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_app_password_skips_code,
 		    setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_self_service_only, setup,

@@ -125,6 +125,9 @@ double	cheap_rate(const char *sock, const char *op, uint32_t n,
 double	bare_rate(const char *dir, const char *op, uint32_t n, int nconn,
 	    double secs, size_t reply_len);
 
+/* fair.c: a service's logins while a local user floods; failure costs. */
+int	fair_rows(struct bd *d);
+
 /* table.c */
 void	table_row(const char *figure, double value, const char *floorname,
 	    double floor, const char *unit, const char *target, bool ok);

@@ -27,12 +27,15 @@ static int nrows;
 static char *notes[MAX_NOTES];
 static int nnotes;
 
-/* Values in the row's unit: "/s", "us" (given in seconds), "MiB", "s". */
+/* Values in the row's unit: "/s", "us" and "ms" (given in seconds),
+ * "MiB", "s". */
 static void
 fmt(char *out, size_t sz, double v, const char *unit)
 {
 	if (strcmp(unit, "us") == 0)
 		snprintf(out, sz, "%.1f µs", v * 1e6);
+	else if (strcmp(unit, "ms") == 0)
+		snprintf(out, sz, "%.1f ms", v * 1e3);
 	else if (strcmp(unit, "/s") == 0)
 		snprintf(out, sz, v < 100 ? "%.1f/s" : "%.0f/s", v);
 	else

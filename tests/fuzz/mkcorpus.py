@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # mkcorpus.py: writes the seed corpora of the fuzz harnesses into
-# tests/fuzz/corpus/{request,frame,config}. Run from the repository root.
+# tests/fuzz/corpus/{request,frame,config}, and the regression inputs into
+# tests/fuzz/regress/. Run from the repository root.
 import os
 import struct
 
@@ -206,9 +207,43 @@ configs = {
     'later_wins': 'log_level = error\nlog_level = debug\n',
 }
 
-root = 'tests/fuzz/corpus'
-for name, seeds in (('request', requests), ('frame', frames),
-                    ('config', configs)):
+# Regressions: inputs at the edges that changes have moved, kept so that
+# every replay (test_fuzzregress) runs through them again.
+regress_requests = {
+    # a context field past its limit, cut inside a 2-byte character
+    'clamp_utf8': req('login', {'username': 'alice', 'password': PW,
+        'remote_addr': 'a' * 63 + '\u00e9' + 'b' * 300,
+        'service': 'imap' + '\u20ac' * 40}),
+    'clamp_secret_not_cut': req('login', {'username': 'a',
+        'password': 'p' * 4097}),
+    'passwd_remote': req('passwd', {'password': PW, 'new_password': PW,
+        'remote_addr': '203.0.113.9'}),
+    'forgot_remote': req('password_forgot', {'email': 'a@example.org',
+        'remote_addr': '\x1b[2J'}),
+    'escape_service': req('login', {'username': 'a', 'password': 'b',
+        'service': '\x1b]0;owned\x07=HYPERLINK("x")'}),
+    'recovery_code': req('login', {'username': 'a', 'password': 'b',
+        'code': 'k7m2p-x9q4r-0hz3c-w8d6e'}),
+    'totp_confirm_no_user': req('totp_confirm', {'code': '123456'}),
+    'revoke_both': req('token_revoke', {'id': '0123456789abcdef',
+        'token': '0123456789abcdef_' + 'a' * 64}),
+}
+
+regress_frames = {
+    'clamp_in_frame': frame(regress_requests['clamp_utf8']) * 2,
+    'max_request': frame(req('user_import', {'data': 'u:' + 'h' * 60000})),
+}
+
+regress_configs = {
+    'mail_limits': 'reset_mail_interval = 0\nreset_mail_per_source = 0\n',
+    'mail_limits_over': 'reset_mail_interval = 86401\n',
+}
+
+for root, sets in (('tests/fuzz/corpus', (('request', requests),
+        ('frame', frames), ('config', configs))),
+        ('tests/fuzz/regress', (('request', regress_requests),
+        ('frame', regress_frames), ('config', regress_configs)))):
+  for name, seeds in sets:
     d = os.path.join(root, name)
     os.makedirs(d, exist_ok=True)
     for k, v in seeds.items():

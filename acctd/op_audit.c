@@ -1,5 +1,5 @@
 /*
- * audit.c: handlers for the audit commands (admin only).
+ * op_audit.c: handlers for the audit commands (admin only).
  */
 #include "../common/log.h"
 #include "acctd.h"

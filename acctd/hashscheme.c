@@ -1,9 +1,9 @@
 /*
- * legacy.c: password hashes in schemes other than the current Argon2id
- * parameters: imported bcrypt, sha512-crypt and yescrypt (through
- * libcrypt's crypt_r) and Argon2 with other parameters or variants.
- * They still log in; login.c then re-hashes them. Costs are capped so
- * an imported or edited row cannot stall a worker.
+ * hashscheme.c: every password hash scheme acctd verifies: the current
+ * Argon2id (hash.c), Argon2 with other parameters or variants, and
+ * imported bcrypt, sha512-crypt and yescrypt (through libcrypt's
+ * crypt_r). Costs are capped so an imported or edited row cannot stall
+ * a worker; a successful login re-hashes the others.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,17 +110,18 @@ crypt_verify(const char *h, const char *pw)
 
 /* Verify against a hash of any supported scheme, in a worker slot. */
 int
-hash_check(const char *h, const char *pw, size_t len)
+hash_check(const struct hash_client *who, const char *h, const char *pw,
+    size_t len)
 {
 	const char *s = hash_scheme(h);
 	argon2_type type;
 	int rc;
 
 	if (strcmp(s, "argon2id") == 0)
-		return hash_verify(h, pw, len);
+		return hash_verify(who, h, pw, len);
 	if (!hash_supported(h) || strlen(pw) != len)
 		return ACCT_ERR_AUTH_FAILED;
-	if ((rc = hash_slot_take()) != ACCT_OK)
+	if ((rc = hash_slot_take(who)) != ACCT_OK)
 		return rc;
 	if (strncmp(s, "argon2", 6) == 0) {
 		argon2_ok(h, &type);
@@ -128,6 +129,6 @@ hash_check(const char *h, const char *pw, size_t len)
 		    ACCT_ERR_AUTH_FAILED;
 	} else
 		rc = crypt_verify(h, pw);
-	hash_slot_give();
+	hash_slot_give(who);
 	return rc;
 }

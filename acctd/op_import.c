@@ -1,5 +1,5 @@
 /*
- * import.c: users import: accounts with hashes from elsewhere, as CSV
+ * op_import.c: the users import handler: accounts with hashes from elsewhere, as CSV
  * (header: username,name,email,role,hash; more columns ignored) or as
  * "user:hash" lines (htpasswd, or shadow's user:hash:...). Each line is
  * checked on its own and a bad one is skipped with its reason; the good
@@ -91,7 +91,7 @@ field(char *f[], int n, int col)
 	return col >= 0 && col < n ? f[col] : "";
 }
 
-/* Check one record and insert it (db_lock() held); a reason or NULL. */
+/* Check one record and insert it (inside the batch); a reason or NULL. */
 static const char *
 add_one(struct import *im, char *user, const char *name, char *email,
     const char *role, const char *hash, char *why, size_t whysz)
@@ -216,22 +216,29 @@ run(struct import *im, char *text)
 	return rc;
 }
 
+struct batch {
+	struct import	*im;
+	char		*text;
+};
+
+static int
+batch(void *arg)
+{
+	struct batch *b = arg;
+	int rc = run(b->im, b->text);
+
+	return rc == ACCT_OK && b->im->errors.failed ? ACCT_ERR_NOMEM : rc;
+}
+
 int
 h_user_import(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	struct import im = { .x = x };
+	struct batch b = { &im, req->arg[F_DATA].str };
 	int rc;
 
 	proto_msg_init(&im.errors);
-	db_lock();
-	if ((rc = db_begin()) == ACCT_OK) {
-		rc = run(&im, req->arg[F_DATA].str);
-		if (rc == ACCT_OK && im.errors.failed)
-			rc = ACCT_ERR_NOMEM;
-		rc = db_end(rc);
-	}
-	db_unlock();
-	if (rc == ACCT_OK) {
+	if ((rc = account_batch(batch, &b)) == ACCT_OK) {
 		log_info("uid %u: imported %lld accounts, skipped %lld",
 		    (unsigned)x->peer->uid, (long long)im.imported,
 		    (long long)im.skipped);

@@ -1,0 +1,198 @@
+/*
+ * credential.c: the one place a secret of an account is checked: the
+ * password (or an app password standing in for it), the TOTP code and
+ * the recovery codes, for every operation that takes one. Each check
+ * honours locks, charges the throttle before the hash, is audited, and
+ * when it fails takes what a verify at the current parameters takes.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+const char *const cred_status_names[CRED__COUNT] = {
+	[CRED_OK]		= "OK",
+	[CRED_FAILED]		= "FAILED",
+	[CRED_LOCKED]		= "LOCKED",
+	[CRED_DISABLED]		= "DISABLED",
+	[CRED_PENDING]		= "PENDING",
+	[CRED_CODE_REQUIRED]	= "CODE_REQUIRED",
+	[CRED_BAD_CODE]		= "BAD_CODE",
+	[CRED_ERROR]		= "ERROR",
+};
+
+static void
+sleep_us(int64_t us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000,
+	    .tv_nsec = (us % 1000000) * 1000 };
+
+	while (us > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * Whose failures these are. For a service (admin or authenticator), the
+ * address it reports for its user; a service that reports none shares
+ * one counter per service, which slows down rather than locks, so
+ * failures on made-up names do not lock out all its users. Anyone else
+ * is one principal, its uid, whatever address it names.
+ */
+static void
+source_of(const struct ctx *x, const struct cred_check *c,
+    struct throttle_source *s)
+{
+	bool service = (x->classes & (C_ADMIN | C_AUTH)) != 0;
+
+	s->uid = x->peer->uid;
+	s->remote = service ? c->remote : "";
+	s->service = service && c->remote[0] == '\0' ? c->realm : "";
+	s->locks = !service || c->remote[0] != '\0';
+}
+
+/* An app password of this account whose scope names the service. */
+static bool
+app_password(const struct account *a, const char *pw, const char *service,
+    char id[TOKEN_ID_LEN])
+{
+	char owner[33];
+
+	if (token_check(pw, "app_password", service, owner, NULL) != ACCT_OK ||
+	    strcmp(owner, a->id) != 0)
+		return false;
+	token_id_of(pw, id);
+	return true;
+}
+
+/* The password: one hash, whatever the account's state. */
+static enum cred_status
+check_password(struct ctx *x, struct cred_check *c, bool known,
+    const struct account *a, bool locked, int *rc)
+{
+	const struct proto_value *pw = c->password;
+	int v;
+
+	if (!known || locked || a->hash == NULL)
+		v = hash_dummy(&x->cfg, &x->hc, pw->str, pw->len);
+	else
+		v = hash_check(&x->hc, a->hash, pw->str, pw->len);
+	/* App passwords stand in for password and code: they exist for
+	 * clients (IMAP, WebDAV) that cannot ask for a code. */
+	if (v == ACCT_ERR_AUTH_FAILED && known && !locked &&
+	    (c->flags & CRED_APP_PASSWORDS) &&
+	    app_password(a, pw->str, c->realm, c->app_id)) {
+		c->app = true;
+		v = ACCT_OK;
+	}
+	if (v != ACCT_OK && v != ACCT_ERR_AUTH_FAILED) {
+		*rc = v;	/* busy, out of memory: undecided */
+		return CRED_ERROR;
+	}
+	if (locked)
+		return CRED_LOCKED;
+	if (v != ACCT_OK)
+		return CRED_FAILED;
+	if (!a->login)
+		return CRED_DISABLED;
+	if (!a->activated)
+		return CRED_PENDING;
+	/* Only now, with the password right, may the code be asked for. */
+	if ((c->flags & CRED_SECOND_FACTOR) && a->two_factor && !c->app) {
+		if (c->code == NULL)
+			return CRED_CODE_REQUIRED;
+		if (twofactor_check(a->id, c->code) != ACCT_OK)
+			return CRED_BAD_CODE;
+	}
+	return CRED_OK;
+}
+
+/* The first code of an enrolment, against its pending secret. */
+static enum cred_status
+check_pending(struct ctx *x, struct cred_check *c, bool known,
+    const struct account *a, bool locked, int *rc)
+{
+	int v;
+
+	if (!known || locked)
+		return locked ? CRED_LOCKED : CRED_FAILED;
+	if ((v = twofactor_pending_step(a->id, c->code, &c->step)) ==
+	    ACCT_ERR_NOT_FOUND) {
+		*rc = ctx_fail(x, ACCT_ERR_INVALID, "no enrolment in progress: "
+		    "start with totp_enroll");
+		return CRED_ERROR;
+	}
+	if (v != ACCT_OK && v != ACCT_ERR_AUTH_FAILED) {
+		*rc = v;
+		return CRED_ERROR;
+	}
+	return v == ACCT_OK ? CRED_OK : CRED_BAD_CODE;
+}
+
+int
+cred_verify(struct ctx *x, struct cred_check *c, int found,
+    const struct account *a)
+{
+	struct audit_login e = { .peer = x->peer, .realm = c->realm,
+	    .remote = c->remote, .username = c->name };
+	struct throttle_source src;
+	bool known = found == ACCT_OK, locked;
+	unsigned delay_ms;
+	int64_t t0;
+	int rc = ACCT_OK;
+
+	c->status = CRED_ERROR;
+	c->app = false;
+	c->app_id[0] = '\0';
+	if (found != ACCT_OK && found != ACCT_ERR_NOT_FOUND)
+		return found;
+	e.account_id = known ? a->id : NULL;
+	/* A caller the pool would refuse is told so before anything is
+	 * written: a flood of busy answers costs no disk. Such an attempt
+	 * never reached its secret and is not recorded. A local user's
+	 * busy answer waits what a hash would have taken, so a loop of
+	 * them costs no CPU either. */
+	if (c->password != NULL && (rc = hash_admit(&x->hc)) != ACCT_OK) {
+		log_debug("%s: uid %u: no hash worker free", c->realm,
+		    (unsigned)x->peer->uid);
+		if (!x->hc.reserved)
+			sleep_us(hash_cost_us());
+		return rc;
+	}
+	source_of(x, c, &src);
+	if ((rc = throttle_charge(&x->cfg, e.account_id, &src, &locked,
+	    &delay_ms)) != ACCT_OK)
+		return rc;
+	if (delay_ms > 0)
+		sleep_us((int64_t)delay_ms * 1000);
+	t0 = mono_us();
+	c->status = c->password != NULL ?
+	    check_password(x, c, known, a, locked, &rc) :
+	    check_pending(x, c, known, a, locked, &rc);
+	if (c->status == CRED_OK)
+		(void)throttle_success(a->id, &src,
+		    (c->flags & CRED_STAMP_LOGIN) != 0);
+	else if (c->status == CRED_CODE_REQUIRED || c->status == CRED_ERROR)
+		(void)throttle_refund(&x->cfg, e.account_id, &src);
+	e.status = cred_status_names[c->status];
+	(void)auditlog_add(&e);
+	log_info("%s: %s by uid %u%s%s: %s", c->realm, known ? a->username :
+	    "(unknown)", (unsigned)x->peer->uid, c->remote[0] ? " for " : "",
+	    c->remote, e.status);
+	/* Decided failures cost a verify; busy is at once, for anyone. */
+	if (c->status != CRED_OK && c->status != CRED_ERROR) {
+		int64_t left = t0 + hash_cost_us() - mono_us();
+
+		if (left > 0)
+			sleep_us(left);
+	}
+	if (c->status == CRED_OK)
+		return ACCT_OK;
+	if (c->status == CRED_ERROR)
+		return rc;
+	if (c->status == CRED_CODE_REQUIRED)
+		return ctx_fail(x, ACCT_ERR_CODE_REQUIRED, "a two-factor code "
+		    "is required");
+	return ctx_fail(x, ACCT_ERR_AUTH_FAILED, "authentication failed");
+}

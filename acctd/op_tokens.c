@@ -1,0 +1,156 @@
+/*
+ * op_tokens.c: handlers for tokens and clients (acctc auth and clients):
+ * add, validate, list, show, revoke, reset, and the client-credentials
+ * check. Which tokens a caller may see or revoke is decided in dispatch.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "../common/log.h"
+#include "acctd.h"
+
+#define LIST_DEFAULT_LIMIT	1000
+
+int
+h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	struct token_spec s = { .type = req->arg[F_TYPE].str,
+	    .name = proto_str_or(req, F_NAME, ""), .scope = proto_str_or(req, F_SCOPE, "*"),
+	    .lifetime = PROTO_HAS(req, F_LIFETIME) ? req->arg[F_LIFETIME].i : 0,
+	    .created_by = x->peer->uid };
+	char token[TOKEN_STRING_LEN], *name;
+	struct account a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (strcmp(s.type, "access_token") != 0 &&
+	    strcmp(s.type, "app_password") != 0 && strcmp(s.type, "client") != 0)
+		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
+		    "access_token, app_password or client");
+	if (validate_scope(s.scope, x->err, sizeof(x->err)) == -1 ||
+	    validate_text("name", s.name, x->err, sizeof(x->err)) == -1)
+		return ACCT_ERR_INVALID;
+	if (strcmp(s.type, "app_password") == 0 && s.name[0] == '\0')
+		return ctx_fail(x, ACCT_ERR_INVALID, "an app password needs "
+		    "a name");
+	if (PROTO_HAS(req, F_USERNAME)) {
+		name = req->arg[F_USERNAME].str;
+		if (validate_username(name, x->err, sizeof(x->err)) == -1)
+			return ACCT_ERR_INVALID;
+		if ((rc = account_get(name, &a)) == ACCT_ERR_NOT_FOUND)
+			return ctx_fail(x, rc, "no account named '%s'", name);
+		if (rc != ACCT_OK)
+			return rc;
+		s.account_id = a.id;
+	} else if (strcmp(s.type, "client") != 0)
+		return ctx_fail(x, ACCT_ERR_INVALID, "missing argument "
+		    "'username'");
+	rc = token_create(&s, token, res, "info");
+	if (rc == ACCT_OK) {
+		proto_kv_str(res, "token", token);
+		log_info("uid %u: created %s for %s", (unsigned)x->peer->uid,
+		    s.type, a.username ? a.username : "no account");
+	}
+	explicit_bzero(token, sizeof(token));
+	account_free(&a);
+	return rc;
+}
+
+/* Validate a token and return the account it stands for. */
+int
+h_token_validate(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	char owner[33];
+	struct account a;
+
+	if (token_check(req->arg[F_TOKEN].str, NULL, proto_str_or(req, F_SERVICE,
+	    NULL), owner, res) != ACCT_OK ||
+	    account_get_id(owner, &a) != ACCT_OK)
+		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid token");
+	account_pack(proto_kv_begin(res, "user"), &a);
+	account_free(&a);
+	return ACCT_OK;
+}
+
+int
+h_client_verify(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	char token[2 * TOKEN_STRING_LEN], owner[33], type[16];
+	int rc;
+
+	snprintf(token, sizeof(token), "%s_%s", req->arg[F_CLIENT_ID].str,
+	    req->arg[F_CLIENT_SECRET].str);
+	rc = token_check(token, "client", proto_str_or(req, F_SCOPE, NULL), owner,
+	    NULL);
+	explicit_bzero(token, sizeof(token));
+	if (rc != ACCT_OK)
+		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid client "
+		    "credentials");
+	return token_show(req->arg[F_CLIENT_ID].str, owner, type, res,
+	    "client");
+}
+
+int
+h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	const char *type = proto_str_or(req, F_TYPE, NULL);
+
+	/* One-time reset and activation tokens are not listed. */
+	if (type != NULL && !token_type_public(type))
+		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
+		    "session, access_token, app_password or client");
+	return token_list(x->only_account, type, proto_str_or(req, F_SEARCH, NULL),
+	    PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i :
+	    LIST_DEFAULT_LIMIT, res);
+}
+
+int
+h_token_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	char owner[33], type[16];
+	int rc;
+
+	(void)req;
+	if ((rc = token_show(x->token_id, owner, type, res, "token")) ==
+	    ACCT_ERR_NOT_FOUND)
+		return ctx_fail(x, rc, "no such token");
+	return rc;
+}
+
+int
+h_token_revoke(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	int rc;
+
+	(void)req;
+	if ((rc = token_delete(x->token_id)) != ACCT_OK)
+		return rc == ACCT_ERR_NOT_FOUND ? ctx_fail(x, rc,
+		    "no such token") : rc;
+	log_info("uid %u: revoked %s %s", (unsigned)x->peer->uid,
+	    x->token_type, x->token_id);
+	proto_kv_str(res, "id", x->token_id);
+	return ACCT_OK;
+}
+
+int
+h_tokens_reset(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (!req->arg[F_CONFIRM].b)
+		return ctx_fail(x, ACCT_ERR_CONFIRM, "tokens_reset revokes "
+		    "every session and token: send confirm=true");
+	if ((rc = token_reset_all(&n)) != ACCT_OK)
+		return rc;
+	log_warn("uid %u: revoked all %lld sessions and tokens",
+	    (unsigned)x->peer->uid, (long long)n);
+	proto_kv_int(res, "removed", n);
+	return ACCT_OK;
+}
