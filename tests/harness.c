@@ -1603,8 +1603,8 @@ th_mail_config(const struct th_mail *m, char *buf, size_t bufsz)
 	return n > 0 && (size_t)n < bufsz ? 0 : -1;
 }
 
-static int
-mail_count(const struct th_mail *m)
+int
+th_mail_count(const struct th_mail *m)
 {
 	char path[128];
 	struct dirent *de;
@@ -1637,11 +1637,11 @@ th_mail_wait(struct th_mail *m, int want)
 	struct dirent *de;
 	DIR *dir;
 
-	for (int i = 0; i < 600 && mail_count(m) < want; i++)
+	for (int i = 0; i < 600 && th_mail_count(m) < want; i++)
 		nap_ms(50);
-	if (mail_count(m) < want || m->nseen >= TH_MAX_MAIL) {
+	if (th_mail_count(m) < want || m->nseen >= TH_MAX_MAIL) {
 		fprintf(stderr, "harness: %d mails arrived, %d awaited\n",
-		    mail_count(m), want);
+		    th_mail_count(m), want);
 		return NULL;
 	}
 	snprintf(path, sizeof(path), "%s/new", m->maildir);

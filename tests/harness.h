@@ -278,6 +278,8 @@ int	th_mail_config(const struct th_mail *m, char *buf, size_t bufsz);
 /* The text of a message not read before, once want have arrived
  * (within 30 s), th_keep'd; NULL if they did not. */
 char	*th_mail_wait(struct th_mail *m, int want);
+/* The messages delivered so far. */
+int	th_mail_count(const struct th_mail *m);
 /* The 81-character token after "paste this token: " in text. 0 or -1. */
 int	th_mail_token(const char *text, char *tok, size_t toksz);
 /* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */

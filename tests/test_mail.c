@@ -3,13 +3,8 @@
  * msmtp delivering to an aiosmtpd SMTP server on 127.0.0.1, read back
  * from its Maildir. Also the failing and slow mailer, and SSO passwd.
  */
-#include <sys/socket.h>
 #include <sys/wait.h>
 
-#include <netinet/in.h>
-
-#include <dirent.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,112 +21,32 @@
 
 #include "harness.h"
 
-#define PYTHON	"/usr/bin/python3"
-#define MSMTP	"/usr/bin/msmtp"
 #define OLDPW	"old-password-1"
 #define NEWPW	"new-password-2"
 
-#define MAX_SEEN	8
-
 struct mailenv {
 	struct th_daemon	d;
-	char			tmpdir[64];
-	char			maildir[96];	/* tmpdir/box: aiosmtpd makes it */
-	int			port;
-	pid_t			smtpd;
-	char			seen[MAX_SEEN][256];	/* messages read */
-	int			nseen;
+	struct th_mail		m;
 };
-
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static bool
-port_open(int port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)port),
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok = fd >= 0 &&
-	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static int
-start_smtpd(struct mailenv *e)
-{
-	char listen[64];
-
-	strcpy(e->tmpdir, "/tmp/acctd-mail.XXXXXX");
-	if (mkdtemp(e->tmpdir) == NULL || (e->port = free_port()) < 0)
-		return -1;
-	snprintf(e->maildir, sizeof(e->maildir), "%s/box", e->tmpdir);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", e->port);
-	if ((e->smtpd = fork()) == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		execl(PYTHON, PYTHON, "-m", "aiosmtpd", "-n", "-l", listen,
-		    "-c", "aiosmtpd.handlers.Mailbox", e->maildir,
-		    (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 400; i++) {
-		if (port_open(e->port))
-			return 0;
-		if (waitpid(e->smtpd, NULL, WNOHANG) == e->smtpd) {
-			fprintf(stderr, "aiosmtpd exited: is python3-aiosmtpd "
-			    "installed?\n");
-			e->smtpd = 0;
-			return -1;
-		}
-		usleep(50 * 1000);
-	}
-	return -1;
-}
-
-static int
-mail_config(const struct mailenv *e, const char *extra, char *out, size_t n)
-{
-	return snprintf(out, n, "sendmail_command = " MSMTP " --host=127.0.0.1 "
-	    "--port=%d --from=acctd@example.org -t\n"
-	    "mail_from = acctd@example.org\n"
-	    "reset_url = https://example.org/reset?t={token}\n"
-	    "activation_url = https://example.org/activate?t={token}\n"
-	    "mail_timeout = 20\n%s", e->port, extra ? extra : "") < (int)n ?
-	    0 : -1;
-}
 
 static int
 up(void **state, const char *extra)
 {
 	struct mailenv *e = calloc(1, sizeof(*e));
 	char conf[2048];
+	size_t n;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (e == NULL || start_smtpd(e) == -1 ||
-	    mail_config(e, extra, conf, sizeof(conf)) == -1 ||
-	    th_up(&e->d, conf) == -1)
+	if (e == NULL)
 		return -1;
 	*state = e;
-	if (th_add_user(e->d.sock, "alice", OLDPW) != ACCT_OK)
+	if (th_mail_start(&e->m) == -1 ||
+	    th_mail_config(&e->m, conf, sizeof(conf)) == -1)
+		return -1;
+	n = strlen(conf);
+	snprintf(conf + n, sizeof(conf) - n, "%s", extra ? extra : "");
+	if (th_up(&e->d, conf) == -1 ||
+	    th_add_user(e->d.sock, "alice", OLDPW) != ACCT_OK)
 		return -1;
 	return 0;
 }
@@ -152,7 +67,6 @@ static int
 teardown(void **state)
 {
 	struct mailenv *e = *state;
-	char cmd[128];
 	int rc = 0;
 
 	if (e == NULL)
@@ -160,13 +74,7 @@ teardown(void **state)
 	if (e->d.pid > 0 && th_stop(&e->d) != 0)
 		rc = -1;
 	th_cleanup(&e->d);
-	if (e->smtpd > 0) {
-		kill(e->smtpd, SIGTERM);
-		waitpid(e->smtpd, NULL, 0);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->tmpdir);
-	if (system(cmd) != 0)
-		rc = -1;
+	th_mail_stop(&e->m);
 	free(e);
 	return rc;
 }
@@ -202,78 +110,24 @@ login(const struct th_daemon *d, const char *user, const char *pw)
 static int
 count_mail(const struct mailenv *e)
 {
-	char path[128];
-	struct dirent *de;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%s/new", e->maildir);
-	if ((dir = opendir(path)) == NULL)
-		return 0;
-	while ((de = readdir(dir)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n;
-}
-
-static bool
-seen(const struct mailenv *e, const char *name)
-{
-	for (int i = 0; i < e->nseen; i++)
-		if (strcmp(e->seen[i], name) == 0)
-			return true;
-	return false;
+	return th_mail_count(&e->m);
 }
 
 /* The text of the message not read before, once want have arrived. */
 static char *
 wait_mail(struct mailenv *e, int want)
 {
-	char path[256], file[512];
-	struct dirent *de;
-	DIR *dir;
-	FILE *f;
-	char *text;
-	long len;
+	char *text = th_mail_wait(&e->m, want);
 
-	for (int i = 0; i < 600 && count_mail(e) < want; i++)
-		usleep(50 * 1000);
-	assert_int_equal(count_mail(e), want);
-	assert_true(e->nseen < want && want <= MAX_SEEN);
-	snprintf(path, sizeof(path), "%s/new", e->maildir);
-	assert_non_null(dir = opendir(path));
-	file[0] = '\0';
-	while ((de = readdir(dir)) != NULL)
-		if (de->d_name[0] != '.' && !seen(e, de->d_name)) {
-			snprintf(e->seen[e->nseen++], sizeof(e->seen[0]), "%s",
-			    de->d_name);
-			snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-			break;
-		}
-	closedir(dir);
-	assert_non_null(f = fopen(file, "r"));
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	text = th_keep(calloc(1, (size_t)len + 1));
-	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
+	assert_non_null(text);
+	assert_int_equal(th_mail_count(&e->m), want);
 	return text;
 }
 
-/* The token after "paste this token: " in a message. */
 static void
 token_in(const char *text, char *tok, size_t n)
 {
-	const char *p = strstr(text, "paste this token: ");
-
-	assert_non_null(p);
-	p += strlen("paste this token: ");
-	assert_true(n > 81);
-	memcpy(tok, p, 81);
-	tok[81] = '\0';
-	assert_int_equal(strspn(tok, "0123456789abcdef_"), 81);
+	assert_int_equal(th_mail_token(text, tok, n), 0);
 }
 
 static void
