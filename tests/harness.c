@@ -2070,3 +2070,147 @@ th_memmem(const void *hay, size_t len, const char *needle)
 	return hay != NULL && memmem(hay, len, needle, strlen(needle)) !=
 	    NULL;
 }
+
+/* ---- output, as other programs read it ---- */
+
+char *
+th_python(const char *input, const char *code)
+{
+	const char *const argv[] = { "/usr/bin/python3", "-c", code, NULL };
+	struct th_result r;
+	char *out;
+	size_t n;
+
+	if (th_run_v(argv, NULL, input, NULL, &r) != 0) {
+		th_result_free(&r);
+		return NULL;
+	}
+	out = r.out;
+	r.out = NULL;
+	th_result_free(&r);
+	if (out != NULL && (n = strlen(out)) > 0 && out[n - 1] == '\n')
+		out[n - 1] = '\0';
+	return out;
+}
+
+/* Python's json refuses nothing it can read: NaN and Infinity too. */
+#define JSON_LOAD "import json,sys\n" \
+	"def no(c): raise ValueError(c)\n" \
+	"d = json.load(sys.stdin, parse_constant=no)\n"
+
+bool
+th_json_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || s[n - 1] != '\n' || strchr(s, '\n') != s + n - 1)
+		return false;
+	return th_python(s, JSON_LOAD "assert isinstance(d, dict)\n") != NULL;
+}
+
+char *
+th_json_get(const char *s, const char *expr)
+{
+	char code[1024];
+
+	snprintf(code, sizeof(code), JSON_LOAD "v = %s\n"
+	    "print('null' if v is None else v)\n", expr);
+	return th_python(s, code);
+}
+
+char *
+th_show_val(const char *out, const char *label)
+{
+	size_t n = strlen(label);
+	const char *line = out;
+
+	while (line != NULL && *line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		if (len >= n && strncmp(line, label, n) == 0 &&
+		    (len == n || line[n] == ' ')) {
+			const char *v = line + n;
+
+			while (v < line + len && *v == ' ')
+				v++;
+			return th_keep(strndup(v, (size_t)(line + len - v)));
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+char *
+th_line_after(const char *s, const char *prefix)
+{
+	const char *p = s, *end;
+
+	while ((p = strstr(p, prefix)) != NULL && p != s && p[-1] != '\n')
+		p++;
+	if (p == NULL)
+		return NULL;
+	p += strlen(prefix);
+	end = strchrnul(p, '\n');
+	return th_keep(strndup(p, (size_t)(end - p)));
+}
+
+int
+th_count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* ---- accounts, as the daemon has them ---- */
+
+static const msgpack_object *
+show_user(const struct th_daemon *d, const char *user,
+    struct proto_reply *rep)
+{
+	struct proto_msg m;
+	int rc;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", user);
+	rc = th_call(d->sock, "user_show", &m, rep);
+	proto_msg_free(&m);
+	return rc == ACCT_OK && rep->code == ACCT_OK ?
+	    proto_map_get(rep->result, "user") : NULL;
+}
+
+char *
+th_account_str(const struct th_daemon *d, const char *user, const char *key)
+{
+	struct proto_reply rep;
+	const msgpack_object *v = proto_map_get(show_user(d, user, &rep), key);
+	char *s = NULL;
+
+	if (v != NULL && v->type == MSGPACK_OBJECT_STR)
+		s = strndup(v->via.str.ptr, v->via.str.size);
+	proto_reply_free(&rep);
+	return th_keep(s);
+}
+
+int64_t
+th_account_int(const struct th_daemon *d, const char *user, const char *key)
+{
+	struct proto_reply rep;
+	const msgpack_object *u = show_user(d, user, &rep);
+	int64_t v = u == NULL ? -2 : th_int(u, key, -1);
+
+	if (u != NULL && v == -1)
+		v = th_bool(u, key);
+	proto_reply_free(&rep);
+	return v;
+}
+
+bool
+th_password_is(const struct th_daemon *d, const char *user, const char *pw)
+{
+	return th_call_strs(d->sock, "login", "username", user, "password",
+	    pw, (char *)NULL) == ACCT_OK;
+}

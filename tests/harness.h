@@ -344,4 +344,65 @@ char	*th_slurp(const char *path, size_t *len);
 /* True if needle occurs in the len bytes at hay. */
 bool	th_memmem(const void *hay, size_t len, const char *needle);
 
+
+/* What acctc printed, read as other programs read it. */
+/* python3 -c code with input on stdin: its stdout without the last
+ * newline (th_keep'd), or NULL if it failed (the input did not parse). */
+char	*th_python(const char *input, const char *code);
+/* Exactly one JSON document, an object, on one line, as Python's json
+ * reads it (NaN and Infinity refused). */
+bool	th_json_valid(const char *s);
+/* expr on the document d, e.g. "d['info']['id']" (NULL: not JSON). */
+char	*th_json_get(const char *s, const char *expr);
+/* The value on the "Label   value" line labelled label, or NULL. */
+char	*th_show_val(const char *out, const char *label);
+/* The rest of the first line of s that starts with prefix, or NULL. */
+char	*th_line_after(const char *s, const char *prefix);
+int	th_count(const char *hay, const char *needle);
+/* The same, failing the test (cmocka's fail_msg) when there is none. */
+#define th_must(x, ...)	__extension__ ({ char *v_ = (x);		\
+	if (v_ == NULL)							\
+		fail_msg(__VA_ARGS__);					\
+	v_; })
+#define th_json_must(s, expr)	th_must(th_json_get((s), (expr)),	\
+	"cannot get %s from:\n%s", (expr), (s))
+#define th_line_must(s, prefix)	th_must(th_line_after((s), (prefix)),	\
+	"no line '%s' in:\n%s", (prefix), (s))
+/* Run acctc (r: a struct th_result in scope), show what it said when
+ * its status is not want. */
+#define TH_RUN(d, in, want, ...) do {					\
+	th_result_free(&r);						\
+	th_acctc((d), (in), &r, __VA_ARGS__, NULL);			\
+	if (r.status != (want))						\
+		print_error("acctc %s: status %d, want %d\n"		\
+		    "stdout:\n%s\nstderr:\n%s\n", #__VA_ARGS__,		\
+		    r.status, (want), r.out, r.err);			\
+	assert_int_equal(r.status, (want));				\
+} while (0)
+#define TH_RUN_AS(d, cred, in, want, ...) do {				\
+	th_result_free(&r);						\
+	th_acctc_as((d), (cred), (in), &r, __VA_ARGS__, NULL);		\
+	if (r.status != (want))						\
+		print_error("acctc %s: status %d, want %d\n"		\
+		    "stdout:\n%s\nstderr:\n%s\n", #__VA_ARGS__,		\
+		    r.status, (want), r.out, r.err);			\
+	assert_int_equal(r.status, (want));				\
+} while (0)
+
+/* Neither stdout nor stderr of the last TH_RUN holds s. */
+#define th_assert_not_said(s) do {					\
+	assert_false(th_contains(r.out, (s)));				\
+	assert_false(th_contains(r.err, (s)));				\
+} while (0)
+
+/* An account as the daemon has it (user_show), by key: a string
+ * (th_keep'd, NULL if none), an int or a bool as 0/1 (-2: no account). */
+char	*th_account_str(const struct th_daemon *d, const char *user,
+	    const char *key);
+int64_t	th_account_int(const struct th_daemon *d, const char *user,
+	    const char *key);
+/* Whether pw logs user in. */
+bool	th_password_is(const struct th_daemon *d, const char *user,
+	    const char *pw);
+
 #endif

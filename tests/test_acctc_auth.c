@@ -1,6 +1,6 @@
 /*
- * test_cli2.c: the real acctc against the real acctd, for the commands
- * added after test_cli.c: audit, auth, clients, users reset-password,
+ * test_acctc_auth.c: the real acctc against the real acctd for tokens and
+ * what surrounds them: audit, auth, clients, users reset-password,
  * users add --activate, users mod --unlock and -p, passwd --forgot,
  * --token and --session. Exit status, --json, the list formats and
  * their escaping, and that no secret is printed but a new one, once.
@@ -24,132 +24,26 @@
 
 #include "harness.h"
 
-#define PYTHON	"/usr/bin/python3"
-
-/* Run acctc; print what it said if the status is not the one wanted. */
-#define RUN(d, in, want, ...) do {					\
-	th_result_free(&r);						\
-	th_acctc((d), (in), &r, __VA_ARGS__, NULL);			\
-	if (r.status != (want))						\
-		print_error("acctc %s: status %d, want %d\n"		\
-		    "stdout:\n%s\nstderr:\n%s\n", #__VA_ARGS__,		\
-		    r.status, (want), r.out, r.err);			\
-	assert_int_equal(r.status, (want));				\
-} while (0)
-
-/* The same as another uid. */
-#define RUN_AS(d, cred, in, want, ...) do {				\
-	th_result_free(&r);						\
-	th_acctc_as((d), (cred), (in), &r, __VA_ARGS__, NULL);		\
-	if (r.status != (want))						\
-		print_error("acctc %s: status %d, want %d\n"		\
-		    "stdout:\n%s\nstderr:\n%s\n", #__VA_ARGS__,		\
-		    r.status, (want), r.out, r.err);			\
-	assert_int_equal(r.status, (want));				\
-} while (0)
-
-/* Neither stdout nor stderr of the last run holds s. */
-#define assert_not_said(s) do {						\
-	assert_false(th_contains(r.out, (s)));				\
-	assert_false(th_contains(r.err, (s)));				\
-} while (0)
-
 static const struct th_cred plain = { TH_NOBODY, TH_NOBODY, 0, { 0 } };
 
 static int
 setup(void **state)
 {
 	if (th_acctc_bin() == NULL) {
-		fprintf(stderr, "test_cli2: ACCTC_BIN is not set to the acctc "
+		fprintf(stderr, "test_acctc_auth: ACCTC_BIN is not set to the acctc "
 		    "under test\n");
 		return -1;
 	}
 	return th_setup(state);
 }
 
-/* ---- python3 for parsing JSON and CSV the way other programs do ---- */
-
-/*
- * Run python3 -c code with input on its stdin. Its stdout (th_keep'd),
- * or NULL if it failed (an exception: the input did not parse).
- */
-static char *
-py(const char *input, const char *code)
-{
-	FILE *in = tmpfile(), *out = tmpfile();
-	char *buf = NULL;
-	long len;
-	pid_t pid;
-	int st = -1;
-
-	assert_non_null(in);
-	assert_non_null(out);
-	assert_true(fputs(input, in) >= 0 && fflush(in) == 0);
-	rewind(in);
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (dup2(fileno(in), 0) == -1 || dup2(fileno(out), 1) == -1 ||
-		    null == -1 || dup2(null, 2) == -1)
-			_exit(126);
-		execl(PYTHON, PYTHON, "-c", code, (char *)NULL);
-		_exit(127);
-	}
-	assert_true(pid > 0);
-	assert_true(waitpid(pid, &st, 0) == pid);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-	    fseek(out, 0, SEEK_END) == 0 && (len = ftell(out)) >= 0 &&
-	    (buf = calloc(1, (size_t)len + 1)) != NULL) {
-		rewind(out);
-		if (fread(buf, 1, (size_t)len, out) != (size_t)len) {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(in);
-	fclose(out);
-	if (buf != NULL && len > 0 && buf[len - 1] == '\n')
-		buf[len - 1] = '\0';
-	return th_keep(buf);
-}
-
-/* Exactly one JSON document, an object, on one line. */
-static bool
-json_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || s[n - 1] != '\n' || strchr(s, '\n') != s + n - 1)
-		return false;
-	return py(s, "import json,sys\n"
-	    "d = json.load(sys.stdin)\n"
-	    "assert isinstance(d, dict)\n") != NULL;
-}
-
-/* A value of a JSON document: expr on d, e.g. "d['info']['id']". */
-static char *
-json_get(const char *s, const char *expr)
-{
-	char code[512];
-	char *v;
-
-	snprintf(code, sizeof(code), "import json,sys\n"
-	    "d = json.load(sys.stdin)\n"
-	    "v = %s\n"
-	    "print('null' if v is None else v)\n", expr);
-	v = py(s, code);
-	if (v == NULL)
-		fail_msg("cannot get %s from:\n%s", expr, s);
-	return v;
-}
+/* ---- CSV, the way other programs read it ---- */
 
 /* CSV as Python's csv module reads it: one row per line, fields "|". */
 static char *
 csv_rows(const char *s)
 {
-	char *v = py(s, "import csv,sys\n"
+	char *v = th_python(s, "import csv,sys\n"
 	    "for row in csv.reader(sys.stdin, delimiter=';', strict=True):\n"
 	    "    print('|'.join(row))\n");
 
@@ -159,21 +53,6 @@ csv_rows(const char *s)
 }
 
 /* ---- the daemon, directly ---- */
-
-/* Whether password pw logs user in. */
-static bool
-password_is(const struct th_daemon *d, const char *user, const char *pw)
-{
-	struct proto_msg m;
-	int rc;
-
-	proto_msg_init(&m);
-	proto_kv_str(&m, "username", user);
-	proto_kv_str(&m, "password", pw);
-	rc = th_call_code(d->sock, "login", &m);
-	proto_msg_free(&m);
-	return rc == ACCT_OK;
-}
 
 /* A session of user: its token in out. */
 static void
@@ -225,52 +104,8 @@ client_verify(const struct th_daemon *d, const char *id, const char *secret)
 	return rc;
 }
 
-/* An int (or, as 0 or 1, a bool) of the account as acctd has it. */
-static int64_t
-account_int(const struct th_daemon *d, const char *user, const char *key)
-{
-	struct proto_msg m;
-	struct proto_reply rep;
-	const msgpack_object *u;
-	int64_t v;
-
-	proto_msg_init(&m);
-	proto_kv_str(&m, "username", user);
-	assert_int_equal(th_call(d->sock, "user_show", &m, &rep), ACCT_OK);
-	proto_msg_free(&m);
-	assert_int_equal(rep.code, ACCT_OK);
-	u = proto_map_get(rep.result, "user");
-	if ((v = th_int(u, key, -1)) == -1)
-		v = th_bool(u, key);
-	proto_reply_free(&rep);
-	return v;
-}
-
-/* The value on the line labelled label (th_keep'd), or NULL. */
-static char *
-show_val(const char *out, const char *label)
-{
-	size_t n = strlen(label);
-	const char *line = out;
-
-	while (line != NULL && *line != '\0') {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-
-		if (len >= n && strncmp(line, label, n) == 0 &&
-		    (len == n || line[n] == ' ')) {
-			const char *v = line + n;
-			while (v < line + len && *v == ' ')
-				v++;
-			return th_keep(strndup(v, (size_t)(line + len - v)));
-		}
-		line = end ? end + 1 : NULL;
-	}
-	return NULL;
-}
-
 #define assert_show(out, label, want) do {				\
-	char *v_ = show_val((out), (label));				\
+	char *v_ = th_show_val((out), (label));				\
 	if (v_ == NULL)							\
 		fail_msg("no line '%s' in:\n%s", (label), (out));	\
 	assert_string_equal(v_, (want));				\
@@ -291,30 +126,6 @@ header(const char *s)
 }
 
 #define starts_with(s, lit)	(strncmp((s), (lit), strlen(lit)) == 0)
-
-/* How many times needle occurs in hay. */
-static int
-count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
-
-/* The first line of s that starts with prefix, without it (kept). */
-static char *
-line_after(const char *s, const char *prefix)
-{
-	const char *p = strstr(s, prefix), *end;
-
-	if (p == NULL || (p != s && p[-1] != '\n'))
-		fail_msg("no line '%s' in:\n%s", prefix, s);
-	p += strlen(prefix);
-	end = strchrnul(p, '\n');
-	return th_keep(strndup(p, (size_t)(end - p)));
-}
 
 /* ---- mail: a daemon whose sendmail is tee into DIR/mail.txt ---- */
 
@@ -410,25 +221,25 @@ test_help(void **state)
 	struct th_result r = { 0 };
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		RUN(d, NULL, 0, cmds[i][0], cmds[i][1], "--help");
+		TH_RUN(d, NULL, 0, cmds[i][0], cmds[i][1], "--help");
 		assert_true(th_contains(r.out, "usage"));
 		assert_true(th_contains(r.out, cmds[i][1]));
 		assert_string_equal(r.err, "");
-		RUN(d, NULL, 0, "help", cmds[i][0], cmds[i][1]);
+		TH_RUN(d, NULL, 0, "help", cmds[i][0], cmds[i][1]);
 		assert_true(th_contains(r.out, cmds[i][1]));
 	}
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		if (flags[i].cmd[1] == NULL)
-			RUN(d, NULL, 0, flags[i].cmd[0], "--help");
+			TH_RUN(d, NULL, 0, flags[i].cmd[0], "--help");
 		else
-			RUN(d, NULL, 0, flags[i].cmd[0], flags[i].cmd[1],
+			TH_RUN(d, NULL, 0, flags[i].cmd[0], flags[i].cmd[1],
 			    "--help");
 		if (!th_contains(r.out, flags[i].flag))
 			fail_msg("%s %s --help does not name %s",
 			    flags[i].cmd[0], flags[i].cmd[1], flags[i].flag);
 	}
 	/* `acctc help` lists every command. */
-	RUN(d, NULL, 0, "help");
+	TH_RUN(d, NULL, 0, "help");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		char line[64];
 
@@ -437,9 +248,9 @@ test_help(void **state)
 		assert_true(th_contains(r.out, line));
 	}
 	/* A group's commands. */
-	RUN(d, NULL, 0, "auth", "--help");
+	TH_RUN(d, NULL, 0, "auth", "--help");
 	assert_true(th_contains(r.out, "auth rm"));
-	RUN(d, NULL, 2, "clients");
+	TH_RUN(d, NULL, 2, "clients");
 	assert_true(th_contains(r.err, "clients ls"));
 	th_result_free(&r);
 }
@@ -455,52 +266,52 @@ test_usage_errors(void **state)
 	    ACCT_OK);
 	before = th_keep(th_db_dump(d));
 	assert_non_null(before);
-	RUN(d, NULL, 2, "audit", "reset");
+	TH_RUN(d, NULL, 2, "audit", "reset");
 	assert_true(th_contains(r.err, "--yes"));
-	RUN(d, "yes\n", 2, "auth", "reset");
+	TH_RUN(d, "yes\n", 2, "auth", "reset");
 	assert_true(th_contains(r.err, "--yes"));
-	RUN(d, NULL, 2, "audit", "reset", "--yes", "extra");
-	RUN(d, NULL, 2, "audit", "logins", "-n", "many");
-	RUN(d, NULL, 2, "audit", "logins", "-n", "10001");
-	RUN(d, NULL, 2, "audit", "logins", "a", "b");
-	RUN(d, NULL, 2, "audit", "logins", "--md", "--csv");
-	RUN(d, NULL, 2, "--json", "audit", "logins", "--tsv");
-	RUN(d, NULL, 2, "users", "ls", "--csv", "--bogus");
-	RUN(d, NULL, 2, "auth", "ls", "--type", "bogus");
-	RUN(d, NULL, 2, "auth", "add");
-	RUN(d, NULL, 2, "auth", "add", "alice", "bob");
-	RUN(d, NULL, 2, "auth", "add", "--expires", "5x", "alice");
-	RUN(d, NULL, 2, "auth", "add", "-e", "", "alice");
-	RUN(d, NULL, 2, "auth", "add", "-e", "-1", "alice");
-	RUN(d, NULL, 2, "auth", "add", "-e", "1d2h", "alice");
-	RUN(d, NULL, 2, "auth", "add", "-e", "99999999999999999999", "alice");
-	RUN(d, NULL, 2, "auth", "show");
-	RUN(d, NULL, 2, "auth", "rm");
-	RUN(d, NULL, 2, "auth", "rm", "0123456789abcdef", "x");
-	RUN(d, NULL, 2, "clients", "add", "alice", "bob");
-	RUN(d, NULL, 2, "clients", "show");
-	RUN(d, NULL, 2, "clients", "rm");
-	RUN(d, NULL, 2, "clients", "ls", "--type", "session");
-	RUN(d, NULL, 2, "users", "reset-password");
-	RUN(d, NULL, 2, "users", "reset-password", "alice", "bob");
+	TH_RUN(d, NULL, 2, "audit", "reset", "--yes", "extra");
+	TH_RUN(d, NULL, 2, "audit", "logins", "-n", "many");
+	TH_RUN(d, NULL, 2, "audit", "logins", "-n", "10001");
+	TH_RUN(d, NULL, 2, "audit", "logins", "a", "b");
+	TH_RUN(d, NULL, 2, "audit", "logins", "--md", "--csv");
+	TH_RUN(d, NULL, 2, "--json", "audit", "logins", "--tsv");
+	TH_RUN(d, NULL, 2, "users", "ls", "--csv", "--bogus");
+	TH_RUN(d, NULL, 2, "auth", "ls", "--type", "bogus");
+	TH_RUN(d, NULL, 2, "auth", "add");
+	TH_RUN(d, NULL, 2, "auth", "add", "alice", "bob");
+	TH_RUN(d, NULL, 2, "auth", "add", "--expires", "5x", "alice");
+	TH_RUN(d, NULL, 2, "auth", "add", "-e", "", "alice");
+	TH_RUN(d, NULL, 2, "auth", "add", "-e", "-1", "alice");
+	TH_RUN(d, NULL, 2, "auth", "add", "-e", "1d2h", "alice");
+	TH_RUN(d, NULL, 2, "auth", "add", "-e", "99999999999999999999", "alice");
+	TH_RUN(d, NULL, 2, "auth", "show");
+	TH_RUN(d, NULL, 2, "auth", "rm");
+	TH_RUN(d, NULL, 2, "auth", "rm", "0123456789abcdef", "x");
+	TH_RUN(d, NULL, 2, "clients", "add", "alice", "bob");
+	TH_RUN(d, NULL, 2, "clients", "show");
+	TH_RUN(d, NULL, 2, "clients", "rm");
+	TH_RUN(d, NULL, 2, "clients", "ls", "--type", "session");
+	TH_RUN(d, NULL, 2, "users", "reset-password");
+	TH_RUN(d, NULL, 2, "users", "reset-password", "alice", "bob");
 	/* A password to read and no terminal: say how. */
-	RUN(d, NULL, 2, "auth", "test", "alice");
+	TH_RUN(d, NULL, 2, "auth", "test", "alice");
 	assert_true(th_contains(r.err, "--password-stdin"));
-	RUN(d, "x\n", 2, "auth", "test", "--password-stdin");
-	RUN(d, NULL, 2, "passwd", "--token", "0123456789abcdef_00");
+	TH_RUN(d, "x\n", 2, "auth", "test", "--password-stdin");
+	TH_RUN(d, NULL, 2, "passwd", "--token", "0123456789abcdef_00");
 	assert_true(th_contains(r.err, "--password-stdin"));
-	RUN(d, NULL, 2, "passwd", "--token", "abc", "alice");
-	RUN(d, NULL, 2, "passwd", "--token", "abc", "--rm");
-	RUN(d, NULL, 2, "passwd", "--token", "abc", "--session", "def");
-	RUN(d, NULL, 2, "passwd", "--forgot", "a@example.org", "alice");
-	RUN(d, NULL, 2, "passwd", "--forgot", "a@example.org", "--rm");
-	RUN(d, NULL, 2, "passwd", "--forgot");
-	RUN(d, NULL, 2, "passwd", "--session", "abc", "alice");
+	TH_RUN(d, NULL, 2, "passwd", "--token", "abc", "alice");
+	TH_RUN(d, NULL, 2, "passwd", "--token", "abc", "--rm");
+	TH_RUN(d, NULL, 2, "passwd", "--token", "abc", "--session", "def");
+	TH_RUN(d, NULL, 2, "passwd", "--forgot", "a@example.org", "alice");
+	TH_RUN(d, NULL, 2, "passwd", "--forgot", "a@example.org", "--rm");
+	TH_RUN(d, NULL, 2, "passwd", "--forgot");
+	TH_RUN(d, NULL, 2, "passwd", "--session", "abc", "alice");
 	/* The tokens of those lines are not repeated back. */
-	RUN(d, NULL, 2, "passwd", "--token", "Tok3n-Secret-77", "alice");
-	assert_not_said("Tok3n-Secret-77");
-	RUN(d, NULL, 2, "auth", "rm", "Tok3n-Secret-78", "x");
-	assert_not_said("Tok3n-Secret-78");
+	TH_RUN(d, NULL, 2, "passwd", "--token", "Tok3n-Secret-77", "alice");
+	th_assert_not_said("Tok3n-Secret-77");
+	TH_RUN(d, NULL, 2, "auth", "rm", "Tok3n-Secret-78", "x");
+	th_assert_not_said("Tok3n-Secret-78");
 	/* None of it reached the database. */
 	after = th_keep(th_db_dump(d));
 	assert_non_null(after);
@@ -547,23 +358,23 @@ test_audit_logins(void **state)
 	struct th_result r = { 0 };
 	char *rows;
 
-	RUN(d, NULL, 0, "audit", "logins");	/* empty is fine */
+	TH_RUN(d, NULL, 0, "audit", "logins");	/* empty is fine */
 	assert_int_equal(th_add_user(d->sock, "alice", "Alice-Pass-1"),
 	    ACCT_OK);
-	RUN(d, "Alice-Pass-1\n", 0, "auth", "test", "--password-stdin",
+	TH_RUN(d, "Alice-Pass-1\n", 0, "auth", "test", "--password-stdin",
 	    "--service", "webdav", "alice");
-	RUN(d, "Wrong-Pass-1\n", 1, "auth", "test", "--password-stdin",
+	TH_RUN(d, "Wrong-Pass-1\n", 1, "auth", "test", "--password-stdin",
 	    "--service", "webdav", "alice");
 	/* Names with every separator, as an attacker would send them. */
-	RUN(d, "Wrong-Pass-2\n", 1, "auth", "test", "--password-stdin",
+	TH_RUN(d, "Wrong-Pass-2\n", 1, "auth", "test", "--password-stdin",
 	    "--service", "imap;x", "semi;colon\"quote");
-	RUN(d, "Wrong-Pass-3\n", 1, "auth", "test", "--password-stdin",
+	TH_RUN(d, "Wrong-Pass-3\n", 1, "auth", "test", "--password-stdin",
 	    "pipe|star*_<b>`x`");
-	RUN(d, "Wrong-Pass-4\n", 1, "auth", "test", "--password-stdin",
+	TH_RUN(d, "Wrong-Pass-4\n", 1, "auth", "test", "--password-stdin",
 	    "rtl\xe2\x80\xaeX");
 
 	/* The table: PhotoPrism's columns, newest first. */
-	RUN(d, NULL, 0, "audit", "logins");
+	TH_RUN(d, NULL, 0, "audit", "logins");
 	assert_string_equal(header(r.out), "Client Username Realm Status "
 	    "Last Login Failed At");
 	assert_true(starts_with(r.out + strcspn(r.out, "\n") + 1, "------"));
@@ -578,19 +389,19 @@ test_audit_logins(void **state)
 		char pw[32];
 
 		snprintf(pw, sizeof(pw), "Pass-%d", i);
-		assert_not_said(pw);
+		th_assert_not_said(pw);
 	}
 	/* -n and USERNAME. */
-	RUN(d, NULL, 0, "audit", "logins", "-n", "1");
-	assert_int_equal(count(r.out, "\n"), 3);
+	TH_RUN(d, NULL, 0, "audit", "logins", "-n", "1");
+	assert_int_equal(th_count(r.out, "\n"), 3);
 	assert_true(th_contains(r.out, "rtl"));
-	RUN(d, NULL, 0, "audit", "logins", "alice");
-	assert_int_equal(count(r.out, "\n"), 3);	/* one row per realm */
+	TH_RUN(d, NULL, 0, "audit", "logins", "alice");
+	assert_int_equal(th_count(r.out, "\n"), 3);	/* one row per realm */
 	assert_true(th_contains(r.out, "webdav  FAILED"));
 	assert_false(th_contains(r.out, "semi"));
 
 	/* CSV: quoted where needed, quotes doubled; Python reads it back. */
-	RUN(d, NULL, 0, "audit", "logins", "--csv");
+	TH_RUN(d, NULL, 0, "audit", "logins", "--csv");
 	assert_true(starts_with(r.out, "Client;Username;Realm;Status;"
 	    "Last Login;Failed At\n"));
 	assert_true(th_contains(r.out, ";\"semi;colon\"\"quote\";"
@@ -599,12 +410,12 @@ test_audit_logins(void **state)
 	rows = csv_rows(r.out);
 	assert_true(th_contains(rows, "|semi;colon\"quote|imap;x|FAILED||"));
 	assert_false(th_contains(r.out, "\xe2\x80\xae"));
-	RUN(d, NULL, 0, "audit", "logins", "-c", "-n", "0");
+	TH_RUN(d, NULL, 0, "audit", "logins", "-c", "-n", "0");
 	assert_string_equal(r.out, "Client;Username;Realm;Status;Last Login;"
 	    "Failed At\n");
 
 	/* TSV: tabs only between fields. */
-	RUN(d, NULL, 0, "audit", "logins", "--tsv");
+	TH_RUN(d, NULL, 0, "audit", "logins", "--tsv");
 	assert_true(starts_with(r.out, "Client\tUsername\tRealm\tStatus\t"
 	    "Last Login\tFailed At\n"));
 	assert_true(th_contains(r.out, "\tsemi;colon\"quote\timap;x\tFAILED"
@@ -619,41 +430,41 @@ test_audit_logins(void **state)
 	}
 
 	/* Markdown: a table whose markup in values is escaped. */
-	RUN(d, NULL, 0, "audit", "logins", "--md");
+	TH_RUN(d, NULL, 0, "audit", "logins", "--md");
 	assert_true(starts_with(r.out, "| Client "));
 	assert_true(th_contains(r.out, " | Failed At           |\n|---"));
 	assert_true(th_contains(r.out, "| pipe\\|star\\*\\_\\<b\\>\\`x\\` "));
 	/* Four rows: alice's two attempts are one (client, name, realm). */
-	assert_int_equal(count(r.out, "\n"), 2 + 4);
+	assert_int_equal(th_count(r.out, "\n"), 2 + 4);
 
 	/* --json */
-	RUN(d, NULL, 0, "--json", "audit", "logins", "-n", "2");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "len(d['logins'])"), "2");
-	assert_string_equal(json_get(r.out, "d['logins'][0]['username']"),
+	TH_RUN(d, NULL, 0, "--json", "audit", "logins", "-n", "2");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "len(d['logins'])"), "2");
+	assert_string_equal(th_json_must(r.out, "d['logins'][0]['username']"),
 	    "rtl\xe2\x80\xaeX");
-	assert_string_equal(json_get(r.out, "d['logins'][1]['status']"),
+	assert_string_equal(th_json_must(r.out, "d['logins'][1]['status']"),
 	    "FAILED");
 
 	/* audit reset */
-	RUN(d, NULL, 0, "audit", "reset", "--yes");
+	TH_RUN(d, NULL, 0, "audit", "reset", "--yes");
 	assert_string_equal(r.out, "Removed 5 audit records.\n");
-	RUN(d, NULL, 0, "audit", "logins", "--csv");
-	assert_int_equal(count(r.out, "\n"), 1);
-	RUN(d, NULL, 0, "--json", "audit", "reset", "-y");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['removed']"), "0");
+	TH_RUN(d, NULL, 0, "audit", "logins", "--csv");
+	assert_int_equal(th_count(r.out, "\n"), 1);
+	TH_RUN(d, NULL, 0, "--json", "audit", "reset", "-y");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['removed']"), "0");
 
 	/* USERNAME: that name in any case, and the account's attempts. */
-	RUN(d, NULL, 0, "users", "mod", "-m", "alice@example.org", "alice");
-	RUN(d, "Alice-Pass-1\n", 0, "auth", "test", "--password-stdin",
+	TH_RUN(d, NULL, 0, "users", "mod", "-m", "alice@example.org", "alice");
+	TH_RUN(d, "Alice-Pass-1\n", 0, "auth", "test", "--password-stdin",
 	    "ALICE@example.org");
-	RUN(d, "Wrong-Pass-5\n", 1, "auth", "test", "--password-stdin",
+	TH_RUN(d, "Wrong-Pass-5\n", 1, "auth", "test", "--password-stdin",
 	    "Alice");
-	RUN(d, "Wrong-Pass-6\n", 1, "auth", "test", "--password-stdin",
+	TH_RUN(d, "Wrong-Pass-6\n", 1, "auth", "test", "--password-stdin",
 	    "bob");
-	RUN(d, NULL, 0, "audit", "logins", "--csv", "alice");
-	assert_int_equal(count(r.out, "\n"), 3);
+	TH_RUN(d, NULL, 0, "audit", "logins", "--csv", "alice");
+	assert_int_equal(th_count(r.out, "\n"), 3);
 	assert_true(th_contains(r.out, ";ALICE@example.org;;OK;"));
 	assert_true(th_contains(r.out, ";Alice;;FAILED;;"));
 	assert_false(th_contains(r.out, "bob"));
@@ -667,31 +478,31 @@ test_auth_test(void **state)
 	struct th_result r = { 0 };
 
 	assert_int_equal(th_add_user(d->sock, "bob", "Bob-Pass-1"), ACCT_OK);
-	RUN(d, "Bob-Pass-1\n", 0, "auth", "test", "--password-stdin", "bob");
+	TH_RUN(d, "Bob-Pass-1\n", 0, "auth", "test", "--password-stdin", "bob");
 	assert_string_equal(r.out, "Password for bob is valid.\n");
-	assert_not_said("Bob-Pass-1");
-	RUN(d, "Bob-Pass-1\r\n", 0, "auth", "test", "--password-stdin", "BOB");
-	RUN(d, "Bob-Pass-2\n", 1, "auth", "test", "--password-stdin", "bob");
+	th_assert_not_said("Bob-Pass-1");
+	TH_RUN(d, "Bob-Pass-1\r\n", 0, "auth", "test", "--password-stdin", "BOB");
+	TH_RUN(d, "Bob-Pass-2\n", 1, "auth", "test", "--password-stdin", "bob");
 	assert_string_equal(r.out, "");
 	assert_string_equal(r.err, "acctc: authentication failed\n");
 	/* Unknown: the same answer. */
-	RUN(d, "Bob-Pass-1\n", 1, "auth", "test", "--password-stdin", "carl");
+	TH_RUN(d, "Bob-Pass-1\n", 1, "auth", "test", "--password-stdin", "carl");
 	assert_string_equal(r.err, "acctc: authentication failed\n");
-	RUN(d, "", 1, "auth", "test", "--password-stdin", "bob");
+	TH_RUN(d, "", 1, "auth", "test", "--password-stdin", "bob");
 	assert_true(th_contains(r.err, "no password"));
-	RUN(d, "Bob-Pass-1\n", 0, "--json", "auth", "test",
+	TH_RUN(d, "Bob-Pass-1\n", 0, "--json", "auth", "test",
 	    "--password-stdin", "--service", "imap", "bob");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['user']['username']"), "bob");
-	assert_not_said("Bob-Pass-1");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['user']['username']"), "bob");
+	th_assert_not_said("Bob-Pass-1");
 	assert_false(th_contains(r.out, "argon2id$"));
 	/* Login disabled: the same answer again. */
-	RUN(d, NULL, 0, "users", "mod", "--no-login", "bob");
-	RUN(d, "Bob-Pass-1\n", 1, "auth", "test", "--password-stdin", "bob");
+	TH_RUN(d, NULL, 0, "users", "mod", "--no-login", "bob");
+	TH_RUN(d, "Bob-Pass-1\n", 1, "auth", "test", "--password-stdin", "bob");
 	assert_string_equal(r.err, "acctc: authentication failed\n");
 	/* A plain user may not test passwords. */
 	if (th_is_root()) {
-		RUN_AS(d, &plain, "Bob-Pass-1\n", 1, "auth", "test",
+		TH_RUN_AS(d, &plain, "Bob-Pass-1\n", 1, "auth", "test",
 		    "--password-stdin", "bob");
 		assert_true(th_contains(r.err, "permission denied"));
 	}
@@ -708,11 +519,11 @@ test_auth_tokens(void **state)
 	assert_int_equal(th_add_user(d->sock, "carol", "Carol-Pass-1"),
 	    ACCT_OK);
 	/* An access token: printed once, with the note. */
-	RUN(d, NULL, 0, "auth", "add", "--scope", "api metrics", "--expires",
+	TH_RUN(d, NULL, 0, "auth", "add", "--scope", "api metrics", "--expires",
 	    "30d", "carol");
-	tok1 = line_after(r.out, "Access token: ");
+	tok1 = th_line_must(r.out, "Access token: ");
 	assert_int_equal(strlen(tok1), 81);
-	assert_int_equal(count(r.out, tok1), 1);
+	assert_int_equal(th_count(r.out, tok1), 1);
 	assert_true(th_contains(r.out, "not be shown again"));
 	id1 = th_keep(strndup(tok1, 16));
 	assert_show(r.out, "ID", id1);
@@ -723,98 +534,98 @@ test_auth_tokens(void **state)
 	assert_int_equal(validate(d, tok1), ACCT_OK);
 
 	/* An app password (--name), never expiring, as JSON. */
-	RUN(d, NULL, 0, "--json", "auth", "add", "-n", "Sync;\"Phone\"", "-s",
+	TH_RUN(d, NULL, 0, "--json", "auth", "add", "-n", "Sync;\"Phone\"", "-s",
 	    "webdav", "-e", "never", "carol");
-	assert_true(json_valid(r.out));
-	tok2 = json_get(r.out, "d['token']");
-	id2 = json_get(r.out, "d['info']['id']");
+	assert_true(th_json_valid(r.out));
+	tok2 = th_json_must(r.out, "d['token']");
+	id2 = th_json_must(r.out, "d['info']['id']");
 	assert_true(strncmp(tok2, id2, 16) == 0);
-	assert_string_equal(json_get(r.out, "d['info']['type']"),
+	assert_string_equal(th_json_must(r.out, "d['info']['type']"),
 	    "app_password");
-	assert_string_equal(json_get(r.out, "d['info']['expires_at']"),
+	assert_string_equal(th_json_must(r.out, "d['info']['expires_at']"),
 	    "null");
 	assert_false(th_contains(r.out, tok1));
 	/* It logs in like the password, for its scope. */
-	RUN(d, tok2, 0, "auth", "test", "--password-stdin", "--service",
+	TH_RUN(d, tok2, 0, "auth", "test", "--password-stdin", "--service",
 	    "webdav", "carol");
-	RUN(d, tok2, 1, "auth", "test", "--password-stdin", "--service",
+	TH_RUN(d, tok2, 1, "auth", "test", "--password-stdin", "--service",
 	    "imap", "carol");
-	assert_not_said(tok2);
+	th_assert_not_said(tok2);
 
 	/* Units of --expires. */
-	RUN(d, NULL, 0, "--json", "auth", "add", "-e", "12h", "carol");
-	tok3 = json_get(r.out, "d['token']");
-	id3 = json_get(r.out, "d['info']['id']");
-	assert_string_equal(json_get(r.out, "d['info']['expires_at'] - "
+	TH_RUN(d, NULL, 0, "--json", "auth", "add", "-e", "12h", "carol");
+	tok3 = th_json_must(r.out, "d['token']");
+	id3 = th_json_must(r.out, "d['info']['id']");
+	assert_string_equal(th_json_must(r.out, "d['info']['expires_at'] - "
 	    "d['info']['created_at']"), "43200");
-	RUN(d, NULL, 0, "--json", "auth", "add", "-e", "2w", "carol");
-	assert_string_equal(json_get(r.out, "d['info']['expires_at'] - "
+	TH_RUN(d, NULL, 0, "--json", "auth", "add", "-e", "2w", "carol");
+	assert_string_equal(th_json_must(r.out, "d['info']['expires_at'] - "
 	    "d['info']['created_at']"), "1209600");
-	RUN(d, NULL, 0, "--json", "auth", "add", "-e", "90", "carol");
-	assert_string_equal(json_get(r.out, "d['info']['expires_at'] - "
+	TH_RUN(d, NULL, 0, "--json", "auth", "add", "-e", "90", "carol");
+	assert_string_equal(th_json_must(r.out, "d['info']['expires_at'] - "
 	    "d['info']['created_at']"), "90");
 	/* Refusals. */
-	RUN(d, NULL, 1, "auth", "add", "ghost");
-	RUN(d, NULL, 1, "auth", "add", "--name", "", "carol");
-	RUN(d, NULL, 1, "auth", "add", "-e", "1000w", "carol");
+	TH_RUN(d, NULL, 1, "auth", "add", "ghost");
+	TH_RUN(d, NULL, 1, "auth", "add", "--name", "", "carol");
+	TH_RUN(d, NULL, 1, "auth", "add", "-e", "1000w", "carol");
 	assert_true(th_contains(r.err, "lifetime"));
 
 	/* ls: the columns, the filters, no secret. */
-	RUN(d, NULL, 0, "auth", "ls");
+	TH_RUN(d, NULL, 0, "auth", "ls");
 	assert_string_equal(header(r.out), "ID Type Username Name Scope "
 	    "Created At Expires At Last Used");
 	assert_true(th_contains(r.out, id1));
 	assert_true(th_contains(r.out, id2));
 	assert_true(th_contains(r.out, "app_password"));
-	assert_not_said(tok1 + 17);
-	assert_not_said(tok2 + 17);
-	RUN(d, NULL, 0, "auth", "ls", "--type", "app_password");
+	th_assert_not_said(tok1 + 17);
+	th_assert_not_said(tok2 + 17);
+	TH_RUN(d, NULL, 0, "auth", "ls", "--type", "app_password");
 	assert_false(th_contains(r.out, id1));
 	assert_true(th_contains(r.out, id2));
-	RUN(d, NULL, 0, "auth", "ls", "Sync");
+	TH_RUN(d, NULL, 0, "auth", "ls", "Sync");
 	assert_false(th_contains(r.out, id1));
 	assert_true(th_contains(r.out, id2));
-	RUN(d, NULL, 0, "auth", "ls", "-n", "1", "--csv");
-	assert_int_equal(count(r.out, "\n"), 2);
-	RUN(d, NULL, 0, "auth", "ls", "--csv", "--type", "app_password");
+	TH_RUN(d, NULL, 0, "auth", "ls", "-n", "1", "--csv");
+	assert_int_equal(th_count(r.out, "\n"), 2);
+	TH_RUN(d, NULL, 0, "auth", "ls", "--csv", "--type", "app_password");
 	assert_true(starts_with(r.out, "ID;Type;Username;Name;Scope;"
 	    "Created At;Expires At;Last Used\n"));
 	assert_true(th_contains(r.out,
 	    ";carol;\"Sync;\"\"Phone\"\"\";webdav;"));
-	RUN(d, NULL, 0, "--json", "auth", "ls");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "len(d['tokens'])"), "5");
-	assert_not_said(tok1 + 17);
-	assert_not_said(tok2 + 17);
+	TH_RUN(d, NULL, 0, "--json", "auth", "ls");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "len(d['tokens'])"), "5");
+	th_assert_not_said(tok1 + 17);
+	th_assert_not_said(tok2 + 17);
 
 	/* show */
-	RUN(d, NULL, 0, "auth", "show", id2);
+	TH_RUN(d, NULL, 0, "auth", "show", id2);
 	assert_show(r.out, "ID", id2);
 	assert_show(r.out, "Type", "app_password");
 	assert_show(r.out, "Name", "Sync;\"Phone\"");
 	assert_show(r.out, "Expires At", "never");
-	assert_not_said(tok2 + 17);
-	RUN(d, NULL, 0, "--json", "auth", "show", id1);
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['token']['scope']"),
+	th_assert_not_said(tok2 + 17);
+	TH_RUN(d, NULL, 0, "--json", "auth", "show", id1);
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['token']['scope']"),
 	    "api metrics");
 	assert_false(th_contains(r.out, tok1 + 17));
-	RUN(d, NULL, 1, "auth", "show", "0000000000000000");
-	RUN(d, NULL, 1, "auth", "show", "nonsense");
+	TH_RUN(d, NULL, 1, "auth", "show", "0000000000000000");
+	TH_RUN(d, NULL, 1, "auth", "show", "nonsense");
 
 	/* rm by id, by the token itself, by "-": never echoed. */
 	v = th_keep(strdup(id1));
 	for (char *p = v; *p != '\0'; p++)
 		if (*p >= 'a' && *p <= 'f')
 			*p = (char)(*p - 'a' + 'A');
-	RUN(d, NULL, 0, "auth", "rm", v);	/* any case */
+	TH_RUN(d, NULL, 0, "auth", "rm", v);	/* any case */
 	assert_true(th_contains(r.out, id1));
 	assert_int_equal(validate(d, tok1), ACCT_ERR_INVALID_TOKEN);
-	RUN(d, NULL, 1, "auth", "rm", id1);
-	RUN(d, NULL, 0, "--json", "auth", "rm", tok3);
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['id']"), id3);
-	assert_not_said(tok3 + 17);
+	TH_RUN(d, NULL, 1, "auth", "rm", id1);
+	TH_RUN(d, NULL, 0, "--json", "auth", "rm", tok3);
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['id']"), id3);
+	th_assert_not_said(tok3 + 17);
 	assert_int_equal(validate(d, tok3), ACCT_ERR_INVALID_TOKEN);
 	{
 		char in[128];
@@ -822,8 +633,8 @@ test_auth_tokens(void **state)
 		char want[64];
 
 		snprintf(in, sizeof(in), "%s\n", tok2);
-		RUN(d, in, 0, "auth", "rm", "-");
-		assert_not_said(tok2 + 17);
+		TH_RUN(d, in, 0, "auth", "rm", "-");
+		th_assert_not_said(tok2 + 17);
 		snprintf(want, sizeof(want), "Revoked %s.\n", id2);
 		assert_string_equal(r.out, want);
 	}
@@ -842,20 +653,20 @@ test_auth_rm_and_reset(void **state)
 	session(d, "dave", sess, sizeof(sess));
 	session(d, "erin", other, sizeof(other));
 	/* A session appears in ls; rm - reads the token from stdin. */
-	RUN(d, NULL, 0, "auth", "ls", "--type", "session", "dave");
+	TH_RUN(d, NULL, 0, "auth", "ls", "--type", "session", "dave");
 	assert_true(th_contains(r.out, "session"));
 	assert_true(starts_with(r.out + strcspn(r.out, "\n") + 1, "----"));
 	snprintf(in, sizeof(in), "%s\r\n", sess);
-	RUN(d, in, 0, "auth", "rm", "-");
-	assert_not_said(sess + 17);
+	TH_RUN(d, in, 0, "auth", "rm", "-");
+	th_assert_not_said(sess + 17);
 	assert_int_equal(validate(d, sess), ACCT_ERR_INVALID_TOKEN);
 	/* Wrong and malformed tokens. */
-	RUN(d, in, 1, "auth", "rm", "-");
-	assert_not_said(sess + 17);
-	RUN(d, "", 1, "auth", "rm", "-");
+	TH_RUN(d, in, 1, "auth", "rm", "-");
+	th_assert_not_said(sess + 17);
+	TH_RUN(d, "", 1, "auth", "rm", "-");
 	assert_true(th_contains(r.err, "no token"));
-	RUN(d, NULL, 1, "auth", "rm", "0123456789abcdef_0000");
-	assert_not_said("0123456789abcdef_0000");
+	TH_RUN(d, NULL, 1, "auth", "rm", "0123456789abcdef_0000");
+	th_assert_not_said("0123456789abcdef_0000");
 
 	/* A plain user lists and revokes the own only (root only). */
 	if (th_is_root()) {
@@ -864,29 +675,29 @@ test_auth_rm_and_reset(void **state)
 		assert_int_equal(th_add_user(d->sock, "nobody",
 		    "Nobody-Pass-1"), ACCT_OK);
 		session(d, "nobody", mine, sizeof(mine));
-		RUN_AS(d, &plain, NULL, 0, "auth", "ls");
+		TH_RUN_AS(d, &plain, NULL, 0, "auth", "ls");
 		assert_true(th_contains(r.out, "nobody"));
 		assert_false(th_contains(r.out, "erin"));
 		snprintf(in, sizeof(in), "%.16s", other);
-		RUN_AS(d, &plain, NULL, 1, "auth", "rm", in);
+		TH_RUN_AS(d, &plain, NULL, 1, "auth", "rm", in);
 		assert_int_equal(validate(d, other), ACCT_OK);
-		RUN_AS(d, &plain, NULL, 1, "auth", "show", in);
+		TH_RUN_AS(d, &plain, NULL, 1, "auth", "show", in);
 		snprintf(in, sizeof(in), "%s\n", mine);
-		RUN_AS(d, &plain, in, 0, "auth", "rm", "-");
+		TH_RUN_AS(d, &plain, in, 0, "auth", "rm", "-");
 		assert_int_equal(validate(d, mine), ACCT_ERR_INVALID_TOKEN);
-		RUN_AS(d, &plain, NULL, 1, "auth", "reset", "--yes");
-		RUN_AS(d, &plain, NULL, 1, "auth", "add", "nobody");
+		TH_RUN_AS(d, &plain, NULL, 1, "auth", "reset", "--yes");
+		TH_RUN_AS(d, &plain, NULL, 1, "auth", "add", "nobody");
 	}
 
 	/* reset */
-	RUN(d, NULL, 2, "auth", "reset");
+	TH_RUN(d, NULL, 2, "auth", "reset");
 	assert_int_equal(validate(d, other), ACCT_OK);
-	RUN(d, NULL, 0, "auth", "reset", "--yes");
+	TH_RUN(d, NULL, 0, "auth", "reset", "--yes");
 	assert_string_equal(r.out, "Revoked 1 sessions and tokens.\n");
 	assert_int_equal(validate(d, other), ACCT_ERR_INVALID_TOKEN);
-	RUN(d, NULL, 0, "--json", "auth", "reset", "--yes");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['removed']"), "0");
+	TH_RUN(d, NULL, 0, "--json", "auth", "reset", "--yes");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['removed']"), "0");
 	th_result_free(&r);
 }
 
@@ -899,64 +710,64 @@ test_clients(void **state)
 
 	assert_int_equal(th_add_user(d->sock, "frank", "Frank-Pass-1"),
 	    ACCT_OK);
-	RUN(d, NULL, 0, "clients", "add", "--name", "Backup Bot", "--scope",
+	TH_RUN(d, NULL, 0, "clients", "add", "--name", "Backup Bot", "--scope",
 	    "metrics", "--expires", "1w");
-	id = line_after(r.out, "Client ID: ");
-	secret = line_after(r.out, "Client Secret: ");
+	id = th_line_must(r.out, "Client ID: ");
+	secret = th_line_must(r.out, "Client Secret: ");
 	assert_int_equal(strlen(id), 16);
 	assert_int_equal(strlen(secret), 64);
-	assert_int_equal(count(r.out, secret), 1);
+	assert_int_equal(th_count(r.out, secret), 1);
 	assert_true(th_contains(r.out, "not be shown again"));
 	assert_show(r.out, "Type", "client");
 	assert_show(r.out, "Name", "Backup Bot");
 	assert_int_equal(client_verify(d, id, secret), ACCT_OK);
 	/* For an account, as JSON: the token is ID_SECRET. */
-	RUN(d, NULL, 0, "--json", "clients", "add", "-n", "app", "frank");
-	assert_true(json_valid(r.out));
-	id2 = json_get(r.out, "d['info']['id']");
-	tok2 = json_get(r.out, "d['token']");
-	assert_string_equal(json_get(r.out, "d['info']['username']"),
+	TH_RUN(d, NULL, 0, "--json", "clients", "add", "-n", "app", "frank");
+	assert_true(th_json_valid(r.out));
+	id2 = th_json_must(r.out, "d['info']['id']");
+	tok2 = th_json_must(r.out, "d['token']");
+	assert_string_equal(th_json_must(r.out, "d['info']['username']"),
 	    "frank");
 	assert_int_equal(client_verify(d, id2, tok2 + 17), ACCT_OK);
 	assert_false(th_contains(r.out, secret));
-	RUN(d, NULL, 1, "clients", "add", "ghost");
+	TH_RUN(d, NULL, 1, "clients", "add", "ghost");
 
 	/* Only clients are listed, shown and removed here. */
-	RUN(d, NULL, 0, "--json", "auth", "add", "frank");
-	acc = json_get(r.out, "d['info']['id']");
-	RUN(d, NULL, 0, "clients", "ls");
+	TH_RUN(d, NULL, 0, "--json", "auth", "add", "frank");
+	acc = th_json_must(r.out, "d['info']['id']");
+	TH_RUN(d, NULL, 0, "clients", "ls");
 	assert_string_equal(header(r.out), "ID Name Username Scope Created At "
 	    "Expires At Last Used");
 	assert_true(th_contains(r.out, id));
 	assert_true(th_contains(r.out, id2));
 	assert_false(th_contains(r.out, acc));
-	assert_not_said(secret);
-	assert_not_said(tok2 + 17);
-	RUN(d, NULL, 0, "clients", "ls", "Backup", "--md");
+	th_assert_not_said(secret);
+	th_assert_not_said(tok2 + 17);
+	TH_RUN(d, NULL, 0, "clients", "ls", "Backup", "--md");
 	assert_true(th_contains(r.out, "| Backup Bot |"));
 	assert_false(th_contains(r.out, id2));
-	RUN(d, NULL, 0, "--json", "clients", "ls");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "sorted(set(t['type'] for t in "
+	TH_RUN(d, NULL, 0, "--json", "clients", "ls");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "sorted(set(t['type'] for t in "
 	    "d['tokens']))"), "['client']");
-	RUN(d, NULL, 0, "clients", "show", id);
+	TH_RUN(d, NULL, 0, "clients", "show", id);
 	assert_show(r.out, "ID", id);
 	assert_show(r.out, "Scope", "metrics");
-	assert_not_said(secret);
-	RUN(d, NULL, 0, "--json", "clients", "show", id);
-	assert_true(json_valid(r.out));
-	RUN(d, NULL, 1, "clients", "show", acc);
+	th_assert_not_said(secret);
+	TH_RUN(d, NULL, 0, "--json", "clients", "show", id);
+	assert_true(th_json_valid(r.out));
+	TH_RUN(d, NULL, 1, "clients", "show", acc);
 	assert_string_equal(r.err, "acctc: no such client\n");
-	RUN(d, NULL, 1, "clients", "rm", acc);
-	RUN(d, NULL, 0, "auth", "show", acc);	/* still there */
-	RUN(d, NULL, 0, "clients", "rm", id);
+	TH_RUN(d, NULL, 1, "clients", "rm", acc);
+	TH_RUN(d, NULL, 0, "auth", "show", acc);	/* still there */
+	TH_RUN(d, NULL, 0, "clients", "rm", id);
 	assert_true(th_contains(r.out, id));
 	assert_int_equal(client_verify(d, id, secret),
 	    ACCT_ERR_INVALID_TOKEN);
-	RUN(d, NULL, 1, "clients", "rm", id);
-	RUN(d, NULL, 0, "--json", "clients", "rm", id2);
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['id']"), id2);
+	TH_RUN(d, NULL, 1, "clients", "rm", id);
+	TH_RUN(d, NULL, 0, "--json", "clients", "rm", id2);
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['id']"), id2);
 	th_result_free(&r);
 }
 
@@ -972,27 +783,27 @@ test_users_mod_unlock_password(void **state)
 	    ACCT_OK);
 	/* Five failures lock the account (lockout_failures default). */
 	for (int i = 0; i < 5; i++)
-		RUN(d, "Gina-Wrong-1\n", 1, "auth", "test", "--password-stdin",
+		TH_RUN(d, "Gina-Wrong-1\n", 1, "auth", "test", "--password-stdin",
 		    "gina");
-	assert_int_equal(account_int(d, "gina", "failed_logins"), 5);
-	RUN(d, "Gina-Pass-1\n", 1, "auth", "test", "--password-stdin", "gina");
-	RUN(d, NULL, 0, "audit", "logins", "-n", "1", "--tsv");
+	assert_int_equal(th_account_int(d, "gina", "failed_logins"), 5);
+	TH_RUN(d, "Gina-Pass-1\n", 1, "auth", "test", "--password-stdin", "gina");
+	TH_RUN(d, NULL, 0, "audit", "logins", "-n", "1", "--tsv");
 	assert_true(th_contains(r.out, "\tgina\t\tLOCKED\t"));
-	RUN(d, NULL, 0, "users", "mod", "--unlock", "gina");
+	TH_RUN(d, NULL, 0, "users", "mod", "--unlock", "gina");
 	assert_string_equal(r.out, "Account gina updated.\n");
-	assert_int_equal(account_int(d, "gina", "failed_logins"), 0);
-	RUN(d, "Gina-Pass-1\n", 0, "auth", "test", "--password-stdin", "gina");
-	RUN(d, NULL, 0, "--json", "users", "mod", "--unlock", "gina");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['user']['locked_until']"),
+	assert_int_equal(th_account_int(d, "gina", "failed_logins"), 0);
+	TH_RUN(d, "Gina-Pass-1\n", 0, "auth", "test", "--password-stdin", "gina");
+	TH_RUN(d, NULL, 0, "--json", "users", "mod", "--unlock", "gina");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['user']['locked_until']"),
 	    "null");
 
 	/* -p: one user_mod, which ends the sessions; no passwd request. */
 	session(d, "gina", sess, sizeof(sess));
 	off = th_log_size(d);
-	RUN(d, NULL, 0, "users", "mod", "-p", "Gina-Pass-2", "gina");
-	assert_not_said("Gina-Pass-2");
-	assert_true(password_is(d, "gina", "Gina-Pass-2"));
+	TH_RUN(d, NULL, 0, "users", "mod", "-p", "Gina-Pass-2", "gina");
+	th_assert_not_said("Gina-Pass-2");
+	assert_true(th_password_is(d, "gina", "Gina-Pass-2"));
 	assert_int_equal(validate(d, sess), ACCT_ERR_INVALID_TOKEN);
 	log = th_keep(th_read_log(d));
 	assert_non_null(log);
@@ -1000,19 +811,19 @@ test_users_mod_unlock_password(void **state)
 	assert_false(th_contains(log + off, "changed password of gina"));
 	assert_true(th_contains(log + off, "modified account gina"));
 	assert_false(th_contains(log, "Gina-Pass-2"));
-	RUN(d, "Gina-Pass-3\n", 0, "--json", "users", "mod",
+	TH_RUN(d, "Gina-Pass-3\n", 0, "--json", "users", "mod",
 	    "--password-stdin", "-n", "Gina G", "gina");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['user']['name']"), "Gina G");
-	assert_not_said("Gina-Pass-3");
-	assert_true(password_is(d, "gina", "Gina-Pass-3"));
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['user']['name']"), "Gina G");
+	th_assert_not_said("Gina-Pass-3");
+	assert_true(th_password_is(d, "gina", "Gina-Pass-3"));
 	/* A refused password changes nothing. */
-	RUN(d, NULL, 1, "users", "mod", "-p", "short", "-n", "Other", "gina");
+	TH_RUN(d, NULL, 1, "users", "mod", "-p", "short", "-n", "Other", "gina");
 	assert_true(th_contains(r.err, "password"));
-	assert_true(password_is(d, "gina", "Gina-Pass-3"));
-	RUN(d, NULL, 0, "--json", "users", "show", "gina");
-	assert_string_equal(json_get(r.out, "d['user']['name']"), "Gina G");
-	RUN(d, NULL, 1, "users", "mod", "--unlock", "ghost");
+	assert_true(th_password_is(d, "gina", "Gina-Pass-3"));
+	TH_RUN(d, NULL, 0, "--json", "users", "show", "gina");
+	assert_string_equal(th_json_must(r.out, "d['user']['name']"), "Gina G");
+	TH_RUN(d, NULL, 1, "users", "mod", "--unlock", "ghost");
 	th_result_free(&r);
 }
 
@@ -1024,9 +835,9 @@ test_users_ls_formats(void **state)
 	struct th_result r = { 0 };
 	char *rows;
 
-	RUN(d, NULL, 0, "users", "add", "-n", "Semi;colon \"Q\" |pipe|",
+	TH_RUN(d, NULL, 0, "users", "add", "-n", "Semi;colon \"Q\" |pipe|",
 	    "-m", "hank@example.org", "hank");
-	RUN(d, NULL, 0, "users", "ls", "--csv");
+	TH_RUN(d, NULL, 0, "users", "ls", "--csv");
 	assert_true(starts_with(r.out, "Username;Name;Email;Role;Auth;"
 	    "Super Admin;Login;WebDAV;Created At\n"));
 	assert_true(th_contains(r.out, "\nhank;\"Semi;colon \"\"Q\"\" |pipe|\";"
@@ -1034,16 +845,16 @@ test_users_ls_formats(void **state)
 	rows = csv_rows(r.out);
 	assert_true(th_contains(rows, "hank|Semi;colon \"Q\" |pipe||"
 	    "hank@example.org|"));
-	RUN(d, NULL, 0, "users", "ls", "-t");
+	TH_RUN(d, NULL, 0, "users", "ls", "-t");
 	assert_true(th_contains(r.out, "\nhank\tSemi;colon \"Q\" |pipe|\t"
 	    "hank@example.org\t"));
-	RUN(d, NULL, 0, "users", "ls", "-m");
+	TH_RUN(d, NULL, 0, "users", "ls", "-m");
 	assert_true(th_contains(r.out, "| hank     | Semi;colon \"Q\" "
 	    "\\|pipe\\| | hank@example.org |"));
-	RUN(d, NULL, 0, "users", "ls", "--md", "zzz");
-	assert_int_equal(count(r.out, "\n"), 2);
+	TH_RUN(d, NULL, 0, "users", "ls", "--md", "zzz");
+	assert_int_equal(th_count(r.out, "\n"), 2);
 	/* The table is unchanged. */
-	RUN(d, NULL, 0, "users", "ls");
+	TH_RUN(d, NULL, 0, "users", "ls");
 	assert_true(starts_with(r.out, "Username  Name"));
 	th_result_free(&r);
 }
@@ -1059,89 +870,89 @@ test_mail_flows(void **state)
 
 	up_with_mail(d);
 	/* --activate needs an address; nothing is created without. */
-	RUN(d, NULL, 1, "users", "add", "--activate", "ivy");
+	TH_RUN(d, NULL, 1, "users", "add", "--activate", "ivy");
 	assert_true(th_contains(r.err, "email"));
 	assert_false(th_user_exists(d->sock, "ivy"));
-	RUN(d, NULL, 0, "users", "add", "--activate", "-m", "ivy@example.org",
+	TH_RUN(d, NULL, 0, "users", "add", "--activate", "-m", "ivy@example.org",
 	    "ivy");
 	assert_string_equal(r.out, "Account ivy created.\n"
 	    "Activation link sent to ivy@example.org.\n");
 	mailed_token(d, "", "Activate", tok);
-	assert_int_equal(account_int(d, "ivy", "activated"), 0);
-	RUN(d, "Ivy-Pass-0\n", 1, "auth", "test", "--password-stdin", "ivy");
+	assert_int_equal(th_account_int(d, "ivy", "activated"), 0);
+	TH_RUN(d, "Ivy-Pass-0\n", 1, "auth", "test", "--password-stdin", "ivy");
 
 	/* The activation link again; the first stays good until one of
 	 * them is used. */
-	RUN(d, NULL, 0, "users", "reset-password", "ivy");
+	TH_RUN(d, NULL, 0, "users", "reset-password", "ivy");
 	assert_string_equal(r.out, "Activation link sent to "
 	    "ivy@example.org.\n");
 	strcpy(prev, tok);
 	mailed_token(d, prev, "Activate", tok);
 	/* A refused password leaves the token valid. */
 	snprintf(in, sizeof(in), "%s\nshort\n", tok);
-	RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
+	TH_RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
 	snprintf(in, sizeof(in), "%s\nIvy-Pass-1\n", tok);
-	RUN(d, in, 0, "passwd", "--token", "-", "--password-stdin");
+	TH_RUN(d, in, 0, "passwd", "--token", "-", "--password-stdin");
 	assert_string_equal(r.out, "Account ivy activated.\n");
-	assert_not_said(tok + 17);
-	assert_not_said("Ivy-Pass-1");
+	th_assert_not_said(tok + 17);
+	th_assert_not_said("Ivy-Pass-1");
 	/* Setting the password ended the other link. */
 	snprintf(in, sizeof(in), "%s\nIvy-Pass-9\n", prev);
-	RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
+	TH_RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
 	assert_true(th_contains(r.err, "invalid or expired token"));
-	assert_not_said(prev + 17);
-	assert_true(password_is(d, "ivy", "Ivy-Pass-1"));
-	RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
+	th_assert_not_said(prev + 17);
+	assert_true(th_password_is(d, "ivy", "Ivy-Pass-1"));
+	TH_RUN(d, in, 1, "passwd", "--token", "-", "--password-stdin");
 
 	/* An admin's reset; the token as an argument, --json. */
-	RUN(d, NULL, 0, "--json", "users", "reset-password", "ivy");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['email']"), "ivy@example.org");
-	assert_string_equal(json_get(r.out, "d['activation']"), "False");
+	TH_RUN(d, NULL, 0, "--json", "users", "reset-password", "ivy");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['email']"), "ivy@example.org");
+	assert_string_equal(th_json_must(r.out, "d['activation']"), "False");
 	strcpy(prev, tok);
 	mailed_token(d, prev, "Reset", tok);
-	RUN(d, "Ivy-Pass-2\n", 0, "--json", "passwd", "--token", tok,
+	TH_RUN(d, "Ivy-Pass-2\n", 0, "--json", "passwd", "--token", tok,
 	    "--password-stdin");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['username']"), "ivy");
-	assert_string_equal(json_get(r.out, "d['activated']"), "False");
-	assert_not_said(tok + 17);
-	assert_true(password_is(d, "ivy", "Ivy-Pass-2"));
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['username']"), "ivy");
+	assert_string_equal(th_json_must(r.out, "d['activated']"), "False");
+	th_assert_not_said(tok + 17);
+	assert_true(th_password_is(d, "ivy", "Ivy-Pass-2"));
 
 	/* forgot: the same answer for a known and an unknown address. */
-	RUN(d, NULL, 0, "users", "reset-password", "ivy");
+	TH_RUN(d, NULL, 0, "users", "reset-password", "ivy");
 	assert_string_equal(r.out, "Reset link sent to ivy@example.org.\n");
 	strcpy(prev, tok);
 	mailed_token(d, prev, "Reset", tok);
-	RUN(d, NULL, 0, "passwd", "--forgot", "ivy@example.org");
+	TH_RUN(d, NULL, 0, "passwd", "--forgot", "ivy@example.org");
 	assert_string_equal(r.out, "If ivy@example.org belongs to an active "
 	    "account, a reset link has been sent.\n");
 	strcpy(prev, tok);
 	mailed_token(d, prev, "Reset", tok);
-	RUN(d, NULL, 0, "passwd", "--forgot", "nobody-here@example.org");
+	TH_RUN(d, NULL, 0, "passwd", "--forgot", "nobody-here@example.org");
 	assert_string_equal(r.out, "If nobody-here@example.org belongs to an "
 	    "active account, a reset link has been sent.\n");
-	RUN(d, NULL, 0, "--json", "passwd", "--forgot", "x@example.org");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['accepted']"), "True");
-	RUN(d, NULL, 1, "passwd", "--forgot", "not-an-address");
+	TH_RUN(d, NULL, 0, "--json", "passwd", "--forgot", "x@example.org");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['accepted']"), "True");
+	TH_RUN(d, NULL, 1, "passwd", "--forgot", "not-an-address");
 	snprintf(in, sizeof(in), "%s\nIvy-Pass-3\n", tok);
-	RUN(d, in, 0, "passwd", "--token", "-", "--password-stdin");
+	TH_RUN(d, in, 0, "passwd", "--token", "-", "--password-stdin");
 	assert_string_equal(r.out, "Password set for ivy.\n");
-	assert_true(password_is(d, "ivy", "Ivy-Pass-3"));
+	assert_true(th_password_is(d, "ivy", "Ivy-Pass-3"));
 
 	/* Refusals. */
-	RUN(d, NULL, 0, "users", "add", "jack");
-	RUN(d, NULL, 1, "users", "reset-password", "jack");
+	TH_RUN(d, NULL, 0, "users", "add", "jack");
+	TH_RUN(d, NULL, 1, "users", "reset-password", "jack");
 	assert_true(th_contains(r.err, "email"));
-	RUN(d, NULL, 1, "users", "reset-password", "ghost");
-	RUN(d, "Jack-Pass-1\n", 1, "passwd", "--token",
+	TH_RUN(d, NULL, 1, "users", "reset-password", "ghost");
+	TH_RUN(d, "Jack-Pass-1\n", 1, "passwd", "--token",
 	    "0123456789abcdef_0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef", "--password-stdin");
 	if (th_is_root()) {
-		RUN_AS(d, &plain, NULL, 1, "passwd", "--forgot",
+		TH_RUN_AS(d, &plain, NULL, 1, "passwd", "--forgot",
 		    "ivy@example.org");
-		RUN_AS(d, &plain, NULL, 1, "users", "reset-password", "ivy");
+		TH_RUN_AS(d, &plain, NULL, 1, "users", "reset-password", "ivy");
 	}
 	/* No secret in the daemon's log either. */
 	log = th_keep(th_read_log(d));
@@ -1175,7 +986,7 @@ test_activation_not_mailed(void **state)
 
 		snprintf(name, sizeof(name), "pat%d", i);
 		snprintf(mail, sizeof(mail), "%s@example.org", name);
-		RUN(d, NULL, 0, "users", "add", "--activate", "-m", mail,
+		TH_RUN(d, NULL, 0, "users", "add", "--activate", "-m", mail,
 		    name);
 		assert_true(th_user_exists(d->sock, name));
 		assert_true(starts_with(r.out, "Account pat"));
@@ -1202,15 +1013,15 @@ test_mail_not_configured(void **state)
 	struct th_daemon *d = *state;
 	struct th_result r = { 0 };
 
-	RUN(d, NULL, 0, "users", "add", "-m", "kim@example.org", "kim");
-	RUN(d, NULL, 1, "users", "reset-password", "kim");
+	TH_RUN(d, NULL, 0, "users", "add", "-m", "kim@example.org", "kim");
+	TH_RUN(d, NULL, 1, "users", "reset-password", "kim");
 	assert_true(th_contains(r.err, "not configured"));
-	RUN(d, NULL, 1, "users", "add", "--activate", "-m",
+	TH_RUN(d, NULL, 1, "users", "add", "--activate", "-m",
 	    "lee@example.org", "lee");
 	assert_true(th_contains(r.err, "not configured"));
 	assert_false(th_user_exists(d->sock, "lee"));
 	/* forgot answers the same: nothing is told. */
-	RUN(d, NULL, 0, "passwd", "--forgot", "kim@example.org");
+	TH_RUN(d, NULL, 0, "passwd", "--forgot", "kim@example.org");
 	assert_true(th_contains(r.out, "If kim@example.org belongs"));
 	th_result_free(&r);
 }
@@ -1225,52 +1036,52 @@ test_passwd_session(void **state)
 
 	if (!th_is_root())
 		skip();
-	RUN(d, NULL, 0, "users", "add", "-A", "oidc", "nobody");
+	TH_RUN(d, NULL, 0, "users", "add", "-A", "oidc", "nobody");
 	assert_int_equal(th_add_user(d->sock, "mona", "Mona-Pass-1"), ACCT_OK);
 	session(d, "nobody", sess, sizeof(sess));
 	session(d, "mona", other, sizeof(other));
 	/* Another account's session is no proof. */
-	RUN_AS(d, &plain, "Nobody-Pass-1\n", 1, "passwd", "--session", other,
+	TH_RUN_AS(d, &plain, "Nobody-Pass-1\n", 1, "passwd", "--session", other,
 	    "--password-stdin");
 	assert_true(th_contains(r.err, "authentication failed"));
-	assert_not_said(other + 17);
+	th_assert_not_said(other + 17);
 	/* Nor is a garbled one. */
-	RUN_AS(d, &plain, "x\nNobody-Pass-1\n", 1, "passwd", "--session", "-",
+	TH_RUN_AS(d, &plain, "x\nNobody-Pass-1\n", 1, "passwd", "--session", "-",
 	    "--password-stdin");
 	/* The own: from stdin, then the new password. */
 	snprintf(in, sizeof(in), "%s\nNobody-Pass-1\n", sess);
-	RUN_AS(d, &plain, in, 0, "passwd", "--session", "-",
+	TH_RUN_AS(d, &plain, in, 0, "passwd", "--session", "-",
 	    "--password-stdin");
 	assert_string_equal(r.out, "Password of nobody changed.\n");
-	assert_not_said(sess + 17);
-	assert_not_said("Nobody-Pass-1");
-	assert_true(password_is(d, "nobody", "Nobody-Pass-1"));
+	th_assert_not_said(sess + 17);
+	th_assert_not_said("Nobody-Pass-1");
+	assert_true(th_password_is(d, "nobody", "Nobody-Pass-1"));
 	/* The change ended that session. */
 	assert_int_equal(validate(d, sess), ACCT_ERR_INVALID_TOKEN);
 	/* Now that it has a password, a session no longer changes it:
 	 * only the current password does. */
 	session(d, "nobody", sess, sizeof(sess));
-	RUN_AS(d, &plain, "Nobody-Pass-2\n", 1, "passwd", "--session", sess,
+	TH_RUN_AS(d, &plain, "Nobody-Pass-2\n", 1, "passwd", "--session", sess,
 	    "--password-stdin", "nobody");
 	assert_true(th_contains(r.err, "without one (single sign-on)"));
-	assert_true(password_is(d, "nobody", "Nobody-Pass-1"));
+	assert_true(th_password_is(d, "nobody", "Nobody-Pass-1"));
 	/* As an argument, with --json, once it is an SSO account again. */
-	RUN(d, NULL, 0, "passwd", "--rm", "nobody");
+	TH_RUN(d, NULL, 0, "passwd", "--rm", "nobody");
 	session(d, "nobody", sess, sizeof(sess));
-	RUN_AS(d, &plain, "Nobody-Pass-2\n", 0, "--json", "passwd",
+	TH_RUN_AS(d, &plain, "Nobody-Pass-2\n", 0, "--json", "passwd",
 	    "--session", sess, "--password-stdin", "nobody");
-	assert_true(json_valid(r.out));
-	assert_string_equal(json_get(r.out, "d['username']"), "nobody");
-	assert_not_said(sess + 17);
-	assert_true(password_is(d, "nobody", "Nobody-Pass-2"));
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['username']"), "nobody");
+	th_assert_not_said(sess + 17);
+	assert_true(th_password_is(d, "nobody", "Nobody-Pass-2"));
 	/* Not for another account, whatever the token. */
 	session(d, "nobody", sess, sizeof(sess));
-	RUN_AS(d, &plain, "Mona-Pass-2\n", 1, "passwd", "--session", sess,
+	TH_RUN_AS(d, &plain, "Mona-Pass-2\n", 1, "passwd", "--session", sess,
 	    "--password-stdin", "mona");
-	assert_true(password_is(d, "mona", "Mona-Pass-1"));
+	assert_true(th_password_is(d, "mona", "Mona-Pass-1"));
 	/* No terminal and no --password-stdin: usage. */
 	snprintf(in, sizeof(in), "%s\n", sess);
-	RUN_AS(d, &plain, in, 2, "passwd", "--session", "-");
+	TH_RUN_AS(d, &plain, in, 2, "passwd", "--session", "-");
 	th_result_free(&r);
 }
 
