@@ -6,7 +6,6 @@
  */
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,43 +72,19 @@ teardown(void **state)
 	return rc;
 }
 
-struct cmd {
-	const char *const *argv;
-};
-
-/* In a child: run argv, its standard output to out; its exit status. */
-static int
-run(void *arg, FILE *out)
-{
-	const struct cmd *c = arg;
-	int st;
-
-	fflush(out);
-	switch (fork()) {
-	case -1:
-		return 250;
-	case 0:
-		dup2(fileno(out), 1);
-		execv(c->argv[0], (char *const *)c->argv);
-		_exit(127);
-	default:
-		break;
-	}
-	if (wait(&st) == -1 || !WIFEXITED(st))
-		return 249;
-	return WEXITSTATUS(st);
-}
-
 /* testsaslauthd as cred: its exit status; what it printed in out. */
 static int
 sasl(const struct env *e, const struct th_cred *cred, const char *user,
     const char *pw, char *out, size_t outsz)
 {
-	const char *argv[] = { TESTSASLAUTHD, "-u", user, "-p", pw, "-s",
-	    "smtp", "-f", e->mux, NULL };
-	struct cmd c = { argv };
+	const char *const argv[] = { TESTSASLAUTHD, "-u", user, "-p", pw,
+	    "-s", "smtp", "-f", e->mux, NULL };
+	struct th_result r;
+	int st = th_run_v(argv, cred, NULL, NULL, &r);
 
-	return th_as(cred, run, &c, out, outsz);
+	snprintf(out, outsz, "%s", r.out ? r.out : "");
+	th_result_free(&r);
+	return st;
 }
 
 static int64_t
