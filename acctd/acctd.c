@@ -22,7 +22,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: acctd [-f] [-c file] [-s socket] [-d database]\n"
+	    "       acctd -t [-c file]\n"
 	    "  -f, --foreground     stay in the foreground (always, for now)\n"
+	    "  -t, --test           check the configuration, print the values in\n"
+	    "                       force, exit 0 (good) or 1\n"
 	    "  -c, --config FILE    configuration (default %s)\n"
 	    "  -s, --socket PATH    listening socket (overrides config)\n"
 	    "  -d, --db PATH        database file (overrides config)\n"
@@ -43,6 +46,7 @@ no_dumps(void)
 struct opts {
 	const char	*config;
 	bool		 config_given;
+	bool		 test;
 	const char	*socket;
 	const char	*db;
 };
@@ -52,6 +56,7 @@ parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "test",	no_argument,		NULL, 't' },
 		{ "config",	required_argument,	NULL, 'c' },
 		{ "socket",	required_argument,	NULL, 's' },
 		{ "db",		required_argument,	NULL, 'd' },
@@ -63,9 +68,12 @@ parse_args(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->config = ACCTD_DEFAULT_CONFIG;
-	while ((ch = getopt_long(argc, argv, "fc:s:d:Vh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "ftc:s:d:Vh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
+			break;
+		case 't':
+			o->test = true;
 			break;
 		case 'c':
 			o->config = optarg;
@@ -144,6 +152,12 @@ main(int argc, char **argv)
 
 	if (dispatch_init() == -1 || load_config(&o, &c) == -1)
 		return 1;
+	/* -t: the file is good (load_config said why not); show it. */
+	if (o.test) {
+		config_print(stdout, &c);
+		fprintf(stderr, "acctd: %s: configuration OK\n", o.config);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	if (db_open(c.db_path, err, sizeof(err)) == -1) {
 		log_err("database: %s", err);
 		return 1;

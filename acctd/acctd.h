@@ -79,6 +79,8 @@ int	config_parse(struct config *c, const char *name, const char *text,
 /* Defaults, then the file. A missing file is fine unless required. */
 int	config_load(struct config *c, const char *path, bool required,
 	    char *err, size_t errsz);
+/* Every key and the value in force, one "key = value" line each. */
+void	config_print(FILE *f, const struct config *c);
 /* Resolve group names or numeric gids; warns for unknown groups. */
 void	config_resolve_groups(struct config *c);
 /* The live config: set at start and on SIGHUP, copied per request. */

@@ -352,6 +352,43 @@ config_load(struct config *c, const char *path, bool required,
 	return rc;
 }
 
+static const char *
+level_name(int l)
+{
+	static const char *const names[] = { "error", "warning", "info",
+	    "debug" };
+
+	return l >= 0 && l < 4 ? names[l] : "?";
+}
+
+/* Every key with its value in force: what acctd -t shows. */
+void
+config_print(FILE *f, const struct config *c)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		const char *v = (const char *)c + k->off;
+
+		fprintf(f, "%s = ", k->name);
+		switch (k->kind) {
+		case K_U32:
+			fprintf(f, "%u\n", *(const uint32_t *)(const void *)v);
+			break;
+		case K_LOGLEVEL:
+			fprintf(f, "%s\n", level_name(c->log_level));
+			break;
+		case K_PATH_SOCKET:
+		case K_PATH_DB:
+		case K_GROUP:
+		case K_COMMAND:
+		case K_EMAIL:
+		case K_URL:
+			fprintf(f, "%s\n", v);
+			break;
+		}
+	}
+}
+
 /* A group given as digits is a gid; otherwise it is looked up by name. */
 static bool
 resolve_group(const char *key, const char *name, gid_t *gid)

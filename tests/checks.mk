@@ -39,7 +39,7 @@ check-units: acctd/acctd
 		exit 1; \
 	fi; \
 	echo "acctd.service: exposure $$score (at most $(UNIT_MAX_EXPOSURE))"; \
-	sed 's|^ExecStart=/usr/sbin/acctd|ExecStart=$(CURDIR)/acctd/acctd|' \
+	sed 's|/usr/sbin/acctd|$(CURDIR)/acctd/acctd|g' \
 	    systemd/acctd.service >$$t/acctd.service; \
 	cp systemd/acctd.socket $$t/; \
 	systemd-analyze verify --man=no $$t/acctd.service $$t/acctd.socket; \

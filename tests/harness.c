@@ -64,8 +64,8 @@ th_is_root(void)
 
 /* ---- the daemon ---- */
 
-static const char *
-acctd_bin(void)
+const char *
+th_acctd_bin(void)
 {
 	const char *b = getenv("ACCTD_BIN");
 
@@ -153,7 +153,7 @@ th_init(struct th_daemon *d, const char *extra)
 pid_t
 th_spawn(const struct th_daemon *d)
 {
-	const char *bin = acctd_bin();
+	const char *bin = th_acctd_bin();
 	pid_t pid;
 	int fd, nul;
 
@@ -1901,7 +1901,7 @@ th_totp_enrol(const char *sock, const char *user, char secret[64],
 int
 th_start_wrapped(struct th_daemon *d, const char *const *wrap)
 {
-	const char *bin = acctd_bin();
+	const char *bin = th_acctd_bin();
 	const char *argv[TH_MAX_ARGS];
 	int64_t until;
 	size_t n = 0;

@@ -165,6 +165,7 @@ int	th_acctc_as(const struct th_daemon *d, const struct th_cred *cred,
 	    const char *stdin_text, struct th_result *r, ...)
 	    __attribute__((sentinel));
 const char *th_acctc_bin(void);	/* NULL if ACCTC_BIN unset or missing */
+const char *th_acctd_bin(void);	/* NULL if ACCTD_BIN unset or missing */
 /* Put NAME=VALUE in the environment of the acctc runs that follow;
  * NULL clears them all. */
 void	th_acctc_env(const char *assignment);

@@ -19,6 +19,7 @@
 
 #include "../acctd/acctd.h"
 #include "../common/log.h"
+#include "harness.h"
 
 #define ERRSZ	512
 
@@ -712,6 +713,81 @@ test_load_refuses_bad_files(void **state)
 
 /* ---- the live config ---- */
 
+/* What config_print() writes parses back to the same values, for every
+ * key, and names every key of the table. */
+static void
+test_print_parses_back(void **state)
+{
+	struct config a, b;
+	char *text = NULL, err[ERRSZ] = "";
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	parse_ok(&a, "saslauthd_socket = /tmp/x/mux\nlockout_failures = 9\n"
+	    "mail_from = a@example.org\nlog_level = warning\n"
+	    "reset_mail_interval = 0\nadmin_group = 17\n");
+	assert_non_null(f = open_memstream(&text, &len));
+	config_print(f, &a);
+	assert_int_equal(fclose(f), 0);
+	fresh(&b);
+	memset(&b, 0x5a, sizeof(b));	/* every value from the text */
+	config_defaults(&b);
+	b.lockout_failures = 1;
+	if (config_parse(&b, "printed", text, err, sizeof(err)) != 0)
+		fail_msg("%s\n%s", err, text);
+	assert_memory_equal(&a, &b, offsetof(struct config, admin_gid));
+	assert_non_null(strstr(text, "saslauthd_socket = /tmp/x/mux\n"));
+	assert_non_null(strstr(text, "log_level = warning\n"));
+	free(text);
+}
+
+/* acctd -t: the values in force on stdout and exit 0, or the file, the
+ * line and the reason on stderr and exit 1. */
+static void
+test_acctd_t(void **state)
+{
+	char path[] = "/tmp/acctd-conf.XXXXXX";
+	const char *bin = th_acctd_bin();
+	struct th_result r;
+	int fd;
+
+	(void)state;
+	assert_non_null(bin);
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_true(dprintf(fd, "lockout_failures = 7\n# fine\n") > 0);
+	close(fd);
+	{
+		const char *const argv[] = { bin, "-t", "-c", path, NULL };
+
+		assert_int_equal(th_run_v(argv, NULL, NULL, NULL, &r), 0);
+		assert_true(th_contains(r.out, "lockout_failures = 7\n"));
+		assert_true(th_contains(r.out, "lockout_base = 30\n"));
+		assert_true(th_contains(r.err, "configuration OK"));
+		th_result_free(&r);
+	}
+	assert_true((fd = open(path, O_WRONLY | O_TRUNC)) >= 0);
+	assert_true(dprintf(fd, "# one\nlockout_failures = 700\n") > 0);
+	close(fd);
+	{
+		const char *const argv[] = { bin, "-t", "-c", path, NULL };
+
+		assert_int_equal(th_run_v(argv, NULL, NULL, NULL, &r), 1);
+		assert_true(th_contains(r.err, ":2: lockout_failures must be"));
+		assert_string_equal(r.out, "");
+		th_result_free(&r);
+	}
+	unlink(path);
+	{
+		const char *const argv[] = { bin, "-t", "-c", path, NULL };
+
+		assert_int_equal(th_run_v(argv, NULL, NULL, NULL, &r), 1);
+		assert_true(th_contains(r.err, "No such file"));
+		th_result_free(&r);
+	}
+	th_free_all();
+}
+
 static void
 test_current(void **state)
 {
@@ -758,6 +834,8 @@ main(void)
 		TT(test_load_empty_and_dev_null),
 		TT(test_load_refuses_bad_files),
 		cmocka_unit_test(test_current),
+		cmocka_unit_test(test_print_parses_back),
+		cmocka_unit_test(test_acctd_t),
 	};
 
 	log_init("test_config", LOG_LVL_ERR);	/* quiet group warnings */
