@@ -34,7 +34,14 @@ ACCTC_FORMAT_HELP
 "  -s, --superadmin         make a super admin (--no-superadmin undoes)\n" \
 "  -l, --no-login           disallow login (--login allows it)\n" \
 "  -w, --webdav             allow WebDAV (--no-webdav disallows it)\n" \
-"  -u, --upload-path PATH   upload path\n"
+"  -u, --upload-path PATH   upload path\n" \
+"      --expires DATE       no login from DATE (YYYY-MM-DD, UTC) on;\n" \
+"                           never (the default) for none\n" \
+"      --password-max-age DAYS\n" \
+"                           the password must be changed when older;\n" \
+"                           never, or default (password_max_age_days)\n" \
+"      --must-change        the next login must change the password\n" \
+"                           (--no-must-change undoes)\n"
 
 static const struct acctc_cmd cmds[] = {
 	{ "hello", cmd_hello, "",

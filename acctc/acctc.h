@@ -185,6 +185,7 @@ enum out_kind {
 	OUT_TIME,	/* unix seconds, nil empty */
 	OUT_TIME_NEVER,	/* unix seconds, nil "never" */
 	OUT_LIST,	/* array of strings, comma separated */
+	OUT_DAYS,	/* int days, 0 "never", nil "default" */
 };
 
 /* How one result field is labelled and shown. */

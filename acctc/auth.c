@@ -311,10 +311,15 @@ cmd_auth_test(struct acctc *a, int argc, char **argv)
 		proto_kv_str_f(&args, F_SERVICE, service);
 	if ((rc = acctc_login(a, &args, &rep, carg != NULL ? code : NULL,
 	    from_stdin)) == ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
+		const msgpack_object *mc = proto_map_get(rep.result,
+		    "must_change");
+
 		printf("Password for ");
 		out_str(stdout, proto_map_get(proto_map_get(rep.result,
 		    "user"), "username"));
-		printf(" is valid.\n");
+		printf(" is valid%s.\n", mc != NULL &&
+		    mc->type == MSGPACK_OBJECT_BOOLEAN && mc->via.boolean ?
+		    "; it must be changed now" : "");
 	}
 	explicit_bzero(code, sizeof(code));
 	proto_msg_free(&args);	/* wipes the packed password */

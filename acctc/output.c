@@ -245,6 +245,15 @@ text_value(FILE *f, const msgpack_object *o, enum out_kind kind)
 	if (o->type == MSGPACK_OBJECT_NIL) {
 		if (kind == OUT_TIME_NEVER)
 			fputs("never", f);
+		else if (kind == OUT_DAYS)
+			fputs("default", f);
+		return;
+	}
+	if (is_int(o) && kind == OUT_DAYS) {
+		if (o->via.i64 == 0)
+			fputs("never", f);
+		else
+			fprintf(f, "%lld days", (long long)o->via.i64);
 		return;
 	}
 	if (o->type == MSGPACK_OBJECT_BOOLEAN) {

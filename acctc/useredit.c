@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "acctc.h"
 
@@ -25,6 +26,10 @@ struct user_opts {
 	int		 restore;
 	bool		 disable_2fa;
 	bool		 unlock;	/* users mod */
+	const char	*expires;	/* DATE or never */
+	int64_t		 expires_at;	/* its unix time; 0: never */
+	const char	*max_age;	/* DAYS, never or default */
+	int		 must_change;
 	bool		 activate;	/* users add */
 	bool		 pw_stdin;
 	char		*pw_arg;	/* -p, in argv: wiped once sent */
@@ -43,6 +48,10 @@ enum {
 	OPT_PASSWORD_STDIN,
 	OPT_UNLOCK,
 	OPT_ACTIVATE,
+	OPT_EXPIRES,
+	OPT_MAX_AGE,
+	OPT_MUST_CHANGE,
+	OPT_NO_MUST_CHANGE,
 };
 
 #define USER_SHORTOPTS	"n:m:p:r:A:slwu:"
@@ -62,7 +71,11 @@ enum {
 	{ "login",		NOARG,	NULL, OPT_LOGIN }, \
 	{ "webdav",		NOARG,	NULL, 'w' }, \
 	{ "no-webdav",		NOARG,	NULL, OPT_NO_WEBDAV }, \
-	{ "upload-path",	ARG,	NULL, 'u' }
+	{ "upload-path",	ARG,	NULL, 'u' }, \
+	{ "expires",		ARG,	NULL, OPT_EXPIRES }, \
+	{ "password-max-age",	ARG,	NULL, OPT_MAX_AGE }, \
+	{ "must-change",	NOARG,	NULL, OPT_MUST_CHANGE }, \
+	{ "no-must-change",	NOARG,	NULL, OPT_NO_MUST_CHANGE }
 
 static const struct option add_lopts[] = {
 	USER_LONGOPTS,
@@ -102,7 +115,30 @@ opt_set(struct user_opts *o, int ch, char *arg)
 	case OPT_PASSWORD_STDIN: o->pw_stdin = true; break;
 	case OPT_UNLOCK: o->unlock = true; break;
 	case OPT_ACTIVATE: o->activate = true; break;
+	case OPT_EXPIRES: o->expires = arg; break;
+	case OPT_MAX_AGE: o->max_age = arg; break;
+	case OPT_MUST_CHANGE: o->must_change = 1; break;
+	case OPT_NO_MUST_CHANGE: o->must_change = 0; break;
 	}
+}
+
+/* YYYY-MM-DD (00:00 UTC, as shadow's expire day) or "never" (0). */
+static int
+expiry(const char *s, int64_t *t)
+{
+	struct tm tm;
+	const char *end;
+
+	if (strcmp(s, "never") == 0) {
+		*t = 0;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL || *end != '\0' ||
+	    tm.tm_year < 70)
+		return -1;
+	*t = (int64_t)timegm(&tm);
+	return *t > 0 ? 0 : -1;
 }
 
 /* Flags, then exactly one USERNAME. Returns -1 to go on, or an exit. */
@@ -114,6 +150,7 @@ opts_parse(struct acctc *a, int argc, char **argv,
 
 	memset(o, 0, sizeof(*o));
 	o->superadmin = o->login = o->webdav = o->restore = UNSET;
+	o->must_change = UNSET;
 	while ((ch = acctc_getopt(a, argc, argv, USER_SHORTOPTS, lopts,
 	    &rc)) != -1)
 		opt_set(o, ch, optarg);
@@ -126,6 +163,9 @@ opts_parse(struct acctc *a, int argc, char **argv,
 	if (o->pw_arg != NULL && o->pw_stdin)
 		return acctc_usage(a,
 		    "--password and --password-stdin exclude each other");
+	if (o->expires != NULL && expiry(o->expires, &o->expires_at) == -1)
+		return acctc_usage(a, "--expires takes a date, YYYY-MM-DD "
+		    "(the account expires at its start, UTC), or never");
 	*user = argv[optind];
 	return -1;
 }
@@ -163,6 +203,10 @@ pack_fields(const struct user_opts *o, struct proto_msg *m)
 		proto_kv_bool_f(m, F_DISABLE_2FA, true);
 	if (o->unlock)
 		proto_kv_bool_f(m, F_UNLOCK, true);
+	if (o->expires != NULL)
+		proto_kv_int_f(m, F_EXPIRES_AT, o->expires_at);
+	kv_str(m, F_PASSWORD_MAX_AGE, o->max_age);
+	kv_bool(m, F_MUST_CHANGE, o->must_change);
 	return (int)(m->npairs - before);
 }
 

@@ -34,6 +34,10 @@ static const struct out_field account_fields[] = {
 	{ "updated_at",		"Updated At",	OUT_TIME },
 	{ "last_login_at",	"Last Login",	OUT_TIME_NEVER },
 	{ "deleted_at",		"Deleted At",	OUT_TIME },
+	{ "expires_at",		"Expires",	OUT_TIME_NEVER },
+	{ "password_changed_at", "Password Changed", OUT_TIME },
+	{ "password_max_age_days", "Password Max Age", OUT_DAYS },
+	{ "must_change",	"Must Change Password", OUT_YESNO },
 };
 
 /* users ls: the columns of PhotoPrism's `users ls`, plus name and email. */

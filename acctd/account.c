@@ -14,7 +14,8 @@
 #define COLUMNS	"id, username, display_name, email, role, super_admin, " \
 	"login_allowed, webdav, upload_path, auth_provider, auth_id, " \
 	"totp_enabled, password_hash, activated, failed_logins, " \
-	"locked_until, created_at, updated_at, last_login_at, deleted_at"
+	"locked_until, created_at, updated_at, last_login_at, deleted_at, " \
+	"expires_at, password_changed_at, password_max_age_days, must_change"
 
 void
 account_free(struct account *a)
@@ -71,6 +72,10 @@ from_row(const struct db_query *q, struct account *a)
 	a->updated_at = db_int(q, 17);
 	a->last_login_at = db_int(q, 18);
 	a->deleted_at = db_int(q, 19);
+	a->expires_at = db_int(q, 20);
+	a->password_changed_at = db_int(q, 21);
+	a->max_age_days = db_null(q, 22) ? -1 : db_int(q, 22);
+	a->must_change = db_int(q, 23) != 0;
 	if (oom || a->username == NULL || a->name == NULL ||
 	    a->role == NULL || a->upload_path == NULL ||
 	    a->auth_provider == NULL || a->auth_id == NULL) {
@@ -115,7 +120,7 @@ pack_time(msgpack_packer *pk, const char *key, int64_t t)
 void
 account_pack(msgpack_packer *pk, const struct account *a)
 {
-	msgpack_pack_map(pk, 21);
+	msgpack_pack_map(pk, 25);
 	pack_str(pk, "id", a->id);
 	pack_str(pk, "username", a->username);
 	pack_str(pk, "name", a->name);
@@ -139,6 +144,14 @@ account_pack(msgpack_packer *pk, const struct account *a)
 	pack_time(pk, "updated_at", a->updated_at);
 	pack_time(pk, "last_login_at", a->last_login_at);
 	pack_time(pk, "deleted_at", a->deleted_at);
+	pack_time(pk, "expires_at", a->expires_at);
+	pack_time(pk, "password_changed_at", a->password_changed_at);
+	proto_pack_cstr(pk, "password_max_age_days");
+	if (a->max_age_days < 0)
+		msgpack_pack_nil(pk);	/* the config's */
+	else
+		msgpack_pack_int64(pk, a->max_age_days);
+	pack_bool(pk, "must_change", a->must_change);
 }
 
 /* One row by sql with one text parameter. */
@@ -225,7 +238,8 @@ account_insert_locked(struct account *a)
 	a->created_at = a->updated_at = now_unix();
 	return db_exec(NULL, "INSERT INTO accounts (" COLUMNS ") VALUES (?1, "
 	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-	    "?16, ?17, ?18, ?19, ?20)", DB_ARGS(DB_TEXT(a->id),
+	    "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+	    DB_ARGS(DB_TEXT(a->id),
 	    DB_TEXT(a->username), DB_TEXT(a->name), DB_TEXT(a->email),
 	    DB_TEXT(a->role), DB_INT(a->superadmin), DB_INT(a->login),
 	    DB_INT(a->webdav), DB_TEXT(a->upload_path),
@@ -233,7 +247,11 @@ account_insert_locked(struct account *a)
 	    DB_INT(a->two_factor), DB_TEXT(a->hash), DB_INT(a->activated),
 	    DB_INT(a->failed_logins), db_time(a->locked_until),
 	    DB_INT(a->created_at), DB_INT(a->updated_at),
-	    db_time(a->last_login_at), db_time(a->deleted_at)));
+	    db_time(a->last_login_at), db_time(a->deleted_at),
+	    db_time(a->expires_at), db_time(a->hash != NULL &&
+	    a->password_changed_at == 0 ? a->created_at :
+	    a->password_changed_at), a->max_age_days < 0 ? DB_NULL :
+	    DB_INT(a->max_age_days), DB_INT(a->must_change)));
 }
 
 /* fn inside one write transaction: all of it lands, or none. */
@@ -291,6 +309,13 @@ password_changed_locked(const char *id)
 	"auth_provider = CASE WHEN ?16 THEN ?17 ELSE auth_provider END, " \
 	"auth_id = CASE WHEN ?18 THEN ?19 ELSE auth_id END, " \
 	"password_hash = CASE WHEN ?20 THEN ?21 ELSE password_hash END, " \
+	"password_changed_at = CASE WHEN ?20 THEN ?27 ELSE " \
+	" password_changed_at END, " \
+	"must_change = CASE WHEN ?29 THEN ?30 WHEN ?20 THEN 0 ELSE " \
+	" must_change END, " \
+	"expires_at = CASE WHEN ?31 THEN nullif(?32, 0) ELSE expires_at END, " \
+	"password_max_age_days = CASE WHEN ?33 THEN ?34 ELSE " \
+	" password_max_age_days END, " \
 	"activated = CASE WHEN ?22 THEN ?23 ELSE activated END, " \
 	"failed_logins = CASE WHEN ?24 THEN 0 ELSE failed_logins END, " \
 	"locked_until = CASE WHEN ?24 THEN NULL ELSE locked_until END, " \
@@ -329,6 +354,10 @@ change_locked(const char *id, const struct account_change *c,
 		DB_INT(restore),
 		DB_INT(now_unix()),
 		DB_INT(deleted_at),
+		ON(AC_MUST_CHANGE), DB_INT(c->must_change),
+		ON(AC_EXPIRES), DB_INT(c->expires_at),
+		ON(AC_MAX_AGE), c->max_age_days < 0 ? DB_NULL :
+		    DB_INT(c->max_age_days),
 	};
 #undef ON
 
@@ -373,20 +402,23 @@ account_restore(const char *id, int64_t deleted_at,
 
 /*
  * Replace the hash only if it is still the one the caller verified
- * against (old_hash, NULL for none): a concurrent change wins.
+ * against (old_hash, NULL for none): a concurrent change wins. change:
+ * a new password (its age starts, must_change ends), not a re-hash.
  */
 static int
 set_hash_locked(const char *id, bool check_old, const char *old_hash,
-    const char *new_hash)
+    const char *new_hash, bool change)
 {
 	int64_t n = 0;
 	int rc;
 
 	rc = db_exec(&n, "UPDATE accounts SET password_hash = ?1, "
-	    "updated_at = ?2 WHERE id = ?3 AND deleted_at IS NULL AND "
+	    "updated_at = ?2, password_changed_at = CASE WHEN ?6 THEN ?2 "
+	    "ELSE password_changed_at END, must_change = CASE WHEN ?6 THEN 0 "
+	    "ELSE must_change END WHERE id = ?3 AND deleted_at IS NULL AND "
 	    "(?4 = 0 OR password_hash IS ?5)", DB_ARGS(DB_TEXT(new_hash),
 	    DB_INT(now_unix()), DB_TEXT(id), DB_INT(check_old),
-	    DB_TEXT(old_hash)));
+	    DB_TEXT(old_hash), DB_INT(change)));
 	if (rc == ACCT_OK && n != 1)
 		rc = ACCT_ERR_BUSY;
 	return rc;
@@ -400,7 +432,7 @@ account_set_password(const char *id, bool check_old, const char *old_hash,
 
 	db_lock();
 	if ((rc = db_begin()) == ACCT_OK) {
-		rc = set_hash_locked(id, check_old, old_hash, new_hash);
+		rc = set_hash_locked(id, check_old, old_hash, new_hash, true);
 		if (rc == ACCT_OK)
 			rc = password_changed_locked(id);
 		rc = db_end(rc);
@@ -415,7 +447,7 @@ account_rehash(const char *id, const char *old_hash, const char *new_hash)
 	int rc;
 
 	db_lock();
-	rc = set_hash_locked(id, true, old_hash, new_hash);
+	rc = set_hash_locked(id, true, old_hash, new_hash, false);
 	db_unlock();
 	return rc;
 }

@@ -65,6 +65,7 @@ struct config {
 	uint32_t	activation_token_lifetime; /* seconds */
 	uint32_t	reset_mail_interval;	/* seconds between two, per account */
 	uint32_t	reset_mail_per_source;	/* an hour, per source */
+	uint32_t	password_max_age_days;	/* 0: passwords do not age */
 	/* Resolved from the group names when loaded. */
 	gid_t		admin_gid;
 	gid_t		auth_gid;
@@ -134,25 +135,29 @@ void	saslauthd_serve(int fd, const struct peer *peer, int timeout_ms);
 /* account.c: a row of the accounts table. */
 struct account {
 	char	 id[33];
+	bool	 superadmin;
+	bool	 login;
+	bool	 webdav;
+	bool	 two_factor;
+	bool	 activated;
+	bool	 must_change;	/* set by an admin, cleared by a change */
 	char	*username;
 	char	*name;
 	char	*email;		/* NULL when none */
 	char	*role;
-	bool	 superadmin;
-	bool	 login;
-	bool	 webdav;
 	char	*upload_path;
 	char	*auth_provider;
 	char	*auth_id;
-	bool	 two_factor;
 	char	*hash;		/* PHC string; NULL when none; wiped on free */
-	bool	 activated;
 	int64_t	 failed_logins;
 	int64_t	 locked_until;	/* 0: not locked */
 	int64_t	 created_at;
 	int64_t	 updated_at;
 	int64_t	 last_login_at;	/* 0: never */
 	int64_t	 deleted_at;	/* 0: active */
+	int64_t	 expires_at;	/* 0: never; no login from then on */
+	int64_t	 password_changed_at;	/* 0: not known */
+	int64_t	 max_age_days;	/* -1: the config's; 0: never */
 };
 
 /* A caller of the hash pool (hash.c). */
@@ -236,6 +241,7 @@ enum cred_status {
 	CRED_LOCKED,		/* account or source locked */
 	CRED_DISABLED,		/* right password, login not allowed */
 	CRED_PENDING,		/* right password, not activated */
+	CRED_EXPIRED,		/* right password, the account expired */
 	CRED_CODE_REQUIRED,	/* right password, the code missing */
 	CRED_BAD_CODE,
 	CRED_ERROR,		/* undecided: busy, out of memory */
@@ -260,6 +266,7 @@ struct cred_check {
 	bool			 app;		/* an app password matched */
 	char			 app_id[TOKEN_ID_LEN];
 	int64_t			 step;		/* of the enrolment's code */
+	bool			 must_change;	/* OK, but change it now */
 };
 /*
  * Check c against account a (found: ACCT_OK, or NOT_FOUND for a name
@@ -362,11 +369,15 @@ int	account_insert_locked(struct account *a);
 #define AC_ACTIVATED	0x0400
 #define AC_UNLOCK	0x0800	/* clear failures and the lock */
 #define AC_NO2FA	0x1000	/* two-factor off, secrets and codes gone */
+#define AC_MUST_CHANGE	0x2000
+#define AC_EXPIRES	0x4000	/* expires_at 0: never */
+#define AC_MAX_AGE	0x8000	/* max_age_days -1: the config's */
 struct account_change {
 	unsigned	 set;
 	const char	*name, *email, *role, *upload_path, *auth_provider,
 			*auth_id, *hash;
-	bool		 superadmin, login, webdav, activated;
+	bool		 superadmin, login, webdav, activated, must_change;
+	int64_t		 expires_at, max_age_days;
 };
 /* ACCT_ERR_NOT_FOUND when the account is gone (deleted meanwhile). */
 int	account_change(const char *id, const struct account_change *c);

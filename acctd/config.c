@@ -58,6 +58,7 @@ static const struct key {
 	{ "activation_token_lifetime", K_U32, offsetof(struct config, activation_token_lifetime), 1, 30 * 86400 },
 	{ "reset_mail_interval", K_U32, offsetof(struct config, reset_mail_interval), 0, 86400 },
 	{ "reset_mail_per_source", K_U32, offsetof(struct config, reset_mail_per_source), 0, 100000 },
+	{ "password_max_age_days", K_U32, offsetof(struct config, password_max_age_days), 0, 36500 },
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -18,6 +18,7 @@ const char *const cred_status_names[CRED__COUNT] = {
 	[CRED_LOCKED]		= "LOCKED",
 	[CRED_DISABLED]		= "DISABLED",
 	[CRED_PENDING]		= "PENDING",
+	[CRED_EXPIRED]		= "EXPIRED",
 	[CRED_CODE_REQUIRED]	= "CODE_REQUIRED",
 	[CRED_BAD_CODE]		= "BAD_CODE",
 	[CRED_ERROR]		= "ERROR",
@@ -66,6 +67,22 @@ app_password(const struct account *a, const char *pw, const char *service,
 	return true;
 }
 
+/*
+ * Must the password be changed now? An admin said so, or it is older
+ * than the account's maximum age (or the config's, when it has none).
+ */
+static bool
+must_change(const struct config *cfg, const struct account *a)
+{
+	int64_t days = a->max_age_days >= 0 ? a->max_age_days :
+	    (int64_t)cfg->password_max_age_days;
+
+	if (a->must_change)
+		return true;
+	return days > 0 && a->hash != NULL && a->password_changed_at != 0 &&
+	    now_unix() >= a->password_changed_at + days * 86400;
+}
+
 /* The password: one hash, whatever the account's state. */
 static enum cred_status
 check_password(struct ctx *x, struct cred_check *c, bool known,
@@ -98,6 +115,8 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 		return CRED_DISABLED;
 	if (!a->activated)
 		return CRED_PENDING;
+	if (a->expires_at != 0 && now_unix() >= a->expires_at)
+		return CRED_EXPIRED;
 	/* Only now, with the password right, may the code be asked for. */
 	if ((c->flags & CRED_SECOND_FACTOR) && a->two_factor && !c->app) {
 		if (c->code == NULL)
@@ -170,9 +189,12 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	c->status = c->password != NULL ?
 	    check_password(x, c, known, a, locked, &rc) :
 	    check_pending(x, c, known, a, locked, &rc);
-	if (c->status == CRED_OK)
+	if (c->status == CRED_OK) {
 		(void)throttle_success(a->id, &src,
 		    (c->flags & CRED_STAMP_LOGIN) != 0);
+		c->must_change = c->password != NULL && !c->app &&
+		    must_change(&x->cfg, a);
+	}
 	else if (c->status == CRED_CODE_REQUIRED || c->status == CRED_ERROR)
 		(void)throttle_refund(&x->cfg, e.account_id, &src);
 	e.status = cred_status_names[c->status];

@@ -138,6 +138,17 @@ static const char *const migrations[] = {
 	" key TEXT PRIMARY KEY,"	/* account:ID or source:UID:ADDRESS */
 	" window_start INTEGER NOT NULL,"
 	" sent INTEGER NOT NULL);",
+
+	/* 7: account expiry and password aging, as shadow has them */
+	"ALTER TABLE accounts ADD COLUMN expires_at INTEGER;"	/* NULL: never */
+	"ALTER TABLE accounts ADD COLUMN password_changed_at INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN password_max_age_days INTEGER;"
+	" -- NULL: the config's; 0: never\n"
+	"ALTER TABLE accounts ADD COLUMN must_change INTEGER NOT NULL "
+	" DEFAULT 0;"
+	/* Before, a password's age was not kept: count from now. */
+	"UPDATE accounts SET password_changed_at = updated_at WHERE"
+	" password_hash IS NOT NULL;",
 };
 
 #define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -74,6 +74,26 @@ static const struct {
 	{ F_WEBDAV, AC_WEBDAV, offsetof(struct account_change, webdav) },
 };
 
+/* "default" -1 (the config's), "never" 0, or 1 to 36500 days. */
+static int
+max_age(const char *s, int64_t *days)
+{
+	char *end;
+	long v;
+
+	if (strcmp(s, "default") == 0 || strcmp(s, "never") == 0) {
+		*days = s[0] == 'd' ? -1 : 0;
+		return 0;
+	}
+	if (*s < '1' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v > 36500)
+		return -1;
+	*days = v;
+	return 0;
+}
+
 /* The property arguments of users add / users mod, checked. */
 static int
 change_from(struct ctx *x, struct proto_request *req,
@@ -106,6 +126,22 @@ change_from(struct ctx *x, struct proto_request *req,
 			return ACCT_ERR_INVALID;
 		c->email = e[0] != '\0' ? e : NULL;
 		c->set |= AC_EMAIL;
+	}
+	if (PROTO_HAS(req, F_EXPIRES_AT)) {
+		c->expires_at = req->arg[F_EXPIRES_AT].i;
+		c->set |= AC_EXPIRES;
+	}
+	if (PROTO_HAS(req, F_MUST_CHANGE)) {
+		c->must_change = req->arg[F_MUST_CHANGE].b;
+		c->set |= AC_MUST_CHANGE;
+	}
+	if (PROTO_HAS(req, F_PASSWORD_MAX_AGE)) {
+		if (max_age(req->arg[F_PASSWORD_MAX_AGE].str,
+		    &c->max_age_days) == -1)
+			return ctx_fail(x, ACCT_ERR_INVALID, "password max age "
+			    "must be a number of days (1 to 36500), never or "
+			    "default");
+		c->set |= AC_MAX_AGE;
 	}
 	if (PROTO_HAS(req, F_DISABLE_2FA) && req->arg[F_DISABLE_2FA].b)
 		c->set |= AC_NO2FA;
@@ -191,6 +227,9 @@ insert_new(const char *name, const struct account_change *c, bool pending,
 		.auth_id = (char *)OR(AC_AUTH_ID, c->auth_id, ""),
 		.hash = (char *)OR(AC_HASH, c->hash, NULL),
 		.activated = !pending,
+		.expires_at = OR(AC_EXPIRES, c->expires_at, 0),
+		.max_age_days = OR(AC_MAX_AGE, c->max_age_days, -1),
+		.must_change = OR(AC_MUST_CHANGE, c->must_change, false),
 	};
 #undef OR
 	int rc = account_insert(&a);

@@ -120,6 +120,7 @@ add_one(struct import *im, char *user, const char *name, char *email,
 	a.auth_provider = (char *)"local";
 	a.hash = (char *)hash;
 	a.login = a.activated = true;
+	a.max_age_days = -1;
 	/* A failed statement leaves the transaction and earlier rows be. */
 	if ((rc = account_insert_locked(&a)) == ACCT_ERR_EXISTS)
 		return "an account with that name or email exists";

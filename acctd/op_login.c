@@ -110,6 +110,8 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if (a.hash != NULL && !c.app)
 		rehash(x, &a, pw);
 	account_pack(proto_kv_begin(res, "user"), &a);
+	/* Right, but to be changed now (an admin's flag, or its age). */
+	proto_kv_bool(res, "must_change", c.must_change);
 out:
 	account_free(&a);
 	return rc;
@@ -126,7 +128,8 @@ h_session_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		    x->username);
 	if ((rc = check_scope(x, req)) != ACCT_OK)
 		return rc;
-	if (!a->login || !a->activated)
+	if (!a->login || !a->activated || (a->expires_at != 0 &&
+	    now_unix() >= a->expires_at))
 		return ctx_fail(x, ACCT_ERR_DENIED, "account '%s' may not log "
 		    "in", a->username);
 	if ((rc = session_create(x, req, a, GUARD_LIVE, NULL, res)) ==

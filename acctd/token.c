@@ -101,7 +101,8 @@ pack_row(msgpack_packer *pk, const struct db_query *q)
 	"secret_sha256, name, scope, created_at, created_by_uid, expires_at) " \
 	"SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0) WHERE ?10 = 0 " \
 	"OR EXISTS (SELECT 1 FROM accounts WHERE id = ?3 AND deleted_at IS " \
-	"NULL AND login_allowed AND activated AND (?10 <> 2 OR " \
+	"NULL AND login_allowed AND activated AND (expires_at IS NULL OR " \
+	"expires_at > ?7) AND (?10 <> 2 OR " \
 	"password_hash IS ?11) AND (?10 <> 3 OR EXISTS (SELECT 1 FROM " \
 	"tokens WHERE id = ?11 AND account_id = ?3)))"
 
@@ -210,8 +211,9 @@ token_check(const char *token, const char *type, const char *service,
 	rc = db_one(&q, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
 	    "accounts a ON a.id = t.account_id WHERE t.id = ?1 AND "
 	    "(t.account_id IS NULL OR (a.deleted_at IS NULL AND "
-	    "a.login_allowed AND (a.activated OR t.type = 'activation')))",
-	    DB_ARGS(DB_TEXT(id)));
+	    "a.login_allowed AND (a.activated OR t.type = 'activation') AND "
+	    "(a.expires_at IS NULL OR a.expires_at > ?2)))",
+	    DB_ARGS(DB_TEXT(id), DB_INT(now)));
 	if (rc == ACCT_ERR_NOT_FOUND)
 		rc = ACCT_ERR_INVALID_TOKEN;
 	if (rc == ACCT_OK)

@@ -195,6 +195,12 @@ void	acct_secret_free(char *s);
 
 /* The daemon's message for the last failed call on this handle. */
 const char *acct_last_message(const acct_t *a);
+/*
+ * After a successful acct_login() or acct_login_ex() on this handle:
+ * whether the password must be changed now (an admin asked for it, or
+ * it is older than its maximum age). The login itself succeeded.
+ */
+bool	acct_must_change(const acct_t *a);
 /* The library's version, e.g. "0.1.0". */
 const char *acct_version(void);
 

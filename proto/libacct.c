@@ -13,6 +13,7 @@
 struct acct {
 	struct acct_conn	*conn;
 	char			 message[256];
+	bool			 must_change;	/* of the last login */
 };
 
 const char *
@@ -59,6 +60,12 @@ acct_close(acct_t *a)
 		return;
 	acct_conn_close(a->conn);
 	free(a);
+}
+
+bool
+acct_must_change(const acct_t *a)
+{
+	return a->must_change;
 }
 
 const char *
@@ -217,10 +224,17 @@ acct_login_ex(acct_t *a, const struct acct_login_req *r,
 		if (r->lifetime > 0)
 			proto_kv_int_f(&args, F_LIFETIME, r->lifetime);
 	}
+	a->must_change = false;
 	rc = call(a, OP_LOGIN, &args, &rep);
 	proto_msg_free(&args);	/* wipes the password */
-	if (rc == ACCT_OK)
+	if (rc == ACCT_OK) {
+		const msgpack_object *mc = proto_map_get(rep.result,
+		    "must_change");
+
+		a->must_change = mc != NULL &&
+		    mc->type == MSGPACK_OBJECT_BOOLEAN && mc->via.boolean;
 		rc = results(&rep, user, r->session ? token : NULL);
+	}
 	proto_reply_free(&rep);	/* wipes the token's copy */
 	return rc;
 }

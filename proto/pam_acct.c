@@ -278,25 +278,31 @@ free_secret(char *s)
 	}
 }
 
-/* Remember, on this handle, that user passed our auth phase. */
+/* Remember, on this handle, that user passed our auth phase, and
+ * whether acctd said the password must be changed now. */
 static int
-mark_authenticated(pam_handle_t *pamh, const char *user)
+mark_authenticated(pam_handle_t *pamh, const char *user, bool change)
 {
-	static char ok[] = "ok";
+	static char ok[] = "ok", expired[] = "change";
 	char key[sizeof(DATA_PREFIX) + USERNAME_MAX];
 
 	snprintf(key, sizeof(key), DATA_PREFIX "%s", user);
-	return pam_set_data(pamh, key, ok, NULL);
+	return pam_set_data(pamh, key, change ? expired : ok, NULL);
 }
 
-static bool
-was_authenticated(pam_handle_t *pamh, const char *user)
+/* PAM_SUCCESS, PAM_NEW_AUTHTOK_REQD, or PAM_USER_UNKNOWN when user did
+ * not pass our auth phase on this handle. */
+static int
+authenticated(pam_handle_t *pamh, const char *user)
 {
 	char key[sizeof(DATA_PREFIX) + USERNAME_MAX];
 	const void *data = NULL;
 
 	snprintf(key, sizeof(key), DATA_PREFIX "%s", user);
-	return pam_get_data(pamh, key, &data) == PAM_SUCCESS && data != NULL;
+	if (pam_get_data(pamh, key, &data) != PAM_SUCCESS || data == NULL)
+		return PAM_USER_UNKNOWN;
+	return strcmp(data, "change") == 0 ? PAM_NEW_AUTHTOK_REQD :
+	    PAM_SUCCESS;
 }
 
 /*
@@ -341,7 +347,7 @@ login(pam_handle_t *pamh, const struct opts *o, acct_t *a, const char *user,
 		    "account it logged in to: refused", user);
 		rc = PAM_AUTH_ERR;
 	} else
-		rc = mark_authenticated(pamh, user);
+		rc = mark_authenticated(pamh, user, acct_must_change(a));
 	acct_user_free(&u);
 	return rc;
 }
@@ -404,8 +410,8 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	parse_opts(pamh, argc, argv, &o);
 	if ((rc = get_user(pamh, &o, &user)) != PAM_SUCCESS)
 		return rc;
-	if (was_authenticated(pamh, user))
-		return PAM_SUCCESS;
+	if ((rc = authenticated(pamh, user)) != PAM_USER_UNKNOWN)
+		return rc;
 	if (o.debug)
 		pam_syslog(pamh, LOG_DEBUG, "account %s: not authenticated by "
 		    "pam_acct on this handle", user);

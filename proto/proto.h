@@ -66,6 +66,9 @@ enum proto_field {
 	F_CODE,			/* a TOTP code or a recovery code */
 	F_LEGACY,		/* user_list: only hashes not yet upgraded */
 	F_DATA,			/* user_import: the file's text */
+	F_EXPIRES_AT,		/* unix seconds; 0: never */
+	F_PASSWORD_MAX_AGE,	/* days, "never" or "default" */
+	F_MUST_CHANGE,		/* the next login must change the password */
 	F__COUNT
 };
 

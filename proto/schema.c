@@ -42,12 +42,16 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_LEGACY]	  = { "legacy",        PT_BOOL,   0 },
 	/* Fits a request frame with room for the envelope. */
 	[F_DATA]	  = { "data",          PT_STR,    60000 },
+	[F_EXPIRES_AT]	  = { "expires_at",    PT_INT,    INT64_C(1) << 40 },
+	[F_PASSWORD_MAX_AGE] = { "password_max_age", PT_STR, 16 },
+	[F_MUST_CHANGE]	  = { "must_change",   PT_BOOL,   0 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
 #define ACCOUNT_FIELDS	(FB(F_NAME) | FB(F_EMAIL) | FB(F_ROLE) | \
 	FB(F_AUTH_PROVIDER) | FB(F_AUTH_ID) | FB(F_SUPERADMIN) | \
-	FB(F_LOGIN) | FB(F_WEBDAV) | FB(F_UPLOAD_PATH))
+	FB(F_LOGIN) | FB(F_WEBDAV) | FB(F_UPLOAD_PATH) | FB(F_EXPIRES_AT) | \
+	FB(F_PASSWORD_MAX_AGE) | FB(F_MUST_CHANGE))
 
 const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_HELLO]	 = { "hello", 0, 0 },

@@ -1327,6 +1327,26 @@ th_db_int(const struct th_daemon *d, const char *sql, ...)
 }
 
 int
+th_db_exec(const struct th_daemon *d, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+	int rc;
+
+	if (sqlite3_open_v2(d->db, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if ((rc = sqlite3_exec(db, sql, NULL, NULL, &err)) != SQLITE_OK)
+		fprintf(stderr, "harness: %s: %s\n", sql, err ? err : "?");
+	sqlite3_free(err);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
 th_db_integrity(const struct th_daemon *d)
 {
 	struct buf b = { 0 };

@@ -230,6 +230,10 @@ char	*th_db_dump_state(const struct th_daemon *d);
  * strings that follow (NULL ends them); -1 on error. */
 int64_t	th_db_int(const struct th_daemon *d, const char *sql, ...)
 	    __attribute__((sentinel));
+/* Run sql on the database file beside the daemon (it sees the change at
+ * its next statement): for states no request can make, such as an old
+ * password. 0 or -1 (printed). */
+int	th_db_exec(const struct th_daemon *d, const char *sql);
 /* PRAGMA integrity_check says ok: 0, else -1. */
 int	th_db_integrity(const struct th_daemon *d);
 

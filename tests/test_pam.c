@@ -23,6 +23,7 @@
 /* pam_strerror() of what the module returned, as pamtester prints it. */
 #define AUTH_ERR	"Authentication failure"
 #define USER_UNKNOWN	"User not known to the underlying authentication module"
+#define NEW_AUTHTOK_REQD "Authentication token is no longer valid; new one required"
 #define AUTHINFO_UNAVAIL \
 	"Authentication service cannot retrieve authentication info"
 #define AUTHTOK_ERR	"Authentication token manipulation error"
@@ -512,6 +513,34 @@ test_account_needs_auth(void **state)
 	    "authenticate acct_mgmt", &r), 0);
 }
 
+/*
+ * A password acctd says must be changed (an admin's must_change, or its
+ * age): auth succeeds, the account phase answers PAM_NEW_AUTHTOK_REQD,
+ * and once chauthtok changed it, the account phase passes again.
+ */
+static void
+test_account_must_change(void **state)
+{
+	struct pamenv *e = *state;
+	struct th_result r;
+	struct proto_msg m;
+
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	proto_kv_bool(&m, "must_change", true);
+	assert_int_equal(th_call_code(e->d.sock, "user_mod", &m), ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_not_equal(pt(e, "alice", PW "\n", NULL,
+	    "authenticate acct_mgmt", &r), 0);
+	assert_true(said(&r, "successfully authenticated"));
+	assert_true(said(&r, NEW_AUTHTOK_REQD));
+	assert_int_equal(pt(e, "alice", PW "\n" PW2 "\n" PW2 "\n", NULL,
+	    "chauthtok", &r), 0);
+	assert_int_equal(pt(e, "alice", PW2 "\n", NULL,
+	    "authenticate acct_mgmt", &r), 0);
+	assert_true(said(&r, "account management done"));
+}
+
 /* session and setcred do nothing and do not fail a stack. */
 static void
 test_session_setcred(void **state)
@@ -650,6 +679,7 @@ main(void)
 		T(test_code_echo_not_sent, setup),
 		T(test_nocode_app_password, setup_nocode),
 		T(test_account_needs_auth, setup),
+		T(test_account_must_change, setup),
 		T(test_session_setcred, setup),
 		T(test_chauthtok, setup),
 		T(test_chauthtok_authenticator, setup),
