@@ -47,10 +47,15 @@ static const struct acctc_cmd cmds[] = {
 	{ "hello", cmd_hello, "",
 	  "Show the daemon's version and who it takes you to be.\n" },
 	{ "users ls", cmd_users_ls,
-	  "[-n LIMIT] [--offset N] [--md|--csv|--tsv] [SEARCH]",
+	  "[-n LIMIT] [--offset N] [--locked|--pending|--disabled|--deleted]\n"
+	  "         [--md|--csv|--tsv] [SEARCH]",
 	  "List accounts whose username, name or email contains SEARCH.\n"
 	  "  -n, --count LIMIT        show at most LIMIT accounts (0-10000)\n"
 	  "      --offset N           skip the first N\n"
+	  "      --locked             only those locked by failed logins\n"
+	  "      --pending            only those waiting for activation\n"
+	  "      --disabled           only those with login disallowed\n"
+	  "      --deleted            only deleted ones, with their IDs\n"
 	  ACCTC_FORMAT_HELP },
 	{ "users show", cmd_users_show, "USERNAME",
 	  "Show every property of an account.\n" },
@@ -123,6 +128,12 @@ static const struct acctc_cmd cmds[] = {
 	  "Show login attempts: one row per client, username and realm.\n"
 	  "  -n, --count LIMIT        show at most LIMIT rows (0-10000,\n"
 	  "                           default 100)\n"
+	  ACCTC_FORMAT_HELP },
+	{ "audit locks", cmd_audit_locks, "[--md|--csv|--tsv] [--clear [ID]]",
+	  "Show the sources the daemon locked (a caller's uid and the address\n"
+	  "it reported) and the services it slows down (no address), with\n"
+	  "their failures and lock's end; or clear them.\n"
+	  "      --clear [ID]         clear source ID, or all of them\n"
 	  ACCTC_FORMAT_HELP },
 	{ "audit reset", cmd_audit_reset, "--yes",
 	  "Clear the audit log.\n"

@@ -136,6 +136,7 @@ int	acctc_login(struct acctc *a, struct proto_msg *args,
 /* audit.c */
 int	cmd_audit_logins(struct acctc *, int, char **);
 int	cmd_audit_reset(struct acctc *, int, char **);
+int	cmd_audit_locks(struct acctc *, int, char **);
 
 /* auth.c: sessions, access tokens, app passwords; and what clients.c
  * shares with it: the token flags, token_add, showing one token. */

@@ -49,6 +49,68 @@ cmd_audit_logins(struct acctc *a, int argc, char **argv)
 	return rc;
 }
 
+/* Locked and slowed sources: the caller's uid and the address it
+ * reported, or the service that reported none. */
+static const struct out_field lock_columns[] = {
+	{ "id",			"ID",		OUT_INT },
+	{ "peer_uid",		"UID",		OUT_INT },
+	{ "remote_addr",	"Address",	OUT_STR },
+	{ "service",		"Service",	OUT_STR },
+	{ "failures",		"Failures",	OUT_INT },
+	{ "state",		"State",	OUT_STR },
+	{ "locked_until",	"Locked Until",	OUT_TIME },
+};
+
+/*
+ * --json: {sources: [{id, peer_uid, remote_addr, service, failures,
+ * locked_until, state}...]}, or with --clear {cleared: int}.
+ */
+int
+cmd_audit_locks(struct acctc *a, int argc, char **argv)
+{
+	enum { OPT_CLEAR = ACCTC_OPT__NEXT };
+	static const struct option lopts[] = {
+		{ "clear",	no_argument,	NULL, OPT_CLEAR },
+		ACCTC_FORMAT_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct proto_msg args;
+	struct proto_reply rep;
+	bool clear = false;
+	int ch, rc;
+
+	while ((ch = acctc_getopt(a, argc, argv, ACCTC_FORMAT_SHORTOPTS,
+	    lopts, &rc)) != -1)
+		if (ch == OPT_CLEAR)
+			clear = true;
+		else
+			(void)acctc_format_opt(a, ch);
+	if (rc >= 0)
+		return rc;
+	if ((rc = acctc_format_check(a)) >= 0)
+		return rc;
+	if (argc - optind > (clear ? 1 : 0))
+		return acctc_usage(a, clear ? "too many arguments" :
+		    "an ID goes with --clear");
+	proto_msg_init(&args);
+	if (clear)
+		proto_kv_bool_f(&args, F_CLEAR, true);
+	if (optind < argc)
+		proto_kv_str_f(&args, F_ID, argv[optind]);
+	if ((rc = acctc_call(a, OP_AUDIT_LOCKS, &args, &rep)) ==
+	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
+		if (clear)
+			printf("Cleared %lld sources.\n", (long long)
+			    proto_map_get(rep.result, "cleared")->via.i64);
+		else
+			rc = acctc_print_rows(a, proto_map_get(rep.result,
+			    "sources"), lock_columns, NELEM(lock_columns));
+	}
+	proto_msg_free(&args);
+	proto_reply_free(&rep);
+	return rc;
+}
+
 /* --json: {removed: int} */
 int
 cmd_audit_reset(struct acctc *a, int argc, char **argv)

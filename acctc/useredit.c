@@ -295,6 +295,30 @@ print_account_done(const struct proto_reply *rep, const char *what)
 	printf(" %s.\n", what);
 }
 
+/* users mod --unlock: what it cleared, as the daemon read it. */
+static void
+print_unlocked(const msgpack_object *u)
+{
+	const msgpack_object *f = proto_map_get(u, "failed_logins");
+	const msgpack_object *t = proto_map_get(u, "locked_until");
+	char when[64];
+
+	if (u == NULL)
+		return;
+	if (f != NULL && f->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    f->via.u64 > 0)
+		printf("Cleared %llu failed logins.\n",
+		    (unsigned long long)f->via.u64);
+	if (t != NULL && t->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		out_time((int64_t)t->via.u64, when, sizeof(when));
+		printf("Cleared the lock until %s.\n", when);
+	}
+	if ((f == NULL || f->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    f->via.u64 == 0) && (t == NULL ||
+	    t->type != MSGPACK_OBJECT_POSITIVE_INTEGER))
+		printf("It was not locked.\n");
+}
+
 static bool
 is_false(const msgpack_object *o)
 {
@@ -428,8 +452,10 @@ cmd_users_mod(struct acctc *a, int argc, char **argv)
 	if (o.password != NULL)
 		proto_kv_str_f(&args, F_NEW_PASSWORD, o.password);
 	if ((rc = acctc_call(a, OP_USER_MOD, &args, &rep)) == ACCTC_EXIT_OK &&
-	    !acctc_json(a, &rep))
+	    !acctc_json(a, &rep)) {
 		print_account_done(&rep, "updated");
+		print_unlocked(proto_map_get(rep.result, "unlocked"));
+	}
 out:
 	opts_wipe(&o);
 	proto_msg_free(&args);	/* wipes the packed password */

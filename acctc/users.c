@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "acctc.h"
 
@@ -38,11 +39,14 @@ static const struct out_field account_fields[] = {
 	{ "password_changed_at", "Password Changed", OUT_TIME },
 	{ "password_max_age_days", "Password Max Age", OUT_DAYS },
 	{ "must_change",	"Must Change Password", OUT_YESNO },
+	{ "status",		"Status",	OUT_STR },
 };
 
-/* users ls: the columns of PhotoPrism's `users ls`, plus name and email. */
+/* users ls: the columns of PhotoPrism's `users ls`, plus name, email
+ * and the account's state (locked, pending, disabled, expired...). */
 static const struct out_field list_columns[] = {
 	{ "username",		"Username",	OUT_STR },
+	{ "status",		"Status",	OUT_STR },
 	{ "name",		"Name",		OUT_STR },
 	{ "email",		"Email",	OUT_STR },
 	{ "role",		"Role",		OUT_STR },
@@ -66,14 +70,27 @@ one_username(struct acctc *a, int argc, char **argv, const char **name)
 	return -1;
 }
 
+/* users ls --deleted: which of them to restore or purge, by id. */
+static const struct out_field deleted_columns[] = {
+	{ "id",			"ID",		OUT_STR },
+	{ "username",		"Username",	OUT_STR },
+	{ "name",		"Name",		OUT_STR },
+	{ "email",		"Email",	OUT_STR },
+	{ "created_at",		"Created At",	OUT_TIME },
+	{ "deleted_at",		"Deleted At",	OUT_TIME },
+};
+
 static int
-print_list(const struct acctc *a, const msgpack_object *result)
+print_list(const struct acctc *a, const msgpack_object *result,
+    bool deleted)
 {
 	const msgpack_object *users = proto_map_get(result, "users");
 	const msgpack_object *total = proto_map_get(result, "total");
 	int rc;
 
-	rc = acctc_print_rows(a, users, list_columns, NELEM(list_columns));
+	rc = deleted ? acctc_print_rows(a, users, deleted_columns,
+	    NELEM(deleted_columns)) : acctc_print_rows(a, users, list_columns,
+	    NELEM(list_columns));
 	if (rc == ACCTC_EXIT_OK && users != NULL &&
 	    users->type == MSGPACK_OBJECT_ARRAY &&
 	    total != NULL && total->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
@@ -90,16 +107,24 @@ print_list(const struct acctc *a, const msgpack_object *result)
 int
 cmd_users_ls(struct acctc *a, int argc, char **argv)
 {
-	enum { OPT_OFFSET = ACCTC_OPT__NEXT };
+	enum { OPT_OFFSET = ACCTC_OPT__NEXT, OPT_LOCKED, OPT_PENDING,
+	    OPT_DISABLED, OPT_DELETED };
 	static const struct option lopts[] = {
 		{ "count",	required_argument,	NULL, 'n' },
 		{ "offset",	required_argument,	NULL, OPT_OFFSET },
+		{ "locked",	no_argument,		NULL, OPT_LOCKED },
+		{ "pending",	no_argument,		NULL, OPT_PENDING },
+		{ "disabled",	no_argument,		NULL, OPT_DISABLED },
+		{ "deleted",	no_argument,		NULL, OPT_DELETED },
 		ACCTC_FORMAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char *const filters[] = { [OPT_LOCKED - OPT_LOCKED] =
+	    "locked", "pending", "disabled", "deleted" };
 	struct proto_msg args;
 	struct proto_reply rep;
 	int64_t limit = -1, offset = -1;
+	const char *filter = NULL;
 	int ch, rc, bad = -1;
 
 	/* Parse to the end even after a bad number: getopt keeps state. */
@@ -112,6 +137,13 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 		else if (ch == OPT_OFFSET)
 			bad = acctc_number(a, "OFFSET", optarg, INT32_MAX,
 			    &offset);
+		else if (ch >= OPT_LOCKED && ch <= OPT_DELETED) {
+			if (filter != NULL)
+				bad = acctc_usage(a, "--locked, --pending, "
+				    "--disabled and --deleted exclude each "
+				    "other");
+			filter = filters[ch - OPT_LOCKED];
+		}
 	}
 	if (rc >= 0)
 		return rc;
@@ -128,9 +160,12 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 		proto_kv_int_f(&args, F_LIMIT, limit);
 	if (offset >= 0)
 		proto_kv_int_f(&args, F_OFFSET, offset);
+	if (filter != NULL)
+		proto_kv_str_f(&args, F_FILTER, filter);
 	if ((rc = acctc_call(a, OP_USER_LIST, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep))
-		rc = print_list(a, rep.result);
+		rc = print_list(a, rep.result, filter != NULL &&
+		    strcmp(filter, "deleted") == 0);
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;

@@ -116,11 +116,30 @@ pack_time(msgpack_packer *pk, const char *key, int64_t t)
 		msgpack_pack_int64(pk, t);
 }
 
+/* One word for the account's state, the first that applies. */
+static const char *
+status(const struct account *a)
+{
+	int64_t now = now_unix();
+
+	if (a->deleted_at != 0)
+		return "deleted";
+	if (a->expires_at != 0 && now >= a->expires_at)
+		return "expired";
+	if (!a->login)
+		return "disabled";
+	if (!a->activated)
+		return "pending";
+	if (a->locked_until > now)
+		return "locked";
+	return "active";
+}
+
 /* The public view of an account: never the hash, only whether one is set. */
 void
 account_pack(msgpack_packer *pk, const struct account *a)
 {
-	msgpack_pack_map(pk, 25);
+	msgpack_pack_map(pk, 26);
 	pack_str(pk, "id", a->id);
 	pack_str(pk, "username", a->username);
 	pack_str(pk, "name", a->name);
@@ -152,6 +171,7 @@ account_pack(msgpack_packer *pk, const struct account *a)
 	else
 		msgpack_pack_int64(pk, a->max_age_days);
 	pack_bool(pk, "must_change", a->must_change);
+	pack_str(pk, "status", status(a));
 }
 
 /* One row by sql with one text parameter. */
@@ -505,24 +525,32 @@ like_pattern(const char *s)
 	return p;
 }
 
-/* ?2, when given, keeps only hashes not starting with it: legacy ones. */
-#define LIST_WHERE " FROM accounts WHERE deleted_at IS NULL AND " \
+/*
+ * ?2, when given, keeps only hashes not starting with it: legacy ones.
+ * ?3 a filter (account_list()), ?4 now.
+ */
+#define LIST_WHERE " FROM accounts WHERE CASE WHEN ?3 IS 'deleted' THEN " \
+	"deleted_at IS NOT NULL ELSE deleted_at IS NULL END AND " \
 	"(username LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\' " \
 	"OR email LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR " \
 	"(password_hash IS NOT NULL AND " \
-	"substr(password_hash, 1, length(?2)) <> ?2))"
+	"substr(password_hash, 1, length(?2)) <> ?2)) AND (?3 IS NULL OR " \
+	"?3 = 'deleted' OR (?3 = 'locked' AND locked_until > ?4) OR " \
+	"(?3 = 'pending' AND activated = 0) OR " \
+	"(?3 = 'disabled' AND login_allowed = 0))"
 
 static int
-list_locked(const char *pat, const char *current, int64_t limit,
-    int64_t offset, int64_t *total, struct proto_msg *res)
+list_locked(const char *pat, const char *current, const char *filter,
+    int64_t limit, int64_t offset, int64_t *total, struct proto_msg *res)
 {
 	struct db_query q;
 	msgpack_packer *pk;
-	int64_t n;
+	int64_t n, now = now_unix();
 	int rc;
 
 	if ((rc = db_one(&q, "SELECT count(*)" LIST_WHERE,
-	    DB_ARGS(DB_TEXT(pat), DB_TEXT(current)))) == ACCT_OK)
+	    DB_ARGS(DB_TEXT(pat), DB_TEXT(current), DB_TEXT(filter),
+	    DB_INT(now)))) == ACCT_OK)
 		*total = db_int(&q, 0);
 	(void)db_done(&q);
 	if (rc != ACCT_OK)
@@ -532,9 +560,10 @@ list_locked(const char *pat, const char *current, int64_t limit,
 		n = limit;
 	pk = proto_kv_begin(res, "users");
 	msgpack_pack_array(pk, (size_t)n);
-	if (db_query(&q, "SELECT " COLUMNS LIST_WHERE " ORDER BY username "
-	    "LIMIT ?3 OFFSET ?4", DB_ARGS(DB_TEXT(pat), DB_TEXT(current),
-	    DB_INT(n), DB_INT(offset))) != ACCT_OK)
+	if (db_query(&q, "SELECT " COLUMNS LIST_WHERE " ORDER BY username, "
+	    "deleted_at LIMIT ?5 OFFSET ?6", DB_ARGS(DB_TEXT(pat),
+	    DB_TEXT(current), DB_TEXT(filter), DB_INT(now), DB_INT(n),
+	    DB_INT(offset))) != ACCT_OK)
 		return db_done(&q);
 	/* The count and the rows are read in one transaction: n matches. */
 	for (int64_t i = 0; i < n; i++) {
@@ -555,8 +584,8 @@ list_locked(const char *pat, const char *current, int64_t limit,
 }
 
 int
-account_list(const char *search, const char *current, int64_t limit,
-    int64_t offset, struct proto_msg *res)
+account_list(const char *search, const char *current, const char *filter,
+    int64_t limit, int64_t offset, struct proto_msg *res)
 {
 	char *pat = like_pattern(search ? search : "");
 	int64_t total = 0;
@@ -566,8 +595,8 @@ account_list(const char *search, const char *current, int64_t limit,
 		return ACCT_ERR_NOMEM;
 	db_lock();
 	if ((rc = db_begin_read()) == ACCT_OK)
-		rc = db_end(list_locked(pat, current, limit, offset, &total,
-		    res));
+		rc = db_end(list_locked(pat, current, filter, limit, offset,
+		    &total, res));
 	db_unlock();
 	free(pat);
 	if (rc == ACCT_OK)

@@ -228,7 +228,7 @@ handler_fn h_token_add, h_token_validate, h_token_list, h_token_show,
 /* op_twofa.c */
 handler_fn h_totp_enroll, h_totp_confirm;
 /* op_audit.c */
-handler_fn h_audit_logins, h_audit_reset;
+handler_fn h_audit_logins, h_audit_reset, h_audit_locks;
 /* op_import.c */
 handler_fn h_user_import;
 
@@ -298,6 +298,10 @@ int	throttle_success(const char *account_id,
 int	throttle_refund(const struct config *c, const char *account_id,
 	    const struct throttle_source *s);
 int	throttle_unlock(const char *account_id);
+/* The locked and the slowed sources, as "sources" in res. */
+int	throttle_list(const struct config *c, struct proto_msg *res);
+/* Clear one of them (id, as listed) or, id < 0, all of them. */
+int	throttle_clear(const struct config *c, int64_t id, int64_t *cleared);
 int	throttle_purge_locked(const struct config *c, int64_t now);
 int	throttle_reset_all(void);
 
@@ -396,9 +400,12 @@ int	account_rehash(const char *id, const char *old_hash,
 	    const char *new_hash);
 /* Soft delete, ending every token of the account (*tokens: how many). */
 int	account_delete(const char *id, int64_t *tokens);
-/* current: a hash prefix; when given, only accounts not on it (legacy). */
-int	account_list(const char *search, const char *current, int64_t limit,
-	    int64_t offset, struct proto_msg *res);
+/* current: a hash prefix; when given, only accounts not on it (legacy).
+ * filter: NULL, or "locked", "pending", "disabled", "deleted" (only the
+ * deleted, which are otherwise left out). */
+int	account_list(const char *search, const char *current,
+	    const char *filter, int64_t limit, int64_t offset,
+	    struct proto_msg *res);
 int	account_reset_all(int64_t *removed);
 
 /* token.c: sessions, access tokens, app passwords, OAuth2 clients. */

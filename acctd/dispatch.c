@@ -68,6 +68,7 @@ static const struct row {
 	/* The code itself is checked, whoever confirms. */
 	[OP_TOTP_CONFIRM]	= { T_ACCOUNT, ADMIN | SELF, 0, h_totp_confirm },
 	[OP_USER_IMPORT]	= { T_NONE, ADMIN, 0, h_user_import },
+	[OP_AUDIT_LOCKS]	= { T_NONE, ADMIN, 0, h_audit_locks },
 };
 
 int

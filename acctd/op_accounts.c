@@ -338,14 +338,24 @@ h_user_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 int
 h_user_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
+	static const char *const filters[] = { "locked", "pending",
+	    "disabled", "deleted", NULL };
+	const char *filter = proto_str_or(req, F_FILTER, NULL);
 	char current[96];
+	size_t i;
 
+	for (i = 0; filter != NULL && filters[i] != NULL &&
+	    strcmp(filters[i], filter) != 0; i++)
+		;
+	if (filter != NULL && filters[i] == NULL)
+		return ctx_fail(x, ACCT_ERR_INVALID, "filter must be locked, "
+		    "pending, disabled or deleted");
 	hash_current_prefix(&x->cfg, current, sizeof(current));
-	return account_list(PROTO_HAS(req, F_SEARCH) ?
-	    req->arg[F_SEARCH].str : NULL, PROTO_HAS(req, F_LEGACY) &&
-	    req->arg[F_LEGACY].b ? current : NULL,
-	    PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i : LIST_DEFAULT_LIMIT,
-	    PROTO_HAS(req, F_OFFSET) ? req->arg[F_OFFSET].i : 0, res);
+	return account_list(proto_str_or(req, F_SEARCH, NULL),
+	    PROTO_HAS(req, F_LEGACY) && req->arg[F_LEGACY].b ? current : NULL,
+	    filter, PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i :
+	    LIST_DEFAULT_LIMIT, PROTO_HAS(req, F_OFFSET) ?
+	    req->arg[F_OFFSET].i : 0, res);
 }
 
 int
@@ -375,6 +385,19 @@ h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		    (unsigned)x->peer->uid, a.username, hash != NULL ?
 		    ", a new password" : "");
 		account_pack(proto_kv_begin(res, "user"), &a);
+		/* What the unlock cleared, as it was read before. */
+		if (c.set & AC_UNLOCK) {
+			msgpack_packer *pk = proto_kv_begin(res, "unlocked");
+
+			msgpack_pack_map(pk, 2);
+			proto_pack_cstr(pk, "failed_logins");
+			msgpack_pack_int64(pk, x->account.failed_logins);
+			proto_pack_cstr(pk, "locked_until");
+			if (x->account.locked_until > now_unix())
+				msgpack_pack_int64(pk, x->account.locked_until);
+			else
+				msgpack_pack_nil(pk);
+		}
 	}
 out:
 	if (hash != NULL)

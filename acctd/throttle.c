@@ -173,6 +173,68 @@ throttle_purge_locked(const struct config *c, int64_t now)
 	    DB_ARGS(DB_INT(now - (int64_t)c->lockout_max), DB_INT(now)));
 }
 
+/*
+ * The sources an admin should know of: locked ones, and those without
+ * an address that are slowed down, past the threshold.
+ */
+#define HELD_WHERE " FROM throttle_sources WHERE (locked_until > ?1 OR " \
+	"(remote_addr = '' AND service <> '' AND failures >= ?2))"
+
+int
+throttle_list(const struct config *c, struct proto_msg *res)
+{
+	struct proto_msg rows;
+	struct db_query q;
+	int64_t now = now_unix();
+	uint32_t n = 0;
+	int rc;
+
+	proto_msg_init(&rows);
+	db_lock();
+	if (db_query(&q, "SELECT rowid, peer_uid, remote_addr, service, "
+	    "failures, locked_until" HELD_WHERE " ORDER BY updated_at DESC "
+	    "LIMIT 1000", DB_ARGS(DB_INT(now),
+	    DB_INT(c->source_lockout_failures))) == ACCT_OK)
+		for (; db_next(&q); n++) {
+			msgpack_packer *pk = &rows.pk;
+			bool locked = !db_null(&q, 5) && db_int(&q, 5) > now;
+
+			msgpack_pack_map(pk, 7);
+			proto_pack_cstr(pk, "id");
+			msgpack_pack_int64(pk, db_int(&q, 0));
+			db_pack_int(pk, "peer_uid", &q, 1);
+			db_pack_text(pk, "remote_addr", &q, 2);
+			db_pack_text(pk, "service", &q, 3);
+			db_pack_int(pk, "failures", &q, 4);
+			db_pack_int(pk, "locked_until", &q, 5);
+			proto_pack_cstr(pk, "state");
+			proto_pack_cstr(pk, locked ? "locked" : "slowed");
+		}
+	rc = db_done(&q);
+	db_unlock();
+	if (rc == ACCT_OK && rows.failed)
+		rc = ACCT_ERR_NOMEM;
+	if (rc == ACCT_OK) {
+		msgpack_pack_array(proto_kv_begin(res, "sources"), n);
+		proto_msg_raw(res, rows.data, rows.len);
+	}
+	proto_msg_free(&rows);
+	return rc;
+}
+
+int
+throttle_clear(const struct config *c, int64_t id, int64_t *cleared)
+{
+	int rc;
+
+	db_lock();
+	rc = db_exec(cleared, "DELETE" HELD_WHERE " AND (?3 < 0 OR rowid = ?3)",
+	    DB_ARGS(DB_INT(now_unix()), DB_INT(c->source_lockout_failures),
+	    DB_INT(id)));
+	db_unlock();
+	return rc;
+}
+
 /* users reset: every source counter goes with the accounts. */
 int
 throttle_reset_all(void)

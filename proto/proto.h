@@ -69,6 +69,8 @@ enum proto_field {
 	F_EXPIRES_AT,		/* unix seconds; 0: never */
 	F_PASSWORD_MAX_AGE,	/* days, "never" or "default" */
 	F_MUST_CHANGE,		/* the next login must change the password */
+	F_FILTER,		/* user_list: locked, pending, disabled, deleted */
+	F_CLEAR,		/* audit_locks: clear, not list */
 	F__COUNT
 };
 
@@ -113,6 +115,7 @@ enum proto_op {
 	OP_TOTP_ENROLL,
 	OP_TOTP_CONFIRM,
 	OP_USER_IMPORT,
+	OP_AUDIT_LOCKS,
 	OP__COUNT
 };
 

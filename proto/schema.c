@@ -45,6 +45,8 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_EXPIRES_AT]	  = { "expires_at",    PT_INT,    INT64_C(1) << 40 },
 	[F_PASSWORD_MAX_AGE] = { "password_max_age", PT_STR, 16 },
 	[F_MUST_CHANGE]	  = { "must_change",   PT_BOOL,   0 },
+	[F_FILTER]	  = { "filter",        PT_STR,    16 },
+	[F_CLEAR]	  = { "clear",         PT_BOOL,   0 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -60,7 +62,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	    FB(F_RESTORE) | FB(F_ACTIVATE), FB(F_USERNAME) },
 	[OP_USER_SHOW]	 = { "user_show", FB(F_USERNAME), FB(F_USERNAME) },
 	[OP_USER_LIST]	 = { "user_list",
-	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY), 0 },
+	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY) |
+	    FB(F_FILTER), 0 },
 	[OP_USER_MOD]	 = { "user_mod",
 	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_DISABLE_2FA) |
 	    FB(F_UNLOCK) | FB(F_NEW_PASSWORD), FB(F_USERNAME) },
@@ -106,6 +109,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_TOTP_CONFIRM] = { "totp_confirm", FB(F_USERNAME) | FB(F_CODE),
 	    FB(F_CODE) },
 	[OP_USER_IMPORT] = { "user_import", FB(F_DATA), FB(F_DATA) },
+	/* Locked and slowed sources; with clear, one (id) or all of them. */
+	[OP_AUDIT_LOCKS] = { "audit_locks", FB(F_CLEAR) | FB(F_ID), 0 },
 };
 
 int
