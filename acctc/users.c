@@ -119,8 +119,9 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 		ACCTC_FORMAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const filters[] = { [OPT_LOCKED - OPT_LOCKED] =
-	    "locked", "pending", "disabled", "deleted" };
+	/* In the order of OPT_LOCKED ... OPT_DELETED. */
+	static const char *const filters[] = { "locked", "pending",
+	    "disabled", "deleted" };
 	struct proto_msg args;
 	struct proto_reply rep;
 	int64_t limit = -1, offset = -1;
