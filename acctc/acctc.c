@@ -63,7 +63,9 @@ static const struct acctc_cmd cmds[] = {
 	  "Create an account; a deleted one of that name may be restored.\n"
 	  "Without a password flag a terminal is asked for one.\n"
 	  ACCOUNT_FLAGS
-	  "      --restore            restore a deleted account of that name\n"
+	  "      --restore [ID]       restore the deleted account of that name\n"
+	  "                           (of several, the one with ID: see users\n"
+	  "                           ls --deleted)\n"
 	  "      --no-restore         create a new account even so\n"
 	  "      --activate           pending until the user follows a mailed\n"
 	  "                           activation link (needs --email)\n" },
@@ -72,8 +74,12 @@ static const struct acctc_cmd cmds[] = {
 	  ACCOUNT_FLAGS
 	  "      --disable-2fa        turn two-factor authentication off\n"
 	  "      --unlock             clear failed logins and the lock\n" },
-	{ "users rm", cmd_users_rm, "USERNAME",
-	  "Delete an account (it can be restored with users add).\n" },
+	{ "users rm", cmd_users_rm, "[--purge [--id ID]] USERNAME",
+	  "Delete an account (it can be restored with users add).\n"
+	  "      --purge              erase it for good, with its tokens and\n"
+	  "                           two-factor secrets; a deleted one too\n"
+	  "      --id ID              of several deleted accounts of the name,\n"
+	  "                           the one to purge (see users ls --deleted)\n" },
 	{ "users reset", cmd_users_reset, "--yes",
 	  "Delete every account and reset the database.\n"
 	  "  -y, --yes                really do it\n" },

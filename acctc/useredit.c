@@ -24,6 +24,7 @@ struct user_opts {
 	int		 login;
 	int		 webdav;
 	int		 restore;
+	const char	*restore_id;	/* users add --restore ID */
 	bool		 disable_2fa;
 	bool		 unlock;	/* users mod */
 	const char	*expires;	/* DATE or never */
@@ -158,6 +159,9 @@ opts_parse(struct acctc *a, int argc, char **argv,
 		return rc;
 	if (optind >= argc)
 		return acctc_usage(a, "USERNAME missing");
+	/* users add --restore ID USERNAME: which of several deleted ones. */
+	if (o->restore == 1 && argc - optind == 2)
+		o->restore_id = argv[optind++];
 	if (argc - optind > 1)
 		return acctc_usage(a, "too many arguments");
 	if (o->pw_arg != NULL && o->pw_stdin)
@@ -247,6 +251,8 @@ add_call(struct acctc *a, const char *user, const struct user_opts *o,
 	if (o->password != NULL)
 		proto_kv_str_f(&args, F_NEW_PASSWORD, o->password);
 	kv_bool(&args, F_RESTORE, restore);
+	if (restore == 1 && o->restore_id != NULL)
+		proto_kv_str_f(&args, F_ID, o->restore_id);
 	if (o->activate)
 		proto_kv_bool_f(&args, F_ACTIVATE, true);
 	rc = acctc_call_quiet(a, OP_USER_ADD, &args, rep,

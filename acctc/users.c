@@ -194,24 +194,48 @@ cmd_users_show(struct acctc *a, int argc, char **argv)
 	return rc;
 }
 
-/* --json: {username: str} */
+/* --json: {username: str}; with --purge {username, id, purged: true} */
 int
 cmd_users_rm(struct acctc *a, int argc, char **argv)
 {
+	enum { OPT_PURGE = ACCTC_OPT__NEXT, OPT_ID };
+	static const struct option lopts[] = {
+		{ "purge",	no_argument,		NULL, OPT_PURGE },
+		{ "id",		required_argument,	NULL, OPT_ID },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct proto_msg args;
 	struct proto_reply rep;
-	const char *name;
-	int rc;
+	const char *name, *id = NULL;
+	bool purge = false;
+	int ch, rc;
 
-	if ((rc = one_username(a, argc, argv, &name)) >= 0)
+	while ((ch = acctc_getopt(a, argc, argv, "", lopts, &rc)) != -1)
+		if (ch == OPT_PURGE)
+			purge = true;
+		else if (ch == OPT_ID)
+			id = optarg;
+	if (rc >= 0)
 		return rc;
+	if (optind >= argc)
+		return acctc_usage(a, "USERNAME missing");
+	if (argc - optind > 1)
+		return acctc_usage(a, "too many arguments");
+	if (id != NULL && !purge)
+		return acctc_usage(a, "--id goes with --purge");
+	name = argv[optind];
 	proto_msg_init(&args);
 	proto_kv_str_f(&args, F_USERNAME, name);
+	if (purge)
+		proto_kv_bool_f(&args, F_PURGE, true);
+	if (id != NULL)
+		proto_kv_str_f(&args, F_ID, id);
 	if ((rc = acctc_call(a, OP_USER_RM, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep)) {
 		printf("Account ");
 		out_str(stdout, proto_map_get(rep.result, "username"));
-		printf(" deleted.\n");
+		printf(purge ? " purged: nothing of it is left but its name in "
+		    "the audit log.\n" : " deleted.\n");
 	}
 	proto_msg_free(&args);
 	proto_reply_free(&rep);

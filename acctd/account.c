@@ -223,14 +223,6 @@ account_get_email(const char *email, struct account *a)
 }
 
 int
-account_get_deleted(const char *username, struct account *a)
-{
-	return get_one("SELECT " COLUMNS " FROM accounts "
-	    "WHERE username = ?1 AND deleted_at IS NOT NULL "
-	    "ORDER BY deleted_at DESC LIMIT 1", username, a);
-}
-
-int
 account_activate(const char *id)
 {
 	int64_t n = 0;
@@ -491,6 +483,118 @@ account_delete(const char *id, int64_t *tokens)
 		rc = db_end(rc);
 	}
 	db_unlock();
+	return rc;
+}
+
+int
+account_deleted(const char *username, struct deleted_account *out,
+    int max, int *n)
+{
+	struct db_query q;
+
+	*n = 0;
+	db_lock();
+	if (db_query(&q, "SELECT id, deleted_at FROM accounts WHERE "
+	    "username = ?1 AND deleted_at IS NOT NULL ORDER BY deleted_at "
+	    "DESC", DB_ARGS(DB_TEXT(username))) == ACCT_OK)
+		while (db_next(&q)) {
+			if (*n < max) {
+				strlcpy(out[*n].id, db_text(&q, 0),
+				    sizeof(out[*n].id));
+				out[*n].deleted_at = db_int(&q, 1);
+			}
+			(*n)++;
+		}
+	db_unlock();
+	return db_done(&q);
+}
+
+int
+account_get_any_id(const char *id, struct account *a)
+{
+	return get_one("SELECT " COLUMNS " FROM accounts WHERE id = ?1", id,
+	    a);
+}
+
+/*
+ * Erase the row and what hangs on it (tokens and recovery codes go by
+ * their foreign keys); audit records keep the username, but the email
+ * address is taken out of them. Then the log is folded in, so that the
+ * hash and the address are in neither file (secure_delete zeroes the
+ * freed pages).
+ */
+static int
+purge_locked(const char *id)
+{
+	struct db_query q;
+	char key[48], *email = NULL, *name = NULL;
+	int rc;
+
+	if ((rc = db_one(&q, "SELECT username, email FROM accounts WHERE "
+	    "id = ?1", DB_ARGS(DB_TEXT(id)))) == ACCT_OK) {
+		name = strdup(db_text(&q, 0));
+		email = db_null(&q, 1) ? NULL : strdup(db_text(&q, 1));
+		if (name == NULL || (!db_null(&q, 1) && email == NULL))
+			rc = ACCT_ERR_NOMEM;
+	}
+	(void)db_done(&q);
+	snprintf(key, sizeof(key), "account:%s", id);
+	if (rc == ACCT_OK)
+		rc = db_exec(NULL, "DELETE FROM accounts WHERE id = ?1",
+		    DB_ARGS(DB_TEXT(id)));
+	if (rc == ACCT_OK)
+		rc = db_exec(NULL, "DELETE FROM mail_limits WHERE key = ?1",
+		    DB_ARGS(DB_TEXT(key)));
+	if (rc == ACCT_OK && email != NULL)
+		rc = db_exec(NULL, "UPDATE audit_events SET subject = CASE "
+		    "WHEN subject = ?1 THEN ?2 ELSE subject END, detail = CASE "
+		    "WHEN detail = ?1 THEN '' ELSE detail END WHERE subject = ?1 "
+		    "OR detail = ?1", DB_ARGS(DB_TEXT(email), DB_TEXT(name)));
+	free(name);
+	free(email);
+	return rc;
+}
+
+int
+account_purge(const char *id)
+{
+	int rc;
+
+	db_lock();
+	if ((rc = db_begin()) == ACCT_OK)
+		rc = db_end(purge_locked(id));
+	if (rc == ACCT_OK)
+		(void)db_checkpoint_locked();
+	db_unlock();
+	return rc;
+}
+
+int
+account_purge_deleted_locked(int64_t before, int64_t *n)
+{
+	char ids[64][33];
+	struct db_query q;
+	int rc, k;
+
+	*n = 0;
+	/* In batches: the query ends before the rows go. */
+	do {
+		k = 0;
+		if (db_query(&q, "SELECT id FROM accounts WHERE deleted_at < ?1 "
+		    "LIMIT 64", DB_ARGS(DB_INT(before))) == ACCT_OK)
+			while (db_next(&q))
+				strlcpy(ids[k++], db_text(&q, 0), 33);
+		if ((rc = db_done(&q)) != ACCT_OK || k == 0)
+			break;
+		if ((rc = db_begin()) != ACCT_OK)
+			break;
+		for (int i = 0; rc == ACCT_OK && i < k; i++)
+			rc = purge_locked(ids[i]);
+		if ((rc = db_end(rc)) == ACCT_OK)
+			*n += k;
+	} while (rc == ACCT_OK && k == 64);
+	if (*n > 0)
+		(void)db_checkpoint_locked();
 	return rc;
 }
 

@@ -66,6 +66,7 @@ struct config {
 	uint32_t	reset_mail_interval;	/* seconds between two, per account */
 	uint32_t	reset_mail_per_source;	/* an hour, per source */
 	uint32_t	password_max_age_days;	/* 0: passwords do not age */
+	uint32_t	purge_deleted_after_days; /* 0: deleted accounts stay */
 	/* Resolved from the group names when loaded. */
 	gid_t		admin_gid;
 	gid_t		auth_gid;
@@ -346,7 +347,6 @@ int	hash_check(const struct hash_client *who, const char *h,
 void	account_free(struct account *a);
 void	account_pack(msgpack_packer *pk, const struct account *a);
 int	account_get(const char *username, struct account *a);
-int	account_get_deleted(const char *username, struct account *a);
 /* By username, or by email when name holds an '@' and no username matches. */
 int	account_find(const char *name, struct account *a);
 int	account_get_id(const char *id, struct account *a);
@@ -407,6 +407,21 @@ int	account_list(const char *search, const char *current,
 	    const char *filter, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
 int	account_reset_all(int64_t *removed);
+/* The deleted accounts of a name, newest first: at most max in out,
+ * how many there are in *n. */
+struct deleted_account {
+	char	 id[33];
+	int64_t	 deleted_at;
+};
+int	account_deleted(const char *username, struct deleted_account *out,
+	    int max, int *n);
+/* A row by id, live or deleted. */
+int	account_get_any_id(const char *id, struct account *a);
+/* Erase an account for good, with its tokens, 2FA secrets and recovery
+ * codes; the audit keeps the username but not the email address. */
+int	account_purge(const char *id);
+/* From the periodic purge: those deleted before the time given. */
+int	account_purge_deleted_locked(int64_t before, int64_t *n);
 
 /* token.c: sessions, access tokens, app passwords, OAuth2 clients. */
 /* What a new session still needs when it is inserted (token_create). */
@@ -589,6 +604,7 @@ void	db_pack_int(msgpack_packer *pk, const char *key,
 int	db_begin(void);		/* a write transaction */
 int	db_begin_read(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
+int	db_checkpoint_locked(void);	/* WAL into the file, and emptied */
 
 /* util.c: clocks and random ids. */
 int64_t	now_unix(void);

@@ -59,6 +59,7 @@ static const struct key {
 	{ "reset_mail_interval", K_U32, offsetof(struct config, reset_mail_interval), 0, 86400 },
 	{ "reset_mail_per_source", K_U32, offsetof(struct config, reset_mail_per_source), 0, 100000 },
 	{ "password_max_age_days", K_U32, offsetof(struct config, password_max_age_days), 0, 36500 },
+	{ "purge_deleted_after_days", K_U32, offsetof(struct config, purge_deleted_after_days), 0, 36500 },
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;

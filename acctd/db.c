@@ -639,6 +639,17 @@ db_begin(void)
 	return exec_plain("BEGIN IMMEDIATE");
 }
 
+/* Fold the write-ahead log into the database and empty it, so that
+ * what was just erased is in neither file. */
+int
+db_checkpoint_locked(void)
+{
+	if (!locked_by_me())
+		return ACCT_ERR_INTERNAL;
+	return db_error(sqlite3_wal_checkpoint_v2(db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL));
+}
+
 /* A read transaction: several queries see one state of the database. */
 int
 db_begin_read(void)

@@ -238,7 +238,39 @@ insert_new(const char *name, const struct account_change *c, bool pending,
 	return rc;
 }
 
-/* Undelete the newest deleted account of the name, if asked to. */
+#define DELETED_MAX	16
+
+/*
+ * The deleted account of the name that the request means: the one of
+ * its id, or the only one. Several and no id: say so, never choose.
+ */
+static int
+which_deleted(struct ctx *x, struct proto_request *req, const char *name,
+    const char *verb, struct account *a)
+{
+	struct deleted_account d[DELETED_MAX];
+	const char *id = proto_str_or(req, F_ID, NULL);
+	int n, rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = account_deleted(name, d, DELETED_MAX, &n)) != ACCT_OK)
+		return rc;
+	if (n == 0)
+		return ACCT_ERR_NOT_FOUND;
+	for (int i = 0; id != NULL && i < n && i < DELETED_MAX; i++)
+		if (strcmp(d[i].id, id) == 0)
+			return account_get_any_id(id, a);
+	if (id != NULL)
+		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no deleted account "
+		    "named '%s' has the id %s", name, id);
+	if (n > 1)
+		return ctx_fail(x, ACCT_ERR_DELETED, "%d deleted accounts named "
+		    "'%s' exist: %s one by its id (acctc users ls --deleted "
+		    "%s)", n, name, verb, name);
+	return account_get_any_id(d[0].id, a);
+}
+
+/* Undelete the deleted account of the name, if asked to. */
 static int
 restore(struct ctx *x, struct proto_request *req, const char *name,
     struct account_change *c, bool pending, char id[33], bool *restored)
@@ -247,9 +279,17 @@ restore(struct ctx *x, struct proto_request *req, const char *name,
 	int rc;
 
 	*restored = false;
-	if ((rc = account_get_deleted(name, &old)) == ACCT_ERR_NOT_FOUND)
+	if (PROTO_HAS(req, F_ID) && !(PROTO_HAS(req, F_RESTORE) &&
+	    req->arg[F_RESTORE].b))
+		return ctx_fail(x, ACCT_ERR_INVALID, "an id is only for "
+		    "restore=true");
+	if ((rc = which_deleted(x, req, name, "restore", &old)) ==
+	    ACCT_ERR_NOT_FOUND && x->err[0] == '\0')
 		return ACCT_OK;
-	if (rc == ACCT_OK && !PROTO_HAS(req, F_RESTORE))
+	if (rc == ACCT_ERR_DELETED && PROTO_HAS(req, F_RESTORE) &&
+	    !req->arg[F_RESTORE].b)
+		rc = ACCT_OK;	/* several, and none is wanted */
+	else if (rc == ACCT_OK && !PROTO_HAS(req, F_RESTORE))
 		rc = ctx_fail(x, ACCT_ERR_DELETED, "a deleted account named "
 		    "'%s' exists: restore it, or create a new one", name);
 	else if (rc == ACCT_OK && req->arg[F_RESTORE].b) {
@@ -406,13 +446,44 @@ out:
 	return rc;
 }
 
+/* users rm --purge: the live account of the name, or a deleted one. */
+static int
+purge(struct ctx *x, struct proto_request *req, struct proto_msg *res)
+{
+	struct account a;
+	int64_t n = 0;
+	int rc;
+
+	if (x->found == ACCT_OK && !PROTO_HAS(req, F_ID)) {
+		if ((rc = account_delete(x->account.id, &n)) != ACCT_OK)
+			return rc;
+		rc = account_get_any_id(x->account.id, &a);
+	} else if ((rc = which_deleted(x, req, x->username, "purge", &a)) ==
+	    ACCT_ERR_NOT_FOUND && x->err[0] == '\0')
+		rc = no_account(x);
+	if (rc == ACCT_OK && (rc = account_purge(a.id)) == ACCT_OK) {
+		log_warn("uid %u: purged account %s (%s)",
+		    (unsigned)x->peer->uid, a.username, a.id);
+		auditlog_event(x->peer->uid, "account_purged", a.username, "");
+		proto_kv_str(res, "username", a.username);
+		proto_kv_str(res, "id", a.id);
+		proto_kv_bool(res, "purged", true);
+	}
+	account_free(&a);
+	return rc;
+}
+
 int
 h_user_rm(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	int64_t n = 0;
 	int rc;
 
-	(void)req;
+	if (PROTO_HAS(req, F_PURGE) && req->arg[F_PURGE].b)
+		return purge(x, req, res);
+	if (PROTO_HAS(req, F_ID))
+		return ctx_fail(x, ACCT_ERR_INVALID, "an id is only for "
+		    "purge=true");
 	if (x->found != ACCT_OK)
 		return no_account(x);
 	if ((rc = account_delete(x->account.id, &n)) == ACCT_OK) {

@@ -71,6 +71,7 @@ enum proto_field {
 	F_MUST_CHANGE,		/* the next login must change the password */
 	F_FILTER,		/* user_list: locked, pending, disabled, deleted */
 	F_CLEAR,		/* audit_locks: clear, not list */
+	F_PURGE,		/* user_rm: erase the row, not just mark it */
 	F__COUNT
 };
 

@@ -47,6 +47,7 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_MUST_CHANGE]	  = { "must_change",   PT_BOOL,   0 },
 	[F_FILTER]	  = { "filter",        PT_STR,    16 },
 	[F_CLEAR]	  = { "clear",         PT_BOOL,   0 },
+	[F_PURGE]	  = { "purge",         PT_BOOL,   0 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -59,7 +60,7 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_HELLO]	 = { "hello", 0, 0 },
 	[OP_USER_ADD]	 = { "user_add",
 	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_NEW_PASSWORD) |
-	    FB(F_RESTORE) | FB(F_ACTIVATE), FB(F_USERNAME) },
+	    FB(F_RESTORE) | FB(F_ACTIVATE) | FB(F_ID), FB(F_USERNAME) },
 	[OP_USER_SHOW]	 = { "user_show", FB(F_USERNAME), FB(F_USERNAME) },
 	[OP_USER_LIST]	 = { "user_list",
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY) |
@@ -67,7 +68,9 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_USER_MOD]	 = { "user_mod",
 	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_DISABLE_2FA) |
 	    FB(F_UNLOCK) | FB(F_NEW_PASSWORD), FB(F_USERNAME) },
-	[OP_USER_RM]	 = { "user_rm", FB(F_USERNAME), FB(F_USERNAME) },
+	/* id: which of several deleted accounts of the name to purge */
+	[OP_USER_RM]	 = { "user_rm", FB(F_USERNAME) | FB(F_PURGE) | FB(F_ID),
+	    FB(F_USERNAME) },
 	[OP_USERS_RESET] = { "users_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
 	/* password: the current one; token: a session, for SSO accounts */
 	[OP_PASSWD]	 = { "passwd",
