@@ -92,12 +92,16 @@ static const struct acctc_cmd cmds[] = {
 	  "parameters (imported): their next login upgrades it.\n"
 	  "  -n, --count LIMIT        show at most LIMIT accounts (0-10000)\n"
 	  ACCTC_FORMAT_HELP },
-	{ "users import", cmd_users_import, "FILE|-",
+	{ "users import", cmd_users_import,
+	  "[--dry-run] [--from-line N] FILE|-",
 	  "Create accounts with password hashes made elsewhere (bcrypt,\n"
 	  "sha512-crypt, yescrypt, Argon2) from CSV (header line\n"
 	  "username,name,email,role,hash) or user:hash lines (htpasswd,\n"
-	  "shadow). FILE (- for standard input) is at most 60000 bytes.\n"
-	  "Bad lines are skipped and listed; the others are imported.\n" },
+	  "/etc/shadow with its aging fields). FILE (- for standard input)\n"
+	  "may be of any size. Bad lines are skipped and listed; the others\n"
+	  "are imported.\n"
+	  "      --dry-run            check every line, write nothing\n"
+	  "      --from-line N        go on from line N of a stopped import\n" },
 	{ "users 2fa enable", cmd_users_2fa_enable,
 	  "[--password-stdin] [--code CODE] [USERNAME]",
 	  "Turn on two-factor authentication (TOTP) for your account or,\n"

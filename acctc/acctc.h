@@ -121,7 +121,7 @@ int	cmd_users_reset(struct acctc *, int, char **);
 int	cmd_users_reset_password(struct acctc *, int, char **);
 int	cmd_passwd(struct acctc *, int, char **);
 
-/* legacy.c: users import and users legacy. */
+/* import.c, legacy.c: hashes made elsewhere, and their upgrade. */
 int	cmd_users_import(struct acctc *, int, char **);
 int	cmd_users_legacy(struct acctc *, int, char **);
 

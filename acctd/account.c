@@ -266,15 +266,20 @@ account_insert_locked(struct account *a)
 	    DB_INT(a->max_age_days), DB_INT(a->must_change)));
 }
 
-/* fn inside one write transaction: all of it lands, or none. */
+/* fn inside one write transaction: all of it lands, or none (and none
+ * when not commit: a dry run). */
 int
-account_batch(int (*fn)(void *), void *arg)
+account_batch(int (*fn)(void *), void *arg, bool commit)
 {
 	int rc;
 
 	db_lock();
-	if ((rc = db_begin()) == ACCT_OK)
-		rc = db_end(fn(arg));
+	if ((rc = db_begin()) == ACCT_OK) {
+		if ((rc = fn(arg)) == ACCT_OK && !commit)
+			db_rollback();
+		else
+			rc = db_end(rc);
+	}
 	db_unlock();
 	return rc;
 }

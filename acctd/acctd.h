@@ -339,7 +339,7 @@ bool	hash_needs_rehash(const struct config *c, const char *phc);
 /* hashscheme.c: every supported scheme (imported bcrypt, sha512-crypt,
  * yescrypt, Argon2 of other variants or parameters). */
 const char *hash_scheme(const char *h);	/* "bcrypt", ..., "none" */
-bool	hash_supported(const char *h);		/* known and within caps */
+bool	hash_supported(const char *h);	/* known, well formed, within caps */
 int	hash_check(const struct hash_client *who, const char *h,
 	    const char *pw, size_t len);
 
@@ -354,7 +354,8 @@ int	account_get_email(const char *email, struct account *a);
 int	account_activate(const char *id);
 int	account_insert(struct account *a);
 /* fn runs inside one write transaction; it may call the _locked calls. */
-int	account_batch(int (*fn)(void *), void *arg);
+/* fn inside one write transaction, committed if commit and fn succeeds. */
+int	account_batch(int (*fn)(void *), void *arg, bool commit);
 int	account_insert_locked(struct account *a);
 
 /* A change of some columns: set says which; the others stay as they are
@@ -604,6 +605,7 @@ void	db_pack_int(msgpack_packer *pk, const char *key,
 int	db_begin(void);		/* a write transaction */
 int	db_begin_read(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
+void	db_rollback(void);
 int	db_checkpoint_locked(void);	/* WAL into the file, and emptied */
 
 /* util.c: clocks and random ids. */

@@ -657,6 +657,12 @@ db_begin_read(void)
 	return exec_plain("BEGIN");
 }
 
+void
+db_rollback(void)
+{
+	(void)exec_plain("ROLLBACK");
+}
+
 /* Commit when rc is ACCT_OK, else roll back; returns the outcome. */
 int
 db_end(int rc)

@@ -1,17 +1,21 @@
 /*
- * op_import.c: the users import handler: accounts with hashes from elsewhere, as CSV
- * (header: username,name,email,role,hash; more columns ignored) or as
- * "user:hash" lines (htpasswd, or shadow's user:hash:...). Each line is
- * checked on its own and a bad one is skipped with its reason; the good
- * ones go in one transaction, so nothing is half imported.
+ * op_import.c: the users import handler: accounts with hashes from
+ * elsewhere, as CSV (header: username,name,email,role,hash; more columns
+ * ignored) or as "user:hash" lines (htpasswd, or shadow(5) with its
+ * aging fields). Each line is checked on its own and a bad one skipped
+ * with its reason; the good ones of one request go in one transaction.
+ * A file of any size comes as several requests, each saying where in
+ * the file it starts and, for CSV, the header it is under.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bsd/stdlib.h>
+#include <bsd/string.h>
 
 #include "../common/log.h"
+#include "../common/text.h"
 #include "acctd.h"
 
 #define MAX_FIELDS	16
@@ -71,15 +75,24 @@ split_csv(char *line, char sep, char *f[MAX_FIELDS])
 	}
 }
 
+/* A skipped line: its number, the username as given, and why. */
 static void
-skip(struct import *im, int lineno, const char *reason)
+skip(struct import *im, int64_t lineno, const char *user, const char *reason)
 {
+	char name[65];
+
 	im->skipped++;
 	if (im->nerrors >= MAX_REPORTED)
 		return;
-	msgpack_pack_map(&im->errors.pk, 2);
+	/* Cut to what a username can be (by the caller); a character cut
+	 * in two becomes '?'. */
+	strlcpy(name, user, sizeof(name));
+	text_sanitise(name);
+	msgpack_pack_map(&im->errors.pk, 3);
 	proto_pack_cstr(&im->errors.pk, "line");
 	msgpack_pack_int64(&im->errors.pk, lineno);
+	proto_pack_cstr(&im->errors.pk, "username");
+	proto_pack_cstr(&im->errors.pk, name);
 	proto_pack_cstr(&im->errors.pk, "reason");
 	proto_pack_cstr(&im->errors.pk, reason);
 	im->nerrors++;
@@ -91,36 +104,59 @@ field(char *f[], int n, int col)
 	return col >= 0 && col < n ? f[col] : "";
 }
 
+/* One line's account, before it is checked. */
+struct record {
+	char		*user;
+	const char	*name;
+	char		*email;
+	const char	*role;
+	const char	*hash;
+	bool		 locked;	/* "!" or "*" before the hash */
+	bool		 must_change;
+	int64_t		 changed_at;	/* 0: not known */
+	int64_t		 max_age_days;	/* -1: the config's */
+	int64_t		 expires_at;	/* 0: never */
+};
+
 /* Check one record and insert it (inside the batch); a reason or NULL. */
 static const char *
-add_one(struct import *im, char *user, const char *name, char *email,
-    const char *role, const char *hash, char *why, size_t whysz)
+add_one(struct import *im, struct record *r, char *why, size_t whysz)
 {
 	struct account a;
 	int rc;
 
-	if (validate_username(user, why, whysz) == -1)
+	if (validate_username(r->user, why, whysz) == -1)
 		return why;
-	if (hash[0] == '\0' || hash[0] == '!' || hash[0] == '*')
+	/* A locked password (passwd -l, usermod -L) keeps its hash behind
+	 * the marks, for the day the account is unlocked. */
+	r->locked = r->hash[0] == '!' || r->hash[0] == '*';
+	r->hash += strspn(r->hash, "!*");
+	if (r->hash[0] == '\0')
 		return "no password hash (locked or empty)";
-	if (!hash_supported(hash))
-		return "unsupported hash scheme or cost over the limits";
-	if (email[0] != '\0' && validate_email(email, why, whysz) == -1)
+	if (strcmp(hash_scheme(r->hash), "unknown") == 0)
+		return "unsupported hash scheme";
+	if (!hash_supported(r->hash))
+		return "malformed hash, or its cost over the limits";
+	if (r->email[0] != '\0' && validate_email(r->email, why, whysz) == -1)
 		return why;
-	if (role[0] != '\0' && validate_role(role, why, whysz) == -1)
+	if (r->role[0] != '\0' && validate_role(r->role, why, whysz) == -1)
 		return why;
-	if (validate_text("name", name, why, whysz) == -1)
+	if (validate_text("name", r->name, why, whysz) == -1)
 		return why;
 	memset(&a, 0, sizeof(a));
-	a.username = user;
-	a.name = (char *)name;
-	a.email = email[0] ? email : NULL;
-	a.role = (char *)(role[0] ? role : "user");
+	a.username = r->user;
+	a.name = (char *)r->name;
+	a.email = r->email[0] ? r->email : NULL;
+	a.role = (char *)(r->role[0] ? r->role : "user");
 	a.upload_path = a.auth_id = (char *)"";
 	a.auth_provider = (char *)"local";
-	a.hash = (char *)hash;
-	a.login = a.activated = true;
-	a.max_age_days = -1;
+	a.hash = (char *)r->hash;
+	a.login = !r->locked;
+	a.activated = true;
+	a.must_change = r->must_change;
+	a.password_changed_at = r->changed_at;
+	a.max_age_days = r->max_age_days;
+	a.expires_at = r->expires_at;
 	/* A failed statement leaves the transaction and earlier rows be. */
 	if ((rc = account_insert_locked(&a)) == ACCT_ERR_EXISTS)
 		return "an account with that name or email exists";
@@ -148,52 +184,115 @@ header(struct import *im, char *line)
 	return ACCT_OK;
 }
 
-static void
-one_line(struct import *im, char *line, int lineno, bool csv)
+/* A shadow(5) day count: empty is -1, else 0 to 99999999 days. */
+static bool
+days(const char *s, int64_t *out)
 {
-	char *f[MAX_FIELDS], why[256], empty[1] = "";
-	const char *reason;
+	size_t n = strspn(s, "0123456789");
+
+	if (s[0] == '\0') {
+		*out = -1;
+		return true;
+	}
+	if (n == 0 || n > 8 || s[n] != '\0')
+		return false;
+	*out = strtoll(s, NULL, 10);
+	return true;
+}
+
+/*
+ * shadow(5)'s aging fields, as shadow-utils reads them: the last change
+ * (0: change it at the next login), the maximum age (empty or 99999:
+ * none, so the account follows password_max_age_days) and the account's
+ * expiry (the day it ends). The minimum age, warning and inactivity
+ * fields have no counterpart and are ignored.
+ */
+static const char *
+shadow_fields(char *f[], int n, struct record *r)
+{
+	int64_t lastchg = -1, max = -1, expire = -1;
+
+	if ((n > 2 && !days(f[2], &lastchg)) || (n > 4 && !days(f[4], &max)) ||
+	    (n > 7 && !days(f[7], &expire)))
+		return "a shadow date or age field is not a number of days";
+	if (lastchg == 0)
+		r->must_change = true;
+	else if (lastchg > 0)
+		r->changed_at = lastchg * 86400;
+	if (max == 0)
+		r->must_change = true;
+	else if (max > 0 && max < 99999)
+		r->max_age_days = max;
+	/* Day 0 has passed: shadow-utils takes it as expired. */
+	if (expire >= 0)
+		r->expires_at = expire == 0 ? 1 : expire * 86400;
+	return NULL;
+}
+
+static void
+one_line(struct import *im, char *line, int64_t lineno, bool csv)
+{
+	char *f[MAX_FIELDS], why[256], empty[1] = "", given[65];
+	struct record r = { .max_age_days = -1 };
+	const char *reason = NULL;
 	int n;
 
 	if (csv) {
 		if ((n = split_csv(line, ',', f)) < 0) {
-			skip(im, lineno, "malformed CSV");
+			skip(im, lineno, "", "malformed CSV");
 			return;
 		}
+		r.user = (char *)field(f, n, im->map[C_USERNAME]);
+		r.name = field(f, n, im->map[C_NAME]);
+		r.email = (char *)field(f, n, im->map[C_EMAIL]);
+		r.role = field(f, n, im->map[C_ROLE]);
+		r.hash = field(f, n, im->map[C_HASH]);
 	} else {
-		/* user:hash, then shadow's other fields, ignored */
-		char *colon = strchr(line, ':');
-		if (colon == NULL) {
-			skip(im, lineno, "expected user:hash");
+		/* user:hash, then shadow's other fields */
+		char *p = line;
+
+		for (n = 0; n < MAX_FIELDS && p != NULL; n++) {
+			f[n] = p;
+			if ((p = strchr(p, ':')) != NULL)
+				*p++ = '\0';
+		}
+		if (n < 2 || p != NULL) {
+			skip(im, lineno, n < 2 ? "" : f[0], n < 2 ?
+			    "expected user:hash" : "too many fields");
 			return;
 		}
-		*colon = '\0';
-		f[0] = line;
-		f[1] = colon + 1;
-		if ((colon = strchr(f[1], ':')) != NULL)
-			*colon = '\0';
-		n = 2;
+		r.user = f[0];
+		r.hash = f[1];
+		r.name = r.role = r.email = empty;
+		reason = shadow_fields(f, n, &r);
 	}
-	if (csv) {
-		char *email = (char *)field(f, n, im->map[C_EMAIL]);
-		reason = add_one(im, (char *)field(f, n, im->map[C_USERNAME]),
-		    field(f, n, im->map[C_NAME]), email[0] ? email : empty,
-		    field(f, n, im->map[C_ROLE]), field(f, n, im->map[C_HASH]),
-		    why, sizeof(why));
-	} else
-		reason = add_one(im, f[0], "", empty, "", f[1], why,
-		    sizeof(why));
+	/* As given: the check makes it lower case. */
+	strlcpy(given, r.user, sizeof(given));
+	if (reason == NULL)
+		reason = add_one(im, &r, why, sizeof(why));
 	if (reason != NULL)
-		skip(im, lineno, reason);
+		skip(im, lineno, given, reason);
 }
 
+/*
+ * The lines of text, the first being line first of the file. A later
+ * piece of a CSV file comes with its header as columns; otherwise a
+ * first line "username,..." is the header.
+ */
 static int
-run(struct import *im, char *text)
+run(struct import *im, char *text, int64_t first, char *columns)
 {
 	char *line, *next;
-	int lineno = 0, rc = ACCT_OK;
-	bool csv = false, first = true;
+	int64_t lineno = first - 1;
+	int rc = ACCT_OK;
+	bool csv = false, start = true;
 
+	if (columns != NULL) {
+		if ((rc = header(im, columns)) != ACCT_OK)
+			return rc;
+		csv = true;
+		start = false;
+	}
 	for (line = text; line != NULL && rc == ACCT_OK; line = next) {
 		size_t len;
 
@@ -205,13 +304,13 @@ run(struct import *im, char *text)
 			line[--len] = '\0';
 		if (len == 0 || line[0] == '#')
 			continue;
-		if (first && strncasecmp(line, "username,", 9) == 0) {
+		if (start && strncasecmp(line, "username,", 9) == 0) {
 			csv = true;
-			first = false;
+			start = false;
 			rc = header(im, line);
 			continue;
 		}
-		first = false;
+		start = false;
 		one_line(im, line, lineno, csv);
 	}
 	return rc;
@@ -220,13 +319,15 @@ run(struct import *im, char *text)
 struct batch {
 	struct import	*im;
 	char		*text;
+	int64_t		 first;		/* its first line's number */
+	char		*columns;	/* the CSV header, or NULL */
 };
 
 static int
 batch(void *arg)
 {
 	struct batch *b = arg;
-	int rc = run(b->im, b->text);
+	int rc = run(b->im, b->text, b->first, b->columns);
 
 	return rc == ACCT_OK && b->im->errors.failed ? ACCT_ERR_NOMEM : rc;
 }
@@ -235,18 +336,26 @@ int
 h_user_import(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	struct import im = { .x = x };
-	struct batch b = { &im, req->arg[F_DATA].str };
+	struct batch b = { &im, req->arg[F_DATA].str,
+	    PROTO_HAS(req, F_FIRST_LINE) ? req->arg[F_FIRST_LINE].i : 1,
+	    PROTO_HAS(req, F_COLUMNS) ? req->arg[F_COLUMNS].str : NULL };
+	bool dry = PROTO_HAS(req, F_DRY_RUN) && req->arg[F_DRY_RUN].b;
 	int rc;
 
+	if (b.first < 1)
+		return ctx_fail(x, ACCT_ERR_INVALID, "first_line starts at 1");
 	proto_msg_init(&im.errors);
-	if ((rc = account_batch(batch, &b)) == ACCT_OK) {
-		log_info("uid %u: imported %lld accounts, skipped %lld",
-		    (unsigned)x->peer->uid, (long long)im.imported,
-		    (long long)im.skipped);
+	/* A dry run checks every line against the database and the lines
+	 * before it, then rolls back. */
+	if ((rc = account_batch(batch, &b, !dry)) == ACCT_OK) {
+		log_info("uid %u: %s %lld accounts, skipped %lld",
+		    (unsigned)x->peer->uid, dry ? "dry run: would import" :
+		    "imported", (long long)im.imported, (long long)im.skipped);
 		proto_kv_int(res, "imported", im.imported);
 		proto_kv_int(res, "skipped", im.skipped);
 		msgpack_pack_array(proto_kv_begin(res, "errors"), im.nerrors);
 		proto_msg_raw(res, im.errors.data, im.errors.len);
+		proto_kv_bool(res, "dry_run", dry);
 	}
 	proto_msg_free(&im.errors);
 	return rc;

@@ -72,6 +72,9 @@ enum proto_field {
 	F_FILTER,		/* user_list: locked, pending, disabled, deleted */
 	F_CLEAR,		/* audit_locks: clear, not list */
 	F_PURGE,		/* user_rm: erase the row, not just mark it */
+	F_FIRST_LINE,		/* user_import: the file's line data starts at */
+	F_COLUMNS,		/* user_import: the CSV header data is under */
+	F_DRY_RUN,		/* user_import: check, then roll back */
 	F__COUNT
 };
 

@@ -48,6 +48,9 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_FILTER]	  = { "filter",        PT_STR,    16 },
 	[F_CLEAR]	  = { "clear",         PT_BOOL,   0 },
 	[F_PURGE]	  = { "purge",         PT_BOOL,   0 },
+	[F_FIRST_LINE]	  = { "first_line",    PT_INT,    INT32_MAX },
+	[F_COLUMNS]	  = { "columns",       PT_STR,    1024 },
+	[F_DRY_RUN]	  = { "dry_run",       PT_BOOL,   0 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -111,7 +114,9 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	    FB(F_REMOTE_ADDR), 0 },
 	[OP_TOTP_CONFIRM] = { "totp_confirm", FB(F_USERNAME) | FB(F_CODE),
 	    FB(F_CODE) },
-	[OP_USER_IMPORT] = { "user_import", FB(F_DATA), FB(F_DATA) },
+	/* A piece of a file: where it starts, the CSV header it is under. */
+	[OP_USER_IMPORT] = { "user_import", FB(F_DATA) | FB(F_FIRST_LINE) |
+	    FB(F_COLUMNS) | FB(F_DRY_RUN), FB(F_DATA) },
 	/* Locked and slowed sources; with clear, one (id) or all of them. */
 	[OP_AUDIT_LOCKS] = { "audit_locks", FB(F_CLEAR) | FB(F_ID), 0 },
 };

@@ -200,6 +200,90 @@ test_caps_on_import(void **state)
 	proto_reply_free(&rep);
 }
 
+/*
+ * A hash that could never verify is refused when it arrives, not at
+ * the first login: checksums a character short or long, a salt crypt
+ * would cut, numbers written in ways the tools never write.
+ */
+static void
+test_malformed_on_import(void **state)
+{
+	struct th_daemon *d = *state;
+	const char *good[] = {
+		run("mkpasswd -m sha512crypt '" PW "'"),
+		run("mkpasswd -m sha512crypt -R 5000 '" PW "'"),
+		run("mkpasswd -m bcrypt '" PW "'"),
+		run("mkpasswd -m yescrypt '" PW "'"),
+		run("printf %s '" PW "' | argon2 saltsaltsalt16 -id -t 2 -m 9 "
+		    "-p 1 -e"),
+	};
+	const char *x86 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	char data[16384], *bad[32];
+	size_t nbad = 0, off = 0;
+	struct proto_reply rep;
+	const msgpack_object *errors;
+
+	for (size_t i = 0; i < 5; i++) {
+		size_t n = strlen(good[i]);
+
+		/* One character short, two long (an Argon2 tag's length
+		 * varies: only one base-64 cannot end in is wrong). */
+		bad[nbad++] = th_keep(strndup(good[i], n - 1));
+		assert_true(asprintf(&bad[nbad], "%sAB", good[i]) > 0);
+		th_keep(bad[nbad++]);
+	}
+	bad[nbad++] = "$6$abc$def";
+	assert_true(asprintf(&bad[nbad], "$6$salt!$%s", x86) > 0);
+	th_keep(bad[nbad++]);
+	assert_true(asprintf(&bad[nbad], "$6$saltsaltsaltsalts$%s", x86) > 0);
+	th_keep(bad[nbad++]);
+	assert_true(asprintf(&bad[nbad], "$6$rounds=999$salt$%s", x86) > 0);
+	th_keep(bad[nbad++]);
+	assert_true(asprintf(&bad[nbad], "$6$rounds=05000$salt$%s", x86) > 0);
+	th_keep(bad[nbad++]);
+	bad[nbad++] = "$2b$03$abcdefghijklmnopqrstuu1234567890123456789012345678901";
+	bad[nbad++] = "$2b$1$abcdefghijklmnopqrstuu12345678901234567890123456789012";
+	bad[nbad++] = "$argon2id$v=019$m=512,t=2,p=1$c2FsdHNhbHRzYWx0MTY$"
+	    "T/5+nM8ldMJppNrr+Hxhm7CBDAn/c8K3XaFMHxYy/BM";
+	bad[nbad++] = "$argon2id$v=19$m=512,t=2,p=1$c2FsdA$"
+	    "T/5+nM8ldMJppNrr+Hxhm7CBDAn/c8K3XaFMHxYy/BM";
+	bad[nbad++] = "$argon2id$v=19$m=512,t=2,p=1$c2FsdHNhbHRzYWx0MTY$"
+	    "T/5+nM8ldMJppNrr+Hxhm7CBDAn/c8K3XaFMHxYy/BM=";
+	bad[nbad++] = "$argon2id$v=19$m=512,t=+2,p=1$c2FsdHNhbHRzYWx0MTY$"
+	    "T/5+nM8ldMJppNrr+Hxhm7CBDAn/c8K3XaFMHxYy/BM";
+	for (size_t i = 0; i < 5; i++)
+		off += (size_t)snprintf(data + off, sizeof(data) - off,
+		    "good%zu:%s\n", i, good[i]);
+	for (size_t i = 0; i < nbad; i++)
+		off += (size_t)snprintf(data + off, sizeof(data) - off,
+		    "bad%zu:%s\n", i, bad[i]);
+	assert_true(off < sizeof(data) - 1);
+	assert_int_equal(import(d, data, &rep), ACCT_OK);
+	assert_int_equal(th_int(rep.result, "imported", -1), 5);
+	assert_int_equal(th_int(rep.result, "skipped", -1), (int64_t)nbad);
+	errors = proto_map_get(rep.result, "errors");
+	assert_non_null(errors);
+	assert_int_equal(errors->via.array.size, nbad);
+	for (uint32_t i = 0; i < errors->via.array.size; i++) {
+		const msgpack_object *e = &errors->via.array.ptr[i];
+		char user[16];
+
+		snprintf(user, sizeof(user), "bad%u", i);
+		if (!th_str_is(e, "reason", "malformed hash, or its cost over "
+		    "the limits") || !th_str_is(e, "username", user))
+			fail_msg("%s: %s not refused as malformed", user,
+			    bad[i]);
+	}
+	proto_reply_free(&rep);
+	for (size_t i = 0; i < 5; i++) {
+		char user[16];
+
+		snprintf(user, sizeof(user), "good%zu", i);
+		assert_int_equal(login(d, user, PW), ACCT_OK);
+	}
+}
+
 int
 main(void)
 {
@@ -210,6 +294,8 @@ main(void)
 		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_caps_on_import, th_setup,
 		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_on_import,
+		    th_setup, th_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

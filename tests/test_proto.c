@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../proto/proto.h"
+#include "harness.h"
 
 #define SECRET	"hunter2"	/* must never show up in an error message */
 #define ID_ANY	UINT64_C(0xfeedfacecafebeef)	/* expect_fail: any id */
@@ -476,12 +477,55 @@ test_schema_matches_contract(void **state)
 	assert_int_equal(proto_ops[OP_USERS_RESET].required, FB(F_CONFIRM));
 	assert_int_equal(proto_ops[OP_PASSWD].required, 0);
 	assert_int_equal(proto_ops[OP_USER_LIST].allowed,
-	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY));
+	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY) |
+	    FB(F_FILTER));
 	/* token: a session proves an SSO account (SPEC section 7);
 	 * remote_addr: the user's address, for the throttle and audit. */
 	assert_int_equal(proto_ops[OP_PASSWD].allowed, FB(F_USERNAME) |
 	    FB(F_PASSWORD) | FB(F_NEW_PASSWORD) | FB(F_REMOVE) | FB(F_TOKEN) |
 	    FB(F_REMOTE_ADDR));
+}
+
+/* acctd-protocol(7)'s table of arguments is the schema's, row for row. */
+static void
+test_man_page_arguments_are_the_schema(void **state)
+{
+	static const char mark[] = ".It Em name Ta Em type Ta Em maximum\n";
+	static const char *const types[] = { [PT_STR] = "str",
+	    [PT_SECRET] = "secret", [PT_INT] = "int", [PT_BOOL] = "bool" };
+	char *page = th_keep(th_slurp("man/acctd-protocol.7", NULL));
+	char *p, *end, *want = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&want, &len);
+
+	(void)state;
+	assert_non_null(f);
+	for (int i = 0; i < F__COUNT; i++) {
+		const struct proto_field_def *d = &proto_fields[i];
+
+		fprintf(f, ".It Ic %s Ta %s Ta ", d->name, types[d->type]);
+		if (d->type == PT_BOOL)
+			fprintf(f, "\\&\n");
+		else if (d->type == PT_INT && d->max % 86400 == 0)
+			fprintf(f, "%zu (%zu days)\n", d->max, d->max / 86400);
+		else if (d->type == PT_INT)
+			fprintf(f, "%zu\n", d->max);
+		else
+			fprintf(f, "%zu bytes%s\n", d->max, d->clamp ? ", cut" :
+			    "");
+	}
+	assert_int_equal(fclose(f), 0);
+	th_keep(want);
+	assert_non_null(page);
+	assert_non_null(p = strstr(page, mark));
+	p += strlen(mark);
+	assert_non_null(end = strstr(p, ".El\n"));
+	*end = '\0';
+	if (strcmp(p, want) != 0) {
+		fprintf(stderr, "man/acctd-protocol.7's arguments differ from "
+		    "proto/schema.c; the table should read:\n%s", want);
+		fail();
+	}
 }
 
 /* Multi-byte UTF-8, the edges of each sequence length. */
@@ -2395,6 +2439,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_ints_and_ids),
 		cmocka_unit_test(test_roundtrip_every_op),
 		cmocka_unit_test(test_schema_matches_contract),
+		cmocka_unit_test(test_man_page_arguments_are_the_schema),
 		cmocka_unit_test(test_utf8_valid_edges),
 		cmocka_unit_test(test_every_field_limits_and_types),
 		cmocka_unit_test(test_clamp_at_character_boundary),
