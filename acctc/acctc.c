@@ -145,6 +145,11 @@ static const struct acctc_cmd cmds[] = {
 	  "their failures and lock's end; or clear them.\n"
 	  "      --clear [ID]         clear source ID, or all of them\n"
 	  ACCTC_FORMAT_HELP },
+	{ "db backup", cmd_db_backup, "FILE|-",
+	  "Write a consistent copy of the database, taken while the daemon\n"
+	  "serves, to FILE (made here, mode 0600; an existing file is not\n"
+	  "overwritten) or, for -, to standard output (a pipe or a file).\n"
+	  "It holds every password hash: keep it as safe as the database.\n" },
 	{ "audit reset", cmd_audit_reset, "--yes",
 	  "Clear the audit log.\n"
 	  "  -y, --yes                really do it\n" },

@@ -86,6 +86,8 @@ int	acctc_call(struct acctc *a, enum proto_op op, struct proto_msg *args,
 	    struct proto_reply *rep);
 int	acctc_call_quiet(struct acctc *a, enum proto_op op,
 	    struct proto_msg *args, struct proto_reply *rep, int quiet);
+int	acctc_call_fd(struct acctc *a, enum proto_op op,
+	    struct proto_msg *args, int fd, struct proto_reply *rep);
 int	acctc_refused(const struct proto_reply *rep);
 bool	acctc_json(const struct acctc *a, const struct proto_reply *rep);
 int	acctc_getopt(struct acctc *a, int argc, char **argv,
@@ -132,6 +134,9 @@ int	cmd_users_2fa_disable(struct acctc *, int, char **);
 int	acctc_code_arg(char *arg, char *buf, size_t bufsz);
 int	acctc_login(struct acctc *a, struct proto_msg *args,
 	    struct proto_reply *rep, char *code, bool code_stdin);
+
+/* db.c: the database as a whole. */
+int	cmd_db_backup(struct acctc *, int, char **);
 
 /* audit.c */
 int	cmd_audit_logins(struct acctc *, int, char **);

@@ -135,7 +135,7 @@ local_error(const struct acctc *a, int code)
  */
 static int
 request(struct acctc *a, enum proto_op op, struct proto_msg *args,
-    struct proto_reply *rep)
+    int passfd, struct proto_reply *rep)
 {
 	int rc;
 
@@ -143,7 +143,8 @@ request(struct acctc *a, enum proto_op op, struct proto_msg *args,
 	msgpack_unpacked_init(&rep->un);
 	if ((rc = acctc_connect(a)) != ACCTC_EXIT_OK)
 		return rc;
-	if ((rc = acct_conn_call(a->conn, op, args, rep)) != ACCT_OK)
+	if ((rc = acct_conn_call_fd(a->conn, op, args, passfd, rep)) !=
+	    ACCT_OK)
 		return local_error(a, rc);
 	return ACCTC_EXIT_OK;
 }
@@ -168,11 +169,23 @@ acctc_call_quiet(struct acctc *a, enum proto_op op, struct proto_msg *args,
 {
 	int rc;
 
-	if ((rc = request(a, op, args, rep)) != ACCTC_EXIT_OK)
+	if ((rc = request(a, op, args, -1, rep)) != ACCTC_EXIT_OK)
 		return rc;
 	if (rep->code != ACCT_OK && rep->code != quiet)
 		return acctc_refused(rep);
 	return ACCTC_EXIT_OK;
+}
+
+/* acctc_call(), with a descriptor of ours for the daemon to write to. */
+int
+acctc_call_fd(struct acctc *a, enum proto_op op, struct proto_msg *args,
+    int fd, struct proto_reply *rep)
+{
+	int rc;
+
+	if ((rc = request(a, op, args, fd, rep)) != ACCTC_EXIT_OK)
+		return rc;
+	return rep->code != ACCT_OK ? acctc_refused(rep) : ACCTC_EXIT_OK;
 }
 
 /* Send one request; any failure is reported and gives the exit status. */

@@ -291,6 +291,53 @@ ask_restore(const char *user)
 	return yes;
 }
 
+/*
+ * A deleted account stands in the way (or several, among which the
+ * daemon will not choose): list them on standard error, each with the
+ * id --restore takes.
+ */
+static void
+list_deleted(struct acctc *a, const char *user)
+{
+	struct proto_msg args;
+	struct proto_reply rep;
+	const msgpack_object *users;
+	char when[64];
+
+	proto_msg_init(&args);
+	proto_kv_str_f(&args, F_SEARCH, user);
+	proto_kv_str_f(&args, F_FILTER, "deleted");
+	if (acctc_call(a, OP_USER_LIST, &args, &rep) == ACCTC_EXIT_OK &&
+	    (users = proto_map_get(rep.result, "users")) != NULL &&
+	    users->type == MSGPACK_OBJECT_ARRAY) {
+		fprintf(stderr, "Deleted accounts of the name (acctc users "
+		    "add --restore ID ");
+		out_sanitize(stderr, user, strlen(user));
+		fprintf(stderr, "):\n");
+		for (uint32_t i = 0; i < users->via.array.size; i++) {
+			const msgpack_object *u = &users->via.array.ptr[i];
+			const msgpack_object *t = proto_map_get(u, "deleted_at");
+			const msgpack_object *n = proto_map_get(u, "username");
+
+			/* The search also finds names that contain it. */
+			if (n == NULL || n->type != MSGPACK_OBJECT_STR ||
+			    n->via.str.size != strlen(user) ||
+			    memcmp(n->via.str.ptr, user, strlen(user)) != 0)
+				continue;
+			out_time(t != NULL && t->type ==
+			    MSGPACK_OBJECT_POSITIVE_INTEGER ?
+			    (int64_t)t->via.u64 : 0, when, sizeof(when));
+			fprintf(stderr, "  ");
+			out_str(stderr, proto_map_get(u, "id"));
+			fprintf(stderr, "  deleted %s  ", when);
+			out_str(stderr, proto_map_get(u, "name"));
+			fputc('\n', stderr);
+		}
+	}
+	proto_msg_free(&args);
+	proto_reply_free(&rep);
+}
+
 static void
 print_account_done(const struct proto_reply *rep, const char *what)
 {
@@ -396,17 +443,19 @@ cmd_users_add(struct acctc *a, int argc, char **argv)
 			o.password = o.pwbuf;
 	}
 	restore = o.restore;
-	if ((rc = add_call(a, user, &o, restore, &rep)) != ACCTC_EXIT_OK)
-		goto out;
-	if (rep.code == ACCT_ERR_DELETED) {
-		if ((restore = ask_restore(user)) == UNSET) {
+	if ((rc = add_call(a, user, &o, restore, &rep)) == ACCTC_EXIT_OK &&
+	    rep.code == ACCT_ERR_DELETED) {
+		if ((restore = ask_restore(user)) == UNSET)
 			rc = acctc_refused(&rep);
-			goto out;
+		else {
+			proto_reply_free(&rep);
+			rc = add_call(a, user, &o, restore, &rep);
 		}
-		proto_reply_free(&rep);
-		if ((rc = add_call(a, user, &o, restore, &rep)) !=
-		    ACCTC_EXIT_OK)
-			goto out;
+	}
+	if (rc != ACCTC_EXIT_OK) {
+		if (rep.code == ACCT_ERR_DELETED)
+			list_deleted(a, user);
+		goto out;
 	}
 	if (!acctc_json(a, &rep)) {
 		restored = proto_map_get(rep.result, "restored");

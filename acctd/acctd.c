@@ -23,12 +23,15 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: acctd [-f] [-c file] [-s socket] [-d database]\n"
 	    "       acctd -t [-c file]\n"
+	    "       acctd --restore FILE [-c file] [-d database]\n"
 	    "  -f, --foreground     stay in the foreground (always, for now)\n"
 	    "  -t, --test           check the configuration, print the values in\n"
 	    "                       force, exit 0 (good) or 1\n"
 	    "  -c, --config FILE    configuration (default %s)\n"
 	    "  -s, --socket PATH    listening socket (overrides config)\n"
 	    "  -d, --db PATH        database file (overrides config)\n"
+	    "  -r, --restore FILE   with acctd stopped: replace the database\n"
+	    "                       with the backup FILE, checked and migrated\n"
 	    "  -V, --version        print the version\n"
 	    "  -h, --help           this help\n", ACCTD_DEFAULT_CONFIG);
 }
@@ -49,6 +52,7 @@ struct opts {
 	bool		 test;
 	const char	*socket;
 	const char	*db;
+	const char	*restore;	/* the backup to restore */
 };
 
 static void
@@ -60,6 +64,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "config",	required_argument,	NULL, 'c' },
 		{ "socket",	required_argument,	NULL, 's' },
 		{ "db",		required_argument,	NULL, 'd' },
+		{ "restore",	required_argument,	NULL, 'r' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -68,7 +73,7 @@ parse_args(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->config = ACCTD_DEFAULT_CONFIG;
-	while ((ch = getopt_long(argc, argv, "ftc:s:d:Vh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "ftc:s:d:r:Vh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			break;
@@ -85,6 +90,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'd':
 			o->db = optarg;
 			break;
+		case 'r':
+			o->restore = optarg;
+			break;
 		case 'V':
 			printf("acctd %s\n", ACCT_VERSION);
 			exit(0);
@@ -96,7 +104,7 @@ parse_args(int argc, char **argv, struct opts *o)
 			exit(2);
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (o->test && o->restore != NULL)) {
 		usage(stderr);
 		exit(2);
 	}
@@ -158,10 +166,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "acctd: %s: configuration OK\n", o.config);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
-	if (db_open(c.db_path, err, sizeof(err)) == -1) {
+	if (o.restore != NULL) {
+		rc = backup_restore(o.restore, c.db_path, err, sizeof(err));
+		if (rc == 0)
+			log_info("%s", err);
+		else
+			log_err("restore: %s", err);
+		return rc == 0 ? 0 : 1;
+	}
+	if (db_claim(c.db_path, err, sizeof(err)) == -1 ||
+	    db_open(c.db_path, err, sizeof(err)) == -1) {
 		log_err("database: %s", err);
 		return 1;
 	}
+	backup_remove_stale(c.db_path);
 	hash_init(&c);
 	if (mail_start() == -1) {
 		log_err("cannot start the mailer thread");

@@ -197,14 +197,16 @@ struct ctx {
 	char			 token_type[16];
 	const char		*only_account;	/* own tokens: NULL for all */
 	char			 self_id[33];	/* the caller's account, "" */
+	int			 passed_fd;	/* sent with the request, or -1 */
 	char			 err[256];	/* message for an error reply */
 };
 
 /* At start-up: every operation has a row and a handler. 0 or -1. */
 int	dispatch_init(void);
-/* Handle one request payload; returns the framed reply in *out. */
+/* Handle one request payload, and the descriptor sent with it (-1 none;
+ * the caller closes it); returns the framed reply in *out. */
 void	dispatch(const struct peer *peer, const void *payload, size_t len,
-	    struct proto_frame *out);
+	    int passed_fd, struct proto_frame *out);
 /* The authorization matrix of acctd(8), as mdoc lines. */
 void	dispatch_matrix(FILE *f);
 int	ctx_fail(struct ctx *x, int code, const char *fmt, ...)
@@ -232,6 +234,8 @@ handler_fn h_totp_enroll, h_totp_confirm;
 handler_fn h_audit_logins, h_audit_reset, h_audit_locks;
 /* op_import.c */
 handler_fn h_user_import;
+/* op_backup.c */
+handler_fn h_db_backup;
 
 /* ---- The layers the handlers call, each only downward ---- */
 
@@ -579,6 +583,24 @@ struct db_query {
 
 int	db_open(const char *path, char *err, size_t errsz);
 void	db_close(void);
+/*
+ * Hold the database at path for this process, until it exits, by a lock
+ * on PATH.lock (made, with its directory, if need be): one acctd, or one
+ * acctd --restore, per database. 0, or -1 with the holder's pid in err.
+ */
+int	db_claim(const char *path, char *err, size_t errsz);
+/* The schema version this acctd migrates to (its migrations' count),
+ * and the SQL of migration i (from 0), which the upgrade tests replay to
+ * make the databases of earlier versions; NULL past the last. */
+int	db_schema_latest(void);
+const char *db_migration(int i);
+/* A consistent copy of the database at src into dst (absent or empty),
+ * on a connection of its own: writers go on meanwhile. 0 or -1, err. */
+int	db_copy(const char *src, const char *dst, char *err, size_t errsz);
+/* An acctd database that passes integrity_check: its schema version and
+ * the number of its accounts. 0 or -1, err. */
+int	db_file_check(const char *path, int *version, int64_t *accounts,
+	    char *err, size_t errsz);
 void	db_lock(void);
 void	db_unlock(void);
 /* The reason behind this thread's last database error, once; or NULL. */
@@ -607,6 +629,21 @@ int	db_begin_read(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
 void	db_rollback(void);
 int	db_checkpoint_locked(void);	/* WAL into the file, and emptied */
+
+/* backup.c: a backup while serving, to a descriptor the client opened;
+ * the offline restore. */
+struct backup_info {
+	int64_t	 bytes;
+	int64_t	 accounts;
+	int	 schema_version;
+};
+int	backup_to_fd(const char *dbpath, int fd, struct backup_info *bi,
+	    char *err, size_t errsz);	/* ACCT_OK or an error, err */
+/* Check file, copy it beside dbpath, migrate the copy, set the old
+ * database aside and put the copy in its place. 0 or -1; msg says. */
+int	backup_restore(const char *file, const char *dbpath, char *msg,
+	    size_t msgsz);
+void	backup_remove_stale(const char *dbpath);
 
 /* util.c: clocks and random ids. */
 int64_t	now_unix(void);

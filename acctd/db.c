@@ -3,6 +3,7 @@
  * and typed statements. SQLite's result codes never leave this file;
  * callers hold db_lock() around each statement or transaction.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 static sqlite3 *db;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int claim_fd = -1;	/* the lock on DB.lock, held until exit */
 
 /*
  * Migrations, applied in order; PRAGMA user_version counts those done.
@@ -481,6 +483,143 @@ db_open(const char *path, char *err, size_t errsz)
 		return -1;
 	}
 	return 0;
+}
+
+int
+db_schema_latest(void)
+{
+	return NMIGRATIONS;
+}
+
+const char *
+db_migration(int i)
+{
+	return i >= 0 && i < NMIGRATIONS ? migrations[i] : NULL;
+}
+
+int
+db_claim(const char *path, char *err, size_t errsz)
+{
+	char lockpath[PATH_MAX + 8], pid[32];
+	ssize_t n;
+	int fd;
+
+	if (check_dir(path, err, errsz) == -1)
+		return -1;
+	if ((size_t)snprintf(lockpath, sizeof(lockpath), "%s.lock", path) >=
+	    sizeof(lockpath)) {
+		snprintf(err, errsz, "%s: path too long", path);
+		return -1;
+	}
+	if ((fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		snprintf(err, errsz, "%s: %s", lockpath, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		n = errno == EWOULDBLOCK ? pread(fd, pid, sizeof(pid) - 1, 0) :
+		    -1;
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (n > 0)
+			snprintf(err, errsz, "%s is held by another acctd "
+			    "(or acctd --restore), process %s: stop it first",
+			    path, pid);
+		else
+			snprintf(err, errsz, "%s: %s", lockpath,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("%s: cannot write the pid: %s", lockpath,
+		    strerror(errno));
+	claim_fd = fd;
+	return 0;
+}
+
+/* A connection of its own to another file (or the database itself, for
+ * a backup), never written through. */
+static sqlite3 *
+open_other(const char *path, char *err, size_t errsz)
+{
+	sqlite3 *o = NULL;
+
+	if (sqlite3_open_v2(path, &o, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path, o != NULL ?
+		    sqlite3_errmsg(o) : "cannot open");
+		sqlite3_close(o);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(o, 1);
+	sqlite3_busy_timeout(o, 5000);
+	/* A file from elsewhere runs none of its schema's code. */
+	(void)sqlite3_exec(o, "PRAGMA trusted_schema = OFF", NULL, NULL, NULL);
+	return o;
+}
+
+int
+db_copy(const char *src, const char *dst, char *err, size_t errsz)
+{
+	sqlite3 *o = open_other(src, err, errsz);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (o == NULL)
+		return -1;
+	/* VACUUM INTO reads in one transaction: a snapshot, compacted. */
+	rc = sqlite3_prepare_v2(o, "VACUUM INTO ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, dst, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE)
+		rc = SQLITE_OK;
+	if (rc != SQLITE_OK)
+		snprintf(err, errsz, "copying %s: %s", src, sqlite3_errmsg(o));
+	sqlite3_finalize(st);
+	sqlite3_close(o);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_file_check(const char *path, int *version, int64_t *accounts, char *err,
+    size_t errsz)
+{
+	sqlite3 *o = open_other(path, err, errsz);
+	sqlite3_stmt *st = NULL;
+	const char *res = NULL;
+	int rc;
+
+	*version = -1;
+	*accounts = -1;
+	if (o == NULL)
+		return -1;
+	rc = sqlite3_prepare_v2(o, "PRAGMA integrity_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		res = (const char *)sqlite3_column_text(st, 0);
+	if (res == NULL || strcmp(res, "ok") != 0)
+		snprintf(err, errsz, "%s: %s", path, res != NULL ?
+		    "damaged (integrity_check fails)" : sqlite3_errmsg(o));
+	else
+		rc = 0;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == 0 && sqlite3_prepare_v2(o, "PRAGMA user_version", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == 0 && sqlite3_prepare_v2(o, "SELECT count(*) FROM accounts",
+	    -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		*accounts = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(o);
+	if (rc == 0 && (*version < 1 || *accounts < 0)) {
+		snprintf(err, errsz, "%s: not an acctd database", path);
+		return -1;
+	}
+	return rc == 0 ? 0 : -1;
 }
 
 void

@@ -69,6 +69,7 @@ static const struct row {
 	[OP_TOTP_CONFIRM]	= { T_ACCOUNT, ADMIN | SELF, 0, h_totp_confirm },
 	[OP_USER_IMPORT]	= { T_NONE, ADMIN, 0, h_user_import },
 	[OP_AUDIT_LOCKS]	= { T_NONE, ADMIN, 0, h_audit_locks },
+	[OP_DB_BACKUP]		= { T_NONE, ADMIN, 0, h_db_backup },
 };
 
 int
@@ -243,7 +244,7 @@ run(struct ctx *x, struct proto_request *req, struct proto_frame *out)
 
 void
 dispatch(const struct peer *peer, const void *payload, size_t len,
-    struct proto_frame *out)
+    int passed_fd, struct proto_frame *out)
 {
 	struct proto_request req;
 	const char *problem;
@@ -262,6 +263,7 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 		return;
 	}
 	x->peer = peer;
+	x->passed_fd = passed_fd;
 	config_current(&x->cfg);
 	x->classes = peer_classes(peer, &x->cfg);
 	x->hc.reserved = (x->classes & (ADMIN | AUTH)) != 0;

@@ -105,7 +105,7 @@ login(const struct peer *peer, const struct field *f, char *msg,
 	proto_msg_free(&args);
 	if (rc != ACCT_OK)
 		return rc;
-	dispatch(peer, req.data + PROTO_HDR_LEN, req.len - PROTO_HDR_LEN,
+	dispatch(peer, req.data + PROTO_HDR_LEN, req.len - PROTO_HDR_LEN, -1,
 	    &out);
 	proto_frame_free(&req);
 	if (out.data == NULL)

@@ -174,16 +174,20 @@ serve(struct conn *c)
 	int idle_ms, frame_ms;
 	uint8_t *buf;
 	size_t len;
+	int passed;
 
 	for (;;) {
 		if (timeouts(&idle_ms, &frame_ms) == -1)
 			break;
 		st = frame_recv(c->fd, PROTO_MAX_REQUEST, idle_ms, frame_ms,
-		    stop_pipe[0], &buf, &len);
+		    stop_pipe[0], &buf, &len, &passed);
 		if (st != FRAME_OK)
 			break;
 		int64_t t0 = mono_us();
-		dispatch(&c->peer, buf, len, &out);
+		/* A descriptor lives for its request only (db_backup's). */
+		dispatch(&c->peer, buf, len, passed, &out);
+		if (passed >= 0)
+			close(passed);
 		freezero(buf, len);
 		if (mono_us() - t0 >= SLOW_MS * 1000)
 			stack_trim();

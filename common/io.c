@@ -88,17 +88,56 @@ io_read_full(int fd, void *out, size_t len, int64_t deadline)
 	return 0;
 }
 
+/* Up to len bytes, and a descriptor that came with them into *passed
+ * (-1 if none). Any more are closed; those the control buffer had no
+ * room for, the kernel closes. */
+static ssize_t
+recv_fd(int fd, void *buf, size_t len, int *passed)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*passed = -1;
+	if ((n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC)) < 0)
+		return n;
+	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < k; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*passed == -1)
+				*passed = got;
+			else
+				close(got);
+		}
+	}
+	return n;
+}
+
 enum frame_status
 frame_recv(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
-    uint8_t **out, size_t *outlen)
+    uint8_t **out, size_t *outlen, int *passed)
 {
 	uint8_t hdr[PROTO_HDR_LEN], *buf;
 	int64_t deadline;
-	int w, rc;
+	int w, rc, got = -1;
 	ssize_t n;
 
 	*out = NULL;
 	*outlen = 0;
+	if (passed != NULL)
+		*passed = -1;
 	w = wait_readable(fd, idle_ms < 0 ? -1 : now_ms() + idle_ms, wake_fd);
 	if (w == 0)
 		return FRAME_IDLE;
@@ -108,28 +147,66 @@ frame_recv(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
 		return FRAME_ERROR;
 	/* Up to the whole header at once; nothing at all is a clean EOF. */
 	do
-		n = recv(fd, hdr, sizeof(hdr), 0);
+		n = passed != NULL ? recv_fd(fd, hdr, sizeof(hdr), &got) :
+		    recv(fd, hdr, sizeof(hdr), 0);
 	while (n < 0 && errno == EINTR);
+	if (n <= 0 && got >= 0)
+		close(got);
 	if (n == 0)
 		return FRAME_EOF;
 	if (n < 0)
 		return FRAME_ERROR;
 	deadline = io_deadline(frame_ms);
 	if ((rc = io_read_full(fd, hdr + n, sizeof(hdr) - (size_t)n,
-	    deadline)) != 0)
+	    deadline)) != 0) {
+		if (got >= 0)
+			close(got);
 		return (enum frame_status)rc;
+	}
 	uint32_t len = proto_get_len(hdr);
-	if (len == 0 || len > max)
-		return FRAME_TOOBIG;
-	if ((buf = malloc(len)) == NULL)
-		return FRAME_ERROR;
+	if (len == 0 || len > max || (buf = malloc(len)) == NULL) {
+		if (got >= 0)
+			close(got);
+		return len == 0 || len > max ? FRAME_TOOBIG : FRAME_ERROR;
+	}
 	if ((rc = io_read_full(fd, buf, len, deadline)) != 0) {
 		free(buf);
+		if (got >= 0)
+			close(got);
 		return (enum frame_status)rc;
 	}
 	*out = buf;
 	*outlen = len;
+	if (passed != NULL)
+		*passed = got;
 	return FRAME_OK;
+}
+
+int
+io_write_all_fd(int fd, const void *buf, size_t len, int passfd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf,
+	    .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	ssize_t n;
+
+	memset(ctl.buf, 0, sizeof(ctl.buf));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+	do
+		n = sendmsg(fd, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	return io_write_all(fd, (const uint8_t *)buf + n, len - (size_t)n);
 }
 
 int

@@ -97,6 +97,13 @@ int
 acct_conn_call(struct acct_conn *c, enum proto_op op, struct proto_msg *args,
     struct proto_reply *rep)
 {
+	return acct_conn_call_fd(c, op, args, -1, rep);
+}
+
+int
+acct_conn_call_fd(struct acct_conn *c, enum proto_op op,
+    struct proto_msg *args, int passfd, struct proto_reply *rep)
+{
 	struct proto_msg none;
 	struct proto_frame f;
 	uint8_t *buf;
@@ -118,12 +125,13 @@ acct_conn_call(struct acct_conn *c, enum proto_op op, struct proto_msg *args,
 		proto_msg_free(&none);
 	if (rc != ACCT_OK)
 		return rc;
-	rc = io_write_all(c->fd, f.data, f.len);
+	rc = passfd >= 0 ? io_write_all_fd(c->fd, f.data, f.len, passfd) :
+	    io_write_all(c->fd, f.data, f.len);
 	proto_frame_free(&f);
 	if (rc != 0)
 		return ACCT_ERR_IO;
 	if (frame_recv(c->fd, PROTO_MAX_REPLY, c->timeout_ms, c->timeout_ms,
-	    -1, &buf, &len) != FRAME_OK)
+	    -1, &buf, &len, NULL) != FRAME_OK)
 		return ACCT_ERR_IO;
 	if ((rc = proto_reply_decode(buf, len, rep)) != ACCT_OK)
 		return rc;

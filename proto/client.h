@@ -35,5 +35,8 @@ void	acct_conn_set_timeout(struct acct_conn *c, int ms);
  */
 int	acct_conn_call(struct acct_conn *c, enum proto_op op,
 	    struct proto_msg *args, struct proto_reply *rep);
+/* The same, with a descriptor of ours passed along (db_backup's). */
+int	acct_conn_call_fd(struct acct_conn *c, enum proto_op op,
+	    struct proto_msg *args, int passfd, struct proto_reply *rep);
 
 #endif

@@ -120,6 +120,7 @@ enum proto_op {
 	OP_TOTP_CONFIRM,
 	OP_USER_IMPORT,
 	OP_AUDIT_LOCKS,
+	OP_DB_BACKUP,
 	OP__COUNT
 };
 

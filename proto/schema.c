@@ -119,6 +119,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	    FB(F_COLUMNS) | FB(F_DRY_RUN), FB(F_DATA) },
 	/* Locked and slowed sources; with clear, one (id) or all of them. */
 	[OP_AUDIT_LOCKS] = { "audit_locks", FB(F_CLEAR) | FB(F_ID), 0 },
+	/* The file comes as a descriptor with the request, not a path. */
+	[OP_DB_BACKUP]	 = { "db_backup", 0, 0 },
 };
 
 int

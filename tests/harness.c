@@ -1366,6 +1366,49 @@ th_db_integrity(const struct th_daemon *d)
 	return rc;
 }
 
+/* A daemon record whose database is path, for the two below. */
+static struct th_daemon
+on_file(const char *path)
+{
+	struct th_daemon f;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.db, sizeof(f.db), "%s", path);
+	return f;
+}
+
+int64_t
+th_file_int(const char *path, const char *sql)
+{
+	struct th_daemon f = on_file(path);
+
+	return th_db_int(&f, sql, NULL);
+}
+
+int
+th_file_integrity(const char *path)
+{
+	struct th_daemon f = on_file(path);
+
+	return th_db_integrity(&f);
+}
+
+int
+th_acctd_restore(const struct th_daemon *d, const char *file,
+    struct th_result *r)
+{
+	const char *bin = th_acctd_bin();
+	const char *argv[] = { bin, "-c", d->conf, "-d", d->db, "--restore",
+	    file, NULL };
+
+	if (bin == NULL) {
+		memset(r, 0, sizeof(*r));
+		r->status = -1;
+		return -1;
+	}
+	return th_run_v(argv, NULL, NULL, NULL, r);
+}
+
 /* ---- a squatter on the socket path ---- */
 
 /* Answer each request frame on fd with an empty result; bytes read. */
@@ -1381,7 +1424,7 @@ squat_answer(int fd)
 	long total = 0;
 
 	while (frame_recv(fd, PROTO_MAX_REQUEST, 5000, 5000, -1, &buf,
-	    &len) == FRAME_OK) {
+	    &len, NULL) == FRAME_OK) {
 		total += (long)(len + PROTO_HDR_LEN);
 		if (proto_request_decode(buf, len, &req, why, sizeof(why)) !=
 		    ACCT_OK)

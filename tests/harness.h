@@ -236,6 +236,12 @@ int64_t	th_db_int(const struct th_daemon *d, const char *sql, ...)
 int	th_db_exec(const struct th_daemon *d, const char *sql);
 /* PRAGMA integrity_check says ok: 0, else -1. */
 int	th_db_integrity(const struct th_daemon *d);
+/* The same two on another database file (a backup). */
+int64_t	th_file_int(const char *path, const char *sql);
+int	th_file_integrity(const char *path);
+/* acctd --restore file, on d's config and database paths. */
+int	th_acctd_restore(const struct th_daemon *d, const char *file,
+	    struct th_result *r);
 
 /* The code of a TOTP secret (base32) at offset steps from now. */
 void	th_totp_code(const char *secret, int offset, char out[8]);

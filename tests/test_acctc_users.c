@@ -520,9 +520,17 @@ test_rm_and_restore(void **state)
 	assert_string_not_equal(id1, id2);
 	assert_true(th_str_is(user_of(d, "henry"), "name", "Henry Two"));
 
-	/* --restore: the deleted one comes back, with the given fields. */
+	/* Two deleted now: --restore alone picks neither, and lists them
+	 * with their ids; --restore ID brings that one back, with the
+	 * given fields. */
 	TH_RUN(d, NULL, 0, "users", "rm", "henry");
-	TH_RUN(d, NULL, 0, "users", "add", "--restore", "-m",
+	TH_RUN(d, NULL, 1, "users", "add", "--restore", "-m",
+	    "henry@example.org", "henry");
+	assert_true(th_contains(r.err, "2 deleted accounts named 'henry'"));
+	assert_true(th_contains(r.err, id1));
+	assert_true(th_contains(r.err, id2));
+	assert_false(th_user_exists(d->sock, "henry"));
+	TH_RUN(d, NULL, 0, "users", "add", "--restore", id2, "-m",
 	    "henry@example.org", "henry");
 	assert_true(th_contains(r.out, "restored"));
 	assert_true(th_str_is(user_of(d, "henry"), "id", id2));

@@ -30,7 +30,8 @@ static const char *const account_keys[] = {
 	"webdav", "upload_path", "auth_provider", "auth_id", "two_factor",
 	"has_password", "password_scheme", "activated", "failed_logins",
 	"locked_until", "created_at", "updated_at", "last_login_at",
-	"deleted_at", NULL
+	"deleted_at", "expires_at", "password_changed_at",
+	"password_max_age_days", "must_change", "status", NULL
 };
 
 #define assert_code(rep, want) do {					\
@@ -1125,12 +1126,18 @@ test_deleted_restore(void **state)
 	assert_true(th_str_is(u, "name", ""));
 	proto_reply_free(&rep);
 
-	/* Delete that one too; restore=true brings back the newest. */
+	/* Delete that one too: two deleted, restore=true alone picks
+	 * neither; with the id, that one comes back. */
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", "erin");
 	assert_int_equal(th_call_code(d->sock, "user_rm", &m), ACCT_OK);
 	proto_kv_bool(&m, "restore", true);
 	proto_kv_str(&m, "email", "erin@example.org");
+	assert_int_equal(th_call(d->sock, "user_add", &m, &rep), ACCT_OK);
+	assert_code(rep, ACCT_ERR_DELETED);
+	assert_true(th_contains(rep.message, "2 deleted accounts"));
+	proto_reply_free(&rep);
+	proto_kv_str(&m, "id", id2);
 	assert_int_equal(th_call(d->sock, "user_add", &m, &rep), ACCT_OK);
 	proto_msg_free(&m);
 	assert_code(rep, ACCT_OK);

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -95,7 +97,7 @@ recv_frame(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
 
 	*out = (uint8_t *)"garbage";
 	*outlen = 12345;
-	st = frame_recv(fd, max, idle_ms, frame_ms, wake_fd, out, outlen);
+	st = frame_recv(fd, max, idle_ms, frame_ms, wake_fd, out, outlen, NULL);
 	if (st != FRAME_OK) {
 		assert_null(*out);
 		assert_int_equal(*outlen, 0);
@@ -491,6 +493,91 @@ test_write_all_empty(void **state)
 	expect_status(p->r, 1024, SHORT_MS, LONG_MS, -1, FRAME_IDLE);
 }
 
+/* Open descriptors of this process. */
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A frame with descriptors: where they are wanted, one is taken and
+ * any others closed; where they are not, none is left open. */
+static void
+test_passed_descriptors(void **state)
+{
+	struct pair *p = *state;
+	uint8_t frame[PROTO_HDR_LEN + 2], *buf;
+	size_t len;
+	int passed, before, two[2], fds[2];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = frame, .iov_len = sizeof(frame) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	struct stat a, b;
+
+	proto_put_len(frame, 2);
+	memcpy(frame + PROTO_HDR_LEN, "hi", 2);
+	assert_int_equal(pipe(fds), 0);
+	before = open_fds();
+	/* Wanted: the same open file comes out. */
+	assert_int_equal(io_write_all_fd(p->w, frame, sizeof(frame), fds[1]),
+	    0);
+	assert_int_equal(frame_recv(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	    &len, &passed), FRAME_OK);
+	free(buf);
+	assert_true(passed >= 0);
+	assert_int_equal(fstat(passed, &a), 0);
+	assert_int_equal(fstat(fds[1], &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_true(fcntl(passed, F_GETFD) & FD_CLOEXEC);
+	close(passed);
+	assert_int_equal(open_fds(), before);
+	/* Not wanted: dropped by the kernel. */
+	assert_int_equal(io_write_all_fd(p->w, frame, sizeof(frame), fds[1]),
+	    0);
+	assert_int_equal(frame_recv(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	    &len, NULL), FRAME_OK);
+	free(buf);
+	assert_int_equal(open_fds(), before);
+	/* Two at once: the first taken, the second closed. */
+	two[0] = fds[0];
+	two[1] = fds[1];
+	memset(ctl.buf, 0, sizeof(ctl.buf));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(two));
+	memcpy(CMSG_DATA(c), two, sizeof(two));
+	assert_int_equal(sendmsg(p->w, &m, 0), (ssize_t)sizeof(frame));
+	assert_int_equal(frame_recv(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	    &len, &passed), FRAME_OK);
+	free(buf);
+	assert_true(passed >= 0);
+	close(passed);
+	assert_int_equal(open_fds(), before);
+	/* Sent with a frame that is refused: closed too. */
+	proto_put_len(frame, 0);
+	assert_int_equal(io_write_all_fd(p->w, frame, PROTO_HDR_LEN, fds[1]),
+	    0);
+	assert_int_equal(frame_recv(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	    &len, &passed), FRAME_TOOBIG);
+	assert_int_equal(passed, -1);
+	assert_int_equal(open_fds(), before);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup_pair, teardown_pair)
 
 int
@@ -520,6 +607,7 @@ main(void)
 		T(test_write_all_large),
 		T(test_write_all_epipe),
 		T(test_write_all_empty),
+		T(test_passed_descriptors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

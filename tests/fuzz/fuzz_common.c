@@ -239,7 +239,7 @@ fuzz_frame(const uint8_t *data, size_t size)
 		abort();
 	/* Bounded waits only trigger if a read blocks: all is sent. */
 	while ((st = frame_recv(sv[0], PROTO_MAX_REQUEST, 5000, 5000, -1,
-	    &buf, &len)) == FRAME_OK) {
+	    &buf, &len, NULL)) == FRAME_OK) {
 		if (buf == NULL || len == 0 || len > PROTO_MAX_REQUEST)
 			abort();
 		fuzz_payload(buf, len);

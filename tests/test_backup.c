@@ -1,0 +1,440 @@
+/*
+ * test_backup.c: acctc db backup and acctd --restore, as an admin runs
+ * them: a backup taken while another client writes is consistent and
+ * restores into a fresh state directory; the file is the caller's own,
+ * mode 0600; the daemon writes only to a descriptor it was sent, never
+ * to a path; a restore checks, migrates and keeps the database it
+ * replaces, and refuses a running daemon, a newer schema and a damaged
+ * file.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../acctd/acctd.h"
+#include "harness.h"
+
+#define PW	"backup-pass-1"
+#define WRITERS	200
+
+static const struct th_cred admin_nobody = { TH_NOBODY, TH_NOBODY, 1,
+    { TH_ADMIN_GID } };
+static const struct th_cred plain = { TH_NOBODY, TH_NOBODY, 0, { 0 } };
+
+static int
+setup(void **state)
+{
+	if (th_acctc_bin() == NULL) {
+		fprintf(stderr, "test_backup: ACCTC_BIN is not set to the "
+		    "acctc under test\n");
+		return -1;
+	}
+	return th_setup(state);
+}
+
+/* DIR/name, kept. */
+static char *
+in_dir(const struct th_daemon *d, const char *name)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "%s/%s", d->dir, name) > 0);
+	return th_keep(p);
+}
+
+static int
+add_many(void *arg, FILE *out)
+{
+	const struct th_daemon *d = arg;
+	char name[16];
+
+	(void)out;
+	for (int i = 0; i < WRITERS; i++) {
+		snprintf(name, sizeof(name), "w%03d", i);
+		if (th_add_user(d->sock, name, PW) != ACCT_OK)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The accounts of a backup taken during the writes are w000 to w(n-1):
+ * one state of the database, not a mix. Returns n.
+ */
+static int64_t
+consistent(const char *path)
+{
+	int64_t n;
+	char sql[160];
+
+	assert_int_equal(th_file_integrity(path), 0);
+	assert_int_equal(th_file_int(path, "PRAGMA user_version"),
+	    db_schema_latest());
+	n = th_file_int(path, "SELECT count(*) FROM accounts");
+	assert_true(n >= 0 && n <= WRITERS);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM accounts WHERE "
+	    "username BETWEEN 'w000' AND 'w%03lld'", (long long)n - 1);
+	if (n > 0)
+		assert_int_equal(th_file_int(path, sql), n);
+	/* A file of its own: not in WAL mode, needing no -wal beside it. */
+	{
+		size_t len = 0;
+		char *h = th_slurp(path, &len);
+
+		assert_non_null(h);
+		assert_true(len > 100 && h[18] == 1 && h[19] == 1);
+		th_free(h);
+	}
+	return n;
+}
+
+/* Taken while another client adds 200 accounts; restored elsewhere. */
+static void
+test_backup_while_writing(void **state)
+{
+	struct th_daemon *d = *state, fresh;
+	struct th_result r = { 0 };
+	struct th_child c;
+	char *path, *first = NULL, want[160];
+	struct stat sb;
+	int64_t n, n_first = 0;
+	int taken = 0, st = -1;
+	bool done = false;
+
+	assert_int_equal(th_as_start(NULL, add_many, d, &c), 0);
+	/* Backups one after the other while the writer writes, and one
+	 * after it is done. */
+	while (!done || taken == 0) {
+		char name[32];
+
+		done = waitpid(c.pid, &st, WNOHANG) == c.pid;
+		snprintf(name, sizeof(name), "b%d.db", taken++);
+		path = in_dir(d, name);
+		TH_RUN(d, NULL, 0, "db", "backup", path);
+		n = consistent(path);
+		snprintf(want, sizeof(want), "Backed up %lld accounts (schema "
+		    "version %d, ", (long long)n, db_schema_latest());
+		assert_true(th_contains(r.out, want));
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal(sb.st_mode & 07777, 0600);
+		assert_int_equal(sb.st_uid, geteuid());
+		if (first == NULL) {
+			first = path;
+			n_first = n;
+		}
+	}
+	close(c.fd);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(n, WRITERS);
+	print_message("%d backups, the first with %lld accounts\n", taken,
+	    (long long)n_first);
+	/* The first, into a state directory that does not exist yet. */
+	n = n_first;
+	assert_int_equal(th_init(&fresh, NULL), 0);
+	th_result_free(&r);
+	assert_int_equal(th_acctd_restore(&fresh, first, &r), 0);
+	snprintf(want, sizeof(want), "%lld accounts", (long long)n);
+	assert_true(th_contains(r.err, want));
+	assert_false(th_contains(r.err, "before-restore"));
+	assert_int_equal(stat(fresh.db, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(th_start(&fresh), 0);
+	assert_int_equal(th_db_int(&fresh, "SELECT count(*) FROM accounts",
+	    NULL), n);
+	if (n > 0)
+		assert_int_equal(th_call_strs(fresh.sock, "login", "username",
+		    "w000", "password", PW, (char *)NULL), ACCT_OK);
+	assert_int_equal(th_stop(&fresh), 0);
+	th_cleanup(&fresh);
+	th_result_free(&r);
+}
+
+/* The caller's file, made with the caller's rights; nothing else. */
+static void
+test_backup_file_rights(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	char *mine = in_dir(d, "nobody"), *path, *denied;
+	struct stat sb;
+
+	if (!th_is_root()) {
+		print_message("not root: cannot take another uid\n");
+		skip();
+	}
+	assert_int_equal(mkdir(mine, 0700), 0);
+	assert_int_equal(chown(mine, TH_NOBODY, TH_NOBODY), 0);
+	assert_true(asprintf(&path, "%s/acctd.db", mine) > 0);
+	th_keep(path);
+	/* An admin_group member who is not root: the file is theirs. */
+	TH_RUN_AS(d, &admin_nobody, NULL, 0, "db", "backup", path);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_uid, TH_NOBODY);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(th_file_integrity(path), 0);
+	/* Where they may not write, the root daemon does not either. */
+	denied = in_dir(d, "db/copy.db");
+	TH_RUN_AS(d, &admin_nobody, NULL, 1, "db", "backup", denied);
+	assert_true(th_contains(r.err, "Permission denied"));
+	assert_int_equal(access(denied, F_OK), -1);
+	/* Not an admin: refused, and the file it made is gone again. */
+	assert_int_equal(unlink(path), 0);
+	TH_RUN_AS(d, &plain, NULL, 1, "db", "backup", path);
+	assert_true(th_contains(r.err, "permission denied"));
+	assert_int_equal(access(path, F_OK), -1);
+	th_result_free(&r);
+}
+
+/* An existing file is not overwritten; - writes to a pipe. */
+static void
+test_backup_targets(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	char *path = in_dir(d, "kept"), *cmd, *text, uid[48];
+	const char *argv[4] = { "/bin/sh", "-c", NULL, NULL };
+	const char *env[2] = { uid, NULL };
+	size_t len;
+	FILE *f;
+
+	assert_int_equal(th_add_user(d->sock, "ann", PW), ACCT_OK);
+	assert_non_null(f = fopen(path, "w"));
+	assert_true(fputs("precious\n", f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	TH_RUN(d, NULL, 1, "db", "backup", path);
+	assert_true(th_contains(r.err, "not overwritten"));
+	assert_non_null(text = th_slurp(path, &len));
+	assert_string_equal(text, "precious\n");
+	/* Standard output: a pipe here; the summary goes to stderr. */
+	path = in_dir(d, "piped.db");
+	assert_true(asprintf(&cmd, "'%s' --socket '%s' db backup - | cat > "
+	    "'%s'", th_acctc_bin(), d->sock, path) > 0);
+	argv[2] = th_keep(cmd);
+	th_result_free(&r);
+	/* A test daemon not run as root runs as we do. */
+	snprintf(uid, sizeof(uid), "ACCTC_SERVER_UID=%u", (unsigned)geteuid());
+	assert_int_equal(th_run_v(argv, NULL, NULL, env, &r), 0);
+	assert_true(th_contains(r.err, "Backed up 1 accounts"));
+	assert_true(th_contains(r.err, "to standard output"));
+	assert_int_equal(th_file_integrity(path), 0);
+	assert_int_equal(th_file_int(path, "SELECT count(*) FROM accounts "
+	    "WHERE username = 'ann'"), 1);
+	/* --json would be mixed into the backup. */
+	TH_RUN(d, NULL, 2, "--json", "db", "backup", "-");
+	TH_RUN(d, NULL, 2, "db", "backup");
+	th_result_free(&r);
+}
+
+/* db_backup on a raw connection, with what a hostile client could send. */
+static int
+raw_backup(const struct th_daemon *d, struct proto_msg *args, int fd,
+    char *msg, size_t msgsz)
+{
+	struct acct_conn *c;
+	struct proto_reply rep;
+	int rc;
+
+	assert_int_equal(acct_conn_open(d->sock, geteuid(), NULL, &c),
+	    ACCT_OK);
+	rc = acct_conn_call_fd(c, OP_DB_BACKUP, args, fd, &rep);
+	if (rc == ACCT_OK) {
+		rc = rep.code;
+		snprintf(msg, msgsz, "%s", rep.message);
+	}
+	proto_reply_free(&rep);
+	acct_conn_close(c);
+	return rc;
+}
+
+struct plain_call {
+	const struct th_daemon	*d;
+	int			 fd;
+};
+
+static int
+backup_as_plain(void *arg, FILE *out)
+{
+	struct plain_call *p = arg;
+	char msg[256];
+
+	(void)out;
+	return raw_backup(p->d, NULL, p->fd, msg, sizeof(msg)) ==
+	    ACCT_ERR_DENIED ? 0 : 1;
+}
+
+static void
+test_backup_no_path(void **state)
+{
+	struct th_daemon *d = *state;
+	struct proto_msg args;
+	char msg[256], *path = in_dir(d, "t.db");
+	struct stat sb;
+	int fd;
+
+	/* There is no argument to name a path with. */
+	proto_msg_init(&args);
+	proto_kv_str(&args, "path", "/etc/shadow");
+	assert_int_equal(raw_backup(d, &args, -1, msg, sizeof(msg)),
+	    ACCT_ERR_INVALID);
+	proto_msg_free(&args);
+	proto_msg_init(&args);
+	proto_kv_str(&args, "data", "/etc/shadow");
+	assert_int_equal(raw_backup(d, &args, -1, msg, sizeof(msg)),
+	    ACCT_ERR_INVALID);
+	proto_msg_free(&args);
+	/* No descriptor: said how it is done. */
+	assert_int_equal(raw_backup(d, NULL, -1, msg, sizeof(msg)),
+	    ACCT_ERR_INVALID);
+	assert_true(th_contains(msg, "descriptor"));
+	/* A file with something in it is not written over. */
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600)) >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	assert_int_equal(raw_backup(d, NULL, fd, msg, sizeof(msg)),
+	    ACCT_ERR_INVALID);
+	assert_true(th_contains(msg, "empty file or a pipe"));
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(sb.st_size, 1);
+	close(fd);
+	/* Read-only, appending: refused. */
+	assert_int_equal(unlink(path), 0);
+	assert_true((fd = open(path, O_RDONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	assert_int_equal(raw_backup(d, NULL, fd, msg, sizeof(msg)),
+	    ACCT_ERR_INVALID);
+	assert_true(th_contains(msg, "not open for writing"));
+	close(fd);
+	assert_true((fd = open(path, O_WRONLY | O_APPEND)) >= 0);
+	assert_int_equal(raw_backup(d, NULL, fd, msg, sizeof(msg)),
+	    ACCT_ERR_INVALID);
+	close(fd);
+	/* A good one works on the raw connection too. */
+	assert_int_equal(unlink(path), 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	assert_int_equal(raw_backup(d, NULL, fd, msg, sizeof(msg)), ACCT_OK);
+	close(fd);
+	assert_int_equal(th_file_integrity(path), 0);
+	/* Not an admin: denied, descriptor and all; nothing written. */
+	if (th_is_root()) {
+		struct plain_call p = { d, -1 };
+
+		assert_int_equal(unlink(path), 0);
+		assert_true((p.fd = open(path, O_WRONLY | O_CREAT | O_EXCL,
+		    0666)) >= 0);
+		assert_int_equal(th_as(&plain, backup_as_plain, &p, NULL, 0),
+		    0);
+		assert_int_equal(fstat(p.fd, &sb), 0);
+		assert_int_equal(sb.st_size, 0);
+		close(p.fd);
+	}
+}
+
+/* Restore: refuses a running daemon; keeps what it replaces. */
+static void
+test_restore(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	char *path = in_dir(d, "two.db"), *aside, *stale;
+	char want[256];
+	struct stat sb;
+
+	assert_int_equal(th_add_user(d->sock, "ann", PW), ACCT_OK);
+	assert_int_equal(th_add_user(d->sock, "bob", PW), ACCT_OK);
+	TH_RUN(d, NULL, 0, "db", "backup", path);
+	assert_int_equal(th_add_user(d->sock, "carol", PW), ACCT_OK);
+	/* Not under a running daemon. */
+	th_result_free(&r);
+	assert_int_equal(th_acctd_restore(d, path, &r), 1);
+	assert_true(th_contains(r.err, "held by another acctd"));
+	assert_true(th_user_exists(d->sock, "carol"));
+	assert_int_equal(th_stop(d), 0);
+
+	th_result_free(&r);
+	assert_int_equal(th_acctd_restore(d, path, &r), 0);
+	assert_true(th_contains(r.err, "2 accounts"));
+	assert_true(asprintf(&aside, "%s.before-restore", d->db) > 0);
+	th_keep(aside);
+	assert_true(th_contains(r.err, aside));
+	assert_int_equal(th_file_int(aside, "SELECT count(*) FROM accounts "
+	    "WHERE username = 'carol'"), 1);
+	assert_int_equal(stat(d->db, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(sb.st_uid, geteuid());
+	/* A file a crash left beside it goes at the next start. */
+	stale = in_dir(d, "db/.acctd-backup-Xy12Zw");
+	assert_int_equal(close(open(stale, O_WRONLY | O_CREAT, 0600)), 0);
+	assert_int_equal(th_start(d), 0);
+	assert_int_equal(access(stale, F_OK), -1);
+	assert_true(th_user_exists(d->sock, "ann"));
+	assert_true(th_user_exists(d->sock, "bob"));
+	assert_false(th_user_exists(d->sock, "carol"));
+	assert_int_equal(th_call_strs(d->sock, "login", "username", "bob",
+	    "password", PW, (char *)NULL), ACCT_OK);
+	assert_int_equal(th_stop(d), 0);
+
+	/* A newer schema: refused, saying which version it needs. */
+	{
+		struct th_daemon f = *d;
+		char sql[64];
+
+		snprintf(f.db, sizeof(f.db), "%s", path);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    db_schema_latest() + 1);
+		assert_int_equal(th_db_exec(&f, sql), 0);
+	}
+	th_result_free(&r);
+	assert_int_equal(th_acctd_restore(d, path, &r), 1);
+	snprintf(want, sizeof(want), "has schema version %d; this acctd (%s) "
+	    "knows versions up to %d", db_schema_latest() + 1, ACCT_VERSION,
+	    db_schema_latest());
+	assert_true(th_contains(r.err, want));
+	/* Not a database at all; the database itself. */
+	assert_int_equal(truncate(path, 0), 0);
+	{
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		assert_true(fputs("not a database, just text\n", f) >= 0);
+		assert_int_equal(fclose(f), 0);
+	}
+	th_result_free(&r);
+	assert_int_equal(th_acctd_restore(d, path, &r), 1);
+	assert_true(th_contains(r.err, "restore:"));
+	th_result_free(&r);
+	assert_int_equal(th_acctd_restore(d, d->db, &r), 1);
+	assert_true(th_contains(r.err, "is the database itself"));
+	/* None of it touched the database. */
+	assert_int_equal(th_start(d), 0);
+	assert_true(th_user_exists(d->sock, "ann"));
+	assert_false(th_user_exists(d->sock, "carol"));
+	th_result_free(&r);
+}
+
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, th_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_backup_while_writing),
+		T(test_backup_file_rights),
+		T(test_backup_targets),
+		T(test_backup_no_path),
+		T(test_restore),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("backup", tests, NULL, NULL);
+}
