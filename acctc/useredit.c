@@ -329,8 +329,12 @@ list_deleted(struct acctc *a, const char *user)
 			    (int64_t)t->via.u64 : 0, when, sizeof(when));
 			fprintf(stderr, "  ");
 			out_str(stderr, proto_map_get(u, "id"));
-			fprintf(stderr, "  deleted %s  ", when);
-			out_str(stderr, proto_map_get(u, "name"));
+			fprintf(stderr, "  deleted %s", when);
+			if ((n = proto_map_get(u, "name")) != NULL &&
+			    n->type == MSGPACK_OBJECT_STR && n->via.str.size > 0) {
+				fprintf(stderr, "  ");
+				out_str(stderr, n);
+			}
 			fputc('\n', stderr);
 		}
 	}
