@@ -58,7 +58,7 @@ void
 backup_remove_stale(const char *dbpath)
 {
 	const char *const patterns[] = { TMP_BACKUP, TMP_RESTORE };
-	char pat[PATH_MAX + 32];
+	char pat[PATH_MAX];
 	glob_t g;
 
 	/* What a backup or restore cut short by a crash left. */
@@ -154,7 +154,7 @@ int
 backup_to_fd(const char *dbpath, int fd, struct backup_info *bi, char *err,
     size_t errsz)
 {
-	char tmp[PATH_MAX + 32];
+	char tmp[PATH_MAX];
 	bool regular;
 	int in = -1, rc = ACCT_ERR_STORAGE;
 
@@ -177,22 +177,35 @@ backup_to_fd(const char *dbpath, int fd, struct backup_info *bi, char *err,
 	return rc;
 }
 
+/* a and b, as one path; 0, or -1 if it would not fit. */
+static int
+join(char out[PATH_MAX], const char *a, const char *b)
+{
+	return (size_t)snprintf(out, PATH_MAX, "%s%s", a, b) < PATH_MAX ? 0 :
+	    -1;
+}
+
 /*
  * The database and its WAL, each if there, to PATH.before-restore (and
  * its -wal): a WAL left by an unclean stop belongs with its file. The
  * shared-memory index is rebuilt from them, and goes.
  */
 static int
-set_aside(const char *dbpath, char *aside, size_t asidesz, char *err,
-    size_t errsz)
+set_aside(const char *dbpath, char aside[PATH_MAX], char *err, size_t errsz)
 {
 	const char *const suffix[] = { "", "-wal" };
-	char from[PATH_MAX + 8], to[PATH_MAX + 32];
+	char from[PATH_MAX], to[PATH_MAX];
 
-	snprintf(aside, asidesz, "%s.before-restore", dbpath);
+	if (join(aside, dbpath, ".before-restore") == -1) {
+		snprintf(err, errsz, "%s: path too long", dbpath);
+		return -1;
+	}
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(from, sizeof(from), "%s%s", dbpath, suffix[i]);
-		snprintf(to, sizeof(to), "%s%s", aside, suffix[i]);
+		if (join(from, dbpath, suffix[i]) == -1 ||
+		    join(to, aside, suffix[i]) == -1) {
+			snprintf(err, errsz, "%s: path too long", dbpath);
+			return -1;
+		}
 		if ((unlink(to) == -1 && errno != ENOENT) ||
 		    (rename(from, to) == -1 && errno != ENOENT)) {
 			snprintf(err, errsz, "setting %s aside: %s", from,
@@ -200,10 +213,10 @@ set_aside(const char *dbpath, char *aside, size_t asidesz, char *err,
 			return -1;
 		}
 	}
-	snprintf(from, sizeof(from), "%s-shm", dbpath);
-	snprintf(to, sizeof(to), "%s-shm", aside);
-	(void)unlink(from);
-	(void)unlink(to);
+	if (join(from, dbpath, "-shm") == 0)
+		(void)unlink(from);
+	if (join(to, aside, "-shm") == 0)
+		(void)unlink(to);
 	return 0;
 }
 
@@ -211,13 +224,13 @@ set_aside(const char *dbpath, char *aside, size_t asidesz, char *err,
 static void
 remove_temp(const char *tmp)
 {
-	char p[PATH_MAX + 40];
+	char p[PATH_MAX];
 
 	(void)unlink(tmp);
-	snprintf(p, sizeof(p), "%s-wal", tmp);
-	(void)unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", tmp);
-	(void)unlink(p);
+	if (join(p, tmp, "-wal") == 0)
+		(void)unlink(p);
+	if (join(p, tmp, "-shm") == 0)
+		(void)unlink(p);
 }
 
 static void
@@ -238,7 +251,7 @@ int
 backup_restore(const char *file, const char *dbpath, char *msg,
     size_t msgsz)
 {
-	char tmp[PATH_MAX + 32], aside[PATH_MAX + 32], real1[PATH_MAX];
+	char tmp[PATH_MAX], aside[PATH_MAX], real1[PATH_MAX];
 	char real2[PATH_MAX], err[512];
 	int64_t accounts;
 	int version, latest = db_schema_latest();
@@ -274,7 +287,7 @@ backup_restore(const char *file, const char *dbpath, char *msg,
 	db_close();
 	aside[0] = '\0';
 	if (access(dbpath, F_OK) == 0 &&
-	    set_aside(dbpath, aside, sizeof(aside), msg, msgsz) == -1) {
+	    set_aside(dbpath, aside, msg, msgsz) == -1) {
 		remove_temp(tmp);
 		return -1;
 	}
