@@ -229,11 +229,29 @@ char	*th_db_dump_state(const struct th_daemon *d);
  * strings that follow (NULL ends them); -1 on error. */
 int64_t	th_db_int(const struct th_daemon *d, const char *sql, ...)
 	    __attribute__((sentinel));
+/* The text sql gives, likewise: th_keep'd, NULL for no row or SQL NULL. */
+char	*th_db_str(const struct th_daemon *d, const char *sql, ...)
+	    __attribute__((sentinel));
 /* PRAGMA integrity_check says ok: 0, else -1. */
 int	th_db_integrity(const struct th_daemon *d);
+/* Copy the database to path, or put such a copy back (its WAL and
+ * shared-memory files removed), acctd stopped: each run of a loop
+ * starts from the same state. 0 or -1. */
+int	th_db_save(const struct th_daemon *d, const char *path);
+int	th_db_restore(const struct th_daemon *d, const char *path);
+/* Whether pw matches a stored hash (Argon2id PHC, or any crypt(3)
+ * scheme), checked here, without the daemon. */
+bool	th_hash_is(const char *hash, const char *pw);
 
 /* The code of a TOTP secret (base32) at offset steps from now. */
 void	th_totp_code(const char *secret, int offset, char out[8]);
+
+/* A seed for a test's random choices: $ACCT_SEED when set, so that a
+ * failing run can be repeated, else a new one (print it). */
+unsigned th_seed(void);
+/* The next number of a generator (splitmix64) started at *s = seed:
+ * the same sequence for the same seed, whatever libc does. */
+uint64_t th_rand(uint64_t *s);
 
 /* Strings. */
 bool	th_contains(const char *hay, const char *needle);
