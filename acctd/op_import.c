@@ -27,6 +27,7 @@ struct import {
 	struct ctx		*x;
 	int			 map[C__COUNT];	/* column of each, -1 none */
 	int64_t			 imported, skipped;
+	int			 rc;		/* a failure that ends the batch */
 	struct proto_msg	 errors;	/* [{line, reason}] body */
 	uint32_t		 nerrors;
 };
@@ -120,11 +121,16 @@ add_one(struct import *im, char *user, const char *name, char *email,
 	a.auth_provider = (char *)"local";
 	a.hash = (char *)hash;
 	a.login = a.activated = true;
-	/* A failed statement leaves the transaction and earlier rows be. */
+	/* A taken name or email undoes its own statement only: skip the
+	 * line. Any other failure (memory, I/O, busy) may have rolled back
+	 * the whole transaction, and each line after it would then commit
+	 * on its own: the batch stops. */
 	if ((rc = account_insert_locked(&a)) == ACCT_ERR_EXISTS)
 		return "an account with that name or email exists";
-	if (rc != ACCT_OK)
-		return acct_strerror(rc);
+	if (rc != ACCT_OK) {
+		im->rc = rc;
+		return NULL;
+	}
 	im->imported++;
 	return NULL;
 }
@@ -193,7 +199,8 @@ run(struct import *im, char *text)
 	int lineno = 0, rc = ACCT_OK;
 	bool csv = false, first = true;
 
-	for (line = text; line != NULL && rc == ACCT_OK; line = next) {
+	for (line = text; line != NULL && rc == ACCT_OK && im->rc == ACCT_OK;
+	    line = next) {
 		size_t len;
 
 		if ((next = strchr(line, '\n')) != NULL)
@@ -213,7 +220,7 @@ run(struct import *im, char *text)
 		first = false;
 		one_line(im, line, lineno, csv);
 	}
-	return rc;
+	return rc == ACCT_OK ? im->rc : rc;
 }
 
 struct batch {
