@@ -1192,6 +1192,12 @@ db_open_ro(const struct th_daemon *d)
 	return db;
 }
 
+sqlite3 *
+th_db_open(const struct th_daemon *d)
+{
+	return db_open_ro(d);
+}
+
 /* Append every row of a query, columns separated by '|', rows by '\n'. */
 static int
 dump_query(sqlite3 *db, const char *sql, struct buf *b)

@@ -229,6 +229,10 @@ char	*th_db_dump_state(const struct th_daemon *d);
  * strings that follow (NULL ends them); -1 on error. */
 int64_t	th_db_int(const struct th_daemon *d, const char *sql, ...)
 	    __attribute__((sentinel));
+/* A read-only connection to the database (sqlite3_close() it), or NULL
+ * (printed): for a check that reads many rows at once. */
+struct sqlite3;
+struct sqlite3	*th_db_open(const struct th_daemon *d);
 /* The text sql gives, likewise: th_keep'd, NULL for no row or SQL NULL. */
 char	*th_db_str(const struct th_daemon *d, const char *sql, ...)
 	    __attribute__((sentinel));
