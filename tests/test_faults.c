@@ -69,6 +69,7 @@ static const char *const step_names[S__COUNT] = {
 
 struct outcome {
 	int	code;			/* ACCT_OK, an error code, CLOSED */
+	int64_t	syncs;			/* fsync and fdatasync calls it made */
 	char	token[TOKEN_STRING_LEN];/* a token the reply gave */
 };
 
@@ -139,6 +140,14 @@ disarm(struct fx *f)
 {
 	atomic_store(&f->ctl->counting, 0);
 	atomic_store(&f->ctl->kind, -1);
+}
+
+/* The syncs counted so far. */
+static int64_t
+synced(const struct fx *f)
+{
+	return atomic_load(&f->ctl->calls[FAULT_FSYNC]) +
+	    atomic_load(&f->ctl->calls[FAULT_FDATASYNC]);
 }
 
 /* ---- requests on one connection ---- */
@@ -543,8 +552,12 @@ run_once(struct fx *f, int kind, int64_t target, bool persist,
 	/* Once hello is answered, start-up work (the purge) is done. */
 	assert_int_equal(request(&c, "hello", NULL, &o), ACCT_OK);
 	arm(f, kind, target, persist);
-	for (int i = 0; i < S__COUNT; i++)
+	for (int i = 0; i < S__COUNT; i++) {
+		int64_t syncs = synced(f);
+
 		run_step(f, &c, (enum step)i, &out[i]);
+		out[i].syncs = synced(f) - syncs;
+	}
 	disarm(f);
 	if (c.fd != -1)
 		close(c.fd);
@@ -568,9 +581,16 @@ run_once(struct fx *f, int kind, int64_t target, bool persist,
 	if (th_stop(&f->d) != 0)
 		WANT(0, "acctd did not stop cleanly");
 	if (!hit)
-		for (int i = 0; i < S__COUNT; i++)
+		for (int i = 0; i < S__COUNT; i++) {
 			WANT(acked(out, i), "without a fault, %s failed",
 			    step_names[i]);
+			/* synchronous=FULL: on disk before it is answered.
+			 * A kill cannot tell (the page cache outlives the
+			 * process); a power cut would. */
+			WANT(i == S_HELLO || out[i].syncs > 0, "%s was "
+			    "answered before anything was synced to disk",
+			    step_names[i]);
+		}
 	check_state(f, out);
 	if (f->verbose) {
 		char line[256];
