@@ -869,6 +869,58 @@ th_connect(const char *sock)
 	return fd;
 }
 
+/* In the child of th_connect_as(): connect, pass the fd up the pipe. */
+static int
+connect_and_pass(void *arg, FILE *out)
+{
+	const void *const *a = arg;
+	const char *sock = a[0];
+	int up = *(const int *)a[1], fd = th_connect(sock);
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte = 'f';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	(void)out;
+	if (fd == -1)
+		return 1;
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(up, &mh, 0) == 1 ? 0 : 1;
+}
+
+int
+th_connect_as(const struct th_cred *cred, const char *sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	const void *arg[2];
+	int sv[2], fd = -1;
+
+	if (cred == NULL)
+		return th_connect(sock);
+	/* The credentials are the connecting process's, taken at
+	 * connect(2): they stay with the socket after the child exits. */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	arg[0] = sock;
+	arg[1] = &sv[1];
+	if (th_as(cred, connect_and_pass, arg, NULL, 0) == 0 &&
+	    recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC) == 1 &&
+	    (cm = CMSG_FIRSTHDR(&mh)) != NULL &&
+	    cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	close(sv[0]);
+	close(sv[1]);
+	return fd;
+}
+
 int
 th_send(int fd, const void *buf, size_t len)
 {

@@ -178,6 +178,10 @@ enum th_recv {
 	TH_MALFORMED	= -4,	/* a frame that is not a valid reply */
 };
 int	th_connect(const char *sock);			/* fd or -1 */
+/* A connection made by a child that took cred (NULL: ourselves) and
+ * handed it back: the daemon sees cred's uid and groups on it, and we
+ * send on it without a fork per request. fd or -1. */
+int	th_connect_as(const struct th_cred *cred, const char *sock);
 int	th_send(int fd, const void *buf, size_t len);	/* 0 or -1 */
 int	th_send_frame(int fd, const void *payload, size_t len);
 /* One reply frame within ms; rep must be freed after TH_REPLY. */
