@@ -89,7 +89,7 @@ struct client {
 	int		 n;
 	int		 ndeleted;
 	int64_t		 src_failures;	/* of its source, 192.0.2.K */
-	char		 remote[16];
+	char		 remote[24];
 	uint64_t	 rng;
 	unsigned	 seq;
 	int		 fd;
