@@ -189,13 +189,15 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	c->status = c->password != NULL ?
 	    check_password(x, c, known, a, locked, &rc) :
 	    check_pending(x, c, known, a, locked, &rc);
-	if (c->status == CRED_OK) {
-		(void)throttle_success(a->id, &src,
-		    (c->flags & CRED_STAMP_LOGIN) != 0);
+	/* A success is acknowledged only once its reset of the counters
+	 * is written: else the charge above would stay as a failure. */
+	if (c->status == CRED_OK && (rc = throttle_success(a->id, &src,
+	    (c->flags & CRED_STAMP_LOGIN) != 0)) != ACCT_OK)
+		c->status = CRED_ERROR;
+	if (c->status == CRED_OK)
 		c->must_change = c->password != NULL && !c->app &&
 		    must_change(&x->cfg, a);
-	}
-	else if (c->status == CRED_CODE_REQUIRED || c->status == CRED_ERROR)
+	if (c->status == CRED_CODE_REQUIRED || c->status == CRED_ERROR)
 		(void)throttle_refund(&x->cfg, e.account_id, &src);
 	e.status = cred_status_names[c->status];
 	(void)auditlog_add(&e);

@@ -22,6 +22,10 @@
 static sqlite3 *db;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int claim_fd = -1;	/* the lock on DB.lock, held until exit */
+static sqlite3_stmt *rollback_st;	/* see rollback() */
+static bool in_txn;			/* between db_begin*() and db_end() */
+
+static int	rollback(void);
 
 /*
  * Migrations, applied in order; PRAGMA user_version counts those done.
@@ -477,7 +481,11 @@ db_open(const char *path, char *err, size_t errsz)
 		return -1;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	if (pragmas(err, errsz) == -1 || migrate(err, errsz) == -1) {
+	if (pragmas(err, errsz) == 0 && migrate(err, errsz) == 0 &&
+	    sqlite3_prepare_v3(db, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT,
+	    &rollback_st, NULL) != SQLITE_OK)
+		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
+	if (rollback_st == NULL) {
 		sqlite3_close(db);
 		db = NULL;
 		return -1;
@@ -631,6 +639,8 @@ db_close(void)
 		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 		    NULL, NULL);
 		cache_clear();
+		sqlite3_finalize(rollback_st);
+		rollback_st = NULL;
 		sqlite3_close(db);
 		db = NULL;
 	}
@@ -652,6 +662,10 @@ prepare(sqlite3_stmt **out, const char *sql, const struct db_arg *args,
 		log_err("database: statement without db_lock(): %.60s", sql);
 		return ACCT_ERR_INTERNAL;
 	}
+	/* Outside db_begin(), no statement may join a transaction left
+	 * open by a rollback that failed. */
+	if (!in_txn && rollback() != ACCT_OK)
+		return ACCT_ERR_STORAGE;
 	if ((rc = cache_get(sql, out)) != SQLITE_OK) {
 		release(*out);
 		*out = NULL;
@@ -772,10 +786,48 @@ exec_plain(const char *sql)
 	return db_error(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
+/*
+ * Undo the open transaction, if SQLite has not already. Prepared at
+ * open, so that one failed for want of memory can still be undone:
+ * sqlite3_exec("ROLLBACK") must allocate to parse, and a transaction it
+ * leaves open would hold the write lock and show its half-done writes
+ * to every later statement.
+ */
+static int
+rollback(void)
+{
+	int rc;
+
+	if (sqlite3_get_autocommit(db))
+		return ACCT_OK;
+	rc = sqlite3_step(rollback_st);
+	sqlite3_reset(rollback_st);
+	if (!sqlite3_get_autocommit(db)) {
+		log_err("database: cannot roll back: %s", sqlite3_errstr(rc));
+		last_problem = "database error: see the daemon's log";
+		return ACCT_ERR_STORAGE;
+	}
+	return ACCT_OK;
+}
+
+static int
+begin(const char *sql)
+{
+	int rc;
+
+	if (!locked_by_me())
+		return exec_plain(sql);		/* refused and logged there */
+	/* One left open by a rollback that failed goes first. */
+	if ((rc = rollback()) == ACCT_OK &&
+	    (rc = exec_plain(sql)) == ACCT_OK)
+		in_txn = true;
+	return rc;
+}
+
 int
 db_begin(void)
 {
-	return exec_plain("BEGIN IMMEDIATE");
+	return begin("BEGIN IMMEDIATE");
 }
 
 /* Fold the write-ahead log into the database and empty it, so that
@@ -793,22 +845,24 @@ db_checkpoint_locked(void)
 int
 db_begin_read(void)
 {
-	return exec_plain("BEGIN");
+	return begin("BEGIN");
 }
 
 void
 db_rollback(void)
 {
-	(void)exec_plain("ROLLBACK");
+	in_txn = false;
+	(void)rollback();
 }
 
 /* Commit when rc is ACCT_OK, else roll back; returns the outcome. */
 int
 db_end(int rc)
 {
+	in_txn = false;
 	if (rc == ACCT_OK && (rc = exec_plain("COMMIT")) == ACCT_OK)
 		return ACCT_OK;
-	(void)exec_plain("ROLLBACK");
+	(void)rollback();
 	return rc;
 }
 

@@ -31,6 +31,7 @@ struct import {
 	struct ctx		*x;
 	int			 map[C__COUNT];	/* column of each, -1 none */
 	int64_t			 imported, skipped;
+	int			 rc;		/* a failure that ends the batch */
 	struct proto_msg	 errors;	/* [{line, reason}] body */
 	uint32_t		 nerrors;
 };
@@ -157,11 +158,16 @@ add_one(struct import *im, struct record *r, char *why, size_t whysz)
 	a.password_changed_at = r->changed_at;
 	a.max_age_days = r->max_age_days;
 	a.expires_at = r->expires_at;
-	/* A failed statement leaves the transaction and earlier rows be. */
+	/* A taken name or email undoes its own statement only: skip the
+	 * line. Any other failure (memory, I/O, busy) may have rolled back
+	 * the whole transaction, and each line after it would then commit
+	 * on its own: the batch stops. */
 	if ((rc = account_insert_locked(&a)) == ACCT_ERR_EXISTS)
 		return "an account with that name or email exists";
-	if (rc != ACCT_OK)
-		return acct_strerror(rc);
+	if (rc != ACCT_OK) {
+		im->rc = rc;
+		return NULL;
+	}
 	im->imported++;
 	return NULL;
 }
@@ -293,7 +299,8 @@ run(struct import *im, char *text, int64_t first, char *columns)
 		csv = true;
 		start = false;
 	}
-	for (line = text; line != NULL && rc == ACCT_OK; line = next) {
+	for (line = text; line != NULL && rc == ACCT_OK && im->rc == ACCT_OK;
+	    line = next) {
 		size_t len;
 
 		if ((next = strchr(line, '\n')) != NULL)
@@ -313,7 +320,7 @@ run(struct import *im, char *text, int64_t first, char *columns)
 		start = false;
 		one_line(im, line, lineno, csv);
 	}
-	return rc;
+	return rc == ACCT_OK ? im->rc : rc;
 }
 
 struct batch {

@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 
+#include <crypt.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "../common/io.h"
@@ -628,6 +630,26 @@ th_req_as(const struct th_cred *cred, struct th_req *r, char *msg,
 	return th_as(cred, do_req, r, msg, msgsz);
 }
 
+unsigned
+th_seed(void)
+{
+	const char *s = getenv("ACCT_SEED");
+
+	if (s != NULL && *s != '\0')
+		return (unsigned)strtoul(s, NULL, 10);
+	return (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+}
+
+uint64_t
+th_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 /* The code of a TOTP secret (base32) at offset steps from now. */
 void
 th_totp_code(const char *secret, int offset, char out[8])
@@ -844,6 +866,58 @@ th_connect(const char *sock)
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/* In the child of th_connect_as(): connect, pass the fd up the pipe. */
+static int
+connect_and_pass(void *arg, FILE *out)
+{
+	const void *const *a = arg;
+	const char *sock = a[0];
+	int up = *(const int *)a[1], fd = th_connect(sock);
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte = 'f';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	(void)out;
+	if (fd == -1)
+		return 1;
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(up, &mh, 0) == 1 ? 0 : 1;
+}
+
+int
+th_connect_as(const struct th_cred *cred, const char *sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	const void *arg[2];
+	int sv[2], fd = -1;
+
+	if (cred == NULL)
+		return th_connect(sock);
+	/* The credentials are the connecting process's, taken at
+	 * connect(2): they stay with the socket after the child exits. */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	arg[0] = sock;
+	arg[1] = &sv[1];
+	if (th_as(cred, connect_and_pass, arg, NULL, 0) == 0 &&
+	    recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC) == 1 &&
+	    (cm = CMSG_FIRSTHDR(&mh)) != NULL &&
+	    cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	close(sv[0]);
+	close(sv[1]);
 	return fd;
 }
 
@@ -1170,6 +1244,12 @@ db_open_ro(const struct th_daemon *d)
 	return db;
 }
 
+sqlite3 *
+th_db_open(const struct th_daemon *d)
+{
+	return db_open_ro(d);
+}
+
 /* Append every row of a query, columns separated by '|', rows by '\n'. */
 static int
 dump_query(sqlite3 *db, const char *sql, struct buf *b)
@@ -1298,32 +1378,69 @@ th_db_dump_state(const struct th_daemon *d)
 	return dump(d, true);
 }
 
-int64_t
-th_db_int(const struct th_daemon *d, const char *sql, ...)
+/* sql prepared on a read-only connection, the strings of ap bound. */
+static sqlite3_stmt *
+db_prepare_ro(const struct th_daemon *d, const char *sql, va_list ap,
+    sqlite3 **dbp)
 {
 	sqlite3 *db = db_open_ro(d);
 	sqlite3_stmt *st;
 	const char *arg;
-	int64_t n = -1;
-	va_list ap;
 	int i = 1;
 
-	if (db == NULL)
-		return -1;
+	if ((*dbp = db) == NULL)
+		return NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "harness: %s: %s\n", sql, sqlite3_errmsg(db));
 		sqlite3_close(db);
-		return -1;
+		*dbp = NULL;
+		return NULL;
 	}
-	va_start(ap, sql);
 	while ((arg = va_arg(ap, const char *)) != NULL)
 		sqlite3_bind_text(st, i++, arg, -1, SQLITE_TRANSIENT);
+	return st;
+}
+
+int64_t
+th_db_int(const struct th_daemon *d, const char *sql, ...)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	va_list ap;
+
+	va_start(ap, sql);
+	st = db_prepare_ro(d, sql, ap, &db);
 	va_end(ap);
+	if (st == NULL)
+		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+char *
+th_db_str(const struct th_daemon *d, const char *sql, ...)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	const char *t;
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, sql);
+	st = db_prepare_ro(d, sql, ap, &db);
+	va_end(ap);
+	if (st == NULL)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    (t = (const char *)sqlite3_column_text(st, 0)) != NULL)
+		s = th_keep(strdup(t));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return s;
 }
 
 int
@@ -1407,6 +1524,72 @@ th_acctd_restore(const struct th_daemon *d, const char *file,
 		return -1;
 	}
 	return th_run_v(argv, NULL, NULL, NULL, r);
+}
+
+static int
+copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in, out, rc = 0;
+	ssize_t n;
+
+	if ((in = open(from, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (io_write_all(out, buf, (size_t)n) == -1)
+			rc = -1;
+	if (n == -1 || fchmod(out, 0600) == -1 || fsync(out) == -1)
+		rc = -1;
+	close(in);
+	if (close(out) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+th_db_save(const struct th_daemon *d, const char *path)
+{
+	return copy_file(d->db, path);
+}
+
+int
+th_db_restore(const struct th_daemon *d, const char *path)
+{
+	char side[sizeof(d->db) + 8];
+
+	/* A WAL left beside the copy would be replayed onto it. */
+	snprintf(side, sizeof(side), "%s-wal", d->db);
+	if (unlink(side) == -1 && errno != ENOENT)
+		return -1;
+	snprintf(side, sizeof(side), "%s-shm", d->db);
+	if (unlink(side) == -1 && errno != ENOENT)
+		return -1;
+	return copy_file(path, d->db);
+}
+
+bool
+th_hash_is(const char *hash, const char *pw)
+{
+	struct crypt_data *cd;
+	const char *h;
+	bool ok;
+
+	if (hash == NULL)
+		return false;
+	if (strncmp(hash, "$argon2id$", 10) == 0)
+		return sodium_init() >= 0 &&
+		    crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0;
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		return false;
+	h = crypt_r(pw, hash, cd);
+	ok = h != NULL && h[0] != '*' && strcmp(h, hash) == 0;
+	free(cd);
+	return ok;
 }
 
 /* ---- a squatter on the socket path ---- */

@@ -179,6 +179,10 @@ enum th_recv {
 	TH_MALFORMED	= -4,	/* a frame that is not a valid reply */
 };
 int	th_connect(const char *sock);			/* fd or -1 */
+/* A connection made by a child that took cred (NULL: ourselves) and
+ * handed it back: the daemon sees cred's uid and groups on it, and we
+ * send on it without a fork per request. fd or -1. */
+int	th_connect_as(const struct th_cred *cred, const char *sock);
 int	th_send(int fd, const void *buf, size_t len);	/* 0 or -1 */
 int	th_send_frame(int fd, const void *payload, size_t len);
 /* One reply frame within ms; rep must be freed after TH_REPLY. */
@@ -242,9 +246,31 @@ int	th_file_integrity(const char *path);
 /* acctd --restore file, on d's config and database paths. */
 int	th_acctd_restore(const struct th_daemon *d, const char *file,
 	    struct th_result *r);
+/* A read-only connection to the database (sqlite3_close() it), or NULL
+ * (printed): for a check that reads many rows at once. */
+struct sqlite3;
+struct sqlite3	*th_db_open(const struct th_daemon *d);
+/* The text sql gives, likewise: th_keep'd, NULL for no row or SQL NULL. */
+char	*th_db_str(const struct th_daemon *d, const char *sql, ...)
+	    __attribute__((sentinel));
+/* Copy the database to path, or put such a copy back (its WAL and
+ * shared-memory files removed), acctd stopped: each run of a loop
+ * starts from the same state. 0 or -1. */
+int	th_db_save(const struct th_daemon *d, const char *path);
+int	th_db_restore(const struct th_daemon *d, const char *path);
+/* Whether pw matches a stored hash (Argon2id PHC, or any crypt(3)
+ * scheme), checked here, without the daemon. */
+bool	th_hash_is(const char *hash, const char *pw);
 
 /* The code of a TOTP secret (base32) at offset steps from now. */
 void	th_totp_code(const char *secret, int offset, char out[8]);
+
+/* A seed for a test's random choices: $ACCT_SEED when set, so that a
+ * failing run can be repeated, else a new one (print it). */
+unsigned th_seed(void);
+/* The next number of a generator (splitmix64) started at *s = seed:
+ * the same sequence for the same seed, whatever libc does. */
+uint64_t th_rand(uint64_t *s);
 
 /* Strings. */
 bool	th_contains(const char *hay, const char *needle);

@@ -1,5 +1,6 @@
 # tests/fuzz/fuzz.mk: libFuzzer harnesses (clang), included by GNUmakefile.
-# `make fuzz` runs each for FUZZ_SECONDS (default 300); `make fuzz-ci`,
+# `make fuzz` runs each, and the stateful fuzzer against a live daemon
+# (fuzz-state), for FUZZ_SECONDS (default 300); `make fuzz-ci`,
 # run by `make check`, replays the seeds and regressions, then fuzzes each
 # for FUZZ_CI_SECONDS (default 20). Any crash, leak or timeout fails.
 
@@ -19,7 +20,7 @@ FUZZ_BINS	 = $(patsubst %,$(FZ)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OPTS	 = -max_len=140000 -timeout=10 -rss_limit_mb=2048 \
 		   -print_final_stats=1
 
-.PHONY: fuzz fuzz-ci fuzz-build
+.PHONY: fuzz fuzz-ci fuzz-build fuzz-state
 fuzz-build: $(FUZZ_BINS)
 
 $(FZ)/%.o: %.c
@@ -51,8 +52,21 @@ fuzz: deps $(FUZZ_BINS)
 	$(call fuzz_run,request,$(FUZZ_SECONDS))
 	$(call fuzz_run,frame,$(FUZZ_SECONDS))
 	$(call fuzz_run,config,$(FUZZ_SECONDS))
+	$(MAKE) fuzz-state
 
 fuzz-ci: deps $(FUZZ_BINS)
 	$(call fuzz_run,request,$(FUZZ_CI_SECONDS))
 	$(call fuzz_run,frame,$(FUZZ_CI_SECONDS))
 	$(call fuzz_run,config,$(FUZZ_CI_SECONDS))
+
+# The stateful fuzzer, tests/test_statefuzz.c: requests from three peers
+# against a live, sanitized acctd, invariants checked after each step.
+# make check runs it for 2000 steps; make fuzz for FUZZ_SECONDS.
+fuzz-state:
+	$(MAKE) SAN=1 build-asan/bin/acctd build-asan/bin/acctc \
+	    build-asan/tests/test_statefuzz
+	@ACCTD_BIN=$(CURDIR)/build-asan/bin/acctd \
+	    ACCTC_BIN=$(CURDIR)/build-asan/bin/acctc \
+	    ACCT_BUILD=$(CURDIR)/build-asan ACCT_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    ACCT_TEST_TIMEOUT=$$(($(FUZZ_SECONDS) + 300)) \
+	    tests/run-tests build-asan/tests/test_statefuzz
