@@ -2307,3 +2307,27 @@ th_password_is(const struct th_daemon *d, const char *user, const char *pw)
 	return th_call_strs(d->sock, "login", "username", user, "password",
 	    pw, (char *)NULL) == ACCT_OK;
 }
+
+/* ---- the source tree ---- */
+
+const char *
+th_srcdir(void)
+{
+	const char *d = getenv("ACCT_SRCDIR");
+
+	return d != NULL && d[0] != '\0' ? d : ".";
+}
+
+int
+th_make(const char *const *args, struct th_result *r)
+{
+	const char *argv[32] = { "/usr/bin/make", "-s", "-C", th_srcdir() };
+	static const char *const env[] = { "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
+	    NULL };
+	size_t n = 4;
+
+	for (; *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	return th_run_v(argv, NULL, NULL, env, r);
+}

@@ -358,6 +358,12 @@ char	*th_slurp(const char *path, size_t *len);
 bool	th_memmem(const void *hay, size_t len, const char *needle);
 
 
+/* The source tree: $ACCT_SRCDIR (set by make test), else ".". */
+const char *th_srcdir(void);
+/* make -s -C SRCDIR ARGS... (NULL-terminated) as ourselves, outside the
+ * make that runs the tests (its MAKEFLAGS unset). Returns r->status. */
+int	th_make(const char *const *args, struct th_result *r);
+
 /* What acctc printed, read as other programs read it. */
 /* python3 -c code with input on stdin: its stdout without the last
  * newline (th_keep'd), or NULL if it failed (the input did not parse). */
