@@ -2,6 +2,9 @@
 # (man page lint, the systemd units, brief fuzzing) and `make lint`
 # (static analysis). Included by GNUmakefile.
 
+# Tools for these checks, installed by `make deps` when missing; the
+# package test needs dpkg-shlibdeps (dpkg-dev) and lintian.
+DEB_PKGS += dpkg-dev lintian
 # Tools for these checks, installed by `make deps` when missing.
 DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc sasl2-bin \
 	    systemd sqlite3
