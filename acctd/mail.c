@@ -163,11 +163,10 @@ hdr_encoded(struct hdr *h, const char *s, size_t n)
 		for (k = n - i < EW_BYTES ? n - i : EW_BYTES;
 		    k < n - i && ((unsigned char)s[i + k] & 0xc0) == 0x80; k--)
 			;
-		memcpy(word, "=?utf-8?B?", 10);
+		strlcpy(word, "=?utf-8?B?", sizeof(word));
 		base64((const unsigned char *)s + i, k, word + 10);
-		o = strlen(word);
-		memcpy(word + o, "?=", 3);
-		hdr_word(h, word, o + 2);
+		o = strlcat(word, "?=", sizeof(word));
+		hdr_word(h, word, o);
 	}
 }
 

@@ -226,6 +226,8 @@ test_install_remove_purge(void **state)
 		"/usr/share/man/man8/pam_acct.8.gz",
 		"/usr/share/bash-completion/completions/acctc",
 		"/usr/share/doc/acctd/copyright",
+		"/usr/share/doc/acctd/examples/mailer-postfix.conf",
+		"/usr/share/doc/acctd/examples/mailer-smtp.conf",
 		"/etc/acctd/acctd.conf",
 	};
 
