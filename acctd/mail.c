@@ -455,10 +455,12 @@ deliver(const struct config *c, const struct mail *m)
 	st = reap(pid, deadline, &late);
 	if (late)
 		return "mailer timed out";
-	if (wr == -1)
-		return "mailer did not read the message";
+	/* A mailer that fails may exit before it reads: its status says
+	 * more than our broken pipe, whichever came first. */
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return "mailer failed";
+	if (wr == -1)
+		return "mailer did not read the message";
 	return "";
 }
 
