@@ -51,6 +51,14 @@ struct acctc {
 	bool			 in_getopt; /* acctc_getopt() has begun */
 	enum out_format		 format; /* list commands: --md, --csv... */
 	unsigned		 formats; /* bit per format flag given */
+	/* List commands: -n, --offset (-1 when not given), --no-header. */
+	int64_t			 limit;
+	int64_t			 offset;
+	bool			 no_header;
+	/* The command line as typed, after "acctc", for the hint that
+	 * shows the command of a list's next page. */
+	int			 line_argc;
+	char			**line_argv;
 };
 
 /*
@@ -60,6 +68,8 @@ struct acctc {
 enum {
 	ACCTC_OPT_JSON = 0x100,
 	ACCTC_OPT_SOCKET,
+	ACCTC_OPT_OFFSET,	/* the list options below */
+	ACCTC_OPT_NO_HEADER,
 	ACCTC_OPT__NEXT		/* the first free for a command's own */
 };
 #define ACCTC_COMMON_LONGOPTS \
@@ -77,6 +87,21 @@ enum {
 "  -m, --md                 print a Markdown table\n" \
 "  -c, --csv                print semicolon-separated values\n" \
 "  -t, --tsv                print tab-separated values\n"
+
+/* The options of every list: a page of rows, and how they are printed. */
+#define ACCTC_LIST_SHORTOPTS	"n:" ACCTC_FORMAT_SHORTOPTS
+#define ACCTC_LIST_LONGOPTS \
+	{ "count",	required_argument,	NULL, 'n' }, \
+	{ "offset",	required_argument,	NULL, ACCTC_OPT_OFFSET }, \
+	{ "no-header",	no_argument,		NULL, ACCTC_OPT_NO_HEADER }, \
+	ACCTC_FORMAT_LONGOPTS
+/* what: "accounts", "rows"...; dflt: the daemon's limit, a string. */
+#define ACCTC_LIST_HELP(what, dflt) \
+"  -n, --count LIMIT        show at most LIMIT " what " (0-10000,\n" \
+"                           default " dflt ")\n" \
+"      --offset N           skip the first N (default 0)\n" \
+"      --no-header          no line of column names (not with --md)\n" \
+ACCTC_FORMAT_HELP
 
 /* cli.c: connection, common options, usage, mapping errors to exits. */
 void	acctc_init(struct acctc *a);
@@ -102,8 +127,19 @@ int	acctc_number(struct acctc *a, const char *what, const char *s,
 int	acctc_duration(struct acctc *a, const char *s, int64_t *out);
 bool	acctc_format_opt(struct acctc *a, int ch);
 int	acctc_format_check(struct acctc *a);
+/* An option of ACCTC_LIST_LONGOPTS: false if ch is not one. *bad is
+ * set to the exit status of a bad value (once: the first one). */
+bool	acctc_list_opt(struct acctc *a, int ch, const char *arg, int *bad);
+/* -n and --offset, when given, into the request. */
+void	acctc_list_pack(const struct acctc *a, struct proto_msg *args);
 int	acctc_print_rows(const struct acctc *a, const msgpack_object *rows,
 	    const struct out_field *cols, size_t ncols);
+/* Rows of result[key] and, when result's total says there are more,
+ * the hint on stderr with the command of the next page; what names
+ * the rows ("accounts"). */
+int	acctc_print_page(const struct acctc *a, const msgpack_object *result,
+	    const char *key, const char *what, const struct out_field *cols,
+	    size_t ncols);
 int	acctc_one_arg(struct acctc *a, int argc, char **argv,
 	    const char *what, char **arg);
 int	acctc_reset(struct acctc *a, int argc, char **argv, enum proto_op op,
@@ -166,9 +202,8 @@ struct acctc_token_opts {
 /* sessions: --session is one of the flags (auth add). */
 int	acctc_token_args(struct acctc *a, int argc, char **argv,
 	    struct acctc_token_opts *o, bool sessions);
-/* -n LIMIT, the formats and one optional operand: -1, or exit status. */
-int	acctc_list_args(struct acctc *a, int argc, char **argv,
-	    int64_t *limit);
+/* The list options and one optional operand: -1, or exit status. */
+int	acctc_list_args(struct acctc *a, int argc, char **argv);
 int	acctc_token_add(struct acctc *a, const char *type,
 	    const struct acctc_token_opts *o, const char *user,
 	    struct proto_reply *rep);
@@ -211,9 +246,12 @@ void	out_sanitize(FILE *f, const char *s, size_t len);
 size_t	out_width(const char *s);
 void	out_time(int64_t t, char *buf, size_t bufsz);
 char	*out_text(const msgpack_object *o, enum out_kind kind);
-int	out_table(FILE *f, const msgpack_object *rows,
-	    const struct out_field *cols, size_t ncols);
-int	out_rows(FILE *f, enum out_format fmt, const msgpack_object *rows,
+/* How out_rows() prints: the format, and whether with the header. */
+struct out_opts {
+	enum out_format	 fmt;
+	bool		 header;
+};
+int	out_rows(FILE *f, const struct out_opts *o, const msgpack_object *rows,
 	    const struct out_field *cols, size_t ncols);
 int	out_show(FILE *f, const msgpack_object *map,
 	    const struct out_field *fields, size_t nfields);

@@ -22,27 +22,25 @@ static const struct out_field login_columns[] = {
 
 /*
  * --json: {logins: [{client, username, realm, status, last_login,
- * failed_at, attempts}...]}. USERNAME is matched exactly as it was
- * given at login.
+ * failed_at, attempts}...], total: int}. USERNAME is matched exactly as
+ * it was given at login.
  */
 int
 cmd_audit_logins(struct acctc *a, int argc, char **argv)
 {
 	struct proto_msg args;
 	struct proto_reply rep;
-	int64_t limit;
 	int rc;
 
-	if ((rc = acctc_list_args(a, argc, argv, &limit)) >= 0)
+	if ((rc = acctc_list_args(a, argc, argv)) >= 0)
 		return rc;
 	proto_msg_init(&args);
 	if (optind < argc)
 		proto_kv_str_f(&args, F_USERNAME, argv[optind]);
-	if (limit >= 0)
-		proto_kv_int_f(&args, F_LIMIT, limit);
+	acctc_list_pack(a, &args);
 	if ((rc = acctc_call(a, OP_AUDIT_LOGINS, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep))
-		rc = acctc_print_rows(a, proto_map_get(rep.result, "logins"),
+		rc = acctc_print_page(a, rep.result, "logins", "rows",
 		    login_columns, NELEM(login_columns));
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
@@ -63,7 +61,7 @@ static const struct out_field lock_columns[] = {
 
 /*
  * --json: {sources: [{id, peer_uid, remote_addr, service, failures,
- * locked_until, state}...]}, or with --clear {cleared: int}.
+ * locked_until, state}...], total: int}, or with --clear {cleared: int}.
  */
 int
 cmd_audit_locks(struct acctc *a, int argc, char **argv)
@@ -71,24 +69,31 @@ cmd_audit_locks(struct acctc *a, int argc, char **argv)
 	enum { OPT_CLEAR = ACCTC_OPT__NEXT };
 	static const struct option lopts[] = {
 		{ "clear",	no_argument,	NULL, OPT_CLEAR },
-		ACCTC_FORMAT_LONGOPTS,
+		ACCTC_LIST_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct proto_msg args;
 	struct proto_reply rep;
-	bool clear = false;
-	int ch, rc;
+	bool clear = false, listing = false;
+	int ch, rc, bad = -1;
 
-	while ((ch = acctc_getopt(a, argc, argv, ACCTC_FORMAT_SHORTOPTS,
-	    lopts, &rc)) != -1)
+	while ((ch = acctc_getopt(a, argc, argv, ACCTC_LIST_SHORTOPTS, lopts,
+	    &rc)) != -1)
 		if (ch == OPT_CLEAR)
 			clear = true;
-		else
-			(void)acctc_format_opt(a, ch);
+		else if (acctc_list_opt(a, ch, optarg, &bad) &&
+		    (ch == 'n' || ch == ACCTC_OPT_OFFSET ||
+		    ch == ACCTC_OPT_NO_HEADER))
+			listing = true;
 	if (rc >= 0)
 		return rc;
+	if (bad >= 0)
+		return bad;
 	if ((rc = acctc_format_check(a)) >= 0)
 		return rc;
+	if (clear && listing)
+		return acctc_usage(a, "-n, --offset and --no-header are for "
+		    "the list, not for --clear");
 	if (argc - optind > (clear ? 1 : 0))
 		return acctc_usage(a, clear ? "too many arguments" :
 		    "an ID goes with --clear");
@@ -97,14 +102,15 @@ cmd_audit_locks(struct acctc *a, int argc, char **argv)
 		proto_kv_bool_f(&args, F_CLEAR, true);
 	if (optind < argc)
 		proto_kv_str_f(&args, F_ID, argv[optind]);
+	acctc_list_pack(a, &args);
 	if ((rc = acctc_call(a, OP_AUDIT_LOCKS, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		if (clear)
 			printf("Cleared %lld sources.\n", (long long)
 			    proto_map_get(rep.result, "cleared")->via.i64);
 		else
-			rc = acctc_print_rows(a, proto_map_get(rep.result,
-			    "sources"), lock_columns, NELEM(lock_columns));
+			rc = acctc_print_page(a, rep.result, "sources",
+			    "sources", lock_columns, NELEM(lock_columns));
 	}
 	proto_msg_free(&args);
 	proto_reply_free(&rep);

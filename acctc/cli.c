@@ -25,6 +25,7 @@ acctc_init(struct acctc *a)
 
 	memset(a, 0, sizeof(*a));
 	a->socket = (env != NULL && *env != '\0') ? env : ACCT_DEFAULT_SOCKET;
+	a->limit = a->offset = -1;
 	/* The buffering stdio would choose, in a buffer we can wipe. */
 	setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
 	    sizeof(stdout_buf));
@@ -382,7 +383,43 @@ acctc_format_check(struct acctc *a)
 		    "other");
 	if (a->formats != 0 && a->json)
 		return acctc_usage(a, "--json excludes --md, --csv and --tsv");
+	if (a->no_header && (a->format == OUT_FMT_MD || a->json))
+		return acctc_usage(a, "--no-header is for tables, CSV and TSV");
 	return -1;
+}
+
+bool
+acctc_list_opt(struct acctc *a, int ch, const char *arg, int *bad)
+{
+	int rc = -1;
+
+	if (acctc_format_opt(a, ch))
+		return true;
+	switch (ch) {
+	case 'n':
+		rc = acctc_number(a, "LIMIT", arg, 10000, &a->limit);
+		break;
+	case ACCTC_OPT_OFFSET:
+		rc = acctc_number(a, "OFFSET", arg, INT32_MAX, &a->offset);
+		break;
+	case ACCTC_OPT_NO_HEADER:
+		a->no_header = true;
+		break;
+	default:
+		return false;
+	}
+	if (*bad < 0)
+		*bad = rc;
+	return true;
+}
+
+void
+acctc_list_pack(const struct acctc *a, struct proto_msg *args)
+{
+	if (a->limit >= 0)
+		proto_kv_int_f(args, F_LIMIT, a->limit);
+	if (a->offset >= 0)
+		proto_kv_int_f(args, F_OFFSET, a->offset);
 }
 
 /* Rows of a list command, in the format asked for. */
@@ -390,11 +427,99 @@ int
 acctc_print_rows(const struct acctc *a, const msgpack_object *rows,
     const struct out_field *cols, size_t ncols)
 {
-	if (out_rows(stdout, a->format, rows, cols, ncols) == -1) {
+	struct out_opts o = { .fmt = a->format, .header = !a->no_header };
+
+	if (out_rows(stdout, &o, rows, cols, ncols) == -1) {
 		acctc_warnx("out of memory");
 		return ACCTC_EXIT_FAIL;
 	}
 	return ACCTC_EXIT_OK;
+}
+
+/* A word of the command line as the shell would need it typed. */
+static void
+shell_word(FILE *f, const char *w)
+{
+	if (*w != '\0' && strspn(w, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./@%+=:,-") == strlen(w)) {
+		out_sanitize(f, w, strlen(w));
+		return;
+	}
+	putc('\'', f);
+	for (; *w != '\0'; w++) {
+		if (*w == '\'')
+			fputs("'\\''", f);
+		else
+			out_sanitize(f, w, 1);
+	}
+	putc('\'', f);
+}
+
+/* --offset N and --offset=N: the hint puts its own. */
+static int
+offset_words(char **w, int i, int n)
+{
+	if (strcmp(w[i], "--offset") == 0)
+		return i + 1 < n ? 2 : 1;
+	return strncmp(w[i], "--offset=", 9) == 0 ? 1 : 0;
+}
+
+/*
+ * The command of the next page: the line as typed, with --offset N
+ * last among the options (before a "--"), where it overrides any other.
+ */
+static void
+next_command(FILE *f, const struct acctc *a, int64_t offset)
+{
+	char **w = a->line_argv;
+	int n = a->line_argc, i = 0, k;
+	bool done = false;
+
+	fputs("acctc", f);
+	for (; i < n; i++) {
+		if (!done && strcmp(w[i], "--") == 0) {
+			fprintf(f, " --offset %lld", (long long)offset);
+			done = true;
+		}
+		if (!done && (k = offset_words(w, i, n)) > 0) {
+			i += k - 1;
+			continue;
+		}
+		putc(' ', f);
+		shell_word(f, w[i]);
+	}
+	if (!done)
+		fprintf(f, " --offset %lld", (long long)offset);
+}
+
+int
+acctc_print_page(const struct acctc *a, const msgpack_object *result,
+    const char *key, const char *what, const struct out_field *cols,
+    size_t ncols)
+{
+	const msgpack_object *rows = proto_map_get(result, key);
+	const msgpack_object *total = proto_map_get(result, "total");
+	int64_t first = a->offset > 0 ? a->offset : 0, shown, all, last;
+	int rc;
+
+	if ((rc = acctc_print_rows(a, rows, cols, ncols)) != ACCTC_EXIT_OK ||
+	    rows == NULL || rows->type != MSGPACK_OBJECT_ARRAY ||
+	    total == NULL || total->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return rc;
+	shown = rows->via.array.size;
+	all = (int64_t)total->via.u64;
+	fflush(stdout);
+	if (shown == 0 && first > 0 && all > 0)
+		fprintf(stderr, "acctc: no %s past the first %lld (--offset "
+		    "%lld)\n", what, (long long)all, (long long)first);
+	if (shown == 0 || first + shown >= all)
+		return rc;
+	last = first + shown;
+	fprintf(stderr, "acctc: showing %lld-%lld of %lld %s; next page: ",
+	    (long long)first + 1, (long long)last, (long long)all, what);
+	next_command(stderr, a, last);
+	fputc('\n', stderr);
+	return rc;
 }
 
 /*
@@ -508,29 +633,22 @@ acctc_flush_secret(void)
 }
 
 /*
- * The options of a list command: -n/--count LIMIT (-1 when not given)
- * and the output formats, then at most one operand, left at optind.
- * Returns -1 to go on, else the exit status.
+ * The options of a list command (ACCTC_LIST_LONGOPTS), then at most one
+ * operand, left at optind. Returns -1 to go on, else the exit status.
  */
 int
-acctc_list_args(struct acctc *a, int argc, char **argv, int64_t *limit)
+acctc_list_args(struct acctc *a, int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "count",	required_argument,	NULL, 'n' },
-		ACCTC_FORMAT_LONGOPTS,
+		ACCTC_LIST_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, rc, bad = -1;
 
-	*limit = -1;
 	/* Parse to the end even after a bad number: getopt keeps state. */
-	while ((ch = acctc_getopt(a, argc, argv, "n:" ACCTC_FORMAT_SHORTOPTS,
-	    lopts, &rc)) != -1) {
-		if (bad >= 0 || acctc_format_opt(a, ch))
-			continue;
-		if (ch == 'n')
-			bad = acctc_number(a, "LIMIT", optarg, 10000, limit);
-	}
+	while ((ch = acctc_getopt(a, argc, argv, ACCTC_LIST_SHORTOPTS, lopts,
+	    &rc)) != -1)
+		(void)acctc_list_opt(a, ch, optarg, &bad);
 	if (rc >= 0)
 		return rc;
 	if (bad >= 0)

@@ -440,21 +440,23 @@ cell_text(enum out_format fmt, const char *s)
  */
 static void
 print_table(FILE *f, char **cell, size_t nrows, size_t ncols,
-    const size_t *w)
+    const size_t *w, bool header)
 {
-	for (size_t c = 0; c < ncols; c++) {
+	for (size_t c = 0; header && c < ncols; c++) {
 		fputs(cell[c], f);
 		if (c + 1 < ncols)
 			pad(f, w[c] - out_width(cell[c]) + 2);
+		else
+			putc('\n', f);
 	}
-	putc('\n', f);
-	for (size_t c = 0; c < ncols; c++) {
+	for (size_t c = 0; header && c < ncols; c++) {
 		for (size_t i = 0; i < w[c]; i++)
 			putc('-', f);
 		if (c + 1 < ncols)
 			pad(f, 2);
+		else
+			putc('\n', f);
 	}
-	putc('\n', f);
 	for (size_t r = 1; r <= nrows; r++) {
 		size_t last = ncols;
 
@@ -504,9 +506,10 @@ print_md(FILE *f, char **cell, size_t nrows, size_t ncols, const size_t *w)
 
 /* CSV and TSV: the labels, then one line per row, nothing padded. */
 static void
-print_separated(FILE *f, char **cell, size_t nrows, size_t ncols, char sep)
+print_separated(FILE *f, char **cell, size_t nrows, size_t ncols, char sep,
+    bool header)
 {
-	for (size_t r = 0; r <= nrows; r++) {
+	for (size_t r = header ? 0 : 1; r <= nrows; r++) {
 		for (size_t c = 0; c < ncols; c++) {
 			if (c > 0)
 				putc(sep, f);
@@ -523,9 +526,10 @@ print_separated(FILE *f, char **cell, size_t nrows, size_t ncols, char sep)
  * Returns 0, or -1 when out of memory (nothing printed).
  */
 int
-out_rows(FILE *f, enum out_format fmt, const msgpack_object *rows,
+out_rows(FILE *f, const struct out_opts *o, const msgpack_object *rows,
     const struct out_field *cols, size_t ncols)
 {
+	enum out_format fmt = o->fmt;
 	uint32_t nrows = 0;
 	size_t ncells, *w;
 	char **cell;
@@ -566,17 +570,17 @@ out_rows(FILE *f, enum out_format fmt, const msgpack_object *rows,
 		if (out_width(cell[i]) > w[i % ncols])
 			w[i % ncols] = out_width(cell[i]);
 	switch (fmt) {
-	case OUT_FMT_MD:
+	case OUT_FMT_MD:	/* a Markdown table has a header */
 		print_md(f, cell, nrows, ncols, w);
 		break;
 	case OUT_FMT_CSV:
-		print_separated(f, cell, nrows, ncols, ';');
+		print_separated(f, cell, nrows, ncols, ';', o->header);
 		break;
 	case OUT_FMT_TSV:
-		print_separated(f, cell, nrows, ncols, '\t');
+		print_separated(f, cell, nrows, ncols, '\t', o->header);
 		break;
 	default:
-		print_table(f, cell, nrows, ncols, w);
+		print_table(f, cell, nrows, ncols, w, o->header);
 		break;
 	}
 done:
@@ -586,14 +590,6 @@ done:
 	free(cell);
 	free(w);
 	return rc;
-}
-
-/* The aligned table of out_rows(). */
-int
-out_table(FILE *f, const msgpack_object *rows, const struct out_field *cols,
-    size_t ncols)
-{
-	return out_rows(f, OUT_FMT_TABLE, rows, cols, ncols);
 }
 
 static const struct out_field *

@@ -315,7 +315,8 @@ int	throttle_refund(const struct config *c, const char *account_id,
 	    const struct throttle_source *s);
 int	throttle_unlock(const char *account_id);
 /* The locked and the slowed sources, as "sources" in res. */
-int	throttle_list(const struct config *c, struct proto_msg *res);
+int	throttle_list(const struct config *c, int64_t limit, int64_t offset,
+	    struct proto_msg *res);
 /* Clear one of them (id, as listed) or, id < 0, all of them. */
 int	throttle_clear(const struct config *c, int64_t id, int64_t *cleared);
 int	throttle_purge_locked(const struct config *c, int64_t now);
@@ -469,7 +470,8 @@ int	token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
 int	token_check(const char *token, const char *type, const char *service,
 	    char owner[33], struct proto_msg *res);
 int	token_list(const char *account_id, const char *type,
-	    const char *search, int64_t limit, struct proto_msg *res);
+	    const char *search, int64_t limit, int64_t offset,
+	    struct proto_msg *res);
 int	token_show(const char *id, char owner[33], char type[16],
 	    struct proto_msg *res, const char *key);
 void	token_id_of(const char *token, char id[TOKEN_ID_LEN]);
@@ -564,7 +566,7 @@ struct audit_login {
 };
 
 int	auditlog_add(const struct audit_login *e);
-int	auditlog_list(const char *username, int64_t limit,
+int	auditlog_list(const char *username, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
 int	auditlog_reset(int64_t *removed);
 int	auditlog_purge_locked(const struct config *c, int64_t now);
@@ -660,6 +662,27 @@ int	db_begin_read(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
 void	db_rollback(void);
 int	db_checkpoint_locked(void);	/* WAL into the file, and emptied */
+
+/*
+ * page.c: a page of a list, over db.c: count_sql counts every row that
+ * args select; rows_sql gives them, in order, with ?N+1 the limit and
+ * ?N+2 the offset after the N args; each row is packed by pack. In res:
+ * key, the array of the page's rows, and total, the count.
+ */
+#define PAGE_MAX_ARGS	6
+struct page_query {
+	const char		*key;
+	const char		*count_sql;
+	const char		*rows_sql;
+	const struct db_arg	*args;
+	size_t			 nargs;
+	int64_t			 limit;
+	int64_t			 offset;
+	void			(*pack)(msgpack_packer *, const struct db_query *,
+				    void *);
+	void			*arg;
+};
+int	page_list(const struct page_query *pq, struct proto_msg *res);
 
 /* backup.c: a backup while serving, to a descriptor the client opened;
  * the offline restore. */

@@ -7,15 +7,27 @@
 #include "acctd.h"
 
 #define AUDIT_DEFAULT_LIMIT	100
+#define LOCKS_DEFAULT_LIMIT	1000
+
+static int64_t
+limit_of(const struct proto_request *req, int64_t dflt)
+{
+	return PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i : dflt;
+}
+
+static int64_t
+offset_of(const struct proto_request *req)
+{
+	return PROTO_HAS(req, F_OFFSET) ? req->arg[F_OFFSET].i : 0;
+}
 
 int
 h_audit_logins(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
 {
 	(void)x;
-	return auditlog_list(PROTO_HAS(req, F_USERNAME) ?
-	    req->arg[F_USERNAME].str : NULL, PROTO_HAS(req, F_LIMIT) ?
-	    req->arg[F_LIMIT].i : AUDIT_DEFAULT_LIMIT, res);
+	return auditlog_list(proto_str_or(req, F_USERNAME, NULL),
+	    limit_of(req, AUDIT_DEFAULT_LIMIT), offset_of(req), res);
 }
 
 int
@@ -30,8 +42,12 @@ h_audit_locks(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		if (id != NULL)
 			return ctx_fail(x, ACCT_ERR_INVALID, "an id is only "
 			    "for clear=true");
-		return throttle_list(&x->cfg, res);
+		return throttle_list(&x->cfg, limit_of(req,
+		    LOCKS_DEFAULT_LIMIT), offset_of(req), res);
 	}
+	if (PROTO_HAS(req, F_LIMIT) || PROTO_HAS(req, F_OFFSET))
+		return ctx_fail(x, ACCT_ERR_INVALID, "limit and offset are for "
+		    "listing, not for clear=true");
 	if (id != NULL) {
 		which = strtoll(id, &end, 10);
 		if (*id < '0' || *id > '9' || *end != '\0' || which < 0)

@@ -103,9 +103,10 @@ h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if (type != NULL && !token_type_public(type))
 		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
 		    "session, access_token, app_password or client");
-	return token_list(x->only_account, type, proto_str_or(req, F_SEARCH, NULL),
-	    PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i :
-	    LIST_DEFAULT_LIMIT, res);
+	return token_list(x->only_account, type,
+	    proto_str_or(req, F_SEARCH, NULL), PROTO_HAS(req, F_LIMIT) ?
+	    req->arg[F_LIMIT].i : LIST_DEFAULT_LIMIT, PROTO_HAS(req, F_OFFSET) ?
+	    req->arg[F_OFFSET].i : 0, res);
 }
 
 int
