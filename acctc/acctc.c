@@ -130,6 +130,12 @@ static const struct acctc_cmd cmds[] = {
 	  "Show login attempts: one row per client, username and realm,\n"
 	  "newest first.\n"
 	  ACCTC_LIST_HELP("rows", "100") },
+	{ "audit events", cmd_audit_events, LIST_SYNOPSIS " [SEARCH]",
+	  "Show what else the daemon recorded, newest first: mail sent or\n"
+	  "failed, passwords changed, accounts created and removed, tokens\n"
+	  "issued and revoked...; SEARCH is a part of the event, its subject\n"
+	  "or detail.\n"
+	  ACCTC_LIST_HELP("events", "100") },
 	{ "audit locks", cmd_audit_locks, LIST_SYNOPSIS " | --clear [ID]",
 	  "Show the sources the daemon locked (a caller's uid and the address\n"
 	  "it reported) and the services it slows down (no address), with\n"

@@ -180,6 +180,7 @@ int	cmd_db_backup(struct acctc *, int, char **);
 
 /* audit.c */
 int	cmd_audit_logins(struct acctc *, int, char **);
+int	cmd_audit_events(struct acctc *, int, char **);
 int	cmd_audit_reset(struct acctc *, int, char **);
 int	cmd_audit_locks(struct acctc *, int, char **);
 

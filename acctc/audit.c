@@ -1,6 +1,7 @@
 /*
- * audit.c: `acctc audit logins` and `audit reset`: the login attempts
- * the daemon recorded, as PhotoPrism's report shows them.
+ * audit.c: `acctc audit logins`, `audit events`, `audit locks` and
+ * `audit reset`: the login attempts the daemon recorded, as PhotoPrism's
+ * report shows them, and everything else it did.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -21,12 +22,13 @@ static const struct out_field login_columns[] = {
 };
 
 /*
- * --json: {logins: [{client, username, realm, status, last_login,
- * failed_at, attempts}...], total: int}. USERNAME is matched exactly as
- * it was given at login.
+ * A list of one optional operand, in field: the rows of result[key],
+ * what names them in the hint.
  */
-int
-cmd_audit_logins(struct acctc *a, int argc, char **argv)
+static int
+audit_list(struct acctc *a, int argc, char **argv, enum proto_op op,
+    enum proto_field field, const char *key, const char *what,
+    const struct out_field *cols, size_t ncols)
 {
 	struct proto_msg args;
 	struct proto_reply rep;
@@ -36,15 +38,47 @@ cmd_audit_logins(struct acctc *a, int argc, char **argv)
 		return rc;
 	proto_msg_init(&args);
 	if (optind < argc)
-		proto_kv_str_f(&args, F_USERNAME, argv[optind]);
+		proto_kv_str_f(&args, field, argv[optind]);
 	acctc_list_pack(a, &args);
-	if ((rc = acctc_call(a, OP_AUDIT_LOGINS, &args, &rep)) ==
-	    ACCTC_EXIT_OK && !acctc_json(a, &rep))
-		rc = acctc_print_page(a, rep.result, "logins", "rows",
-		    login_columns, NELEM(login_columns));
+	if ((rc = acctc_call(a, op, &args, &rep)) == ACCTC_EXIT_OK &&
+	    !acctc_json(a, &rep))
+		rc = acctc_print_page(a, rep.result, key, what, cols, ncols);
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;
+}
+
+/*
+ * --json: {logins: [{client, username, realm, status, last_login,
+ * failed_at, attempts}...], total: int}. USERNAME is matched exactly as
+ * it was given at login.
+ */
+int
+cmd_audit_logins(struct acctc *a, int argc, char **argv)
+{
+	return audit_list(a, argc, argv, OP_AUDIT_LOGINS, F_USERNAME,
+	    "logins", "rows", login_columns, NELEM(login_columns));
+}
+
+/* The other events, newest first: what happened, to whom, by which uid
+ * (0 for the daemon's own, such as the mailer's outcome). */
+static const struct out_field event_columns[] = {
+	{ "at",		"Time",		OUT_TIME },
+	{ "peer_uid",	"UID",		OUT_INT },
+	{ "event",	"Event",	OUT_STR },
+	{ "subject",	"Subject",	OUT_STR },
+	{ "detail",	"Detail",	OUT_STR },
+};
+
+/*
+ * --json: {events: [{id, at, peer_uid, event, subject, detail}...],
+ * total: int}. SEARCH is a part of the event, subject or detail.
+ */
+int
+cmd_audit_events(struct acctc *a, int argc, char **argv)
+{
+	return audit_list(a, argc, argv, OP_AUDIT_EVENTS, F_SEARCH, "events",
+	    "events", event_columns, NELEM(event_columns));
 }
 
 /* Locked and slowed sources: the caller's uid and the address it

@@ -206,6 +206,7 @@ struct ctx {
 	struct account		 account;	/* and its row when found */
 	char			 token_id[TOKEN_ID_LEN];	/* a token */
 	char			 token_type[16];
+	char			 token_owner[33];	/* its account, "" */
 	const char		*only_account;	/* own tokens: NULL for all */
 	char			 self_id[33];	/* the caller's account, "" */
 	int			 passed_fd;	/* sent with the request, or -1 */
@@ -242,7 +243,7 @@ handler_fn h_token_add, h_token_validate, h_token_list, h_token_show,
 /* op_twofa.c */
 handler_fn h_totp_enroll, h_totp_confirm;
 /* op_audit.c */
-handler_fn h_audit_logins, h_audit_reset, h_audit_locks;
+handler_fn h_audit_logins, h_audit_reset, h_audit_locks, h_audit_events;
 /* op_import.c */
 handler_fn h_user_import;
 /* op_backup.c */
@@ -570,9 +571,20 @@ int	auditlog_list(const char *username, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
 int	auditlog_reset(int64_t *removed);
 int	auditlog_purge_locked(const struct config *c, int64_t now);
-/* Other events: mail sent or failed, password reset, activation. */
-void	auditlog_event(uid_t uid, const char *event, const char *username,
+/*
+ * Other events, by uid (0 for the daemon's own): what happened, to
+ * whom (a username or an address, "" for none) and the rest of it, never
+ * a secret: mail sent or failed, links mailed, passwords changed, reset
+ * or removed, accounts created, changed, removed, purged, tokens issued
+ * and revoked, two-factor turned on, audit and locks cleared, imports,
+ * backups. auditlog_events() lists them, newest first, as "events".
+ */
+void	auditlog_event(uid_t uid, const char *event, const char *subject,
 	    const char *detail);
+void	auditlog_eventf(uid_t uid, const char *event, const char *subject,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int	auditlog_events(const char *search, int64_t limit, int64_t offset,
+	    struct proto_msg *res);
 
 /* purge.c: expired tokens, old audit rows, stale throttle counters. */
 #define PURGE_INTERVAL	3600	/* seconds */

@@ -1,7 +1,10 @@
 /*
- * auditlog.c: the login audit table. One row per attempt; never a
- * password, only the name as given, sanitised and bounded.
+ * auditlog.c: the audit tables: logins, one row per attempt, and the
+ * other events. Never a password or token, only names as given,
+ * sanitised and bounded.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,4 +158,49 @@ auditlog_event(uid_t uid, const char *event, const char *subject,
 		log_err("audit: cannot record event %s", event);
 	free(s);
 	free(d);
+}
+
+void
+auditlog_eventf(uid_t uid, const char *event, const char *subject,
+    const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	auditlog_event(uid, event, subject, detail);
+}
+
+/* search: a part of the event's name, subject or detail. */
+#define EVENTS_WHERE " FROM audit_events WHERE ?1 IS NULL OR " \
+	"instr(event, ?1) OR instr(subject, ?1) OR instr(detail, ?1)"
+
+static void
+pack_event(msgpack_packer *pk, const struct db_query *q, void *arg)
+{
+	(void)arg;
+	msgpack_pack_map(pk, 6);
+	db_pack_int(pk, "id", q, 0);
+	db_pack_int(pk, "at", q, 1);
+	db_pack_int(pk, "peer_uid", q, 2);
+	db_pack_text(pk, "event", q, 3);
+	db_pack_text(pk, "subject", q, 4);
+	db_pack_text(pk, "detail", q, 5);
+}
+
+int
+auditlog_events(const char *search, int64_t limit, int64_t offset,
+    struct proto_msg *res)
+{
+	const struct db_arg args[] = { DB_TEXT(search) };
+	const struct page_query pq = { .key = "events",
+	    .count_sql = "SELECT count(*)" EVENTS_WHERE,
+	    .rows_sql = "SELECT id, at, peer_uid, event, subject, detail"
+	    EVENTS_WHERE " ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+	    .args = args, .nargs = 1, .limit = limit, .offset = offset,
+	    .pack = pack_event };
+
+	return page_list(&pq, res);
 }

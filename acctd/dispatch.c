@@ -70,6 +70,7 @@ static const struct row {
 	[OP_USER_IMPORT]	= { T_NONE, ADMIN, 0, h_user_import },
 	[OP_AUDIT_LOCKS]	= { T_NONE, ADMIN, 0, h_audit_locks },
 	[OP_DB_BACKUP]		= { T_NONE, ADMIN, 0, h_db_backup },
+	[OP_AUDIT_EVENTS]	= { T_NONE, ADMIN, 0, h_audit_events },
 };
 
 int
@@ -139,6 +140,7 @@ resolve_token(struct ctx *x, struct proto_request *req)
 	if ((rc = token_show(x->token_id, owner, x->token_type, NULL,
 	    NULL)) == ACCT_ERR_NOT_FOUND)
 		return ctx_fail(x, rc, "no such token");
+	strlcpy(x->token_owner, owner, sizeof(x->token_owner));
 	if (rc == ACCT_OK && (rc = resolve_self_id(x)) == ACCT_OK) {
 		if (x->self_id[0] != '\0' && strcmp(owner, x->self_id) == 0)
 			x->classes |= SELF;

@@ -1,5 +1,6 @@
 /*
- * op_audit.c: handlers for the audit commands (admin only).
+ * op_audit.c: handlers for the audit commands (admin only): logins,
+ * the other events, locked sources, and clearing them.
  */
 #include <stdlib.h>
 
@@ -27,6 +28,15 @@ h_audit_logins(struct ctx *x, struct proto_request *req,
 {
 	(void)x;
 	return auditlog_list(proto_str_or(req, F_USERNAME, NULL),
+	    limit_of(req, AUDIT_DEFAULT_LIMIT), offset_of(req), res);
+}
+
+int
+h_audit_events(struct ctx *x, struct proto_request *req,
+    struct proto_msg *res)
+{
+	(void)x;
+	return auditlog_events(proto_str_or(req, F_SEARCH, NULL),
 	    limit_of(req, AUDIT_DEFAULT_LIMIT), offset_of(req), res);
 }
 
@@ -61,6 +71,8 @@ h_audit_locks(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		    "source %s", id);
 	log_warn("uid %u: cleared %lld locked or slowed sources",
 	    (unsigned)x->peer->uid, (long long)n);
+	auditlog_eventf(x->peer->uid, "locks_cleared", "", "%lld sources%s%s",
+	    (long long)n, id != NULL ? ": source " : "", id != NULL ? id : "");
 	proto_kv_int(res, "cleared", n);
 	return ACCT_OK;
 }
@@ -78,6 +90,9 @@ h_audit_reset(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return rc;
 	log_warn("uid %u: cleared the login audit log (%lld records)",
 	    (unsigned)x->peer->uid, (long long)removed);
+	/* What was cleared, who cleared it: the first row of the new log. */
+	auditlog_eventf(x->peer->uid, "audit_reset", "", "%lld login records",
+	    (long long)removed);
 	proto_kv_int(res, "removed", removed);
 	return ACCT_OK;
 }

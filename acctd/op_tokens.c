@@ -49,9 +49,15 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		    "'username'");
 	rc = token_create(&s, token, res, "info");
 	if (rc == ACCT_OK) {
+		char id[TOKEN_ID_LEN];
+
 		proto_kv_str(res, "token", token);
 		log_info("uid %u: created %s for %s", (unsigned)x->peer->uid,
 		    s.type, a.username ? a.username : "no account");
+		token_id_of(token, id);
+		auditlog_eventf(x->peer->uid, "token_issued", a.username ?
+		    a.username : "", "%s %s%s%s", s.type, id, s.name[0] ?
+		    ", name " : "", s.name);
 	}
 	explicit_bzero(token, sizeof(token));
 	account_free(&a);
@@ -122,6 +128,20 @@ h_token_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	return rc;
 }
 
+/* The revoked token's type and id, under its account's name. */
+static void
+audit_revoked(const struct ctx *x)
+{
+	struct account a;
+
+	memset(&a, 0, sizeof(a));
+	if (x->token_owner[0] != '\0')
+		(void)account_get_any_id(x->token_owner, &a);
+	auditlog_eventf(x->peer->uid, "token_revoked", a.username != NULL ?
+	    a.username : "", "%s %s", x->token_type, x->token_id);
+	account_free(&a);
+}
+
 int
 h_token_revoke(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
@@ -134,6 +154,7 @@ h_token_revoke(struct ctx *x, struct proto_request *req,
 		    "no such token") : rc;
 	log_info("uid %u: revoked %s %s", (unsigned)x->peer->uid,
 	    x->token_type, x->token_id);
+	audit_revoked(x);
 	proto_kv_str(res, "id", x->token_id);
 	return ACCT_OK;
 }
@@ -152,6 +173,8 @@ h_tokens_reset(struct ctx *x, struct proto_request *req,
 		return rc;
 	log_warn("uid %u: revoked all %lld sessions and tokens",
 	    (unsigned)x->peer->uid, (long long)n);
+	auditlog_eventf(x->peer->uid, "tokens_reset", "", "%lld sessions and "
+	    "tokens", (long long)n);
 	proto_kv_int(res, "removed", n);
 	return ACCT_OK;
 }

@@ -121,6 +121,7 @@ enum proto_op {
 	OP_USER_IMPORT,
 	OP_AUDIT_LOCKS,
 	OP_DB_BACKUP,
+	OP_AUDIT_EVENTS,
 	OP__COUNT
 };
 

@@ -123,6 +123,9 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	    FB(F_LIMIT) | FB(F_OFFSET), 0 },
 	/* The file comes as a descriptor with the request, not a path. */
 	[OP_DB_BACKUP]	 = { "db_backup", 0, 0 },
+	/* The audit's other events: mail, passwords, accounts, tokens. */
+	[OP_AUDIT_EVENTS] = { "audit_events", FB(F_SEARCH) | FB(F_LIMIT) |
+	    FB(F_OFFSET), 0 },
 };
 
 int

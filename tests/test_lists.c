@@ -71,6 +71,7 @@ page_through(const struct th_daemon *d, const char *const *words,
 			/* No header line: it would name a column. */
 			assert_false(th_contains(line, ";Created At") ||
 			    th_contains(line, "Client;") ||
+			    th_contains(line, "Time;") ||
 			    th_contains(line, "ID;"));
 			{
 				char *more;
@@ -136,6 +137,7 @@ test_every_list_pages(void **state)
 	static const char *const legacy[] = { "users", "legacy", NULL };
 	static const char *const logins[] = { "audit", "logins", NULL };
 	static const char *const locks[] = { "audit", "locks", NULL };
+	static const char *const events[] = { "audit", "events", NULL };
 	static const char *const auth[] = { "auth", "ls", "--type",
 	    "access_token", NULL };
 	static const char *const tokens[] = { "auth", "ls", NULL };
@@ -145,6 +147,8 @@ test_every_list_pages(void **state)
 	page_through(d, legacy, NROWS);
 	page_through(d, logins, NROWS);
 	page_through(d, locks, NROWS);
+	/* Each account created, its access token and its client. */
+	page_through(d, events, 3 * NROWS);
 	page_through(d, auth, NROWS);
 	page_through(d, tokens, 2 * NROWS);
 	page_through(d, clients, NROWS);
