@@ -115,6 +115,7 @@ int	acctc_call_fd(struct acctc *a, enum proto_op op,
 	    struct proto_msg *args, int fd, struct proto_reply *rep);
 int	acctc_refused(const struct proto_reply *rep);
 bool	acctc_json(const struct acctc *a, const struct proto_reply *rep);
+bool	acctc_errname_is(const msgpack_object *o, int code);
 int	acctc_getopt(struct acctc *a, int argc, char **argv,
 	    const char *shortopts, const struct option *longopts, int *ret);
 void	acctc_print_usage(FILE *f, const struct acctc_cmd *cmd, bool full);
@@ -162,6 +163,10 @@ int	cmd_users_rm(struct acctc *, int, char **);
 int	cmd_users_reset(struct acctc *, int, char **);
 int	cmd_users_reset_password(struct acctc *, int, char **);
 int	cmd_passwd(struct acctc *, int, char **);
+/* "Reset link sent to ADDRESS." or, for a mail the daemon still had
+ * queued when it answered, "queued for", and on stderr how to follow it. */
+void	acctc_print_mailed(const char *what, const msgpack_object *email,
+	    const msgpack_object *mail);
 
 /* import.c, legacy.c: hashes made elsewhere, and their upgrade. */
 int	cmd_users_import(struct acctc *, int, char **);

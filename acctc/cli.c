@@ -197,6 +197,17 @@ acctc_call(struct acctc *a, enum proto_op op, struct proto_msg *args,
 	return acctc_call_quiet(a, op, args, rep, ACCT_OK);
 }
 
+/* A result's error name (mail_error) is that of code. */
+bool
+acctc_errname_is(const msgpack_object *o, int code)
+{
+	const char *name = acct_errname(code);
+
+	return o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size == strlen(name) &&
+	    memcmp(o->via.str.ptr, name, o->via.str.size) == 0;
+}
+
 /* With --json, print the result map and say so. */
 bool
 acctc_json(const struct acctc *a, const struct proto_reply *rep)

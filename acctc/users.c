@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acctc.h"
@@ -224,9 +225,30 @@ cmd_users_reset(struct acctc *a, int argc, char **argv)
 	    "this deletes every account", "Removed", "accounts");
 }
 
+void
+acctc_print_mailed(const char *what, const msgpack_object *email,
+    const msgpack_object *mail)
+{
+	char *to = out_text(email, OUT_STR);
+	bool queued = mail != NULL && mail->type == MSGPACK_OBJECT_STR &&
+	    mail->via.str.size == 6 && memcmp(mail->via.str.ptr, "queued",
+	    6) == 0;
+
+	printf("%s link %s %s.\n", what, queued ? "queued for" : "sent to",
+	    to != NULL ? to : "");
+	if (queued)
+		acctc_warnx("the mailer has not finished with it yet; "
+		    "'acctc audit events %s' shows whether it went",
+		    to != NULL ? to : "");
+	free(to);
+}
+
 /*
  * Mail the account a link to set a new password; a pending account
- * gets its activation link again. --json: {email, activation: bool}
+ * gets its activation link again. The daemon waits a few seconds for
+ * the mailer: a failure is its refusal (exit 1); a mail still queued
+ * then is said, and is no failure. --json: {email, activation: bool,
+ * mail: "sent" or "queued"}
  */
 int
 cmd_users_reset_password(struct acctc *a, int argc, char **argv)
@@ -244,11 +266,10 @@ cmd_users_reset_password(struct acctc *a, int argc, char **argv)
 	if ((rc = acctc_call(a, OP_USER_RESET_PASSWORD, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		act = proto_map_get(rep.result, "activation");
-		printf("%s link sent to ", act != NULL &&
-		    act->type == MSGPACK_OBJECT_BOOLEAN && act->via.boolean ?
-		    "Activation" : "Reset");
-		out_str(stdout, proto_map_get(rep.result, "email"));
-		printf(".\n");
+		acctc_print_mailed(act != NULL && act->type ==
+		    MSGPACK_OBJECT_BOOLEAN && act->via.boolean ? "Activation" :
+		    "Reset", proto_map_get(rep.result, "email"),
+		    proto_map_get(rep.result, "mail"));
 	}
 	proto_msg_free(&args);
 	proto_reply_free(&rep);

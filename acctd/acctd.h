@@ -72,6 +72,7 @@ struct config {
 	char		activation_url[1024];	/* with {token} */
 	uint32_t	mail_timeout;		/* seconds per message */
 	uint32_t	mail_queue;		/* messages waiting at most */
+	uint32_t	mail_wait;		/* seconds an admin waits for it */
 	uint32_t	reset_token_lifetime;	/* seconds */
 	uint32_t	activation_token_lifetime; /* seconds */
 	uint32_t	reset_mail_interval;	/* seconds between two, per account */
@@ -517,9 +518,14 @@ int	totp_unbase32(const char *in, uint8_t *out, size_t cap);
  * limited (the public "forgot password" path), at most one per account
  * per reset_mail_interval and reset_mail_per_source an hour from one
  * source (the caller and the address it reports, when it reports one).
+ * With sent (an admin's request), waits up to mail_wait seconds for the
+ * mailer: *sent is true when it sent the mail, false when it is still
+ * queued; ACCT_ERR_MAIL_FAILED, the reason in x->err, when it failed
+ * (the link is void). Without, the mail is only queued: the public path
+ * answers at once, whatever the mailer does.
  */
 int	resetlink_mail(struct ctx *x, const struct account *a,
-	    bool activation, bool limited, const char *remote);
+	    bool activation, bool limited, const char *remote, bool *sent);
 /* A live reset or activation token: its account's id, and which. */
 int	resetlink_check(const char *token, char owner[33], bool *activation);
 /* Use it up: ACCT_OK for the one caller that deletes it. */
@@ -532,9 +538,19 @@ void	mail_stop(void);
 /* Queue a message (the body is wiped once sent): ACCT_OK, or
  * ACCT_ERR_BUSY when the queue is full or already holds a message to
  * that address (one account cannot hold up the others' mail),
- * ACCT_ERR_INVALID for a header value that could inject headers. */
+ * ACCT_ERR_INVALID for a header value that could inject headers.
+ * With w, the caller may then wait for the outcome with mail_wait(). */
+struct mail;
+struct mail_wait {
+	struct mail	*m;		/* while queued or being sent */
+	bool		 done;
+	char		 why[64];	/* when done: "" sent, or why not */
+};
 int	mail_queue(const struct config *c, const char *to,
-	    const char *to_name, const char *subject, const char *body);
+	    const char *to_name, const char *subject, const char *body,
+	    struct mail_wait *w);
+/* Wait up to ms for w's outcome: true when it is known (w->why). */
+bool	mail_wait(struct mail_wait *w, unsigned ms);
 
 /* mailtext.c: the words of reset and activation mail. */
 struct mailtext_vars {

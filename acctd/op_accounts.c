@@ -347,12 +347,17 @@ h_user_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		/* The account exists either way: say whether the mail went,
 		 * and users reset-password sends it again. */
 		if (pending) {
-			bool sent = resetlink_mail(x, &a, true, false, "") ==
-			    ACCT_OK;
+			bool sent;
+			int mrc = resetlink_mail(x, &a, true, false, "", &sent);
 
-			proto_kv_bool(res, "activation_mailed", sent);
-			if (!sent)
+			proto_kv_bool(res, "activation_mailed", mrc == ACCT_OK);
+			proto_kv_str(res, "mail", mrc != ACCT_OK ? "failed" :
+			    sent ? "sent" : "queued");
+			if (mrc != ACCT_OK) {
 				proto_kv_str(res, "warning", x->err);
+				proto_kv_str(res, "mail_error",
+				    acct_errname(mrc));
+			}
 			x->err[0] = '\0';
 		}
 	}
