@@ -13,10 +13,13 @@
 #include <unistd.h>
 
 #include <bsd/stdlib.h>
+#include <bsd/string.h>
 
 #include "acctc.h"
 
 static char stdout_buf[BUFSIZ];
+/* The run, for the failures reported without it (acctc_refused). */
+static const struct acctc *run;
 
 void
 acctc_init(struct acctc *a)
@@ -24,6 +27,7 @@ acctc_init(struct acctc *a)
 	const char *env = getenv("ACCTC_SOCKET");
 
 	memset(a, 0, sizeof(*a));
+	run = a;
 	a->socket = (env != NULL && *env != '\0') ? env : ACCT_DEFAULT_SOCKET;
 	a->limit = a->offset = -1;
 	/* The buffering stdio would choose, in a buffer we can wipe. */
@@ -49,6 +53,34 @@ acctc_warnx(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * A failure: its message on stderr and, with --json, on stdout as
+ * {"error": {"code", "name", "message"}}, the code's stable name too.
+ */
+static int
+fail(int code, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int
+fail(int code, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (run != NULL && run->json) {
+		printf("{\"error\":{\"code\":%d,\"name\":", code);
+		out_json_string(stdout, acct_errname(code),
+		    strlen(acct_errname(code)));
+		printf(",\"message\":");
+		out_json_string(stdout, msg, strlen(msg));
+		printf("}}\n");
+	}
+	acctc_warnx("%s", msg);
+	return status;
 }
 
 /*
@@ -89,24 +121,19 @@ acctc_connect(struct acctc *a)
 	if ((rc = acct_conn_open(a->socket, want, &found, &a->conn)) ==
 	    ACCT_OK)
 		return ACCTC_EXIT_OK;
-	if (rc == ACCT_ERR_CONNECT) {
-		acctc_warnx("cannot connect to %s: %s", a->socket,
-		    strerror(errno));
-		return ACCTC_EXIT_CONNECT;
-	}
+	if (rc == ACCT_ERR_CONNECT)
+		return fail(rc, ACCTC_EXIT_CONNECT, "cannot connect to %s: %s",
+		    a->socket, strerror(errno));
 	if (rc == ACCT_ERR_UNTRUSTED) {
 		if (found == (uid_t)-1)
-			acctc_warnx("%s: cannot tell which uid serves it: "
-			    "nothing sent", a->socket);
-		else
-			acctc_warnx("%s is served by uid %u, not root: "
-			    "nothing sent (if that is the acctd you mean, "
-			    "set ACCTC_SERVER_UID=%u)", a->socket,
-			    (unsigned)found, (unsigned)found);
-		return ACCTC_EXIT_CONNECT;
+			return fail(rc, ACCTC_EXIT_CONNECT, "%s: cannot tell "
+			    "which uid serves it: nothing sent", a->socket);
+		return fail(rc, ACCTC_EXIT_CONNECT, "%s is served by uid %u, "
+		    "not root: nothing sent (if that is the acctd you mean, "
+		    "set ACCTC_SERVER_UID=%u)", a->socket, (unsigned)found,
+		    (unsigned)found);
 	}
-	acctc_warnx("%s", acct_strerror(rc));
-	return ACCTC_EXIT_FAIL;
+	return fail(rc, ACCTC_EXIT_FAIL, "%s", acct_strerror(rc));
 }
 
 /* A failure on our side of the socket: say what and pick the exit. */
@@ -115,17 +142,14 @@ local_error(const struct acctc *a, int code)
 {
 	switch (code) {
 	case ACCT_ERR_IO:
-		acctc_warnx("connection to %s lost", a->socket);
-		return ACCTC_EXIT_CONNECT;
+		return fail(code, ACCTC_EXIT_CONNECT, "connection to %s lost",
+		    a->socket);
 	case ACCT_ERR_PROTOCOL:
-		acctc_warnx("malformed reply from acctd");
-		return ACCTC_EXIT_FAIL;
+		return fail(code, ACCTC_EXIT_FAIL, "malformed reply from acctd");
 	case ACCT_ERR_INVALID:
-		acctc_warnx("request too large");
-		return ACCTC_EXIT_FAIL;
+		return fail(code, ACCTC_EXIT_FAIL, "request too large");
 	default:
-		acctc_warnx("%s", acct_strerror(code));
-		return ACCTC_EXIT_FAIL;
+		return fail(code, ACCTC_EXIT_FAIL, "%s", acct_strerror(code));
 	}
 }
 
@@ -150,13 +174,82 @@ request(struct acctc *a, enum proto_op op, struct proto_msg *args,
 	return ACCTC_EXIT_OK;
 }
 
+/* Who gives a class: the group the daemon named, sanitized, "group N"
+ * for a gid without a name, or where to look. */
+static void
+group_words(const msgpack_object *err, const char *key, const char *dflt,
+    char *buf, size_t bufsz)
+{
+	const msgpack_object *o = proto_map_get(err, key);
+	char *g = o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size > 0 ? out_text(o, OUT_STR) : NULL;
+
+	if (g == NULL)
+		strlcpy(buf, dflt, bufsz);
+	else
+		snprintf(buf, bufsz, "%s%s", strspn(g, "0123456789") ==
+		    strlen(g) ? "group " : "", g);
+	free(g);
+}
+
+/*
+ * A refusal of the dispatch table, in the words of the command typed:
+ * who may, and how to become one. false when the daemon did not say
+ * who may (an older one, or a refusal of another kind).
+ */
+static bool
+refusal(const struct proto_reply *rep, char *buf, size_t bufsz)
+{
+	const msgpack_object *n = proto_map_get(rep->error, "needs");
+	const char *cmd = run != NULL && run->cmd != NULL ? run->cmd->name :
+	    "this command";
+	char admin[300], auth[300], how[700];
+	int needs = -1;
+
+	for (int i = 1; n != NULL && n->type == MSGPACK_OBJECT_STR &&
+	    i < PROTO_NEEDS__COUNT; i++)
+		if (n->via.str.size == strlen(proto_needs[i]) &&
+		    memcmp(n->via.str.ptr, proto_needs[i], n->via.str.size) == 0)
+			needs = i;
+	if (rep->code != ACCT_ERR_DENIED || needs == -1)
+		return false;
+	group_words(rep->error, "admin_group", "the admin group (admin_group "
+	    "in acctd.conf)", admin, sizeof(admin));
+	group_words(rep->error, "auth_group", "the authenticator group "
+	    "(auth_group in acctd.conf)", auth, sizeof(auth));
+	snprintf(how, sizeof(how), "run it as root or as a member of %s%s%s",
+	    admin, needs == PROTO_NEEDS_AUTH ? " or of " : "",
+	    needs == PROTO_NEEDS_AUTH ? auth : "");
+	switch (needs) {
+	case PROTO_NEEDS_AUTH:
+		snprintf(buf, bufsz, "%s needs an admin or an authenticator: "
+		    "%s", cmd, how);
+		break;
+	case PROTO_NEEDS_SELF:
+		snprintf(buf, bufsz, "%s on an account not your own (named "
+		    "like your login name) needs an admin: %s", cmd, how);
+		break;
+	case PROTO_NEEDS_ACCOUNT:
+		snprintf(buf, bufsz, "%s needs an account named like your "
+		    "login name, or an admin: %s", cmd, how);
+		break;
+	default:
+		snprintf(buf, bufsz, "%s needs an admin: %s", cmd, how);
+	}
+	return true;
+}
+
 /* Print the daemon's refusal; its message was sanitized by proto/. */
 int
 acctc_refused(const struct proto_reply *rep)
 {
-	acctc_warnx("%s", rep->message[0] != '\0' ? rep->message :
-	    acct_strerror(rep->code));
-	return ACCTC_EXIT_FAIL;
+	char msg[1024];
+
+	if (refusal(rep, msg, sizeof(msg)))
+		return fail(rep->code, ACCTC_EXIT_FAIL, "permission denied: "
+		    "%s", msg);
+	return fail(rep->code, ACCTC_EXIT_FAIL, "%s", rep->message[0] !=
+	    '\0' ? rep->message : acct_strerror(rep->code));
 }
 
 /*

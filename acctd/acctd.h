@@ -97,6 +97,9 @@ int	config_load(struct config *c, const char *path, bool required,
 void	config_print(FILE *f, const struct config *c);
 /* Resolve group names or numeric gids; warns for unknown groups. */
 void	config_resolve_groups(struct config *c);
+/* An admin_group or auth_group value as a person knows the group: the
+ * name of a numeric gid that has one, else as written. */
+void	config_group_name(const char *value, char *buf, size_t bufsz);
 /* The live config: set at start and on SIGHUP, copied per request. */
 void	config_set_current(const struct config *c);
 void	config_current(struct config *out);
@@ -212,6 +215,7 @@ struct ctx {
 	char			 self_id[33];	/* the caller's account, "" */
 	int			 passed_fd;	/* sent with the request, or -1 */
 	char			 err[256];	/* message for an error reply */
+	enum proto_needs	 needs;		/* who may, when refused */
 };
 
 /* At start-up: every operation has a row and a handler. 0 or -1. */

@@ -581,6 +581,24 @@ config_resolve_groups(struct config *c)
 }
 
 void
+config_group_name(const char *value, char *buf, size_t bufsz)
+{
+	char *end, tmp[4096];
+	struct group gr, *res = NULL;
+	unsigned long v;
+
+	strlcpy(buf, value, bufsz);
+	if (value[0] < '0' || value[0] > '9')
+		return;
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno == 0 && *end == '\0' && v < (gid_t)-1 &&
+	    getgrgid_r((gid_t)v, &gr, tmp, sizeof(tmp), &res) == 0 &&
+	    res != NULL)
+		strlcpy(buf, res->gr_name, bufsz);
+}
+
+void
 config_set_current(const struct config *c)
 {
 	pthread_mutex_lock(&current_lock);

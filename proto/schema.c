@@ -59,6 +59,13 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	FB(F_LOGIN) | FB(F_WEBDAV) | FB(F_UPLOAD_PATH) | FB(F_EXPIRES_AT) | \
 	FB(F_PASSWORD_MAX_AGE) | FB(F_MUST_CHANGE))
 
+const char *const proto_needs[PROTO_NEEDS__COUNT] = {
+	[PROTO_NEEDS_ADMIN]	= "admin",
+	[PROTO_NEEDS_AUTH]	= "authenticator",
+	[PROTO_NEEDS_SELF]	= "own_account",
+	[PROTO_NEEDS_ACCOUNT]	= "account",
+};
+
 const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_HELLO]	 = { "hello", 0, 0 },
 	[OP_USER_ADD]	 = { "user_add",
