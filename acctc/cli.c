@@ -56,8 +56,9 @@ acctc_warnx(const char *fmt, ...)
 }
 
 /*
- * A failure: its message on stderr and, with --json, on stdout as
- * {"error": {"code", "name", "message"}}, the code's stable name too.
+ * A failure: its message on stderr, with --json as one line of
+ * {"error": {"code", "name", "message"}}, the code's stable name too;
+ * stdout holds results only.
  */
 static int
 fail(int code, int status, const char *fmt, ...)
@@ -71,15 +72,16 @@ fail(int code, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (run != NULL && run->json) {
-		printf("{\"error\":{\"code\":%d,\"name\":", code);
-		out_json_string(stdout, acct_errname(code),
-		    strlen(acct_errname(code)));
-		printf(",\"message\":");
-		out_json_string(stdout, msg, strlen(msg));
-		printf("}}\n");
+	if (run == NULL || !run->json) {
+		acctc_warnx("%s", msg);
+		return status;
 	}
-	acctc_warnx("%s", msg);
+	fflush(stdout);
+	fprintf(stderr, "{\"error\":{\"code\":%d,\"name\":", code);
+	out_json_string(stderr, acct_errname(code), strlen(acct_errname(code)));
+	fputs(",\"message\":", stderr);
+	out_json_string(stderr, msg, strlen(msg));
+	fputs("}}\n", stderr);
 	return status;
 }
 

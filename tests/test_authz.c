@@ -670,15 +670,16 @@ test_refusal_says_the_way_out(void **state)
 	    "your login name, or an admin: run it as root"));
 	th_assert_not_said("user_list");
 	TH_RUN_AS(d, &plain, NULL, 1, "--json", "users", "ls");
-	assert_true(th_json_valid(r.out));
-	assert_string_equal(th_json_must(r.out, "d['error']['name']"),
+	assert_string_equal(r.out, "");
+	assert_true(th_json_valid(r.err));
+	assert_string_equal(th_json_must(r.err, "d['error']['name']"),
 	    "permission_denied");
-	assert_string_equal(th_json_must(r.out, "d['error']['code']"), "6");
-	assert_true(th_contains(th_json_must(r.out, "d['error']['message']"),
+	assert_string_equal(th_json_must(r.err, "d['error']['code']"), "6");
+	assert_true(th_contains(th_json_must(r.err, "d['error']['message']"),
 	    "users ls needs an admin"));
 	/* Other failures carry their names too, the local ones included. */
 	TH_RUN(d, NULL, 1, "--json", "users", "show", "ghost");
-	assert_string_equal(th_json_must(r.out, "d['error']['name']"),
+	assert_string_equal(th_json_must(r.err, "d['error']['name']"),
 	    "not_found");
 	th_result_free(&r);
 	{
@@ -686,7 +687,7 @@ test_refusal_says_the_way_out(void **state)
 		    "--json", "hello", NULL };
 
 		assert_int_equal(th_acctc_v(NULL, NULL, NULL, argv, &r), 3);
-		assert_string_equal(th_json_must(r.out, "d['error']['name']"),
+		assert_string_equal(th_json_must(r.err, "d['error']['name']"),
 		    "connect");
 	}
 	/* A group the system names is named so. */
