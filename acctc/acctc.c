@@ -202,7 +202,7 @@ static const struct acctc_cmd cmds[] = {
 static void
 usage(FILE *f)
 {
-	fputs("usage: acctc [--socket PATH] [--json] COMMAND [ARGS]\n"
+	fputs("usage: acctc [--socket PATH] [--json] [--local] COMMAND [ARGS]\n"
 	    "       acctc --help | --version\n"
 	    "commands:\n", f);
 	for (size_t i = 0; i < NCMDS; i++)
@@ -352,6 +352,9 @@ main(int argc, char **argv)
 			break;
 		case ACCTC_OPT_SOCKET:
 			a.socket = optarg;
+			break;
+		case ACCTC_OPT_LOCAL:
+			out_local_time(true);
 			break;
 		case 'h':
 			usage(stdout);

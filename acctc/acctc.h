@@ -68,6 +68,7 @@ struct acctc {
 enum {
 	ACCTC_OPT_JSON = 0x100,
 	ACCTC_OPT_SOCKET,
+	ACCTC_OPT_LOCAL,
 	ACCTC_OPT_OFFSET,	/* the list options below */
 	ACCTC_OPT_NO_HEADER,
 	ACCTC_OPT__NEXT		/* the first free for a command's own */
@@ -75,7 +76,8 @@ enum {
 #define ACCTC_COMMON_LONGOPTS \
 	{ "help",	no_argument,		NULL, 'h' }, \
 	{ "json",	no_argument,		NULL, ACCTC_OPT_JSON }, \
-	{ "socket",	required_argument,	NULL, ACCTC_OPT_SOCKET }
+	{ "socket",	required_argument,	NULL, ACCTC_OPT_SOCKET }, \
+	{ "local",	no_argument,		NULL, ACCTC_OPT_LOCAL }
 
 /* The output formats of list commands (PhotoPrism's -m, -c, -t). */
 #define ACCTC_FORMAT_SHORTOPTS	"mct"
@@ -250,12 +252,15 @@ void	out_json(FILE *f, const msgpack_object *o);
 void	out_json_string(FILE *f, const char *s, size_t len);
 void	out_sanitize(FILE *f, const char *s, size_t len);
 size_t	out_width(const char *s);
+/* Times in UTC, or from now on in the local zone (--local). */
+void	out_local_time(bool on);
 void	out_time(int64_t t, char *buf, size_t bufsz);
 char	*out_text(const msgpack_object *o, enum out_kind kind);
 /* How out_rows() prints: the format, and whether with the header. */
 struct out_opts {
 	enum out_format	 fmt;
 	bool		 header;
+	size_t		 width;	/* a table's cells cut to fit, 0: never */
 };
 int	out_rows(FILE *f, const struct out_opts *o, const msgpack_object *rows,
 	    const struct out_field *cols, size_t ncols);

@@ -2,6 +2,8 @@
  * cli.c: what every command shares: the daemon connection, the common
  * options, usage messages, and the mapping of failures to exit status.
  */
+#include <sys/ioctl.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -378,6 +380,9 @@ acctc_getopt(struct acctc *a, int argc, char **argv, const char *shortopts,
 		case ACCTC_OPT_SOCKET:
 			a->socket = optarg;
 			continue;
+		case ACCTC_OPT_LOCAL:
+			out_local_time(true);
+			continue;
 		case 'h':
 			acctc_print_usage(stdout, a->cmd, true);
 			*ret = ACCTC_EXIT_OK;
@@ -528,12 +533,33 @@ acctc_list_pack(const struct acctc *a, struct proto_msg *args)
 		proto_kv_int_f(args, F_OFFSET, a->offset);
 }
 
-/* Rows of a list command, in the format asked for. */
+/* The terminal's width when stdout is one (else 0: nothing is cut):
+ * its window size, or $COLUMNS, or 80. */
+static size_t
+terminal_width(void)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS"), *err;
+	long long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (env != NULL && (n = strtonum(env, 1, 10000, &err)) > 0 &&
+	    err == NULL)
+		return (size_t)n;
+	return 80;
+}
+
+/* Rows of a list command, in the format asked for; a table for a
+ * terminal fits its width, long cells cut with an ellipsis. */
 int
 acctc_print_rows(const struct acctc *a, const msgpack_object *rows,
     const struct out_field *cols, size_t ncols)
 {
-	struct out_opts o = { .fmt = a->format, .header = !a->no_header };
+	struct out_opts o = { .fmt = a->format, .header = !a->no_header,
+	    .width = a->format == OUT_FMT_TABLE ? terminal_width() : 0 };
 
 	if (out_rows(stdout, &o, rows, cols, ncols) == -1) {
 		acctc_warnx("out of memory");

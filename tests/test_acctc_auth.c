@@ -432,7 +432,7 @@ test_audit_logins(void **state)
 	/* Markdown: a table whose markup in values is escaped. */
 	TH_RUN(d, NULL, 0, "audit", "logins", "--md");
 	assert_true(starts_with(r.out, "| Client "));
-	assert_true(th_contains(r.out, " | Failed At           |\n|---"));
+	assert_true(th_contains(r.out, " | Failed At               |\n|---"));
 	assert_true(th_contains(r.out, "| pipe\\|star\\*\\_\\<b\\>\\`x\\` "));
 	/* Four rows: alice's two attempts are one (client, name, realm). */
 	assert_int_equal(th_count(r.out, "\n"), 2 + 4);

@@ -2,7 +2,9 @@
  * test_lists.c: every list command of acctc pages: -n and --offset
  * reach every row once, the hint on stderr names the command of the
  * next page (and running it gives that page), --no-header drops the
- * column names of tables, CSV and TSV.
+ * column names of tables, CSV and TSV; times say their zone, UTC or the
+ * local one with --local; a table for a terminal cuts long cells to
+ * its width, nothing else is cut.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,6 +221,101 @@ test_no_header(void **state)
 	th_result_free(&r);
 }
 
+/* Times in UTC, said so; --local, before or after the command, in the
+ * zone of TZ, by its abbreviation. */
+static void
+test_times_say_their_zone(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+
+	TH_RUN(d, NULL, 0, "users", "mod", "--expires", "2001-02-03", "user1");
+	TH_RUN(d, NULL, 0, "users", "show", "user1");
+	assert_string_equal(th_show_val(r.out, "Expires"),
+	    "2001-02-03 00:00:00 UTC");
+	TH_RUN(d, NULL, 0, "users", "ls", "--csv", "--no-header", "user1");
+	assert_true(th_contains(r.out, " UTC"));
+	th_acctc_env("TZ=Asia/Tokyo");
+	TH_RUN(d, NULL, 0, "users", "show", "--local", "user1");
+	assert_string_equal(th_show_val(r.out, "Expires"),
+	    "2001-02-03 09:00:00 JST");
+	TH_RUN(d, NULL, 0, "--local", "audit", "events", "--tsv");
+	assert_true(th_contains(r.out, " JST\t"));
+	assert_false(th_contains(r.out, "UTC"));
+	/* Without --local, TZ changes nothing. */
+	TH_RUN(d, NULL, 0, "users", "show", "user1");
+	assert_string_equal(th_show_val(r.out, "Expires"),
+	    "2001-02-03 00:00:00 UTC");
+	th_acctc_env(NULL);
+	th_result_free(&r);
+}
+
+/* Display columns of a line of UTF-8. */
+static size_t
+columns(const char *s, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* acctc under a terminal of cols columns, through script(1). */
+static void
+on_terminal(const struct th_daemon *d, int cols, const char *args,
+    struct th_result *r)
+{
+	char *cmd;
+	const char *argv[] = { "/usr/bin/script", "-qec", NULL, "/dev/null",
+	    NULL };
+
+	assert_true(asprintf(&cmd, "stty cols %d; LC_ALL=C.UTF-8 %s --socket "
+	    "%s %s", cols, th_acctc_bin(), d->sock, args) > 0);
+	argv[2] = th_keep(cmd);
+	th_result_free(r);
+	assert_int_equal(th_run_v(argv, NULL, NULL, NULL, r), 0);
+}
+
+/* On a terminal a table fits its width, long text cut with an
+ * ellipsis, times whole; piped, and in CSV, TSV, Markdown or JSON,
+ * every byte is there. */
+static void
+test_long_cells_cut_on_terminals(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	static const char longname[] = "Ambrose Gwinnett Bierce, "
+	    "of the Devil's Dictionary";
+
+	TH_RUN(d, NULL, 0, "users", "mod", "-n", longname, "user2");
+	on_terminal(d, 60, "audit events", &r);
+	assert_true(th_contains(r.out, "\xe2\x80\xa6"));
+	assert_true(th_contains(r.out, "name\r\n"));
+	assert_false(th_contains(r.out, longname));
+	for (char *l = r.out; *l != '\0'; l += strcspn(l, "\n") + 1) {
+		size_t n = strcspn(l, "\r\n");
+
+		if (columns(l, n) > 60)
+			fail_msg("wider than 60: %.*s", (int)n, l);
+		/* Times are never cut. */
+		if (strncmp(l, "20", 2) == 0)
+			assert_true(strncmp(l + 19, " UTC  ", 6) == 0);
+	}
+	on_terminal(d, 60, "users ls --csv user2", &r);
+	assert_true(th_contains(r.out, longname));
+	on_terminal(d, 60, "users ls --md user2", &r);
+	assert_true(th_contains(r.out, longname));
+	on_terminal(d, 60, "--json users ls user2", &r);
+	assert_true(th_contains(r.out, longname));
+	/* Not a terminal: a pipe gets the whole table. */
+	TH_RUN(d, NULL, 0, "users", "ls", "user2");
+	assert_true(th_contains(r.out, longname));
+	assert_false(th_contains(r.out, "\xe2\x80\xa6"));
+	th_result_free(&r);
+}
+
 int
 main(void)
 {
@@ -229,6 +326,10 @@ main(void)
 		    setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_no_header, setup,
 		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_times_say_their_zone,
+		    setup, th_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_long_cells_cut_on_terminals, setup, th_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
