@@ -18,9 +18,7 @@
 "                           s, m, h, d or w (30d); 0 or never: no expiry\n" \
 "                           (the default)\n"
 
-#define LIST_FLAGS \
-"  -n, --count LIMIT        show at most LIMIT (0-10000)\n" \
-ACCTC_FORMAT_HELP
+#define LIST_SYNOPSIS	"[-n LIMIT] [--offset N] [flags]"
 
 #define ACCOUNT_FLAGS \
 "  -n, --name NAME          display name\n" \
@@ -47,16 +45,13 @@ static const struct acctc_cmd cmds[] = {
 	{ "hello", cmd_hello, "",
 	  "Show the daemon's version and who it takes you to be.\n" },
 	{ "users ls", cmd_users_ls,
-	  "[-n LIMIT] [--offset N] [--locked|--pending|--disabled|--deleted]\n"
-	  "         [--md|--csv|--tsv] [SEARCH]",
+	  LIST_SYNOPSIS " [SEARCH]",
 	  "List accounts whose username, name or email contains SEARCH.\n"
-	  "  -n, --count LIMIT        show at most LIMIT accounts (0-10000)\n"
-	  "      --offset N           skip the first N\n"
+	  ACCTC_LIST_HELP("accounts", "1000")
 	  "      --locked             only those locked by failed logins\n"
 	  "      --pending            only those waiting for activation\n"
 	  "      --disabled           only those with login disallowed\n"
-	  "      --deleted            only deleted ones, with their IDs\n"
-	  ACCTC_FORMAT_HELP },
+	  "      --deleted            only deleted ones, with their IDs\n" },
 	{ "users show", cmd_users_show, "USERNAME",
 	  "Show every property of an account.\n" },
 	{ "users add", cmd_users_add, "[flags] USERNAME",
@@ -86,12 +81,10 @@ static const struct acctc_cmd cmds[] = {
 	{ "users reset-password", cmd_users_reset_password, "USERNAME",
 	  "Mail the account a link to choose a new password (a pending\n"
 	  "account gets its activation link again).\n" },
-	{ "users legacy", cmd_users_legacy,
-	  "[-n LIMIT] [--md|--csv|--tsv] [SEARCH]",
+	{ "users legacy", cmd_users_legacy, LIST_SYNOPSIS " [SEARCH]",
 	  "List accounts whose password hash is of another scheme or older\n"
 	  "parameters (imported): their next login upgrades it.\n"
-	  "  -n, --count LIMIT        show at most LIMIT accounts (0-10000)\n"
-	  ACCTC_FORMAT_HELP },
+	  ACCTC_LIST_HELP("accounts", "1000") },
 	{ "users import", cmd_users_import,
 	  "[--dry-run] [--from-line N] FILE|-",
 	  "Create accounts with password hashes made elsewhere (bcrypt,\n"
@@ -133,18 +126,22 @@ static const struct acctc_cmd cmds[] = {
 	  "A TOKEN of - is read from standard input (its first line), or\n"
 	  "asked for without echo on a terminal: others see arguments in\n"
 	  "ps.\n" },
-	{ "audit logins", cmd_audit_logins,
-	  "[-n LIMIT] [--md|--csv|--tsv] [USERNAME]",
-	  "Show login attempts: one row per client, username and realm.\n"
-	  "  -n, --count LIMIT        show at most LIMIT rows (0-10000,\n"
-	  "                           default 100)\n"
-	  ACCTC_FORMAT_HELP },
-	{ "audit locks", cmd_audit_locks, "[--md|--csv|--tsv] [--clear [ID]]",
+	{ "audit logins", cmd_audit_logins, LIST_SYNOPSIS " [USERNAME]",
+	  "Show login attempts: one row per client, username and realm,\n"
+	  "newest first.\n"
+	  ACCTC_LIST_HELP("rows", "100") },
+	{ "audit events", cmd_audit_events, LIST_SYNOPSIS " [SEARCH]",
+	  "Show what else the daemon recorded, newest first: mail sent or\n"
+	  "failed, passwords changed, accounts created and removed, tokens\n"
+	  "issued and revoked...; SEARCH is a part of the event, its subject\n"
+	  "or detail.\n"
+	  ACCTC_LIST_HELP("events", "100") },
+	{ "audit locks", cmd_audit_locks, LIST_SYNOPSIS " | --clear [ID]",
 	  "Show the sources the daemon locked (a caller's uid and the address\n"
 	  "it reported) and the services it slows down (no address), with\n"
 	  "their failures and lock's end; or clear them.\n"
-	  "      --clear [ID]         clear source ID, or all of them\n"
-	  ACCTC_FORMAT_HELP },
+	  ACCTC_LIST_HELP("sources", "1000")
+	  "      --clear [ID]         clear source ID, or all of them\n" },
 	{ "db backup", cmd_db_backup, "FILE|-",
 	  "Write a consistent copy of the database, taken while the daemon\n"
 	  "serves, to FILE (made here, mode 0600; an existing file is not\n"
@@ -162,13 +159,12 @@ static const struct acctc_cmd cmds[] = {
 	  "                           the next\n"
 	  "      --code CODE          the two-factor code (TOTP or recovery)\n"
 	  "      --service NAME       the service (realm) to log in to\n" },
-	{ "auth ls", cmd_auth_ls,
-	  "[-n LIMIT] [--type TYPE] [--md|--csv|--tsv] [SEARCH]",
+	{ "auth ls", cmd_auth_ls, LIST_SYNOPSIS " [--type TYPE] [SEARCH]",
 	  "List sessions, access tokens, app passwords and clients whose\n"
-	  "id, username or name contains SEARCH.\n"
-	  LIST_FLAGS
+	  "id, username or name contains SEARCH, newest first.\n"
+	  ACCTC_LIST_HELP("tokens", "1000")
 	  "      --type TYPE          session, access_token, app_password or\n"
-	  "                           client\n" },
+	  "                           client (default: all of them)\n" },
 	{ "auth add", cmd_auth_add,
 	  "[--session] [--name APP] [--scope SCOPE] [--expires DURATION] "
 	  "USERNAME",
@@ -192,10 +188,10 @@ static const struct acctc_cmd cmds[] = {
 	  "Create OAuth2 client credentials; the secret is printed this\n"
 	  "once.\n"
 	  TOKEN_FLAGS },
-	{ "clients ls", cmd_clients_ls,
-	  "[-n LIMIT] [--md|--csv|--tsv] [SEARCH]",
-	  "List clients whose id, username or name contains SEARCH.\n"
-	  LIST_FLAGS },
+	{ "clients ls", cmd_clients_ls, LIST_SYNOPSIS " [SEARCH]",
+	  "List clients whose id, username or name contains SEARCH, newest\n"
+	  "first.\n"
+	  ACCTC_LIST_HELP("clients", "1000") },
 	{ "clients show", cmd_clients_show, "ID",
 	  "Show a client.\n" },
 	{ "clients rm", cmd_clients_rm, "ID",
@@ -206,7 +202,7 @@ static const struct acctc_cmd cmds[] = {
 static void
 usage(FILE *f)
 {
-	fputs("usage: acctc [--socket PATH] [--json] COMMAND [ARGS]\n"
+	fputs("usage: acctc [--socket PATH] [--json] [--local] COMMAND [ARGS]\n"
 	    "       acctc --help | --version\n"
 	    "commands:\n", f);
 	for (size_t i = 0; i < NCMDS; i++)
@@ -305,6 +301,18 @@ help(int argc, char **argv)
 	return ACCTC_EXIT_USAGE;
 }
 
+/* The command line as typed, kept for the hint of a list's next page. */
+static char **line;
+
+/* At exit, so that LeakSanitizer sees no leak: the compiler may keep
+ * the only pointer in a register, and a static is no root then. */
+static void
+free_line(void)
+{
+	free(line);
+	line = NULL;
+}
+
 /* stdout may be a full disk or a closed pipe: a lost result is a failure. */
 static int
 finish(int rc)
@@ -331,6 +339,16 @@ main(int argc, char **argv)
 	/* Only the character set: table widths of non-ASCII names. */
 	setlocale(LC_CTYPE, "");
 	acctc_init(&a);
+	/* The line as typed (getopt reorders argv), for as long as the
+	 * process runs. */
+	if ((line = calloc((size_t)argc, sizeof(*line))) == NULL) {
+		acctc_warnx("out of memory");
+		return ACCTC_EXIT_FAIL;
+	}
+	memcpy(line, argv + 1, (size_t)(argc - 1) * sizeof(*line));
+	atexit(free_line);
+	a.line_argv = line;
+	a.line_argc = argc - 1;
 	/* Not in the usage: the bash completion's question. */
 	if (argc >= 2 && strcmp(argv[1], "--complete") == 0) {
 		rc = acctc_complete(&a, cmds, NCMDS, argc - 2, argv + 2);
@@ -346,6 +364,9 @@ main(int argc, char **argv)
 			break;
 		case ACCTC_OPT_SOCKET:
 			a.socket = optarg;
+			break;
+		case ACCTC_OPT_LOCAL:
+			out_local_time(true);
 			break;
 		case 'h':
 			usage(stdout);

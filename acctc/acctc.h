@@ -51,6 +51,14 @@ struct acctc {
 	bool			 in_getopt; /* acctc_getopt() has begun */
 	enum out_format		 format; /* list commands: --md, --csv... */
 	unsigned		 formats; /* bit per format flag given */
+	/* List commands: -n, --offset (-1 when not given), --no-header. */
+	int64_t			 limit;
+	int64_t			 offset;
+	bool			 no_header;
+	/* The command line as typed, after "acctc", for the hint that
+	 * shows the command of a list's next page. */
+	int			 line_argc;
+	char			**line_argv;
 };
 
 /*
@@ -60,12 +68,16 @@ struct acctc {
 enum {
 	ACCTC_OPT_JSON = 0x100,
 	ACCTC_OPT_SOCKET,
+	ACCTC_OPT_LOCAL,
+	ACCTC_OPT_OFFSET,	/* the list options below */
+	ACCTC_OPT_NO_HEADER,
 	ACCTC_OPT__NEXT		/* the first free for a command's own */
 };
 #define ACCTC_COMMON_LONGOPTS \
 	{ "help",	no_argument,		NULL, 'h' }, \
 	{ "json",	no_argument,		NULL, ACCTC_OPT_JSON }, \
-	{ "socket",	required_argument,	NULL, ACCTC_OPT_SOCKET }
+	{ "socket",	required_argument,	NULL, ACCTC_OPT_SOCKET }, \
+	{ "local",	no_argument,		NULL, ACCTC_OPT_LOCAL }
 
 /* The output formats of list commands (PhotoPrism's -m, -c, -t). */
 #define ACCTC_FORMAT_SHORTOPTS	"mct"
@@ -77,6 +89,21 @@ enum {
 "  -m, --md                 print a Markdown table\n" \
 "  -c, --csv                print semicolon-separated values\n" \
 "  -t, --tsv                print tab-separated values\n"
+
+/* The options of every list: a page of rows, and how they are printed. */
+#define ACCTC_LIST_SHORTOPTS	"n:" ACCTC_FORMAT_SHORTOPTS
+#define ACCTC_LIST_LONGOPTS \
+	{ "count",	required_argument,	NULL, 'n' }, \
+	{ "offset",	required_argument,	NULL, ACCTC_OPT_OFFSET }, \
+	{ "no-header",	no_argument,		NULL, ACCTC_OPT_NO_HEADER }, \
+	ACCTC_FORMAT_LONGOPTS
+/* what: "accounts", "rows"...; dflt: the daemon's limit, a string. */
+#define ACCTC_LIST_HELP(what, dflt) \
+"  -n, --count LIMIT        show at most LIMIT " what " (0-10000,\n" \
+"                           default " dflt ")\n" \
+"      --offset N           skip the first N (default 0)\n" \
+"      --no-header          no line of column names (not with --md)\n" \
+ACCTC_FORMAT_HELP
 
 /* cli.c: connection, common options, usage, mapping errors to exits. */
 void	acctc_init(struct acctc *a);
@@ -90,6 +117,7 @@ int	acctc_call_fd(struct acctc *a, enum proto_op op,
 	    struct proto_msg *args, int fd, struct proto_reply *rep);
 int	acctc_refused(const struct proto_reply *rep);
 bool	acctc_json(const struct acctc *a, const struct proto_reply *rep);
+bool	acctc_errname_is(const msgpack_object *o, int code);
 int	acctc_getopt(struct acctc *a, int argc, char **argv,
 	    const char *shortopts, const struct option *longopts, int *ret);
 void	acctc_print_usage(FILE *f, const struct acctc_cmd *cmd, bool full);
@@ -102,8 +130,19 @@ int	acctc_number(struct acctc *a, const char *what, const char *s,
 int	acctc_duration(struct acctc *a, const char *s, int64_t *out);
 bool	acctc_format_opt(struct acctc *a, int ch);
 int	acctc_format_check(struct acctc *a);
+/* An option of ACCTC_LIST_LONGOPTS: false if ch is not one. *bad is
+ * set to the exit status of a bad value (once: the first one). */
+bool	acctc_list_opt(struct acctc *a, int ch, const char *arg, int *bad);
+/* -n and --offset, when given, into the request. */
+void	acctc_list_pack(const struct acctc *a, struct proto_msg *args);
 int	acctc_print_rows(const struct acctc *a, const msgpack_object *rows,
 	    const struct out_field *cols, size_t ncols);
+/* Rows of result[key] and, when result's total says there are more,
+ * the hint on stderr with the command of the next page; what names
+ * the rows ("accounts"). */
+int	acctc_print_page(const struct acctc *a, const msgpack_object *result,
+	    const char *key, const char *what, const struct out_field *cols,
+	    size_t ncols);
 int	acctc_one_arg(struct acctc *a, int argc, char **argv,
 	    const char *what, char **arg);
 int	acctc_reset(struct acctc *a, int argc, char **argv, enum proto_op op,
@@ -126,6 +165,10 @@ int	cmd_users_rm(struct acctc *, int, char **);
 int	cmd_users_reset(struct acctc *, int, char **);
 int	cmd_users_reset_password(struct acctc *, int, char **);
 int	cmd_passwd(struct acctc *, int, char **);
+/* "Reset link sent to ADDRESS." or, for a mail the daemon still had
+ * queued when it answered, "queued for", and on stderr how to follow it. */
+void	acctc_print_mailed(const char *what, const msgpack_object *email,
+	    const msgpack_object *mail);
 
 /* import.c, legacy.c: hashes made elsewhere, and their upgrade. */
 int	cmd_users_import(struct acctc *, int, char **);
@@ -144,6 +187,7 @@ int	cmd_db_backup(struct acctc *, int, char **);
 
 /* audit.c */
 int	cmd_audit_logins(struct acctc *, int, char **);
+int	cmd_audit_events(struct acctc *, int, char **);
 int	cmd_audit_reset(struct acctc *, int, char **);
 int	cmd_audit_locks(struct acctc *, int, char **);
 
@@ -166,9 +210,8 @@ struct acctc_token_opts {
 /* sessions: --session is one of the flags (auth add). */
 int	acctc_token_args(struct acctc *a, int argc, char **argv,
 	    struct acctc_token_opts *o, bool sessions);
-/* -n LIMIT, the formats and one optional operand: -1, or exit status. */
-int	acctc_list_args(struct acctc *a, int argc, char **argv,
-	    int64_t *limit);
+/* The list options and one optional operand: -1, or exit status. */
+int	acctc_list_args(struct acctc *a, int argc, char **argv);
 int	acctc_token_add(struct acctc *a, const char *type,
 	    const struct acctc_token_opts *o, const char *user,
 	    struct proto_reply *rep);
@@ -209,11 +252,17 @@ void	out_json(FILE *f, const msgpack_object *o);
 void	out_json_string(FILE *f, const char *s, size_t len);
 void	out_sanitize(FILE *f, const char *s, size_t len);
 size_t	out_width(const char *s);
+/* Times in UTC, or from now on in the local zone (--local). */
+void	out_local_time(bool on);
 void	out_time(int64_t t, char *buf, size_t bufsz);
 char	*out_text(const msgpack_object *o, enum out_kind kind);
-int	out_table(FILE *f, const msgpack_object *rows,
-	    const struct out_field *cols, size_t ncols);
-int	out_rows(FILE *f, enum out_format fmt, const msgpack_object *rows,
+/* How out_rows() prints: the format, and whether with the header. */
+struct out_opts {
+	enum out_format	 fmt;
+	bool		 header;
+	size_t		 width;	/* a table's cells cut to fit, 0: never */
+};
+int	out_rows(FILE *f, const struct out_opts *o, const msgpack_object *rows,
 	    const struct out_field *cols, size_t ncols);
 int	out_show(FILE *f, const msgpack_object *map,
 	    const struct out_field *fields, size_t nfields);

@@ -181,9 +181,9 @@ acctc_token_print(const msgpack_object *token)
 }
 
 /*
- * auth ls and clients ls: [-n LIMIT] [--md|--csv|--tsv] [SEARCH], and
- * for auth ls [--type T]; clients ls gives the type. SEARCH matches
- * the id, username or name. --json: {tokens: [TOKEN...]}
+ * auth ls and clients ls: the list options and [SEARCH], and for auth
+ * ls [--type T]; clients ls gives the type. SEARCH matches the id,
+ * username or name. --json: {tokens: [TOKEN...], total: int}
  */
 int
 acctc_token_list(struct acctc *a, int argc, char **argv, const char *type,
@@ -191,30 +191,23 @@ acctc_token_list(struct acctc *a, int argc, char **argv, const char *type,
 {
 	enum { OPT_TYPE = ACCTC_OPT__NEXT };
 	static const struct option all_lopts[] = {
-		{ "count",	required_argument,	NULL, 'n' },
+		ACCTC_LIST_LONGOPTS,
 		{ "type",	required_argument,	NULL, OPT_TYPE },
-		ACCTC_FORMAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const struct option typed_lopts[] = {
-		{ "count",	required_argument,	NULL, 'n' },
-		ACCTC_FORMAT_LONGOPTS,
+		ACCTC_LIST_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *what = type == NULL ? "sessions and tokens" : "clients";
 	struct proto_msg args;
 	struct proto_reply rep;
-	int64_t limit = -1;
 	int ch, rc, bad = -1;
 
-	while ((ch = acctc_getopt(a, argc, argv, "n:" ACCTC_FORMAT_SHORTOPTS,
-	    type == NULL ? all_lopts : typed_lopts, &rc)) != -1) {
-		if (bad >= 0 || acctc_format_opt(a, ch))
-			continue;
-		if (ch == 'n')
-			bad = acctc_number(a, "LIMIT", optarg, 10000, &limit);
-		else if (ch == OPT_TYPE)
+	while ((ch = acctc_getopt(a, argc, argv, ACCTC_LIST_SHORTOPTS,
+	    type == NULL ? all_lopts : typed_lopts, &rc)) != -1)
+		if (!acctc_list_opt(a, ch, optarg, &bad) && ch == OPT_TYPE)
 			type = optarg;
-	}
 	if (rc >= 0)
 		return rc;
 	if (bad >= 0)
@@ -237,12 +230,11 @@ acctc_token_list(struct acctc *a, int argc, char **argv, const char *type,
 		proto_kv_str_f(&args, F_SEARCH, argv[optind]);
 	if (type != NULL)
 		proto_kv_str_f(&args, F_TYPE, type);
-	if (limit >= 0)
-		proto_kv_int_f(&args, F_LIMIT, limit);
+	acctc_list_pack(a, &args);
 	if ((rc = acctc_call(a, OP_TOKEN_LIST, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep))
-		rc = acctc_print_rows(a, proto_map_get(rep.result, "tokens"),
-		    cols, ncols);
+		rc = acctc_print_page(a, rep.result, "tokens", what, cols,
+		    ncols);
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;

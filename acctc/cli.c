@@ -2,6 +2,8 @@
  * cli.c: what every command shares: the daemon connection, the common
  * options, usage messages, and the mapping of failures to exit status.
  */
+#include <sys/ioctl.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -13,10 +15,13 @@
 #include <unistd.h>
 
 #include <bsd/stdlib.h>
+#include <bsd/string.h>
 
 #include "acctc.h"
 
 static char stdout_buf[BUFSIZ];
+/* The run, for the failures reported without it (acctc_refused). */
+static const struct acctc *run;
 
 void
 acctc_init(struct acctc *a)
@@ -24,7 +29,9 @@ acctc_init(struct acctc *a)
 	const char *env = getenv("ACCTC_SOCKET");
 
 	memset(a, 0, sizeof(*a));
+	run = a;
 	a->socket = (env != NULL && *env != '\0') ? env : ACCT_DEFAULT_SOCKET;
+	a->limit = a->offset = -1;
 	/* The buffering stdio would choose, in a buffer we can wipe. */
 	setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
 	    sizeof(stdout_buf));
@@ -48,6 +55,36 @@ acctc_warnx(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * A failure: its message on stderr, with --json as one line of
+ * {"error": {"code", "name", "message"}}, the code's stable name too;
+ * stdout holds results only.
+ */
+static int
+fail(int code, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int
+fail(int code, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (run == NULL || !run->json) {
+		acctc_warnx("%s", msg);
+		return status;
+	}
+	fflush(stdout);
+	fprintf(stderr, "{\"error\":{\"code\":%d,\"name\":", code);
+	out_json_string(stderr, acct_errname(code), strlen(acct_errname(code)));
+	fputs(",\"message\":", stderr);
+	out_json_string(stderr, msg, strlen(msg));
+	fputs("}}\n", stderr);
+	return status;
 }
 
 /*
@@ -88,24 +125,19 @@ acctc_connect(struct acctc *a)
 	if ((rc = acct_conn_open(a->socket, want, &found, &a->conn)) ==
 	    ACCT_OK)
 		return ACCTC_EXIT_OK;
-	if (rc == ACCT_ERR_CONNECT) {
-		acctc_warnx("cannot connect to %s: %s", a->socket,
-		    strerror(errno));
-		return ACCTC_EXIT_CONNECT;
-	}
+	if (rc == ACCT_ERR_CONNECT)
+		return fail(rc, ACCTC_EXIT_CONNECT, "cannot connect to %s: %s",
+		    a->socket, strerror(errno));
 	if (rc == ACCT_ERR_UNTRUSTED) {
 		if (found == (uid_t)-1)
-			acctc_warnx("%s: cannot tell which uid serves it: "
-			    "nothing sent", a->socket);
-		else
-			acctc_warnx("%s is served by uid %u, not root: "
-			    "nothing sent (if that is the acctd you mean, "
-			    "set ACCTC_SERVER_UID=%u)", a->socket,
-			    (unsigned)found, (unsigned)found);
-		return ACCTC_EXIT_CONNECT;
+			return fail(rc, ACCTC_EXIT_CONNECT, "%s: cannot tell "
+			    "which uid serves it: nothing sent", a->socket);
+		return fail(rc, ACCTC_EXIT_CONNECT, "%s is served by uid %u, "
+		    "not root: nothing sent (if that is the acctd you mean, "
+		    "set ACCTC_SERVER_UID=%u)", a->socket, (unsigned)found,
+		    (unsigned)found);
 	}
-	acctc_warnx("%s", acct_strerror(rc));
-	return ACCTC_EXIT_FAIL;
+	return fail(rc, ACCTC_EXIT_FAIL, "%s", acct_strerror(rc));
 }
 
 /* A failure on our side of the socket: say what and pick the exit. */
@@ -114,17 +146,14 @@ local_error(const struct acctc *a, int code)
 {
 	switch (code) {
 	case ACCT_ERR_IO:
-		acctc_warnx("connection to %s lost", a->socket);
-		return ACCTC_EXIT_CONNECT;
+		return fail(code, ACCTC_EXIT_CONNECT, "connection to %s lost",
+		    a->socket);
 	case ACCT_ERR_PROTOCOL:
-		acctc_warnx("malformed reply from acctd");
-		return ACCTC_EXIT_FAIL;
+		return fail(code, ACCTC_EXIT_FAIL, "malformed reply from acctd");
 	case ACCT_ERR_INVALID:
-		acctc_warnx("request too large");
-		return ACCTC_EXIT_FAIL;
+		return fail(code, ACCTC_EXIT_FAIL, "request too large");
 	default:
-		acctc_warnx("%s", acct_strerror(code));
-		return ACCTC_EXIT_FAIL;
+		return fail(code, ACCTC_EXIT_FAIL, "%s", acct_strerror(code));
 	}
 }
 
@@ -149,13 +178,82 @@ request(struct acctc *a, enum proto_op op, struct proto_msg *args,
 	return ACCTC_EXIT_OK;
 }
 
+/* Who gives a class: the group the daemon named, sanitized, "group N"
+ * for a gid without a name, or where to look. */
+static void
+group_words(const msgpack_object *err, const char *key, const char *dflt,
+    char *buf, size_t bufsz)
+{
+	const msgpack_object *o = proto_map_get(err, key);
+	char *g = o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size > 0 ? out_text(o, OUT_STR) : NULL;
+
+	if (g == NULL)
+		strlcpy(buf, dflt, bufsz);
+	else
+		snprintf(buf, bufsz, "%s%s", strspn(g, "0123456789") ==
+		    strlen(g) ? "group " : "", g);
+	free(g);
+}
+
+/*
+ * A refusal of the dispatch table, in the words of the command typed:
+ * who may, and how to become one. false when the daemon did not say
+ * who may (an older one, or a refusal of another kind).
+ */
+static bool
+refusal(const struct proto_reply *rep, char *buf, size_t bufsz)
+{
+	const msgpack_object *n = proto_map_get(rep->error, "needs");
+	const char *cmd = run != NULL && run->cmd != NULL ? run->cmd->name :
+	    "this command";
+	char admin[300], auth[300], how[700];
+	int needs = -1;
+
+	for (int i = 1; n != NULL && n->type == MSGPACK_OBJECT_STR &&
+	    i < PROTO_NEEDS__COUNT; i++)
+		if (n->via.str.size == strlen(proto_needs[i]) &&
+		    memcmp(n->via.str.ptr, proto_needs[i], n->via.str.size) == 0)
+			needs = i;
+	if (rep->code != ACCT_ERR_DENIED || needs == -1)
+		return false;
+	group_words(rep->error, "admin_group", "the admin group (admin_group "
+	    "in acctd.conf)", admin, sizeof(admin));
+	group_words(rep->error, "auth_group", "the authenticator group "
+	    "(auth_group in acctd.conf)", auth, sizeof(auth));
+	snprintf(how, sizeof(how), "run it as root or as a member of %s%s%s",
+	    admin, needs == PROTO_NEEDS_AUTH ? " or of " : "",
+	    needs == PROTO_NEEDS_AUTH ? auth : "");
+	switch (needs) {
+	case PROTO_NEEDS_AUTH:
+		snprintf(buf, bufsz, "%s needs an admin or an authenticator: "
+		    "%s", cmd, how);
+		break;
+	case PROTO_NEEDS_SELF:
+		snprintf(buf, bufsz, "%s on an account not your own (named "
+		    "like your login name) needs an admin: %s", cmd, how);
+		break;
+	case PROTO_NEEDS_ACCOUNT:
+		snprintf(buf, bufsz, "%s needs an account named like your "
+		    "login name, or an admin: %s", cmd, how);
+		break;
+	default:
+		snprintf(buf, bufsz, "%s needs an admin: %s", cmd, how);
+	}
+	return true;
+}
+
 /* Print the daemon's refusal; its message was sanitized by proto/. */
 int
 acctc_refused(const struct proto_reply *rep)
 {
-	acctc_warnx("%s", rep->message[0] != '\0' ? rep->message :
-	    acct_strerror(rep->code));
-	return ACCTC_EXIT_FAIL;
+	char msg[1024];
+
+	if (refusal(rep, msg, sizeof(msg)))
+		return fail(rep->code, ACCTC_EXIT_FAIL, "permission denied: "
+		    "%s", msg);
+	return fail(rep->code, ACCTC_EXIT_FAIL, "%s", rep->message[0] !=
+	    '\0' ? rep->message : acct_strerror(rep->code));
 }
 
 /*
@@ -194,6 +292,17 @@ acctc_call(struct acctc *a, enum proto_op op, struct proto_msg *args,
     struct proto_reply *rep)
 {
 	return acctc_call_quiet(a, op, args, rep, ACCT_OK);
+}
+
+/* A result's error name (mail_error) is that of code. */
+bool
+acctc_errname_is(const msgpack_object *o, int code)
+{
+	const char *name = acct_errname(code);
+
+	return o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size == strlen(name) &&
+	    memcmp(o->via.str.ptr, name, o->via.str.size) == 0;
 }
 
 /* With --json, print the result map and say so. */
@@ -270,6 +379,9 @@ acctc_getopt(struct acctc *a, int argc, char **argv, const char *shortopts,
 			continue;
 		case ACCTC_OPT_SOCKET:
 			a->socket = optarg;
+			continue;
+		case ACCTC_OPT_LOCAL:
+			out_local_time(true);
 			continue;
 		case 'h':
 			acctc_print_usage(stdout, a->cmd, true);
@@ -382,19 +494,164 @@ acctc_format_check(struct acctc *a)
 		    "other");
 	if (a->formats != 0 && a->json)
 		return acctc_usage(a, "--json excludes --md, --csv and --tsv");
+	if (a->no_header && (a->format == OUT_FMT_MD || a->json))
+		return acctc_usage(a, "--no-header is for tables, CSV and TSV");
 	return -1;
 }
 
-/* Rows of a list command, in the format asked for. */
+bool
+acctc_list_opt(struct acctc *a, int ch, const char *arg, int *bad)
+{
+	int rc = -1;
+
+	if (acctc_format_opt(a, ch))
+		return true;
+	switch (ch) {
+	case 'n':
+		rc = acctc_number(a, "LIMIT", arg, 10000, &a->limit);
+		break;
+	case ACCTC_OPT_OFFSET:
+		rc = acctc_number(a, "OFFSET", arg, INT32_MAX, &a->offset);
+		break;
+	case ACCTC_OPT_NO_HEADER:
+		a->no_header = true;
+		break;
+	default:
+		return false;
+	}
+	if (*bad < 0)
+		*bad = rc;
+	return true;
+}
+
+void
+acctc_list_pack(const struct acctc *a, struct proto_msg *args)
+{
+	if (a->limit >= 0)
+		proto_kv_int_f(args, F_LIMIT, a->limit);
+	if (a->offset >= 0)
+		proto_kv_int_f(args, F_OFFSET, a->offset);
+}
+
+/* The terminal's width when stdout is one (else 0: nothing is cut):
+ * its window size, or $COLUMNS, or 80. */
+static size_t
+terminal_width(void)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS"), *err;
+	long long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (env != NULL && (n = strtonum(env, 1, 10000, &err)) > 0 &&
+	    err == NULL)
+		return (size_t)n;
+	return 80;
+}
+
+/* Rows of a list command, in the format asked for; a table for a
+ * terminal fits its width, long cells cut with an ellipsis. */
 int
 acctc_print_rows(const struct acctc *a, const msgpack_object *rows,
     const struct out_field *cols, size_t ncols)
 {
-	if (out_rows(stdout, a->format, rows, cols, ncols) == -1) {
+	struct out_opts o = { .fmt = a->format, .header = !a->no_header,
+	    .width = a->format == OUT_FMT_TABLE ? terminal_width() : 0 };
+
+	if (out_rows(stdout, &o, rows, cols, ncols) == -1) {
 		acctc_warnx("out of memory");
 		return ACCTC_EXIT_FAIL;
 	}
 	return ACCTC_EXIT_OK;
+}
+
+/* A word of the command line as the shell would need it typed. */
+static void
+shell_word(FILE *f, const char *w)
+{
+	if (*w != '\0' && strspn(w, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./@%+=:,-") == strlen(w)) {
+		out_sanitize(f, w, strlen(w));
+		return;
+	}
+	putc('\'', f);
+	for (; *w != '\0'; w++) {
+		if (*w == '\'')
+			fputs("'\\''", f);
+		else
+			out_sanitize(f, w, 1);
+	}
+	putc('\'', f);
+}
+
+/* --offset N and --offset=N: the hint puts its own. */
+static int
+offset_words(char **w, int i, int n)
+{
+	if (strcmp(w[i], "--offset") == 0)
+		return i + 1 < n ? 2 : 1;
+	return strncmp(w[i], "--offset=", 9) == 0 ? 1 : 0;
+}
+
+/*
+ * The command of the next page: the line as typed, with --offset N
+ * last among the options (before a "--"), where it overrides any other.
+ */
+static void
+next_command(FILE *f, const struct acctc *a, int64_t offset)
+{
+	char **w = a->line_argv;
+	int n = a->line_argc, i = 0, k;
+	bool done = false;
+
+	fputs("acctc", f);
+	for (; i < n; i++) {
+		if (!done && strcmp(w[i], "--") == 0) {
+			fprintf(f, " --offset %lld", (long long)offset);
+			done = true;
+		}
+		if (!done && (k = offset_words(w, i, n)) > 0) {
+			i += k - 1;
+			continue;
+		}
+		putc(' ', f);
+		shell_word(f, w[i]);
+	}
+	if (!done)
+		fprintf(f, " --offset %lld", (long long)offset);
+}
+
+int
+acctc_print_page(const struct acctc *a, const msgpack_object *result,
+    const char *key, const char *what, const struct out_field *cols,
+    size_t ncols)
+{
+	const msgpack_object *rows = proto_map_get(result, key);
+	const msgpack_object *total = proto_map_get(result, "total");
+	int64_t first = a->offset > 0 ? a->offset : 0, shown, all, last;
+	int rc;
+
+	if ((rc = acctc_print_rows(a, rows, cols, ncols)) != ACCTC_EXIT_OK ||
+	    rows == NULL || rows->type != MSGPACK_OBJECT_ARRAY ||
+	    total == NULL || total->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return rc;
+	shown = rows->via.array.size;
+	all = (int64_t)total->via.u64;
+	fflush(stdout);
+	if (shown == 0 && first > 0 && all > 0)
+		fprintf(stderr, "acctc: no %s past the first %lld (--offset "
+		    "%lld)\n", what, (long long)all, (long long)first);
+	if (shown == 0 || first + shown >= all)
+		return rc;
+	last = first + shown;
+	fprintf(stderr, "acctc: showing %lld-%lld of %lld %s; next page: ",
+	    (long long)first + 1, (long long)last, (long long)all, what);
+	next_command(stderr, a, last);
+	fputc('\n', stderr);
+	return rc;
 }
 
 /*
@@ -508,29 +765,22 @@ acctc_flush_secret(void)
 }
 
 /*
- * The options of a list command: -n/--count LIMIT (-1 when not given)
- * and the output formats, then at most one operand, left at optind.
- * Returns -1 to go on, else the exit status.
+ * The options of a list command (ACCTC_LIST_LONGOPTS), then at most one
+ * operand, left at optind. Returns -1 to go on, else the exit status.
  */
 int
-acctc_list_args(struct acctc *a, int argc, char **argv, int64_t *limit)
+acctc_list_args(struct acctc *a, int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "count",	required_argument,	NULL, 'n' },
-		ACCTC_FORMAT_LONGOPTS,
+		ACCTC_LIST_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, rc, bad = -1;
 
-	*limit = -1;
 	/* Parse to the end even after a bad number: getopt keeps state. */
-	while ((ch = acctc_getopt(a, argc, argv, "n:" ACCTC_FORMAT_SHORTOPTS,
-	    lopts, &rc)) != -1) {
-		if (bad >= 0 || acctc_format_opt(a, ch))
-			continue;
-		if (ch == 'n')
-			bad = acctc_number(a, "LIMIT", optarg, 10000, limit);
-	}
+	while ((ch = acctc_getopt(a, argc, argv, ACCTC_LIST_SHORTOPTS, lopts,
+	    &rc)) != -1)
+		(void)acctc_list_opt(a, ch, optarg, &bad);
 	if (rc >= 0)
 		return rc;
 	if (bad >= 0)

@@ -157,7 +157,8 @@ static void
 complete_args(struct acctc *a, const struct acctc_cmd *cmd, char **w,
     int n, const char *cur)
 {
-	static const char common[] = "  --help\n  --json\n  --socket PATH\n";
+	static const char common[] = "  --help\n  --json\n  --local\n"
+	    "  --socket PATH\n";
 	struct flag_query q = { .cur = cur };
 
 	if (n > 0 && w[n - 1][0] == '-') {
@@ -187,8 +188,8 @@ int
 acctc_complete(struct acctc *a, const struct acctc_cmd *cmds, size_t ncmds,
     int argc, char **argv)
 {
-	static const char globals[] = "  --help\n  --json\n  --socket PATH\n"
-	    "  --version\n";
+	static const char globals[] = "  --help\n  --json\n  --local\n"
+	    "  --socket PATH\n  --version\n";
 	char **w = argv + 1;
 	int cword = argc > 0 ? atoi(argv[0]) : 0, i = 1, n;
 	const char *cur;

@@ -30,32 +30,19 @@ cmd_users_legacy(struct acctc *a, int argc, char **argv)
 {
 	struct proto_msg args;
 	struct proto_reply rep;
-	const msgpack_object *users, *total;
-	int64_t limit;
 	int rc;
 
-	if ((rc = acctc_list_args(a, argc, argv, &limit)) >= 0)
+	if ((rc = acctc_list_args(a, argc, argv)) >= 0)
 		return rc;
 	proto_msg_init(&args);
 	proto_kv_bool_f(&args, F_LEGACY, true);
 	if (optind < argc)
 		proto_kv_str_f(&args, F_SEARCH, argv[optind]);
-	if (limit >= 0)
-		proto_kv_int_f(&args, F_LIMIT, limit);
+	acctc_list_pack(a, &args);
 	if ((rc = acctc_call(a, OP_USER_LIST, &args, &rep)) == ACCTC_EXIT_OK &&
-	    !acctc_json(a, &rep)) {
-		users = proto_map_get(rep.result, "users");
-		total = proto_map_get(rep.result, "total");
-		rc = acctc_print_rows(a, users, legacy_columns,
-		    NELEM(legacy_columns));
-		if (rc == ACCTC_EXIT_OK && users != NULL &&
-		    users->type == MSGPACK_OBJECT_ARRAY && total != NULL &&
-		    total->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-		    total->via.u64 > users->via.array.size)
-			acctc_warnx("showing %u of %llu accounts",
-			    users->via.array.size,
-			    (unsigned long long)total->via.u64);
-	}
+	    !acctc_json(a, &rep))
+		rc = acctc_print_page(a, rep.result, "users", "accounts",
+		    legacy_columns, NELEM(legacy_columns));
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;

@@ -217,15 +217,27 @@ out_width(const char *s)
 	return w;
 }
 
-/* Unix seconds as "2006-01-02 15:04:05", always UTC. */
+static bool local_times;	/* --local */
+
+void
+out_local_time(bool on)
+{
+	local_times = on;
+	if (on)
+		tzset();
+}
+
+/* Unix seconds as "2006-01-02 15:04:05 UTC", or with --local in the
+ * local zone, by its abbreviation ("2006-01-02 16:04:05 CET"). */
 void
 out_time(int64_t t, char *buf, size_t bufsz)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, bufsz, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+	if ((local_times ? localtime_r(&tt, &tm) : gmtime_r(&tt, &tm)) ==
+	    NULL || strftime(buf, bufsz, local_times ? "%Y-%m-%d %H:%M:%S %Z" :
+	    "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		snprintf(buf, bufsz, "%" PRId64, t);
 }
 
@@ -341,6 +353,81 @@ pad(FILE *f, size_t n)
 
 /* ---- lists: a table, Markdown, CSV or TSV ---- */
 
+#define MIN_CUT		8	/* no column is cut narrower */
+
+/* The ellipsis and its columns: U+2026 where the locale is UTF-8. */
+static const char *
+ellipsis(size_t *cols)
+{
+	bool utf8 = wcwidth(0x2026) == 1;
+
+	*cols = utf8 ? 1 : 3;
+	return utf8 ? "\xe2\x80\xa6" : "...";
+}
+
+/* s cut to max columns, its end an ellipsis; malloc'd, or NULL. */
+static char *
+cut_cell(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, w = 0, ew, n;
+	const char *ell = ellipsis(&ew);
+	uint32_t cp;
+	char *out;
+	int cw;
+
+	while (i < len) {
+		n = utf8_next(p + i, len - i, &cp);
+		cw = wcwidth((wchar_t)cp);
+		if (w + (cw < 0 ? 1 : (size_t)cw) + ew > max)
+			break;
+		w += cw < 0 ? 1 : (size_t)cw;
+		i += n;
+	}
+	if (asprintf(&out, "%.*s%s", (int)i, s, ell) < 0)
+		return NULL;
+	return out;
+}
+
+/*
+ * Narrow the widest column of free text (names, addresses, details:
+ * never a time, a number or a state) by one, again and again, until the
+ * table fits width or none is wider than its label and MIN_CUT; then cut
+ * the cells wider than their column. -1 when out of memory.
+ */
+static int
+fit_table(char **cell, size_t nrows, size_t ncols, size_t *w, size_t width,
+    const struct out_field *cols)
+{
+	for (;;) {
+		size_t total = 2 * (ncols - 1), widest = ncols;
+
+		for (size_t c = 0; c < ncols; c++) {
+			size_t floor = out_width(cell[c]) > MIN_CUT ?
+			    out_width(cell[c]) : MIN_CUT;
+
+			total += w[c];
+			if ((cols[c].kind == OUT_STR || cols[c].kind == OUT_ANY ||
+			    cols[c].kind == OUT_LIST) && w[c] > floor &&
+			    (widest == ncols || w[c] > w[widest]))
+				widest = c;
+		}
+		if (total <= width || widest == ncols)
+			break;
+		w[widest]--;
+	}
+	for (size_t i = 0; i < (nrows + 1) * ncols; i++)
+		if (out_width(cell[i]) > w[i % ncols]) {
+			char *t = cut_cell(cell[i], w[i % ncols]);
+
+			if (t == NULL)
+				return -1;
+			free(cell[i]);
+			cell[i] = t;
+		}
+	return 0;
+}
+
 /* Markdown: a backslash before each character GFM takes as markup. */
 static void
 md_cell(FILE *f, const char *s)
@@ -440,21 +527,23 @@ cell_text(enum out_format fmt, const char *s)
  */
 static void
 print_table(FILE *f, char **cell, size_t nrows, size_t ncols,
-    const size_t *w)
+    const size_t *w, bool header)
 {
-	for (size_t c = 0; c < ncols; c++) {
+	for (size_t c = 0; header && c < ncols; c++) {
 		fputs(cell[c], f);
 		if (c + 1 < ncols)
 			pad(f, w[c] - out_width(cell[c]) + 2);
+		else
+			putc('\n', f);
 	}
-	putc('\n', f);
-	for (size_t c = 0; c < ncols; c++) {
+	for (size_t c = 0; header && c < ncols; c++) {
 		for (size_t i = 0; i < w[c]; i++)
 			putc('-', f);
 		if (c + 1 < ncols)
 			pad(f, 2);
+		else
+			putc('\n', f);
 	}
-	putc('\n', f);
 	for (size_t r = 1; r <= nrows; r++) {
 		size_t last = ncols;
 
@@ -504,9 +593,10 @@ print_md(FILE *f, char **cell, size_t nrows, size_t ncols, const size_t *w)
 
 /* CSV and TSV: the labels, then one line per row, nothing padded. */
 static void
-print_separated(FILE *f, char **cell, size_t nrows, size_t ncols, char sep)
+print_separated(FILE *f, char **cell, size_t nrows, size_t ncols, char sep,
+    bool header)
 {
-	for (size_t r = 0; r <= nrows; r++) {
+	for (size_t r = header ? 0 : 1; r <= nrows; r++) {
 		for (size_t c = 0; c < ncols; c++) {
 			if (c > 0)
 				putc(sep, f);
@@ -523,9 +613,10 @@ print_separated(FILE *f, char **cell, size_t nrows, size_t ncols, char sep)
  * Returns 0, or -1 when out of memory (nothing printed).
  */
 int
-out_rows(FILE *f, enum out_format fmt, const msgpack_object *rows,
+out_rows(FILE *f, const struct out_opts *o, const msgpack_object *rows,
     const struct out_field *cols, size_t ncols)
 {
+	enum out_format fmt = o->fmt;
 	uint32_t nrows = 0;
 	size_t ncells, *w;
 	char **cell;
@@ -565,18 +656,25 @@ out_rows(FILE *f, enum out_format fmt, const msgpack_object *rows,
 	for (size_t i = 0; i < ncells; i++)
 		if (out_width(cell[i]) > w[i % ncols])
 			w[i % ncols] = out_width(cell[i]);
+	/* Only a table for a terminal is cut: the other formats are read
+	 * by programs, which want every byte. */
+	if (fmt == OUT_FMT_TABLE && o->width > 0 && ncols > 0 &&
+	    fit_table(cell, nrows, ncols, w, o->width, cols) == -1) {
+		rc = -1;
+		goto done;
+	}
 	switch (fmt) {
-	case OUT_FMT_MD:
+	case OUT_FMT_MD:	/* a Markdown table has a header */
 		print_md(f, cell, nrows, ncols, w);
 		break;
 	case OUT_FMT_CSV:
-		print_separated(f, cell, nrows, ncols, ';');
+		print_separated(f, cell, nrows, ncols, ';', o->header);
 		break;
 	case OUT_FMT_TSV:
-		print_separated(f, cell, nrows, ncols, '\t');
+		print_separated(f, cell, nrows, ncols, '\t', o->header);
 		break;
 	default:
-		print_table(f, cell, nrows, ncols, w);
+		print_table(f, cell, nrows, ncols, w, o->header);
 		break;
 	}
 done:
@@ -586,14 +684,6 @@ done:
 	free(cell);
 	free(w);
 	return rc;
-}
-
-/* The aligned table of out_rows(). */
-int
-out_table(FILE *f, const msgpack_object *rows, const struct out_field *cols,
-    size_t ncols)
-{
-	return out_rows(f, OUT_FMT_TABLE, rows, cols, ncols);
 }
 
 static const struct out_field *

@@ -385,34 +385,39 @@ is_false(const msgpack_object *o)
 
 /*
  * users add --activate: where the daemon mailed the activation link.
- * The account exists even when the mail could not be queued: say so,
- * and how to send it again.
+ * The account exists even when the mail was not sent: say so, how to
+ * send it again, and exit 1.
  */
-static void
+static int
 print_activation(const struct proto_reply *rep)
 {
 	const msgpack_object *u = proto_map_get(rep->result, "user");
 	char *why, *name;
 
 	if (!is_false(proto_map_get(u, "activated")))
-		return;
+		return ACCTC_EXIT_OK;
 	if (!is_false(proto_map_get(rep->result, "activation_mailed"))) {
-		printf("Activation link sent to ");
-		out_str(stdout, proto_map_get(u, "email"));
-		printf(".\n");
-		return;
+		acctc_print_mailed("Activation", proto_map_get(u, "email"),
+		    proto_map_get(rep->result, "mail"));
+		return ACCTC_EXIT_OK;
 	}
 	why = out_text(proto_map_get(rep->result, "warning"), OUT_STR);
 	name = out_text(proto_map_get(u, "username"), OUT_STR);
-	acctc_warnx("the activation link was not sent: %s; "
-	    "'acctc users reset-password %s' sends it", why != NULL &&
-	    *why != '\0' ? why : "unknown error", name != NULL ? name : "");
+	/* The mailer's failure says so itself. */
+	acctc_warnx("%s%s; 'acctc users reset-password %s' sends it again",
+	    acctc_errname_is(proto_map_get(rep->result, "mail_error"),
+	    ACCT_ERR_MAIL_FAILED) ? "" : "the activation link was not sent: ",
+	    why != NULL && *why != '\0' ? why : "unknown error",
+	    name != NULL ? name : "");
 	free(why);
 	free(name);
+	return ACCTC_EXIT_FAIL;
 }
 
 /*
- * --json: {user: ACCOUNT, restored: bool}
+ * --json: {user: ACCOUNT, restored: bool}, and with --activate
+ * activation_mailed: bool, mail: "sent", "queued" or "failed" and, when
+ * not mailed, warning and mail_error (an error name); exit 1 then.
  * Without -p or --password-stdin a terminal is asked for the password
  * (empty: none); anything else creates the account without one. With
  * --activate nobody is asked: the user chooses it with the mailed link.
@@ -467,8 +472,9 @@ cmd_users_add(struct acctc *a, int argc, char **argv)
 		    restored->type == MSGPACK_OBJECT_BOOLEAN &&
 		    restored->via.boolean ? "restored" : "created");
 		if (o.activate)
-			print_activation(&rep);
-	}
+			rc = print_activation(&rep);
+	} else if (is_false(proto_map_get(rep.result, "activation_mailed")))
+		rc = ACCTC_EXIT_FAIL;
 out:
 	opts_wipe(&o);
 	proto_reply_free(&rep);

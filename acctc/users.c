@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acctc.h"
@@ -80,43 +81,22 @@ static const struct out_field deleted_columns[] = {
 	{ "deleted_at",		"Deleted At",	OUT_TIME },
 };
 
-static int
-print_list(const struct acctc *a, const msgpack_object *result,
-    bool deleted)
-{
-	const msgpack_object *users = proto_map_get(result, "users");
-	const msgpack_object *total = proto_map_get(result, "total");
-	int rc;
-
-	rc = deleted ? acctc_print_rows(a, users, deleted_columns,
-	    NELEM(deleted_columns)) : acctc_print_rows(a, users, list_columns,
-	    NELEM(list_columns));
-	if (rc == ACCTC_EXIT_OK && users != NULL &&
-	    users->type == MSGPACK_OBJECT_ARRAY &&
-	    total != NULL && total->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    total->via.u64 > users->via.array.size)
-		acctc_warnx("showing %u of %llu accounts",
-		    users->via.array.size, (unsigned long long)total->via.u64);
-	return rc;
-}
-
 /*
  * --json: {users: [ACCOUNT...], total: int}. total counts every match,
- * so a table cut short by the limit says so on stderr.
+ * so a table cut short by the limit says so on stderr, with the command
+ * of the next page.
  */
 int
 cmd_users_ls(struct acctc *a, int argc, char **argv)
 {
-	enum { OPT_OFFSET = ACCTC_OPT__NEXT, OPT_LOCKED, OPT_PENDING,
-	    OPT_DISABLED, OPT_DELETED };
+	enum { OPT_LOCKED = ACCTC_OPT__NEXT, OPT_PENDING, OPT_DISABLED,
+	    OPT_DELETED };
 	static const struct option lopts[] = {
-		{ "count",	required_argument,	NULL, 'n' },
-		{ "offset",	required_argument,	NULL, OPT_OFFSET },
+		ACCTC_LIST_LONGOPTS,
 		{ "locked",	no_argument,		NULL, OPT_LOCKED },
 		{ "pending",	no_argument,		NULL, OPT_PENDING },
 		{ "disabled",	no_argument,		NULL, OPT_DISABLED },
 		{ "deleted",	no_argument,		NULL, OPT_DELETED },
-		ACCTC_FORMAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	/* In the order of OPT_LOCKED ... OPT_DELETED. */
@@ -124,21 +104,16 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 	    "disabled", "deleted" };
 	struct proto_msg args;
 	struct proto_reply rep;
-	int64_t limit = -1, offset = -1;
 	const char *filter = NULL;
+	bool deleted;
 	int ch, rc, bad = -1;
 
 	/* Parse to the end even after a bad number: getopt keeps state. */
-	while ((ch = acctc_getopt(a, argc, argv, "n:" ACCTC_FORMAT_SHORTOPTS,
-	    lopts, &rc)) != -1) {
-		if (bad >= 0 || acctc_format_opt(a, ch))
+	while ((ch = acctc_getopt(a, argc, argv, ACCTC_LIST_SHORTOPTS, lopts,
+	    &rc)) != -1) {
+		if (acctc_list_opt(a, ch, optarg, &bad) || bad >= 0)
 			continue;
-		if (ch == 'n')
-			bad = acctc_number(a, "LIMIT", optarg, 10000, &limit);
-		else if (ch == OPT_OFFSET)
-			bad = acctc_number(a, "OFFSET", optarg, INT32_MAX,
-			    &offset);
-		else if (ch >= OPT_LOCKED && ch <= OPT_DELETED) {
+		if (ch >= OPT_LOCKED && ch <= OPT_DELETED) {
 			if (filter != NULL)
 				bad = acctc_usage(a, "--locked, --pending, "
 				    "--disabled and --deleted exclude each "
@@ -157,16 +132,16 @@ cmd_users_ls(struct acctc *a, int argc, char **argv)
 	proto_msg_init(&args);
 	if (optind < argc)
 		proto_kv_str_f(&args, F_SEARCH, argv[optind]);
-	if (limit >= 0)
-		proto_kv_int_f(&args, F_LIMIT, limit);
-	if (offset >= 0)
-		proto_kv_int_f(&args, F_OFFSET, offset);
+	acctc_list_pack(a, &args);
 	if (filter != NULL)
 		proto_kv_str_f(&args, F_FILTER, filter);
+	deleted = filter != NULL && strcmp(filter, "deleted") == 0;
 	if ((rc = acctc_call(a, OP_USER_LIST, &args, &rep)) == ACCTC_EXIT_OK &&
 	    !acctc_json(a, &rep))
-		rc = print_list(a, rep.result, filter != NULL &&
-		    strcmp(filter, "deleted") == 0);
+		rc = deleted ? acctc_print_page(a, rep.result, "users",
+		    "accounts", deleted_columns, NELEM(deleted_columns)) :
+		    acctc_print_page(a, rep.result, "users", "accounts",
+		    list_columns, NELEM(list_columns));
 	proto_msg_free(&args);
 	proto_reply_free(&rep);
 	return rc;
@@ -250,9 +225,30 @@ cmd_users_reset(struct acctc *a, int argc, char **argv)
 	    "this deletes every account", "Removed", "accounts");
 }
 
+void
+acctc_print_mailed(const char *what, const msgpack_object *email,
+    const msgpack_object *mail)
+{
+	char *to = out_text(email, OUT_STR);
+	bool queued = mail != NULL && mail->type == MSGPACK_OBJECT_STR &&
+	    mail->via.str.size == 6 && memcmp(mail->via.str.ptr, "queued",
+	    6) == 0;
+
+	printf("%s link %s %s.\n", what, queued ? "queued for" : "sent to",
+	    to != NULL ? to : "");
+	if (queued)
+		acctc_warnx("the mailer has not finished with it yet; "
+		    "'acctc audit events %s' shows whether it went",
+		    to != NULL ? to : "");
+	free(to);
+}
+
 /*
  * Mail the account a link to set a new password; a pending account
- * gets its activation link again. --json: {email, activation: bool}
+ * gets its activation link again. The daemon waits a few seconds for
+ * the mailer: a failure is its refusal (exit 1); a mail still queued
+ * then is said, and is no failure. --json: {email, activation: bool,
+ * mail: "sent" or "queued"}
  */
 int
 cmd_users_reset_password(struct acctc *a, int argc, char **argv)
@@ -270,11 +266,10 @@ cmd_users_reset_password(struct acctc *a, int argc, char **argv)
 	if ((rc = acctc_call(a, OP_USER_RESET_PASSWORD, &args, &rep)) ==
 	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
 		act = proto_map_get(rep.result, "activation");
-		printf("%s link sent to ", act != NULL &&
-		    act->type == MSGPACK_OBJECT_BOOLEAN && act->via.boolean ?
-		    "Activation" : "Reset");
-		out_str(stdout, proto_map_get(rep.result, "email"));
-		printf(".\n");
+		acctc_print_mailed(act != NULL && act->type ==
+		    MSGPACK_OBJECT_BOOLEAN && act->via.boolean ? "Activation" :
+		    "Reset", proto_map_get(rep.result, "email"),
+		    proto_map_get(rep.result, "mail"));
 	}
 	proto_msg_free(&args);
 	proto_reply_free(&rep);

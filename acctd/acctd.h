@@ -72,6 +72,7 @@ struct config {
 	char		activation_url[1024];	/* with {token} */
 	uint32_t	mail_timeout;		/* seconds per message */
 	uint32_t	mail_queue;		/* messages waiting at most */
+	uint32_t	mail_wait;		/* seconds an admin waits for it */
 	uint32_t	reset_token_lifetime;	/* seconds */
 	uint32_t	activation_token_lifetime; /* seconds */
 	uint32_t	reset_mail_interval;	/* seconds between two, per account */
@@ -96,6 +97,9 @@ int	config_load(struct config *c, const char *path, bool required,
 void	config_print(FILE *f, const struct config *c);
 /* Resolve group names or numeric gids; warns for unknown groups. */
 void	config_resolve_groups(struct config *c);
+/* An admin_group or auth_group value as a person knows the group: the
+ * name of a numeric gid that has one, else as written. */
+void	config_group_name(const char *value, char *buf, size_t bufsz);
 /* The live config: set at start and on SIGHUP, copied per request. */
 void	config_set_current(const struct config *c);
 void	config_current(struct config *out);
@@ -206,10 +210,12 @@ struct ctx {
 	struct account		 account;	/* and its row when found */
 	char			 token_id[TOKEN_ID_LEN];	/* a token */
 	char			 token_type[16];
+	char			 token_owner[33];	/* its account, "" */
 	const char		*only_account;	/* own tokens: NULL for all */
 	char			 self_id[33];	/* the caller's account, "" */
 	int			 passed_fd;	/* sent with the request, or -1 */
 	char			 err[256];	/* message for an error reply */
+	enum proto_needs	 needs;		/* who may, when refused */
 };
 
 /* At start-up: every operation has a row and a handler. 0 or -1. */
@@ -242,7 +248,7 @@ handler_fn h_token_add, h_token_validate, h_token_list, h_token_show,
 /* op_twofa.c */
 handler_fn h_totp_enroll, h_totp_confirm;
 /* op_audit.c */
-handler_fn h_audit_logins, h_audit_reset, h_audit_locks;
+handler_fn h_audit_logins, h_audit_reset, h_audit_locks, h_audit_events;
 /* op_import.c */
 handler_fn h_user_import;
 /* op_backup.c */
@@ -315,7 +321,8 @@ int	throttle_refund(const struct config *c, const char *account_id,
 	    const struct throttle_source *s);
 int	throttle_unlock(const char *account_id);
 /* The locked and the slowed sources, as "sources" in res. */
-int	throttle_list(const struct config *c, struct proto_msg *res);
+int	throttle_list(const struct config *c, int64_t limit, int64_t offset,
+	    struct proto_msg *res);
 /* Clear one of them (id, as listed) or, id < 0, all of them. */
 int	throttle_clear(const struct config *c, int64_t id, int64_t *cleared);
 int	throttle_purge_locked(const struct config *c, int64_t now);
@@ -469,7 +476,8 @@ int	token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
 int	token_check(const char *token, const char *type, const char *service,
 	    char owner[33], struct proto_msg *res);
 int	token_list(const char *account_id, const char *type,
-	    const char *search, int64_t limit, struct proto_msg *res);
+	    const char *search, int64_t limit, int64_t offset,
+	    struct proto_msg *res);
 int	token_show(const char *id, char owner[33], char type[16],
 	    struct proto_msg *res, const char *key);
 void	token_id_of(const char *token, char id[TOKEN_ID_LEN]);
@@ -514,9 +522,14 @@ int	totp_unbase32(const char *in, uint8_t *out, size_t cap);
  * limited (the public "forgot password" path), at most one per account
  * per reset_mail_interval and reset_mail_per_source an hour from one
  * source (the caller and the address it reports, when it reports one).
+ * With sent (an admin's request), waits up to mail_wait seconds for the
+ * mailer: *sent is true when it sent the mail, false when it is still
+ * queued; ACCT_ERR_MAIL_FAILED, the reason in x->err, when it failed
+ * (the link is void). Without, the mail is only queued: the public path
+ * answers at once, whatever the mailer does.
  */
 int	resetlink_mail(struct ctx *x, const struct account *a,
-	    bool activation, bool limited, const char *remote);
+	    bool activation, bool limited, const char *remote, bool *sent);
 /* A live reset or activation token: its account's id, and which. */
 int	resetlink_check(const char *token, char owner[33], bool *activation);
 /* Use it up: ACCT_OK for the one caller that deletes it. */
@@ -529,9 +542,19 @@ void	mail_stop(void);
 /* Queue a message (the body is wiped once sent): ACCT_OK, or
  * ACCT_ERR_BUSY when the queue is full or already holds a message to
  * that address (one account cannot hold up the others' mail),
- * ACCT_ERR_INVALID for a header value that could inject headers. */
+ * ACCT_ERR_INVALID for a header value that could inject headers.
+ * With w, the caller may then wait for the outcome with mail_wait(). */
+struct mail;
+struct mail_wait {
+	struct mail	*m;		/* while queued or being sent */
+	bool		 done;
+	char		 why[64];	/* when done: "" sent, or why not */
+};
 int	mail_queue(const struct config *c, const char *to,
-	    const char *to_name, const char *subject, const char *body);
+	    const char *to_name, const char *subject, const char *body,
+	    struct mail_wait *w);
+/* Wait up to ms for w's outcome: true when it is known (w->why). */
+bool	mail_wait(struct mail_wait *w, unsigned ms);
 
 /* mailtext.c: the words of reset and activation mail. */
 struct mailtext_vars {
@@ -564,13 +587,24 @@ struct audit_login {
 };
 
 int	auditlog_add(const struct audit_login *e);
-int	auditlog_list(const char *username, int64_t limit,
+int	auditlog_list(const char *username, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
 int	auditlog_reset(int64_t *removed);
 int	auditlog_purge_locked(const struct config *c, int64_t now);
-/* Other events: mail sent or failed, password reset, activation. */
-void	auditlog_event(uid_t uid, const char *event, const char *username,
+/*
+ * Other events, by uid (0 for the daemon's own): what happened, to
+ * whom (a username or an address, "" for none) and the rest of it, never
+ * a secret: mail sent or failed, links mailed, passwords changed, reset
+ * or removed, accounts created, changed, removed, purged, tokens issued
+ * and revoked, two-factor turned on, audit and locks cleared, imports,
+ * backups. auditlog_events() lists them, newest first, as "events".
+ */
+void	auditlog_event(uid_t uid, const char *event, const char *subject,
 	    const char *detail);
+void	auditlog_eventf(uid_t uid, const char *event, const char *subject,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int	auditlog_events(const char *search, int64_t limit, int64_t offset,
+	    struct proto_msg *res);
 
 /* purge.c: expired tokens, old audit rows, stale throttle counters. */
 #define PURGE_INTERVAL	3600	/* seconds */
@@ -660,6 +694,27 @@ int	db_begin_read(void);
 int	db_end(int rc);		/* commit if rc is ACCT_OK, else roll back */
 void	db_rollback(void);
 int	db_checkpoint_locked(void);	/* WAL into the file, and emptied */
+
+/*
+ * page.c: a page of a list, over db.c: count_sql counts every row that
+ * args select; rows_sql gives them, in order, with ?N+1 the limit and
+ * ?N+2 the offset after the N args; each row is packed by pack. In res:
+ * key, the array of the page's rows, and total, the count.
+ */
+#define PAGE_MAX_ARGS	6
+struct page_query {
+	const char		*key;
+	const char		*count_sql;
+	const char		*rows_sql;
+	const struct db_arg	*args;
+	size_t			 nargs;
+	int64_t			 limit;
+	int64_t			 offset;
+	void			(*pack)(msgpack_packer *, const struct db_query *,
+				    void *);
+	void			*arg;
+};
+int	page_list(const struct page_query *pq, struct proto_msg *res);
 
 /* backup.c: a backup while serving, to a descriptor the client opened;
  * the offline restore. */

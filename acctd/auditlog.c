@@ -1,7 +1,10 @@
 /*
- * auditlog.c: the login audit table. One row per attempt; never a
- * password, only the name as given, sanitised and bounded.
+ * auditlog.c: the audit tables: logins, one row per attempt, and the
+ * other events. Never a password or token, only names as given,
+ * sanitised and bounded.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,26 +76,28 @@ auditlog_add(const struct audit_login *e)
  * report. The client is the remote address, or the local peer when the
  * caller gave none; the status is that of the group's latest attempt.
  */
+#define ATTEMPTS \
+	"(SELECT CASE WHEN remote_addr <> '' THEN remote_addr " \
+	" ELSE 'uid ' || peer_uid || ' (' || peer_comm || ')' END AS client, " \
+	" id, username, realm, status, at FROM audit_logins " \
+	" WHERE ?1 IS NULL OR lower(username) = lower(?1) OR account_id = " \
+	" (SELECT id FROM accounts WHERE username = lower(?1) AND " \
+	" deleted_at IS NULL))"
+#define GROUPS \
+	"(SELECT client, username, realm, max(id) AS last_id, " \
+	" max(CASE WHEN status = 'OK' THEN at END) AS last_ok, " \
+	" max(CASE WHEN status <> 'OK' THEN at END) AS last_fail, " \
+	" count(*) AS n FROM " ATTEMPTS " GROUP BY client, username, realm)"
 #define LIST_SQL \
 	"SELECT g.client, g.username, g.realm, a.status, g.last_ok, " \
-	" g.last_fail, g.n FROM " \
-	"(SELECT client, username, realm, max(id) AS last_id, " \
-	"  max(CASE WHEN status = 'OK' THEN at END) AS last_ok, " \
-	"  max(CASE WHEN status <> 'OK' THEN at END) AS last_fail, " \
-	"  count(*) AS n FROM " \
-	"  (SELECT CASE WHEN remote_addr <> '' THEN remote_addr " \
-	"   ELSE 'uid ' || peer_uid || ' (' || peer_comm || ')' END AS client," \
-	"   id, username, realm, status, at FROM audit_logins " \
-	"   WHERE ?1 IS NULL OR lower(username) = lower(?1) OR account_id = " \
-	"   (SELECT id FROM accounts WHERE username = lower(?1) AND " \
-	"   deleted_at IS NULL)) " \
-	" GROUP BY client, username, realm) AS g " \
+	" g.last_fail, g.n FROM " GROUPS " AS g " \
 	"JOIN audit_logins AS a ON a.id = g.last_id " \
-	"ORDER BY g.last_id DESC LIMIT ?2"
+	"ORDER BY g.last_id DESC LIMIT ?2 OFFSET ?3"
 
 static void
-pack_row(msgpack_packer *pk, const struct db_query *q)
+pack_login(msgpack_packer *pk, const struct db_query *q, void *arg)
 {
+	(void)arg;
 	msgpack_pack_map(pk, 7);
 	db_pack_text(pk, "client", q, 0);
 	db_pack_text(pk, "username", q, 1);
@@ -105,31 +110,16 @@ pack_row(msgpack_packer *pk, const struct db_query *q)
 }
 
 int
-auditlog_list(const char *username, int64_t limit, struct proto_msg *res)
+auditlog_list(const char *username, int64_t limit, int64_t offset,
+    struct proto_msg *res)
 {
-	struct proto_msg rows;
-	struct db_query q;
-	uint32_t n = 0;
-	int rc;
+	const struct db_arg args[] = { DB_TEXT(username) };
+	const struct page_query pq = { .key = "logins",
+	    .count_sql = "SELECT count(*) FROM " GROUPS,
+	    .rows_sql = LIST_SQL, .args = args, .nargs = 1, .limit = limit,
+	    .offset = offset, .pack = pack_login };
 
-	/* Rows go to a scratch message first: the array needs its count. */
-	proto_msg_init(&rows);
-	db_lock();
-	if (db_query(&q, LIST_SQL, DB_ARGS(DB_TEXT(username),
-	    DB_INT(limit))) == ACCT_OK)
-		for (; db_next(&q); n++)
-			pack_row(&rows.pk, &q);
-	rc = db_done(&q);
-	db_unlock();
-	if (rc == ACCT_OK && rows.failed)
-		rc = ACCT_ERR_NOMEM;
-	if (rc == ACCT_OK) {
-		msgpack_packer *pk = proto_kv_begin(res, "logins");
-		msgpack_pack_array(pk, n);
-		proto_msg_raw(res, rows.data, rows.len);
-	}
-	proto_msg_free(&rows);
-	return rc;
+	return page_list(&pq, res);
 }
 
 int
@@ -168,4 +158,49 @@ auditlog_event(uid_t uid, const char *event, const char *subject,
 		log_err("audit: cannot record event %s", event);
 	free(s);
 	free(d);
+}
+
+void
+auditlog_eventf(uid_t uid, const char *event, const char *subject,
+    const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	auditlog_event(uid, event, subject, detail);
+}
+
+/* search: a part of the event's name, subject or detail. */
+#define EVENTS_WHERE " FROM audit_events WHERE ?1 IS NULL OR " \
+	"instr(event, ?1) OR instr(subject, ?1) OR instr(detail, ?1)"
+
+static void
+pack_event(msgpack_packer *pk, const struct db_query *q, void *arg)
+{
+	(void)arg;
+	msgpack_pack_map(pk, 6);
+	db_pack_int(pk, "id", q, 0);
+	db_pack_int(pk, "at", q, 1);
+	db_pack_int(pk, "peer_uid", q, 2);
+	db_pack_text(pk, "event", q, 3);
+	db_pack_text(pk, "subject", q, 4);
+	db_pack_text(pk, "detail", q, 5);
+}
+
+int
+auditlog_events(const char *search, int64_t limit, int64_t offset,
+    struct proto_msg *res)
+{
+	const struct db_arg args[] = { DB_TEXT(search) };
+	const struct page_query pq = { .key = "events",
+	    .count_sql = "SELECT count(*)" EVENTS_WHERE,
+	    .rows_sql = "SELECT id, at, peer_uid, event, subject, detail"
+	    EVENTS_WHERE " ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+	    .args = args, .nargs = 1, .limit = limit, .offset = offset,
+	    .pack = pack_event };
+
+	return page_list(&pq, res);
 }

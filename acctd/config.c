@@ -66,6 +66,7 @@ static const struct key {
 	{ "activation_url",	K_URL, offsetof(struct config, activation_url), 0, 0 },
 	{ "mail_timeout",	K_U32, offsetof(struct config, mail_timeout), 1, 600 },
 	{ "mail_queue",		K_U32, offsetof(struct config, mail_queue), 1, 100000 },
+	{ "mail_wait",		K_U32, offsetof(struct config, mail_wait), 0, 60 },
 	{ "reset_token_lifetime", K_U32, offsetof(struct config, reset_token_lifetime), 1, 30 * 86400 },
 	{ "activation_token_lifetime", K_U32, offsetof(struct config, activation_token_lifetime), 1, 30 * 86400 },
 	{ "reset_mail_interval", K_U32, offsetof(struct config, reset_mail_interval), 0, 86400 },
@@ -107,6 +108,7 @@ config_defaults(struct config *c)
 	    sizeof(c->sendmail_command));
 	c->mail_timeout = 30;
 	c->mail_queue = 100;
+	c->mail_wait = 5;
 	c->reset_token_lifetime = 86400;
 	c->activation_token_lifetime = 2 * 86400;
 	c->reset_mail_interval = 300;
@@ -576,6 +578,24 @@ config_resolve_groups(struct config *c)
 	    &c->admin_gid);
 	c->auth_gid_ok = resolve_group("auth_group", c->auth_group,
 	    &c->auth_gid);
+}
+
+void
+config_group_name(const char *value, char *buf, size_t bufsz)
+{
+	char *end, tmp[4096];
+	struct group gr, *res = NULL;
+	unsigned long v;
+
+	strlcpy(buf, value, bufsz);
+	if (value[0] < '0' || value[0] > '9')
+		return;
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno == 0 && *end == '\0' && v < (gid_t)-1 &&
+	    getgrgid_r((gid_t)v, &gr, tmp, sizeof(tmp), &res) == 0 &&
+	    res != NULL)
+		strlcpy(buf, res->gr_name, bufsz);
 }
 
 void

@@ -70,6 +70,7 @@ static const struct row {
 	[OP_USER_IMPORT]	= { T_NONE, ADMIN, 0, h_user_import },
 	[OP_AUDIT_LOCKS]	= { T_NONE, ADMIN, 0, h_audit_locks },
 	[OP_DB_BACKUP]		= { T_NONE, ADMIN, 0, h_db_backup },
+	[OP_AUDIT_EVENTS]	= { T_NONE, ADMIN, 0, h_audit_events },
 };
 
 int
@@ -139,6 +140,7 @@ resolve_token(struct ctx *x, struct proto_request *req)
 	if ((rc = token_show(x->token_id, owner, x->token_type, NULL,
 	    NULL)) == ACCT_ERR_NOT_FOUND)
 		return ctx_fail(x, rc, "no such token");
+	strlcpy(x->token_owner, owner, sizeof(x->token_owner));
 	if (rc == ACCT_OK && (rc = resolve_self_id(x)) == ACCT_OK) {
 		if (x->self_id[0] != '\0' && strcmp(owner, x->self_id) == 0)
 			x->classes |= SELF;
@@ -188,29 +190,62 @@ resolve(struct ctx *x, struct proto_request *req, enum target t)
 	return ACCT_OK;
 }
 
-static const char *
+static enum proto_needs
 who_may(unsigned allow)
 {
 	if (allow & (SELF | AUTH_SESSION))
-		return "admins, and others on their own account";
+		return PROTO_NEEDS_SELF;
 	if (allow & AUTH)
-		return "admins and authenticators";
-	return "admins";
+		return PROTO_NEEDS_AUTH;
+	return PROTO_NEEDS_ADMIN;
 }
 
+/*
+ * A refusal says who may, in the error's needs and in words, with the
+ * groups that give the classes, so that the caller sees the way out.
+ */
 static int
 refuse(struct ctx *x, enum proto_op op, enum target t)
 {
+	static const char *const words[PROTO_NEEDS__COUNT] = {
+		[PROTO_NEEDS_ADMIN] = "admins",
+		[PROTO_NEEDS_AUTH] = "admins and authenticators",
+		[PROTO_NEEDS_SELF] = "admins, and others on their own account",
+	};
+	char group[256];
+
 	log_info("uid %u (%s): %s refused", (unsigned)x->peer->uid,
 	    x->peer->comm, proto_ops[op].name);
 	/* Whether someone else's token exists is not told. */
 	if (t == T_TOKEN)
 		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no such token");
-	if (t == T_OWN)
+	config_group_name(x->cfg.admin_group, group, sizeof(group));
+	if (t == T_OWN) {
+		x->needs = PROTO_NEEDS_ACCOUNT;
 		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: your "
-		    "login name has no account");
-	return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: %s is for %s",
-	    proto_ops[op].name, who_may(policy[op].allow));
+		    "login name has no account (admins: root and members of "
+		    "%s)", group);
+	}
+	x->needs = who_may(policy[op].allow);
+	return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: %s is for "
+	    "%s (admins: root and members of %s)", proto_ops[op].name,
+	    words[x->needs], group);
+}
+
+/* The error reply; a refusal's with needs and the groups' names. */
+static int
+error_finish(const struct ctx *x, uint64_t id, int rc,
+    struct proto_frame *out)
+{
+	char admin[256], auth[256];
+	const char *kv[] = { "needs", proto_needs[x->needs], "admin_group",
+	    admin, "auth_group", auth, NULL };
+
+	if (rc != ACCT_ERR_DENIED || x->needs == PROTO_NEEDS_NONE)
+		return proto_error_finish(id, rc, x->err, out);
+	config_group_name(x->cfg.admin_group, admin, sizeof(admin));
+	config_group_name(x->cfg.auth_group, auth, sizeof(auth));
+	return proto_error_finish_kv(id, rc, x->err, kv, out);
 }
 
 static int
@@ -285,7 +320,7 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 			strlcpy(x->err, acct_strerror(rc), sizeof(x->err));
 		log_debug("uid %u: request %llu: %s: %s", (unsigned)peer->uid,
 		    (unsigned long long)req.id, acct_errname(rc), x->err);
-		if (proto_error_finish(req.id, rc, x->err, out) != ACCT_OK)
+		if (error_finish(x, req.id, rc, out) != ACCT_OK)
 			out->data = NULL;
 	}
 	proto_request_free(&req);

@@ -4,7 +4,7 @@
  * mail. Messages are RFC 5322 text/plain UTF-8; header values are
  * checked for CR/LF before they are written, names and subjects that
  * are not ASCII go as RFC 2047 encoded words, and headers are folded
- * at 78 columns.
+ * at 78 columns. A request may wait a while for its message's outcome.
  */
 #include <sys/wait.h>
 
@@ -33,11 +33,13 @@ struct mail {
 	char		*subject;
 	char		*text;		/* whole message; holds a token */
 	size_t		 len;
+	struct mail_wait *wait;		/* who waits for the outcome, NULL */
 	struct mail	*next;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t outcome;	/* on the monotonic clock: mail_start() */
 static struct mail *head, *tail;
 static unsigned queued;
 static bool stopping, running;
@@ -306,7 +308,7 @@ waiting_for(const char *to)
 
 int
 mail_queue(const struct config *c, const char *to, const char *to_name,
-    const char *subject, const char *body)
+    const char *subject, const char *body, struct mail_wait *w)
 {
 	struct mail *m;
 	int rc = ACCT_OK;
@@ -335,6 +337,11 @@ mail_queue(const struct config *c, const char *to, const char *to_name,
 			head = m;
 		tail = m;
 		queued++;
+		if ((m->wait = w) != NULL) {
+			w->m = m;
+			w->done = false;
+			w->why[0] = '\0';
+		}
 		pthread_cond_signal(&wake);
 	}
 	pthread_mutex_unlock(&lock);
@@ -485,7 +492,8 @@ mailer(void *arg)
 		pthread_mutex_unlock(&lock);
 		config_current(&c);
 		why = deliver(&c, m);
-		/* The audit row first: once the log says so, it is there. */
+		/* The audit row first: once the log or the waiting request
+		 * says so, it is there. */
 		if (why[0] == '\0') {
 			auditlog_event(0, "mail_sent", m->to, m->subject);
 			log_info("mail: sent \"%s\" to %s", m->subject, m->to);
@@ -494,16 +502,53 @@ mailer(void *arg)
 			log_err("mail: \"%s\" to %s: %s", m->subject, m->to,
 			    why);
 		}
-		mail_free(m);
 		pthread_mutex_lock(&lock);
+		if (m->wait != NULL) {
+			strlcpy(m->wait->why, why, sizeof(m->wait->why));
+			m->wait->done = true;
+			m->wait->m = NULL;
+			pthread_cond_broadcast(&outcome);
+		}
+		mail_free(m);
 	}
 	pthread_mutex_unlock(&lock);
 	return NULL;
 }
 
+bool
+mail_wait(struct mail_wait *w, unsigned ms)
+{
+	struct timespec until;
+	bool done;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&lock);
+	while (!w->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&outcome, &lock, &until);
+	/* Late: the message goes on without anyone waiting for it. */
+	if (!(done = w->done) && w->m != NULL)
+		w->m->wait = NULL;
+	pthread_mutex_unlock(&lock);
+	return done;
+}
+
 int
 mail_start(void)
 {
+	pthread_condattr_t ca;
+
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&outcome, &ca) != 0)
+		return -1;
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&thread, NULL, mailer, NULL) != 0)
 		return -1;
 	running = true;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <bsd/stdlib.h>
+#include <bsd/string.h>
 
 #include "../common/log.h"
 #include "acctd.h"
@@ -337,17 +338,26 @@ h_user_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if (rc == ACCT_OK && (rc = account_get_id(id, &a)) == ACCT_OK) {
 		log_info("uid %u: %s account %s", (unsigned)x->peer->uid,
 		    restored ? "restored" : "added", a.username);
+		auditlog_eventf(x->peer->uid, restored ? "account_restored" :
+		    "account_created", a.username, "role %s, %s%s", a.role,
+		    a.hash != NULL ? "a password" : "no password",
+		    pending ? ", pending activation" : "");
 		account_pack(proto_kv_begin(res, "user"), &a);
 		proto_kv_bool(res, "restored", restored);
 		/* The account exists either way: say whether the mail went,
 		 * and users reset-password sends it again. */
 		if (pending) {
-			bool sent = resetlink_mail(x, &a, true, false, "") ==
-			    ACCT_OK;
+			bool sent;
+			int mrc = resetlink_mail(x, &a, true, false, "", &sent);
 
-			proto_kv_bool(res, "activation_mailed", sent);
-			if (!sent)
+			proto_kv_bool(res, "activation_mailed", mrc == ACCT_OK);
+			proto_kv_str(res, "mail", mrc != ACCT_OK ? "failed" :
+			    sent ? "sent" : "queued");
+			if (mrc != ACCT_OK) {
 				proto_kv_str(res, "warning", x->err);
+				proto_kv_str(res, "mail_error",
+				    acct_errname(mrc));
+			}
 			x->err[0] = '\0';
 		}
 	}
@@ -398,6 +408,28 @@ h_user_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	    req->arg[F_OFFSET].i : 0, res);
 }
 
+/* users mod: which properties it changed, by their argument names;
+ * a new password is an event of its own. */
+static void
+audit_change(const struct ctx *x, const struct proto_request *req,
+    const char *username)
+{
+	char what[256] = "";
+
+	for (int f = 0; f < F__COUNT; f++)
+		if (PROTO_HAS(req, f) && f != F_USERNAME &&
+		    f != F_NEW_PASSWORD) {
+			if (what[0] != '\0')
+				strlcat(what, ", ", sizeof(what));
+			strlcat(what, proto_fields[f].name, sizeof(what));
+		}
+	if (PROTO_HAS(req, F_NEW_PASSWORD))
+		auditlog_event(x->peer->uid, "password_changed", username,
+		    "by an admin (user_mod)");
+	if (what[0] != '\0')
+		auditlog_event(x->peer->uid, "account_changed", username, what);
+}
+
 int
 h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
@@ -424,6 +456,7 @@ h_user_mod(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		log_info("uid %u: modified account %s%s",
 		    (unsigned)x->peer->uid, a.username, hash != NULL ?
 		    ", a new password" : "");
+		audit_change(x, req, a.username);
 		account_pack(proto_kv_begin(res, "user"), &a);
 		/* What the unlock cleared, as it was read before. */
 		if (c.set & AC_UNLOCK) {
@@ -489,6 +522,8 @@ h_user_rm(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if ((rc = account_delete(x->account.id, &n)) == ACCT_OK) {
 		log_info("uid %u: deleted account %s and its %lld tokens",
 		    (unsigned)x->peer->uid, x->username, (long long)n);
+		auditlog_eventf(x->peer->uid, "account_removed", x->username,
+		    "%lld sessions and tokens ended", (long long)n);
 		proto_kv_str(res, "username", x->username);
 	} else if (rc == ACCT_ERR_NOT_FOUND)
 		rc = no_account(x);
@@ -513,6 +548,8 @@ h_users_reset(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return rc;
 	log_warn("uid %u: removed all %lld accounts", (unsigned)x->peer->uid,
 	    (long long)removed);
+	auditlog_eventf(x->peer->uid, "accounts_reset", "", "%lld accounts, "
+	    "every token and client", (long long)removed);
 	proto_kv_int(res, "removed", removed);
 	return ACCT_OK;
 }

@@ -363,6 +363,11 @@ h_user_import(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		msgpack_pack_array(proto_kv_begin(res, "errors"), im.nerrors);
 		proto_msg_raw(res, im.errors.data, im.errors.len);
 		proto_kv_bool(res, "dry_run", dry);
+		if (!dry)
+			auditlog_eventf(x->peer->uid, "accounts_imported", "",
+			    "%lld imported, %lld skipped, from line %lld",
+			    (long long)im.imported, (long long)im.skipped,
+			    (long long)b.first);
 	}
 	proto_msg_free(&im.errors);
 	return rc;

@@ -54,11 +54,12 @@ check_scope(struct ctx *x, struct proto_request *req)
 	return ACCT_OK;
 }
 
-/* A new session for a, shown once, while guard still holds. */
+/* A new session for a, shown once, while guard still holds; its id in
+ * id unless NULL (the token itself never leaves the reply). */
 static int
 session_create(struct ctx *x, struct proto_request *req,
     const struct account *a, enum token_guard guard, const char *guard_arg,
-    struct proto_msg *res)
+    struct proto_msg *res, char *id)
 {
 	struct token_spec s = { .type = "session", .account_id = a->id,
 	    .name = proto_str_or(req, F_SERVICE, ""),
@@ -70,9 +71,11 @@ session_create(struct ctx *x, struct proto_request *req,
 	char token[TOKEN_STRING_LEN];
 	int rc;
 
-	if ((rc = token_create(&s, token, res, "session")) == ACCT_OK)
+	if ((rc = token_create(&s, token, res, "session")) == ACCT_OK) {
 		proto_kv_str(res, "token", token);
-	else if (rc == ACCT_ERR_AUTH_FAILED)
+		if (id != NULL)
+			token_id_of(token, id);
+	} else if (rc == ACCT_ERR_AUTH_FAILED)
 		ctx_fail(x, rc, "authentication failed");
 	explicit_bzero(token, sizeof(token));
 	return rc;
@@ -103,7 +106,8 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	/* The session before the re-hash: it needs the verified hash. */
 	if (PROTO_HAS(req, F_SESSION) && req->arg[F_SESSION].b)
 		rc = c.app ? session_create(x, req, &a, GUARD_APP, c.app_id,
-		    res) : session_create(x, req, &a, GUARD_HASH, a.hash, res);
+		    res, NULL) : session_create(x, req, &a, GUARD_HASH, a.hash,
+		    res, NULL);
 	if (rc != ACCT_OK)
 		goto out;
 	/* Only the account password is re-hashed, never an app's. */
@@ -121,6 +125,7 @@ int
 h_session_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
 	const struct account *a = &x->account;
+	char id[TOKEN_ID_LEN];
 	int rc;
 
 	if (x->found != ACCT_OK)
@@ -132,10 +137,13 @@ h_session_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	    now_unix() >= a->expires_at))
 		return ctx_fail(x, ACCT_ERR_DENIED, "account '%s' may not log "
 		    "in", a->username);
-	if ((rc = session_create(x, req, a, GUARD_LIVE, NULL, res)) ==
+	if ((rc = session_create(x, req, a, GUARD_LIVE, NULL, res, id)) ==
 	    ACCT_OK) {
 		log_info("uid %u: session for %s", (unsigned)x->peer->uid,
 		    a->username);
+		/* Vouched for, not logged in: the login audit has no row. */
+		auditlog_eventf(x->peer->uid, "token_issued", a->username,
+		    "session %s, by the caller's word", id);
 		account_pack(proto_kv_begin(res, "user"), a);
 	} else if (rc == ACCT_ERR_AUTH_FAILED)
 		rc = ctx_fail(x, ACCT_ERR_DENIED, "account '%s' may not log "

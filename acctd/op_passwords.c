@@ -108,7 +108,7 @@ h_password_forgot(struct ctx *x, struct proto_request *req,
 	if (rc == ACCT_OK && a.login && a.activated) {
 		/* Failures are logged, never told: the answer is the same. */
 		if (resetlink_mail(x, &a, false, true,
-		    proto_str_or(req, F_REMOTE_ADDR, "")) != ACCT_OK)
+		    proto_str_or(req, F_REMOTE_ADDR, ""), NULL) != ACCT_OK)
 			log_info("password reset for %s not mailed: %s",
 			    a.username, x->err);
 		x->err[0] = '\0';
@@ -169,6 +169,7 @@ int
 h_user_reset_password(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
 {
+	bool sent;
 	int rc;
 
 	(void)req;
@@ -177,9 +178,10 @@ h_user_reset_password(struct ctx *x, struct proto_request *req,
 		    x->username);
 	/* A pending account gets its activation link again. */
 	if ((rc = resetlink_mail(x, &x->account, !x->account.activated,
-	    false, "")) == ACCT_OK) {
+	    false, "", &sent)) == ACCT_OK) {
 		proto_kv_str(res, "email", x->account.email);
 		proto_kv_bool(res, "activation", !x->account.activated);
+		proto_kv_str(res, "mail", sent ? "sent" : "queued");
 	}
 	return rc;
 }

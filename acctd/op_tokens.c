@@ -49,9 +49,15 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		    "'username'");
 	rc = token_create(&s, token, res, "info");
 	if (rc == ACCT_OK) {
+		char id[TOKEN_ID_LEN];
+
 		proto_kv_str(res, "token", token);
 		log_info("uid %u: created %s for %s", (unsigned)x->peer->uid,
 		    s.type, a.username ? a.username : "no account");
+		token_id_of(token, id);
+		auditlog_eventf(x->peer->uid, "token_issued", a.username ?
+		    a.username : "", "%s %s%s%s", s.type, id, s.name[0] ?
+		    ", name " : "", s.name);
 	}
 	explicit_bzero(token, sizeof(token));
 	account_free(&a);
@@ -103,9 +109,10 @@ h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if (type != NULL && !token_type_public(type))
 		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
 		    "session, access_token, app_password or client");
-	return token_list(x->only_account, type, proto_str_or(req, F_SEARCH, NULL),
-	    PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i :
-	    LIST_DEFAULT_LIMIT, res);
+	return token_list(x->only_account, type,
+	    proto_str_or(req, F_SEARCH, NULL), PROTO_HAS(req, F_LIMIT) ?
+	    req->arg[F_LIMIT].i : LIST_DEFAULT_LIMIT, PROTO_HAS(req, F_OFFSET) ?
+	    req->arg[F_OFFSET].i : 0, res);
 }
 
 int
@@ -121,6 +128,20 @@ h_token_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	return rc;
 }
 
+/* The revoked token's type and id, under its account's name. */
+static void
+audit_revoked(const struct ctx *x)
+{
+	struct account a;
+
+	memset(&a, 0, sizeof(a));
+	if (x->token_owner[0] != '\0')
+		(void)account_get_any_id(x->token_owner, &a);
+	auditlog_eventf(x->peer->uid, "token_revoked", a.username != NULL ?
+	    a.username : "", "%s %s", x->token_type, x->token_id);
+	account_free(&a);
+}
+
 int
 h_token_revoke(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
@@ -133,6 +154,7 @@ h_token_revoke(struct ctx *x, struct proto_request *req,
 		    "no such token") : rc;
 	log_info("uid %u: revoked %s %s", (unsigned)x->peer->uid,
 	    x->token_type, x->token_id);
+	audit_revoked(x);
 	proto_kv_str(res, "id", x->token_id);
 	return ACCT_OK;
 }
@@ -151,6 +173,8 @@ h_tokens_reset(struct ctx *x, struct proto_request *req,
 		return rc;
 	log_warn("uid %u: revoked all %lld sessions and tokens",
 	    (unsigned)x->peer->uid, (long long)n);
+	auditlog_eventf(x->peer->uid, "tokens_reset", "", "%lld sessions and "
+	    "tokens", (long long)n);
 	proto_kv_int(res, "removed", n);
 	return ACCT_OK;
 }

@@ -69,5 +69,7 @@ h_totp_confirm(struct ctx *x, struct proto_request *req,
 	proto_kv_str(res, "username", x->account.username);
 	log_info("uid %u: two-factor authentication on for %s",
 	    (unsigned)x->peer->uid, x->account.username);
+	auditlog_event(x->peer->uid, "two_factor_enabled",
+	    x->account.username, "");
 	return ACCT_OK;
 }

@@ -3,7 +3,9 @@
  * one-time token (24 h for resets, 48 h for activations by default)
  * mailed as a link. A new request never voids a link already mailed;
  * requests are limited per account and per source, so no one behind a
- * "forgot password" form can flood a victim or the mail queue.
+ * "forgot password" form can flood a victim or the mail queue. An
+ * admin's request waits a few seconds for the mailer, to tell whether
+ * the mail went.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,9 +117,27 @@ rate_take(const struct ctx *x, const struct account *a, const char *remote)
 	return rc;
 }
 
+/* The outcome of the mail of w, once queued: sent, still queued, or
+ * ACCT_ERR_MAIL_FAILED with the mailer's reason. */
+static int
+wait_outcome(struct ctx *x, const struct account *a, bool activation,
+    struct mail_wait *w, bool *sent)
+{
+	*sent = false;
+	if (x->cfg.mail_wait == 0 || !mail_wait(w, x->cfg.mail_wait * 1000))
+		return ACCT_OK;
+	if (w->why[0] == '\0') {
+		*sent = true;
+		return ACCT_OK;
+	}
+	return ctx_fail(x, ACCT_ERR_MAIL_FAILED, "the %s link was not sent "
+	    "to %s: %s; check sendmail_command in acctd.conf and acctd's log",
+	    activation ? "activation" : "reset", a->email, w->why);
+}
+
 int
 resetlink_mail(struct ctx *x, const struct account *a, bool activation,
-    bool limited, const char *remote)
+    bool limited, const char *remote, bool *sent)
 {
 	const char *url = activation ? x->cfg.activation_url : x->cfg.reset_url;
 	uint32_t life = activation ? x->cfg.activation_token_lifetime :
@@ -127,6 +147,7 @@ resetlink_mail(struct ctx *x, const struct account *a, bool activation,
 	    .created_by = x->peer->uid };
 	char token[TOKEN_STRING_LEN], *link = NULL, *body = NULL;
 	char *subject = NULL, name[256];
+	struct mail_wait w = { 0 };
 	int rc;
 
 	if (a->email == NULL)
@@ -148,20 +169,23 @@ resetlink_mail(struct ctx *x, const struct account *a, bool activation,
 	    &subject, &body) == -1)
 		rc = ACCT_ERR_NOMEM;
 	else
-		rc = mail_queue(&x->cfg, a->email, name, subject, body);
+		rc = mail_queue(&x->cfg, a->email, name, subject, body,
+		    sent != NULL ? &w : NULL);
+	wipe_free(link);
+	wipe_free(body);
+	free(subject);
+	if (rc == ACCT_OK)
+		auditlog_event(x->peer->uid, activation ? "activation_mailed" :
+		    "reset_mailed", a->username, a->email);
+	if (rc == ACCT_OK && sent != NULL)
+		rc = wait_outcome(x, a, activation, &w, sent);
 	/* A link that was never sent is no link. */
 	if (rc != ACCT_OK)
 		(void)resetlink_claim(token);
 	explicit_bzero(token, sizeof(token));
-	wipe_free(link);
-	wipe_free(body);
-	free(subject);
 	if (rc == ACCT_ERR_BUSY)
 		return ctx_fail(x, rc, "the mail queue is full, or a message "
 		    "to this address is waiting; try again later");
-	if (rc == ACCT_OK)
-		auditlog_event(x->peer->uid, activation ? "activation_mailed" :
-		    "reset_mailed", a->username, a->email);
 	return rc;
 }
 

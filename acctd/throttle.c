@@ -180,46 +180,40 @@ throttle_purge_locked(const struct config *c, int64_t now)
 #define HELD_WHERE " FROM throttle_sources WHERE (locked_until > ?1 OR " \
 	"(remote_addr = '' AND service <> '' AND failures >= ?2))"
 
-int
-throttle_list(const struct config *c, struct proto_msg *res)
+static void
+pack_source(msgpack_packer *pk, const struct db_query *q, void *arg)
 {
-	struct proto_msg rows;
-	struct db_query q;
+	const int64_t *now = arg;
+	bool locked = !db_null(q, 5) && db_int(q, 5) > *now;
+
+	msgpack_pack_map(pk, 7);
+	proto_pack_cstr(pk, "id");
+	msgpack_pack_int64(pk, db_int(q, 0));
+	db_pack_int(pk, "peer_uid", q, 1);
+	db_pack_text(pk, "remote_addr", q, 2);
+	db_pack_text(pk, "service", q, 3);
+	db_pack_int(pk, "failures", q, 4);
+	db_pack_int(pk, "locked_until", q, 5);
+	proto_pack_cstr(pk, "state");
+	proto_pack_cstr(pk, locked ? "locked" : "slowed");
+}
+
+int
+throttle_list(const struct config *c, int64_t limit, int64_t offset,
+    struct proto_msg *res)
+{
 	int64_t now = now_unix();
-	uint32_t n = 0;
-	int rc;
+	const struct db_arg args[] = { DB_INT(now),
+	    DB_INT(c->source_lockout_failures) };
+	const struct page_query pq = { .key = "sources",
+	    .count_sql = "SELECT count(*)" HELD_WHERE,
+	    .rows_sql = "SELECT rowid, peer_uid, remote_addr, service, "
+	    "failures, locked_until" HELD_WHERE " ORDER BY updated_at DESC, "
+	    "rowid DESC LIMIT ?3 OFFSET ?4",
+	    .args = args, .nargs = 2, .limit = limit, .offset = offset,
+	    .pack = pack_source, .arg = &now };
 
-	proto_msg_init(&rows);
-	db_lock();
-	if (db_query(&q, "SELECT rowid, peer_uid, remote_addr, service, "
-	    "failures, locked_until" HELD_WHERE " ORDER BY updated_at DESC "
-	    "LIMIT 1000", DB_ARGS(DB_INT(now),
-	    DB_INT(c->source_lockout_failures))) == ACCT_OK)
-		for (; db_next(&q); n++) {
-			msgpack_packer *pk = &rows.pk;
-			bool locked = !db_null(&q, 5) && db_int(&q, 5) > now;
-
-			msgpack_pack_map(pk, 7);
-			proto_pack_cstr(pk, "id");
-			msgpack_pack_int64(pk, db_int(&q, 0));
-			db_pack_int(pk, "peer_uid", &q, 1);
-			db_pack_text(pk, "remote_addr", &q, 2);
-			db_pack_text(pk, "service", &q, 3);
-			db_pack_int(pk, "failures", &q, 4);
-			db_pack_int(pk, "locked_until", &q, 5);
-			proto_pack_cstr(pk, "state");
-			proto_pack_cstr(pk, locked ? "locked" : "slowed");
-		}
-	rc = db_done(&q);
-	db_unlock();
-	if (rc == ACCT_OK && rows.failed)
-		rc = ACCT_ERR_NOMEM;
-	if (rc == ACCT_OK) {
-		msgpack_pack_array(proto_kv_begin(res, "sources"), n);
-		proto_msg_raw(res, rows.data, rows.len);
-	}
-	proto_msg_free(&rows);
-	return rc;
+	return page_list(&pq, res);
 }
 
 int

@@ -238,40 +238,35 @@ token_check(const char *token, const char *type, const char *service,
 	return rc;
 }
 
+/* pack_row() in the shape page_list() calls. */
+static void
+pack_listed(msgpack_packer *pk, const struct db_query *q, void *arg)
+{
+	(void)arg;
+	pack_row(pk, q);
+}
+
+#define LIST_WHERE " FROM tokens t LEFT JOIN accounts a ON " \
+	"a.id = t.account_id WHERE (?1 IS NULL OR t.account_id = ?1) AND " \
+	"(?2 IS NULL OR t.type = ?2) AND t.type IN ('session', " \
+	"'access_token', 'app_password', 'client') AND (?3 IS NULL OR " \
+	"instr(t.id, ?3) OR instr(coalesce(a.username, ''), ?3) OR " \
+	"instr(t.name, ?3))"
+
 int
 token_list(const char *account_id, const char *type, const char *search,
-    int64_t limit, struct proto_msg *res)
+    int64_t limit, int64_t offset, struct proto_msg *res)
 {
-	struct proto_msg rows;
-	struct db_query q;
-	uint32_t n = 0;
-	int rc;
+	const struct db_arg args[] = { DB_TEXT(account_id), DB_TEXT(type),
+	    DB_TEXT(search) };
+	const struct page_query pq = { .key = "tokens",
+	    .count_sql = "SELECT count(*)" LIST_WHERE,
+	    .rows_sql = "SELECT " TCOLS LIST_WHERE " ORDER BY t.created_at "
+	    "DESC, t.id LIMIT ?4 OFFSET ?5",
+	    .args = args, .nargs = 3, .limit = limit, .offset = offset,
+	    .pack = pack_listed };
 
-	proto_msg_init(&rows);
-	db_lock();
-	if (db_query(&q, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
-	    "accounts a ON a.id = t.account_id WHERE "
-	    "(?1 IS NULL OR t.account_id = ?1) AND (?2 IS NULL OR "
-	    "t.type = ?2) AND t.type IN ('session', 'access_token', "
-	    "'app_password', 'client') AND (?3 IS NULL OR instr(t.id, ?3) OR "
-	    "instr(coalesce(a.username, ''), ?3) OR instr(t.name, ?3)) "
-	    "ORDER BY t.created_at DESC, t.id LIMIT ?4",
-	    DB_ARGS(DB_TEXT(account_id), DB_TEXT(type), DB_TEXT(search),
-	    DB_INT(limit))) == ACCT_OK)
-		while (db_next(&q)) {
-			pack_row(&rows.pk, &q);
-			n++;
-		}
-	rc = db_done(&q);
-	db_unlock();
-	if (rc == ACCT_OK && rows.failed)
-		rc = ACCT_ERR_NOMEM;
-	if (rc == ACCT_OK) {
-		msgpack_pack_array(proto_kv_begin(res, "tokens"), n);
-		proto_msg_raw(res, rows.data, rows.len);
-	}
-	proto_msg_free(&rows);
-	return rc;
+	return page_list(&pq, res);
 }
 
 /* One token by id: owner's account id ("" for none), type, row as key. */

@@ -51,6 +51,7 @@ enum acct_err {
 	ACCT_ERR_UNAVAILABLE	= 16,	/* daemon shutting down */
 	ACCT_ERR_NOT_CONFIGURED	= 17,	/* e.g. mail settings missing */
 	ACCT_ERR_CODE_REQUIRED	= 18,	/* login: give the 2FA code too */
+	ACCT_ERR_MAIL_FAILED	= 19,	/* the mailer did not send it */
 	ACCT_ERR__WIRE_MAX,
 	/* Local to the client side, never sent on the wire. */
 	ACCT_ERR_CONNECT	= 100,	/* cannot reach the daemon */

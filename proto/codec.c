@@ -218,6 +218,13 @@ int
 proto_error_finish(uint64_t id, int code, const char *message,
     struct proto_frame *out)
 {
+	return proto_error_finish_kv(id, code, message, NULL, out);
+}
+
+int
+proto_error_finish_kv(uint64_t id, int code, const char *message,
+    const char *const *kv, struct proto_frame *out)
+{
 	struct proto_msg e;
 	int rc;
 
@@ -225,6 +232,8 @@ proto_error_finish(uint64_t id, int code, const char *message,
 	proto_kv_int(&e, "code", code);
 	proto_kv_str(&e, "name", acct_errname(code));
 	proto_kv_str(&e, "message", message ? message : acct_strerror(code));
+	for (; kv != NULL && kv[0] != NULL && kv[1] != NULL; kv += 2)
+		proto_kv_str(&e, kv[0], kv[1]);
 	rc = finish(&e, id, NULL, "error", PROTO_MAX_REPLY, out);
 	proto_msg_free(&e);
 	return rc;
@@ -530,6 +539,7 @@ decode_reply(const msgpack_object *top, struct proto_reply *rep)
 	    text == NULL || text->type != MSGPACK_OBJECT_STR)
 		return ACCT_ERR_PROTOCOL;
 	rep->code = (int)code->via.u64;
+	rep->error = s[3];
 	copy_message(rep->message, sizeof(rep->message), text);
 	return ACCT_OK;
 }
@@ -553,6 +563,7 @@ proto_reply_decode(void *buf, size_t len, struct proto_reply *rep)
 	if ((rc = decode_reply(&rep->un.data, rep)) != ACCT_OK) {
 		rep->code = ACCT_ERR_PROTOCOL;
 		rep->result = NULL;
+		rep->error = NULL;
 	}
 	return rc;
 }

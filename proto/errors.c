@@ -27,6 +27,7 @@ static const struct {
 	{ ACCT_ERR_UNAVAILABLE,	  "unavailable",	"service shutting down" },
 	{ ACCT_ERR_NOT_CONFIGURED, "not_configured",	"not configured on this host" },
 	{ ACCT_ERR_CODE_REQUIRED, "code_required",	"a two-factor code is required" },
+	{ ACCT_ERR_MAIL_FAILED,	  "mail_failed",	"the mail could not be sent" },
 	{ ACCT_ERR_CONNECT,	  "connect",		"cannot reach acctd" },
 	{ ACCT_ERR_IO,		  "io",			"connection to acctd lost" },
 	{ ACCT_ERR_NOMEM,	  "nomem",		"out of memory" },

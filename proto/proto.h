@@ -121,6 +121,7 @@ enum proto_op {
 	OP_USER_IMPORT,
 	OP_AUDIT_LOCKS,
 	OP_DB_BACKUP,
+	OP_AUDIT_EVENTS,
 	OP__COUNT
 };
 
@@ -133,6 +134,18 @@ struct proto_op_def {
 };
 
 extern const struct proto_op_def proto_ops[OP__COUNT];
+
+/* Who may do what a permission_denied refused: its error's "needs",
+ * so that a client can say the way out in its own words. */
+enum proto_needs {
+	PROTO_NEEDS_NONE,
+	PROTO_NEEDS_ADMIN,	/* an admin */
+	PROTO_NEEDS_AUTH,	/* an admin or an authenticator */
+	PROTO_NEEDS_SELF,	/* an admin, or the caller on its own account */
+	PROTO_NEEDS_ACCOUNT,	/* an account named like the caller's login */
+	PROTO_NEEDS__COUNT
+};
+extern const char *const proto_needs[PROTO_NEEDS__COUNT];
 
 int proto_op_lookup(const char *name, size_t len);	/* -1 if unknown */
 
@@ -218,6 +231,10 @@ int	proto_reply_finish(struct proto_msg *result, uint64_t id,
 	    struct proto_frame *out);
 int	proto_error_finish(uint64_t id, int code, const char *message,
 	    struct proto_frame *out);
+/* The same with more string keys in the error map: kv holds key, value,
+ * ..., NULL. */
+int	proto_error_finish_kv(uint64_t id, int code, const char *message,
+	    const char *const *kv, struct proto_frame *out);
 void	proto_frame_free(struct proto_frame *f);	/* wipes */
 
 /*
@@ -234,6 +251,7 @@ struct proto_reply {
 	uint64_t		 id;
 	int			 code;
 	const msgpack_object	*result;	/* map, when code == ACCT_OK */
+	const msgpack_object	*error;		/* map, when it is not */
 	char			 message[256];
 };
 int	proto_reply_decode(void *buf, size_t len, struct proto_reply *rep);

@@ -59,6 +59,13 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	FB(F_LOGIN) | FB(F_WEBDAV) | FB(F_UPLOAD_PATH) | FB(F_EXPIRES_AT) | \
 	FB(F_PASSWORD_MAX_AGE) | FB(F_MUST_CHANGE))
 
+const char *const proto_needs[PROTO_NEEDS__COUNT] = {
+	[PROTO_NEEDS_ADMIN]	= "admin",
+	[PROTO_NEEDS_AUTH]	= "authenticator",
+	[PROTO_NEEDS_SELF]	= "own_account",
+	[PROTO_NEEDS_ACCOUNT]	= "account",
+};
+
 const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_HELLO]	 = { "hello", 0, 0 },
 	[OP_USER_ADD]	 = { "user_add",
@@ -83,7 +90,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_SERVICE) |
 	    FB(F_REMOTE_ADDR) | FB(F_SESSION) | FB(F_SCOPE) | FB(F_LIFETIME) |
 	    FB(F_CODE), FB(F_USERNAME) | FB(F_PASSWORD) },
-	[OP_AUDIT_LOGINS] = { "audit_logins", FB(F_USERNAME) | FB(F_LIMIT), 0 },
+	[OP_AUDIT_LOGINS] = { "audit_logins", FB(F_USERNAME) | FB(F_LIMIT) |
+	    FB(F_OFFSET), 0 },
 	[OP_AUDIT_RESET] = { "audit_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
 	[OP_TOKEN_ADD]	 = { "token_add",
 	    FB(F_USERNAME) | FB(F_TYPE) | FB(F_NAME) | FB(F_SCOPE) |
@@ -91,7 +99,7 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_TOKEN_VALIDATE] = { "token_validate", FB(F_TOKEN) | FB(F_SERVICE),
 	    FB(F_TOKEN) },
 	[OP_TOKEN_LIST]	 = { "token_list", FB(F_SEARCH) | FB(F_TYPE) |
-	    FB(F_LIMIT), 0 },
+	    FB(F_LIMIT) | FB(F_OFFSET), 0 },
 	[OP_TOKEN_SHOW]	 = { "token_show", FB(F_ID), FB(F_ID) },
 	/* id, or the whole token when the id is not at hand */
 	[OP_TOKEN_REVOKE] = { "token_revoke", FB(F_ID) | FB(F_TOKEN), 0 },
@@ -118,9 +126,13 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_USER_IMPORT] = { "user_import", FB(F_DATA) | FB(F_FIRST_LINE) |
 	    FB(F_COLUMNS) | FB(F_DRY_RUN), FB(F_DATA) },
 	/* Locked and slowed sources; with clear, one (id) or all of them. */
-	[OP_AUDIT_LOCKS] = { "audit_locks", FB(F_CLEAR) | FB(F_ID), 0 },
+	[OP_AUDIT_LOCKS] = { "audit_locks", FB(F_CLEAR) | FB(F_ID) |
+	    FB(F_LIMIT) | FB(F_OFFSET), 0 },
 	/* The file comes as a descriptor with the request, not a path. */
 	[OP_DB_BACKUP]	 = { "db_backup", 0, 0 },
+	/* The audit's other events: mail, passwords, accounts, tokens. */
+	[OP_AUDIT_EVENTS] = { "audit_events", FB(F_SEARCH) | FB(F_LIMIT) |
+	    FB(F_OFFSET), 0 },
 };
 
 int

@@ -280,7 +280,9 @@ test_import(void **state)
 	TH_RUN(d, NULL, 0, "users", "legacy", "--csv", "-n", "1");
 	assert_true(strncmp(r.out, "Username;Name;Email;Scheme;Created At;"
 	    "Last Login\n", 48) == 0);
-	assert_true(th_contains(r.err, "showing 1 of 5 accounts"));
+	assert_true(th_contains(r.err, "showing 1-1 of 5 accounts; next page: "
+	    "acctc "));
+	assert_true(th_contains(r.err, " users legacy --csv -n 1 --offset 1\n"));
 	TH_RUN(d, NULL, 0, "--json", "users", "legacy");
 	assert_true(th_json_valid(r.out));
 	assert_string_equal(th_json_must(r.out, "d['total']"), "5");

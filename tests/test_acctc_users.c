@@ -641,9 +641,13 @@ test_json_everywhere(void **state)
 	    "leo");
 	assert_true(th_json_valid(r.out));
 	assert_false(th_contains(r.out, "Json-Secret"));
-	/* Errors go to stderr, not into the JSON on stdout. */
+	/* Errors go to stderr, not into the JSON on stdout: as JSON, with
+	 * the error's stable name. */
 	TH_RUN(d, NULL, 1, "--json", "users", "show", "ghost");
 	assert_string_equal(r.out, "");
+	assert_true(th_json_valid(r.err));
+	assert_string_equal(th_json_must(r.err, "d['error']['name']"),
+	    "not_found");
 	th_result_free(&r);
 }
 

@@ -203,7 +203,7 @@ test_acctc_flags(void **state)
 	assert_int_equal(th_acctc(d, NULL, &r, "users", "show", "bob",
 	    (char *)NULL), 0);
 	assert_string_equal(th_show_val(r.out, "Expires"),
-	    "2001-02-03 00:00:00");
+	    "2001-02-03 00:00:00 UTC");
 	assert_non_null(th_show_val(r.out, "Password Changed"));
 	assert_string_equal(th_show_val(r.out, "Password Max Age"), "default");
 	th_result_free(&r);

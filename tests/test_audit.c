@@ -1,8 +1,9 @@
 /*
  * test_audit.c: what acctd writes of client-chosen text, and what acctc
  * prints of it: log lines with escaped control bytes, audit records of
- * valid UTF-8 whatever a process calls itself, and CSV/TSV cells that a
- * spreadsheet cannot run as formulas.
+ * valid UTF-8 whatever a process calls itself, CSV/TSV cells that a
+ * spreadsheet cannot run as formulas, and the other events (accounts,
+ * passwords, tokens) that audit events lists, without their secrets.
  */
 #include <sys/prctl.h>
 
@@ -125,6 +126,55 @@ test_csv_formula_cells(void **state)
 	th_result_free(&r);
 }
 
+/* What an admin did, as audit events shows it: who, to whom, never the
+ * token's secret; searchable, in the formats of audit logins. */
+static void
+test_audit_events(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	char *token, *id;
+	static const char *const said[] = { "account_created\tbob\t",
+	    "account_changed\tbob\tname", "password_changed\tbob\t",
+	    "token_issued\tbob\taccess_token ", "token_revoked\tbob\t",
+	    "account_removed\tbob\t" };
+
+	TH_RUN(d, "bob-password-1\n", 0, "users", "add", "--password-stdin",
+	    "bob");
+	TH_RUN(d, NULL, 0, "users", "mod", "-n", "Bob", "bob");
+	TH_RUN(d, "bob-password-2\n", 0, "passwd", "--password-stdin", "bob");
+	TH_RUN(d, NULL, 0, "--json", "auth", "add", "bob");
+	token = th_json_must(r.out, "d['token']");
+	id = th_json_must(r.out, "d['info']['id']");
+	TH_RUN(d, NULL, 0, "auth", "rm", id);
+	TH_RUN(d, NULL, 0, "users", "rm", "bob");
+	TH_RUN(d, NULL, 0, "audit", "events", "--tsv", "--no-header");
+	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++)
+		if (!th_contains(r.out, said[i]))
+			fail_msg("no '%s' in:\n%s", said[i], r.out);
+	/* Newest first, the uid that asked in its column. */
+	if (th_is_root())
+		assert_true(th_contains(r.out, "\t0\taccount_removed\tbob\t"));
+	assert_true(strstr(r.out, "account_removed") <
+	    strstr(r.out, "account_created"));
+	assert_true(th_contains(r.out, id));
+	th_assert_not_said(token);
+	TH_RUN(d, NULL, 0, "--json", "audit", "events");
+	assert_true(th_json_valid(r.out));
+	assert_string_equal(th_json_must(r.out, "d['events'][0]['event']"),
+	    "account_removed");
+	assert_string_equal(th_json_must(r.out, "d['total']"), "6");
+	th_assert_not_said(token);
+	/* Search: a part of the event, subject or detail. */
+	TH_RUN(d, NULL, 0, "audit", "events", "--csv", "token_");
+	assert_int_equal(th_count(r.out, "\n"), 3);
+	assert_true(th_contains(r.out, "Time;UID;Event;Subject;Detail\n"));
+	TH_RUN(d, NULL, 0, "audit", "events", "--md", "-n", "1");
+	assert_true(th_contains(r.out, "| Time "));
+	assert_true(th_contains(r.err, "next page: acctc "));
+	th_result_free(&r);
+}
+
 int
 main(void)
 {
@@ -134,6 +184,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_audit_comm_is_utf8, setup,
 		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_csv_formula_cells, setup,
+		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_audit_events, th_setup,
 		    th_teardown),
 	};
 

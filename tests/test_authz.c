@@ -1,6 +1,7 @@
 /*
  * test_authz.c: who may do what (SPEC 5), tested as real distinct uids and
- * gids against the real acctd: plain user, admin group, auth group.
+ * gids against the real acctd: plain user, admin group, auth group; and
+ * what acctc says to one refused: the command typed and the way out.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -636,6 +637,76 @@ test_acctc_as_nobody(void **state)
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/*
+ * A refusal names the command typed, never the protocol operation, and
+ * the way out: the admin group by its name (a gid without one as
+ * "group N"); --json gives the error's stable name. Exit 1 each time.
+ */
+static void
+test_refusal_says_the_way_out(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	struct group *users = getgrgid(100);
+	char want[256];
+
+	NEED_ROOT();
+	TH_RUN_AS(d, &plain, NULL, 1, "users", "ls");
+	assert_string_equal(r.err, "acctc: permission denied: users ls needs "
+	    "an admin: run it as root or as a member of group 4242\n");
+	TH_RUN_AS(d, &plain, NULL, 1, "audit", "events");
+	assert_true(th_contains(r.err, ": audit events needs an admin: "));
+	TH_RUN_AS(d, &plain, "x\n", 1, "auth", "test", "--password-stdin",
+	    "alice");
+	assert_true(th_contains(r.err, "auth test needs an admin or an "
+	    "authenticator: run it as root or as a member of group 4242 or "
+	    "of group 4243\n"));
+	TH_RUN_AS(d, &plain, ALICE_PW "\nnew-password-1\n", 1, "passwd",
+	    "--password-stdin", "alice");
+	assert_true(th_contains(r.err, "passwd on an account not your own "
+	    "(named like your login name) needs an admin: run it as root"));
+	TH_RUN_AS(d, &nameless, NULL, 1, "auth", "ls");
+	assert_true(th_contains(r.err, "auth ls needs an account named like "
+	    "your login name, or an admin: run it as root"));
+	th_assert_not_said("user_list");
+	TH_RUN_AS(d, &plain, NULL, 1, "--json", "users", "ls");
+	assert_string_equal(r.out, "");
+	assert_true(th_json_valid(r.err));
+	assert_string_equal(th_json_must(r.err, "d['error']['name']"),
+	    "permission_denied");
+	assert_string_equal(th_json_must(r.err, "d['error']['code']"), "6");
+	assert_true(th_contains(th_json_must(r.err, "d['error']['message']"),
+	    "users ls needs an admin"));
+	/* Other failures carry their names too, the local ones included. */
+	TH_RUN(d, NULL, 1, "--json", "users", "show", "ghost");
+	assert_string_equal(th_json_must(r.err, "d['error']['name']"),
+	    "not_found");
+	th_result_free(&r);
+	{
+		const char *argv[] = { "--socket", "/nonexistent/sock",
+		    "--json", "hello", NULL };
+
+		assert_int_equal(th_acctc_v(NULL, NULL, NULL, argv, &r), 3);
+		assert_string_equal(th_json_must(r.err, "d['error']['name']"),
+		    "connect");
+	}
+	/* A group the system names is named so. */
+	if (users == NULL) {
+		print_message("no group 100: the named group is not tried\n");
+		th_result_free(&r);
+		return;
+	}
+	snprintf(want, sizeof(want), "users ls needs an admin: run it as root "
+	    "or as a member of %s\n", users->gr_name);
+	assert_int_equal(th_stop(d), 0);
+	d->admin_gid = 100;
+	assert_int_equal(th_write_config(d, NULL), 0);
+	assert_int_equal(th_start(d), 0);
+	TH_RUN_AS(d, &plain, NULL, 1, "users", "ls");
+	assert_true(th_contains(r.err, want));
+	th_result_free(&r);
+}
+
 int
 main(void)
 {
@@ -653,6 +724,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_per_uid_limit,
 		    th_setup_lazy, th_teardown),
 		T(test_acctc_as_nobody),
+		T(test_refusal_says_the_way_out),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

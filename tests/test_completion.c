@@ -82,8 +82,8 @@ test_us_tab(void **state)
 	    offered(out, "passwd"));
 	/* Each word once, however many commands begin with it. */
 	assert_int_equal(th_count(out, "users\n"), 1);
-	assert_string_equal(complete("--"), "--help\n--json\n--socket\n"
-	    "--version\n");
+	assert_string_equal(complete("--"), "--help\n--json\n--local\n"
+	    "--socket\n--version\n");
 	/* A flag's value is nothing we can guess; -n takes one. */
 	assert_string_equal(complete("users", "ls", "-n", ""), "");
 	assert_string_equal(complete("help", "cli"), "clients\n");

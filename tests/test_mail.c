@@ -1,7 +1,8 @@
 /*
  * test_mail.c: password reset and activation through a real mailer:
  * msmtp delivering to an aiosmtpd SMTP server on 127.0.0.1, read back
- * from its Maildir. Also the failing and slow mailer, and SSO passwd.
+ * from its Maildir. Also the failing and slow mailer, what the admin's
+ * commands say of them, and SSO passwd.
  */
 #include <sys/wait.h>
 
@@ -381,6 +382,8 @@ test_admin_reset_password(void **state)
 	    ACCT_OK);
 	assert_int_equal(rep.code, ACCT_OK);
 	assert_true(th_str_is(rep.result, "email", "alice@example.org"));
+	/* The daemon waited for the mailer: the message is delivered. */
+	assert_true(th_str_is(rep.result, "mail", "sent"));
 	proto_reply_free(&rep);
 	proto_msg_free(&m);
 	token_in(wait_mail(e, 1), tok, sizeof(tok));
@@ -446,8 +449,9 @@ test_failing_and_slow_mailer(void **state)
 	assert_int_equal(th_wait_log(d, 0, "mailer failed", TH_WAIT_MS), 0);
 	assert_int_equal(events(d, "mail_failed"), 1);
 	assert_int_equal(th_stop(d), 0);
+	/* Nobody waits for the outcome here: the queue is what is tested. */
 	assert_int_equal(th_write_config(d, "sendmail_command = /bin/sleep 60\n"
-	    "mail_timeout = 2\nmail_from = acctd@example.org\n"
+	    "mail_timeout = 2\nmail_wait = 0\nmail_from = acctd@example.org\n"
 	    "reset_url = https://example.org/r?t={token}\n"), 0);
 	assert_int_equal(th_start(d), 0);
 	assert_int_equal(reset_password(d, "alice"), ACCT_OK);
@@ -465,6 +469,74 @@ test_failing_and_slow_mailer(void **state)
 	proto_msg_free(&m);
 	assert_int_equal(login(d, "alice", OLDPW), ACCT_OK);
 	assert_int_equal(th_wait_log(d, 0, "mailer timed out", TH_WAIT_MS), 0);
+}
+
+#define MAIL_URLS	"mail_from = acctd@example.org\n" \
+	"reset_url = https://example.org/r?t={token}\n" \
+	"activation_url = https://example.org/a?t={token}\n"
+
+/* An admin's mail commands wait for the mailer: its failure is theirs,
+ * exit 1, and the link is void; passwd --forgot answers as ever. */
+static void
+test_failing_mailer_fails_the_command(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+
+	assert_int_equal(th_up(d, "sendmail_command = /bin/false\n"
+	    MAIL_URLS), 0);
+	TH_RUN(d, NULL, 0, "users", "add", "-m", "alice@example.org", "alice");
+	TH_RUN(d, NULL, 1, "users", "reset-password", "alice");
+	assert_string_equal(r.out, "");
+	assert_true(th_contains(r.err, "reset link was not sent to "
+	    "alice@example.org: mailer failed; check sendmail_command"));
+	assert_int_equal(th_db_int(d, "SELECT count(*) FROM tokens WHERE "
+	    "type = 'reset'", NULL), 0);
+	TH_RUN(d, NULL, 1, "--json", "users", "reset-password", "alice");
+	TH_RUN(d, NULL, 1, "users", "add", "--activate", "-m",
+	    "bob@example.org", "bob");
+	assert_string_equal(r.out, "Account bob created.\n");
+	assert_true(th_contains(r.err, "activation link was not sent to "
+	    "bob@example.org: mailer failed"));
+	assert_true(th_contains(r.err, "'acctc users reset-password bob' "
+	    "sends it again"));
+	assert_true(th_user_exists(d->sock, "bob"));
+	TH_RUN(d, NULL, 1, "--json", "users", "add", "--activate", "-m",
+	    "carl@example.org", "carl");
+	assert_string_equal(th_json_must(r.out, "d['mail']"), "failed");
+	assert_string_equal(th_json_must(r.out, "d['mail_error']"),
+	    "mail_failed");
+	/* Each failure is in the audit, with the mailer's reason. */
+	TH_RUN(d, NULL, 0, "audit", "events", "--tsv", "--no-header",
+	    "mail_failed");
+	assert_int_equal(th_count(r.out, "\tmail_failed\t"), 4);
+	assert_true(th_contains(r.out, "\tmail_failed\tbob@example.org\t"
+	    "mailer failed\n"));
+	/* The public request tells nothing, and waits for nothing. */
+	TH_RUN(d, NULL, 0, "passwd", "--forgot", "alice@example.org");
+	assert_string_equal(r.out, "If alice@example.org belongs to an "
+	    "active account, a reset link has been sent.\n");
+	th_result_free(&r);
+}
+
+/* A mailer slower than mail_wait: the command says the link is queued
+ * and how to follow it, and succeeds. */
+static void
+test_mail_still_queued(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+
+	assert_int_equal(th_up(d, "sendmail_command = /bin/sleep 60\n"
+	    "mail_timeout = 5\nmail_wait = 1\n" MAIL_URLS), 0);
+	TH_RUN(d, NULL, 0, "users", "add", "-m", "alice@example.org", "alice");
+	TH_RUN(d, NULL, 0, "users", "reset-password", "alice");
+	assert_string_equal(r.out, "Reset link queued for alice@example.org.\n");
+	assert_true(th_contains(r.err, "'acctc audit events "
+	    "alice@example.org' shows whether it went"));
+	TH_RUN(d, NULL, 0, "--json", "users", "reset-password", "alice");
+	assert_string_equal(th_json_must(r.out, "d['mail']"), "queued");
+	th_result_free(&r);
 }
 
 static int
@@ -568,6 +640,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_not_configured, th_setup,
 		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_failing_and_slow_mailer,
+		    setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failing_mailer_fails_the_command, setup_lazy,
+		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_mail_still_queued,
 		    setup_lazy, th_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_sso_passwd_as_authenticator, th_setup, th_teardown),
