@@ -260,8 +260,13 @@ void	out_str(FILE *f, const msgpack_object *o);
 /* prompt.c: secrets from the terminal or from standard input. */
 bool	prompt_isatty(void);
 int	prompt_password(const char *prompt, char *buf, size_t bufsz);
+/* prompt_new_password(): how often, and what use() returns to ask
+ * again (no exit status is negative). */
+#define PROMPT_TRIES	3
+#define PROMPT_AGAIN	(-1)
+typedef int prompt_use_fn(void *arg, const char *password);
 int	prompt_new_password(const char *prompt, const char *again,
-	    bool allow_empty, char *buf, size_t bufsz);
+	    bool allow_empty, prompt_use_fn *use, void *arg);
 int	prompt_stdin_line(char *buf, size_t bufsz);
 int	prompt_stdin_secret(const char *what, char *buf, size_t bufsz);
 int	prompt_secret(const char *prompt, const char *what, char *buf,
