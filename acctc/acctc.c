@@ -63,7 +63,10 @@ static const struct acctc_cmd cmds[] = {
 	  "                           ls --deleted)\n"
 	  "      --no-restore         create a new account even so\n"
 	  "      --activate           pending until the user follows a mailed\n"
-	  "                           activation link (needs --email)\n" },
+	  "                           activation link (needs --email)\n"
+	  "      --disable-2fa        two-factor authentication off, as for\n"
+	  "                           any new account; a restored one loses\n"
+	  "                           its two-factor secret\n" },
 	{ "users mod", cmd_users_mod, "[flags] USERNAME",
 	  "Change properties of an account.\n"
 	  ACCOUNT_FLAGS

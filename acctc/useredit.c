@@ -76,7 +76,8 @@ enum {
 	{ "expires",		ARG,	NULL, OPT_EXPIRES }, \
 	{ "password-max-age",	ARG,	NULL, OPT_MAX_AGE }, \
 	{ "must-change",	NOARG,	NULL, OPT_MUST_CHANGE }, \
-	{ "no-must-change",	NOARG,	NULL, OPT_NO_MUST_CHANGE }
+	{ "no-must-change",	NOARG,	NULL, OPT_NO_MUST_CHANGE }, \
+	{ "disable-2fa",	NOARG,	NULL, OPT_DISABLE_2FA }
 
 static const struct option add_lopts[] = {
 	USER_LONGOPTS,
@@ -88,7 +89,6 @@ static const struct option add_lopts[] = {
 
 static const struct option mod_lopts[] = {
 	USER_LONGOPTS,
-	{ "disable-2fa",	NOARG,	NULL, OPT_DISABLE_2FA },
 	{ "unlock",		NOARG,	NULL, OPT_UNLOCK },
 	{ NULL, 0, NULL, 0 }
 };

@@ -63,7 +63,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_HELLO]	 = { "hello", 0, 0 },
 	[OP_USER_ADD]	 = { "user_add",
 	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_NEW_PASSWORD) |
-	    FB(F_RESTORE) | FB(F_ACTIVATE) | FB(F_ID), FB(F_USERNAME) },
+	    FB(F_RESTORE) | FB(F_ACTIVATE) | FB(F_ID) | FB(F_DISABLE_2FA),
+	    FB(F_USERNAME) },
 	[OP_USER_SHOW]	 = { "user_show", FB(F_USERNAME), FB(F_USERNAME) },
 	[OP_USER_LIST]	 = { "user_list",
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY) |
