@@ -132,11 +132,12 @@ send_passwd(const struct passwd_req *p, const char *new, bool dry_run,
 		proto_kv_str_f(&args, F_PASSWORD, p->cur);
 	if (p->session != NULL)
 		proto_kv_str_f(&args, F_TOKEN, p->session);
+	/* Neither, or both: the daemon refuses, and nothing changes. */
 	if (dry_run)
 		proto_kv_bool_f(&args, F_DRY_RUN, true);
 	else if (p->rm)
 		proto_kv_bool_f(&args, F_REMOVE, true);
-	else
+	if (!dry_run && new != NULL)
 		proto_kv_str_f(&args, F_NEW_PASSWORD, new);
 	if ((rc = call_again(p->a, OP_PASSWD, &args, &rep, quiet)) ==
 	    ACCTC_EXIT_OK && !dry_run && !acctc_json(p->a, &rep)) {
@@ -204,7 +205,7 @@ send_reset(const struct reset_req *p, const char *new, bool dry_run,
 	proto_kv_str_f(&args, F_TOKEN, p->token);
 	if (dry_run)
 		proto_kv_bool_f(&args, F_DRY_RUN, true);
-	else
+	else if (new != NULL)
 		proto_kv_str_f(&args, F_NEW_PASSWORD, new);
 	if ((rc = call_again(p->a, OP_PASSWORD_RESET, &args, &rep, quiet)) ==
 	    ACCTC_EXIT_OK && !dry_run && !acctc_json(p->a, &rep)) {

@@ -480,7 +480,8 @@ int
 cmd_users_add(struct acctc *a, int argc, char **argv)
 {
 	struct user_opts o;
-	struct add_req q = { .a = a, .o = &o };
+	/* user is set when opts_parse() returns -1. */
+	struct add_req q = { .a = a, .o = &o, .user = "" };
 	int rc;
 
 	if ((rc = opts_parse(a, argc, argv, add_lopts, &o, &q.user)) >= 0) {
