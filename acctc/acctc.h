@@ -76,6 +76,12 @@ enum {
 	{ "help",	no_argument,		NULL, 'h' }, \
 	{ "json",	no_argument,		NULL, ACCTC_OPT_JSON }, \
 	{ "socket",	required_argument,	NULL, ACCTC_OPT_SOCKET }
+/* Their help, at the end of every command's and group's. */
+#define ACCTC_COMMON_HELP \
+"      --json               print the result as JSON (default: text)\n" \
+"      --socket PATH        the daemon's socket (default: $ACCTC_SOCKET,\n" \
+"                           else " ACCT_DEFAULT_SOCKET ")\n" \
+"  -h, --help               show this help\n"
 
 /* The output formats of list commands (PhotoPrism's -m, -c, -t). */
 #define ACCTC_FORMAT_SHORTOPTS	"mct"
@@ -86,7 +92,8 @@ enum {
 #define ACCTC_FORMAT_HELP \
 "  -m, --md                 print a Markdown table\n" \
 "  -c, --csv                print semicolon-separated values\n" \
-"  -t, --tsv                print tab-separated values\n"
+"  -t, --tsv                print tab-separated values\n" \
+"                           (default: an aligned table)\n"
 
 /* The options of every list: a page of rows, and how they are printed. */
 #define ACCTC_LIST_SHORTOPTS	"n:" ACCTC_FORMAT_SHORTOPTS
@@ -98,9 +105,10 @@ enum {
 /* what: "accounts", "rows"...; dflt: the daemon's limit, a string. */
 #define ACCTC_LIST_HELP(what, dflt) \
 "  -n, --count LIMIT        show at most LIMIT " what " (0-10000,\n" \
-"                           default " dflt ")\n" \
-"      --offset N           skip the first N (default 0)\n" \
+"                           default: " dflt ")\n" \
+"      --offset N           skip the first N (default: 0)\n" \
 "      --no-header          no line of column names (not with --md)\n" \
+"                           (default: a header line)\n" \
 ACCTC_FORMAT_HELP
 
 /* cli.c: connection, common options, usage, mapping errors to exits. */
@@ -117,6 +125,7 @@ int	acctc_refused(const struct proto_reply *rep);
 bool	acctc_json(const struct acctc *a, const struct proto_reply *rep);
 int	acctc_getopt(struct acctc *a, int argc, char **argv,
 	    const char *shortopts, const struct option *longopts, int *ret);
+/* The synopsis; full: the help too, with ACCTC_COMMON_HELP. */
 void	acctc_print_usage(FILE *f, const struct acctc_cmd *cmd, bool full);
 int	acctc_usage(const struct acctc *a, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
