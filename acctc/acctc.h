@@ -78,6 +78,13 @@ enum {
 	{ "json",	no_argument,		NULL, ACCTC_OPT_JSON }, \
 	{ "socket",	required_argument,	NULL, ACCTC_OPT_SOCKET }, \
 	{ "local",	no_argument,		NULL, ACCTC_OPT_LOCAL }
+/* Their help, at the end of every command's and group's. */
+#define ACCTC_COMMON_HELP \
+"      --json               print the result as JSON (default: text)\n" \
+"      --local              times in the local zone (default: UTC)\n" \
+"      --socket PATH        the daemon's socket (default: $ACCTC_SOCKET,\n" \
+"                           else " ACCT_DEFAULT_SOCKET ")\n" \
+"  -h, --help               show this help\n"
 
 /* The output formats of list commands (PhotoPrism's -m, -c, -t). */
 #define ACCTC_FORMAT_SHORTOPTS	"mct"
@@ -88,7 +95,8 @@ enum {
 #define ACCTC_FORMAT_HELP \
 "  -m, --md                 print a Markdown table\n" \
 "  -c, --csv                print semicolon-separated values\n" \
-"  -t, --tsv                print tab-separated values\n"
+"  -t, --tsv                print tab-separated values\n" \
+"                           (default: an aligned table)\n"
 
 /* The options of every list: a page of rows, and how they are printed. */
 #define ACCTC_LIST_SHORTOPTS	"n:" ACCTC_FORMAT_SHORTOPTS
@@ -100,9 +108,10 @@ enum {
 /* what: "accounts", "rows"...; dflt: the daemon's limit, a string. */
 #define ACCTC_LIST_HELP(what, dflt) \
 "  -n, --count LIMIT        show at most LIMIT " what " (0-10000,\n" \
-"                           default " dflt ")\n" \
-"      --offset N           skip the first N (default 0)\n" \
+"                           default: " dflt ")\n" \
+"      --offset N           skip the first N (default: 0)\n" \
 "      --no-header          no line of column names (not with --md)\n" \
+"                           (default: a header line)\n" \
 ACCTC_FORMAT_HELP
 
 /* cli.c: connection, common options, usage, mapping errors to exits. */
@@ -120,6 +129,7 @@ bool	acctc_json(const struct acctc *a, const struct proto_reply *rep);
 bool	acctc_errname_is(const msgpack_object *o, int code);
 int	acctc_getopt(struct acctc *a, int argc, char **argv,
 	    const char *shortopts, const struct option *longopts, int *ret);
+/* The synopsis; full: the help too, with ACCTC_COMMON_HELP. */
 void	acctc_print_usage(FILE *f, const struct acctc_cmd *cmd, bool full);
 int	acctc_usage(const struct acctc *a, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -271,8 +281,13 @@ void	out_str(FILE *f, const msgpack_object *o);
 /* prompt.c: secrets from the terminal or from standard input. */
 bool	prompt_isatty(void);
 int	prompt_password(const char *prompt, char *buf, size_t bufsz);
+/* prompt_new_password(): how often, and what use() returns to ask
+ * again (no exit status is negative). */
+#define PROMPT_TRIES	3
+#define PROMPT_AGAIN	(-1)
+typedef int prompt_use_fn(void *arg, const char *password);
 int	prompt_new_password(const char *prompt, const char *again,
-	    bool allow_empty, char *buf, size_t bufsz);
+	    bool allow_empty, prompt_use_fn *use, void *arg);
 int	prompt_stdin_line(char *buf, size_t bufsz);
 int	prompt_stdin_secret(const char *what, char *buf, size_t bufsz);
 int	prompt_secret(const char *prompt, const char *what, char *buf,

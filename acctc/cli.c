@@ -323,6 +323,8 @@ acctc_print_usage(FILE *f, const struct acctc_cmd *cmd, bool full)
 	    cmd->name, *cmd->args ? " " : "", cmd->args);
 	if (full && cmd->help != NULL)
 		fputs(cmd->help, f);
+	if (full)
+		fputs("Flags of every command:\n" ACCTC_COMMON_HELP, f);
 }
 
 /* A usage error: say why, show the synopsis, exit 2. */

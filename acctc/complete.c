@@ -157,8 +157,7 @@ static void
 complete_args(struct acctc *a, const struct acctc_cmd *cmd, char **w,
     int n, const char *cur)
 {
-	static const char common[] = "  --help\n  --json\n  --local\n"
-	    "  --socket PATH\n";
+	static const char common[] = ACCTC_COMMON_HELP;
 	struct flag_query q = { .cur = cur };
 
 	if (n > 0 && w[n - 1][0] == '-') {

@@ -87,42 +87,74 @@ read_current(bool from_stdin, char *buf, size_t bufsz)
 	return prompt_password("Current password: ", buf, bufsz);
 }
 
+/*
+ * acctc_call_quiet(), but a refusal with the code quiet is said here
+ * too, and gives PROMPT_AGAIN: the prompt asks again.
+ */
 static int
-read_new(bool from_stdin, char *buf, size_t bufsz)
+call_again(struct acctc *a, enum proto_op op, struct proto_msg *args,
+    struct proto_reply *rep, int quiet)
 {
-	if (from_stdin)
-		return prompt_stdin_line(buf, bufsz);
-	return prompt_new_password("New password: ", "Retype new password: ",
-	    false, buf, bufsz);
+	int rc = acctc_call_quiet(a, op, args, rep, quiet);
+
+	if (rc == ACCTC_EXIT_OK && rep->code != ACCT_OK) {
+		(void)acctc_refused(rep);
+		rc = PROMPT_AGAIN;
+	}
+	return rc;
 }
 
+/* What one passwd request carries besides the new password. */
+struct passwd_req {
+	struct acctc	*a;
+	const char	*user;
+	const char	*cur;		/* the current password, or NULL */
+	const char	*session;	/* or a session token, or NULL */
+	bool		 rm;
+};
+
+/*
+ * Send it: ACCTC_EXIT_OK and the result printed, or the exit status;
+ * PROMPT_AGAIN for a refusal with the code quiet (call_again()).
+ * dry_run: only prove cur or session, before the new one is asked.
+ */
 static int
-send_passwd(struct acctc *a, const char *user, const char *cur,
-    const char *session, const char *new, bool rm)
+send_passwd(const struct passwd_req *p, const char *new, bool dry_run,
+    int quiet)
 {
 	struct proto_msg args;
 	struct proto_reply rep;
 	int rc;
 
 	proto_msg_init(&args);
-	proto_kv_str_f(&args, F_USERNAME, user);
-	if (cur != NULL)
-		proto_kv_str_f(&args, F_PASSWORD, cur);
-	if (session != NULL)
-		proto_kv_str_f(&args, F_TOKEN, session);
-	if (rm)
+	proto_kv_str_f(&args, F_USERNAME, p->user);
+	if (p->cur != NULL)
+		proto_kv_str_f(&args, F_PASSWORD, p->cur);
+	if (p->session != NULL)
+		proto_kv_str_f(&args, F_TOKEN, p->session);
+	/* Neither, or both: the daemon refuses, and nothing changes. */
+	if (dry_run)
+		proto_kv_bool_f(&args, F_DRY_RUN, true);
+	else if (p->rm)
 		proto_kv_bool_f(&args, F_REMOVE, true);
-	else
+	if (!dry_run && new != NULL)
 		proto_kv_str_f(&args, F_NEW_PASSWORD, new);
-	if ((rc = acctc_call(a, OP_PASSWD, &args, &rep)) == ACCTC_EXIT_OK &&
-	    !acctc_json(a, &rep)) {
+	if ((rc = call_again(p->a, OP_PASSWD, &args, &rep, quiet)) ==
+	    ACCTC_EXIT_OK && !dry_run && !acctc_json(p->a, &rep)) {
 		printf("Password of ");
 		out_str(stdout, proto_map_get(rep.result, "username"));
-		printf(" %s.\n", rm ? "removed" : "changed");
+		printf(" %s.\n", p->rm ? "removed" : "changed");
 	}
 	proto_msg_free(&args);	/* wipes the packed secrets */
 	proto_reply_free(&rep);
 	return rc;
+}
+
+/* A new password from the prompt: one the policy refuses is asked again. */
+static int
+use_passwd(void *arg, const char *new)
+{
+	return send_passwd(arg, new, false, ACCT_ERR_POLICY);
 }
 
 /*
@@ -150,47 +182,33 @@ forgot(struct acctc *a, const char *email)
 	return rc;
 }
 
+/* One password_reset request: the mailed token, and what it sets. */
+struct reset_req {
+	struct acctc	*a;
+	const char	*token;
+};
+
 /*
- * --token TOKEN: a new password with a mailed reset or activation
- * token. The token names the account. --json: {username, activated}
+ * Send it, as send_passwd() does; dry_run: only whether the token is
+ * good, so that a terminal is not asked for a password in vain.
  */
 static int
-reset_with_token(struct acctc *a, char *token_arg, bool from_stdin)
+send_reset(const struct reset_req *p, const char *new, bool dry_run,
+    int quiet)
 {
-	char token[ACCTC_SECRET_MAX], new[ACCTC_SECRET_MAX];
 	struct proto_msg args;
 	struct proto_reply rep;
 	const msgpack_object *act;
-	int rc, later;
+	int rc;
 
-	memset(&rep, 0, sizeof(rep));
-	msgpack_unpacked_init(&rep.un);
 	proto_msg_init(&args);
-	new[0] = '\0';
-	if ((later = acctc_secret_arg(token_arg, token, sizeof(token))) == -1) {
-		rc = ACCTC_EXIT_FAIL;
-		goto out;
-	}
-	/* "-" on a pipe and no --password-stdin: no terminal to ask. */
-	if (!from_stdin && !prompt_isatty()) {
-		rc = acctc_usage(a, "standard input is not a terminal: "
-		    "use --password-stdin");
-		goto out;
-	}
-	if ((rc = acctc_connect(a)) != ACCTC_EXIT_OK)
-		goto out;
-	rc = ACCTC_EXIT_FAIL;
-	if (later && prompt_secret("Token: ", "token", token,
-	    sizeof(token)) == -1)
-		goto out;
-	if (read_new(from_stdin, new, sizeof(new)) == -1)
-		goto out;
-	proto_kv_str_f(&args, F_TOKEN, token);
-	proto_kv_str_f(&args, F_NEW_PASSWORD, new);
-	explicit_bzero(token, sizeof(token));
-	explicit_bzero(new, sizeof(new));
-	if ((rc = acctc_call(a, OP_PASSWORD_RESET, &args, &rep)) ==
-	    ACCTC_EXIT_OK && !acctc_json(a, &rep)) {
+	proto_kv_str_f(&args, F_TOKEN, p->token);
+	if (dry_run)
+		proto_kv_bool_f(&args, F_DRY_RUN, true);
+	else if (new != NULL)
+		proto_kv_str_f(&args, F_NEW_PASSWORD, new);
+	if ((rc = call_again(p->a, OP_PASSWORD_RESET, &args, &rep, quiet)) ==
+	    ACCTC_EXIT_OK && !dry_run && !acctc_json(p->a, &rep)) {
 		act = proto_map_get(rep.result, "activated");
 		if (act != NULL && act->type == MSGPACK_OBJECT_BOOLEAN &&
 		    act->via.boolean) {
@@ -203,11 +221,56 @@ reset_with_token(struct acctc *a, char *token_arg, bool from_stdin)
 			printf(".\n");
 		}
 	}
+	proto_msg_free(&args);	/* wipes the packed secrets */
+	proto_reply_free(&rep);
+	return rc;
+}
+
+static int
+use_reset(void *arg, const char *new)
+{
+	return send_reset(arg, new, false, ACCT_ERR_POLICY);
+}
+
+/*
+ * --token TOKEN: a new password with a mailed reset or activation
+ * token. The token names the account. --json: {username, activated}
+ * On a terminal the token is checked first, and a new password the
+ * policy refuses is asked again.
+ */
+static int
+reset_with_token(struct acctc *a, char *token_arg, bool from_stdin)
+{
+	char token[ACCTC_SECRET_MAX], new[ACCTC_SECRET_MAX];
+	struct reset_req req = { .a = a, .token = token };
+	int rc, later;
+
+	new[0] = '\0';
+	if ((later = acctc_secret_arg(token_arg, token, sizeof(token))) == -1)
+		return ACCTC_EXIT_FAIL;
+	/* "-" on a pipe and no --password-stdin: no terminal to ask. */
+	if (!from_stdin && !prompt_isatty()) {
+		rc = acctc_usage(a, "standard input is not a terminal: "
+		    "use --password-stdin");
+		goto out;
+	}
+	if ((rc = acctc_connect(a)) != ACCTC_EXIT_OK)
+		goto out;
+	rc = ACCTC_EXIT_FAIL;
+	if (later && prompt_secret("Token: ", "token", token,
+	    sizeof(token)) == -1)
+		goto out;
+	if (from_stdin) {
+		if (prompt_stdin_line(new, sizeof(new)) == 0)
+			rc = send_reset(&req, new, false, ACCT_OK);
+		goto out;
+	}
+	if ((rc = send_reset(&req, NULL, true, ACCT_OK)) == ACCTC_EXIT_OK)
+		rc = prompt_new_password("New password: ",
+		    "Retype new password: ", false, use_reset, &req);
 out:
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(new, sizeof(new));
-	proto_msg_free(&args);	/* wipes the packed secrets */
-	proto_reply_free(&rep);
 	return rc;
 }
 
@@ -215,15 +278,18 @@ out:
  * Change or remove the password of the account named (argv[optind]),
  * by default the caller's. session: a session token of the account
  * instead of the current password, or NULL; read_session: it is to be
- * read now (it was given as "-").
+ * read now (it was given as "-"). On a terminal the current password
+ * (or the session) is checked before a new one is asked for, as
+ * passwd(1) does, and a new one is asked again on a mismatch or when
+ * the policy refuses it.
  */
 static int
 passwd_account(struct acctc *a, int argc, char **argv, bool rm,
     bool from_stdin, char *session, int read_session)
 {
 	char cur[ACCTC_SECRET_MAX], new[ACCTC_SECRET_MAX];
+	struct passwd_req req = { .a = a, .session = session, .rm = rm };
 	struct caller me;
-	const char *user;
 	bool need_cur;
 	int rc;
 
@@ -231,13 +297,14 @@ passwd_account(struct acctc *a, int argc, char **argv, bool rm,
 		return acctc_usage(a, "too many arguments");
 	if ((rc = who_am_i(a, &me)) != ACCTC_EXIT_OK)
 		return rc;
-	user = optind < argc ? argv[optind] : me.login;
-	if (*user == '\0') {
+	req.user = optind < argc ? argv[optind] : me.login;
+	if (*req.user == '\0') {
 		acctc_warnx("your uid has no login name: name the account");
 		return ACCTC_EXIT_FAIL;
 	}
-	if (!me.admin && !me.authenticator && strcasecmp(user, me.login) != 0 &&
-	    (rc = may_not(a, user)) != ACCTC_EXIT_OK)
+	if (!me.admin && !me.authenticator &&
+	    strcasecmp(req.user, me.login) != 0 &&
+	    (rc = may_not(a, req.user)) != ACCTC_EXIT_OK)
 		return rc;
 	need_cur = !me.admin && session == NULL;
 	if (!from_stdin && (need_cur || !rm) && !prompt_isatty())
@@ -247,10 +314,20 @@ passwd_account(struct acctc *a, int argc, char **argv, bool rm,
 	    session, ACCTC_SECRET_MAX) == -1)
 		return ACCTC_EXIT_FAIL;
 	rc = ACCTC_EXIT_FAIL;
-	if ((!need_cur || read_current(from_stdin, cur, sizeof(cur)) == 0) &&
-	    (rm || read_new(from_stdin, new, sizeof(new)) == 0))
-		rc = send_passwd(a, user, need_cur ? cur : NULL, session, new,
-		    rm);
+	new[0] = '\0';
+	if (need_cur && read_current(from_stdin, cur, sizeof(cur)) == -1)
+		goto out;
+	req.cur = need_cur ? cur : NULL;
+	if (rm)
+		rc = send_passwd(&req, NULL, false, ACCT_OK);
+	else if (from_stdin) {
+		if (prompt_stdin_line(new, sizeof(new)) == 0)
+			rc = send_passwd(&req, new, false, ACCT_OK);
+	} else if ((req.cur == NULL && req.session == NULL) ||
+	    (rc = send_passwd(&req, NULL, true, ACCT_OK)) == ACCTC_EXIT_OK)
+		rc = prompt_new_password("New password: ",
+		    "Retype new password: ", false, use_passwd, &req);
+out:
 	explicit_bzero(cur, sizeof(cur));
 	explicit_bzero(new, sizeof(new));
 	return rc;

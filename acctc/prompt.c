@@ -65,11 +65,13 @@ prompt_secret(const char *prompt, const char *what, char *buf, size_t bufsz)
 }
 
 /*
- * A new password, typed twice; they must match. With allow_empty an
- * empty answer means "no password" and is not asked again.
+ * A new password, typed twice. 0 when they match (or, with
+ * allow_empty, when the first is empty: no password); 1 when they do
+ * not, or it is empty, said on stderr: ask again; -1 when the terminal
+ * cannot be read. buf is wiped unless 0.
  */
-int
-prompt_new_password(const char *prompt, const char *again, bool allow_empty,
+static int
+new_password_once(const char *prompt, const char *again, bool allow_empty,
     char *buf, size_t bufsz)
 {
 	char check[ACCTC_SECRET_MAX];
@@ -80,18 +82,53 @@ prompt_new_password(const char *prompt, const char *again, bool allow_empty,
 	if (*buf == '\0') {
 		if (allow_empty)
 			return 0;
-		acctc_warnx("empty password; --rm removes a password");
-		return -1;
+		acctc_warnx("empty password (--rm removes a password)");
+		return 1;
 	}
 	if (prompt_password(again, check, sizeof(check)) == -1)
 		rc = -1;
 	else if (strcmp(buf, check) != 0) {
 		acctc_warnx("passwords do not match");
-		rc = -1;
+		rc = 1;
 	}
 	explicit_bzero(check, sizeof(check));
-	if (rc == -1)
+	if (rc != 0)
 		explicit_bzero(buf, bufsz);
+	return rc;
+}
+
+/*
+ * Ask for a new password as passwd(1) does: typed twice, and asked
+ * again on a mismatch or when use() refuses it (a policy the daemon
+ * states), PROMPT_TRIES times in all. use(arg, buf) sends it: it
+ * returns PROMPT_AGAIN after saying why, or the exit status. Returns
+ * the last use()'s status, or ACCTC_EXIT_FAIL.
+ */
+int
+prompt_new_password(const char *prompt, const char *again, bool allow_empty,
+    prompt_use_fn *use, void *arg)
+{
+	char buf[ACCTC_SECRET_MAX];
+	int rc = PROMPT_AGAIN;
+
+	for (int i = 0; i < PROMPT_TRIES && rc == PROMPT_AGAIN; i++) {
+		switch (new_password_once(prompt, again, allow_empty, buf,
+		    sizeof(buf))) {
+		case 0:
+			rc = use(arg, buf);
+			break;
+		case 1:
+			break;
+		default:
+			rc = ACCTC_EXIT_FAIL;
+			break;
+		}
+		explicit_bzero(buf, sizeof(buf));
+	}
+	if (rc == PROMPT_AGAIN) {
+		acctc_warnx("%d tries: nothing changed", PROMPT_TRIES);
+		rc = ACCTC_EXIT_FAIL;
+	}
 	return rc;
 }
 

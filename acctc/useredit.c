@@ -34,7 +34,7 @@ struct user_opts {
 	bool		 activate;	/* users add */
 	bool		 pw_stdin;
 	char		*pw_arg;	/* -p, in argv: wiped once sent */
-	char		*password;	/* pw_arg or pwbuf; NULL: none */
+	const char	*password;	/* pw_arg, pwbuf or the prompt's */
 	char		 pwbuf[ACCTC_SECRET_MAX];
 };
 
@@ -76,7 +76,8 @@ enum {
 	{ "expires",		ARG,	NULL, OPT_EXPIRES }, \
 	{ "password-max-age",	ARG,	NULL, OPT_MAX_AGE }, \
 	{ "must-change",	NOARG,	NULL, OPT_MUST_CHANGE }, \
-	{ "no-must-change",	NOARG,	NULL, OPT_NO_MUST_CHANGE }
+	{ "no-must-change",	NOARG,	NULL, OPT_NO_MUST_CHANGE }, \
+	{ "disable-2fa",	NOARG,	NULL, OPT_DISABLE_2FA }
 
 static const struct option add_lopts[] = {
 	USER_LONGOPTS,
@@ -88,7 +89,6 @@ static const struct option add_lopts[] = {
 
 static const struct option mod_lopts[] = {
 	USER_LONGOPTS,
-	{ "disable-2fa",	NOARG,	NULL, OPT_DISABLE_2FA },
 	{ "unlock",		NOARG,	NULL, OPT_UNLOCK },
 	{ NULL, 0, NULL, 0 }
 };
@@ -414,70 +414,101 @@ print_activation(const struct proto_reply *rep)
 	return ACCTC_EXIT_FAIL;
 }
 
+/* One users add: the request, and its answer printed. */
+struct add_req {
+	struct acctc		*a;
+	const char		*user;
+	struct user_opts	*o;
+	bool			 asked;	/* the password is the prompt's */
+};
+
+/*
+ * Create (or restore) the account, asking whether to restore when a
+ * deleted one has the name. The exit status, or PROMPT_AGAIN when the
+ * policy refused a password the prompt asked for (the daemon's words,
+ * which state the rule, are printed).
+ */
+static int
+add_account(const struct add_req *q)
+{
+	const struct user_opts *o = q->o;
+	const msgpack_object *restored;
+	struct proto_reply rep;
+	int rc, restore = o->restore;
+
+	if ((rc = add_call(q->a, q->user, o, restore, &rep)) ==
+	    ACCTC_EXIT_OK && rep.code == ACCT_ERR_DELETED) {
+		if ((restore = ask_restore(q->user)) == UNSET)
+			rc = acctc_refused(&rep);
+		else {
+			proto_reply_free(&rep);
+			rc = add_call(q->a, q->user, o, restore, &rep);
+		}
+	}
+	if (rc != ACCTC_EXIT_OK) {
+		if (rep.code == ACCT_ERR_DELETED)
+			list_deleted(q->a, q->user);
+		if (rep.code == ACCT_ERR_POLICY && q->asked)
+			rc = PROMPT_AGAIN;
+	} else if (!acctc_json(q->a, &rep)) {
+		restored = proto_map_get(rep.result, "restored");
+		print_account_done(&rep, restored != NULL &&
+		    restored->type == MSGPACK_OBJECT_BOOLEAN &&
+		    restored->via.boolean ? "restored" : "created");
+		if (o->activate)
+			rc = print_activation(&rep);
+	} else if (is_false(proto_map_get(rep.result, "activation_mailed")))
+		rc = ACCTC_EXIT_FAIL;
+	proto_reply_free(&rep);
+	return rc;
+}
+
+/* The prompt's password: empty is none. */
+static int
+add_prompted(void *arg, const char *pw)
+{
+	const struct add_req *q = arg;
+
+	q->o->password = *pw != '\0' ? pw : NULL;
+	return add_account(q);
+}
+
 /*
  * --json: {user: ACCOUNT, restored: bool}, and with --activate
  * activation_mailed: bool, mail: "sent", "queued" or "failed" and, when
  * not mailed, warning and mail_error (an error name); exit 1 then.
  * Without -p or --password-stdin a terminal is asked for the password
- * (empty: none); anything else creates the account without one. With
- * --activate nobody is asked: the user chooses it with the mailed link.
+ * (empty: none), again on a mismatch or a policy refusal; anything
+ * else creates the account without one. With --activate nobody is
+ * asked: the user chooses it with the mailed link.
  */
 int
 cmd_users_add(struct acctc *a, int argc, char **argv)
 {
 	struct user_opts o;
-	struct proto_reply rep;
-	const char *user = NULL;	/* set when opts_parse() returns -1 */
-	const msgpack_object *restored;
-	int rc, restore;
+	/* user is set when opts_parse() returns -1. */
+	struct add_req q = { .a = a, .o = &o, .user = "" };
+	int rc;
 
-	if ((rc = opts_parse(a, argc, argv, add_lopts, &o, &user)) >= 0) {
+	if ((rc = opts_parse(a, argc, argv, add_lopts, &o, &q.user)) >= 0) {
 		opts_wipe(&o);
 		return rc;
 	}
-	memset(&rep, 0, sizeof(rep));
-	msgpack_unpacked_init(&rep.un);
 	/* Fail on an absent daemon before asking for any password. */
 	if ((rc = acctc_connect(a)) != ACCTC_EXIT_OK)
 		goto out;
 	rc = ACCTC_EXIT_FAIL;
 	if (password_given(&o) == -1)
 		goto out;
-	if (o.password == NULL && !o.pw_stdin && !o.activate &&
-	    prompt_isatty()) {
-		if (prompt_new_password("Password (empty for none): ",
-		    "Retype password: ", true, o.pwbuf, sizeof(o.pwbuf)) == -1)
-			goto out;
-		if (o.pwbuf[0] != '\0')
-			o.password = o.pwbuf;
-	}
-	restore = o.restore;
-	if ((rc = add_call(a, user, &o, restore, &rep)) == ACCTC_EXIT_OK &&
-	    rep.code == ACCT_ERR_DELETED) {
-		if ((restore = ask_restore(user)) == UNSET)
-			rc = acctc_refused(&rep);
-		else {
-			proto_reply_free(&rep);
-			rc = add_call(a, user, &o, restore, &rep);
-		}
-	}
-	if (rc != ACCTC_EXIT_OK) {
-		if (rep.code == ACCT_ERR_DELETED)
-			list_deleted(a, user);
-		goto out;
-	}
-	if (!acctc_json(a, &rep)) {
-		restored = proto_map_get(rep.result, "restored");
-		print_account_done(&rep, restored != NULL &&
-		    restored->type == MSGPACK_OBJECT_BOOLEAN &&
-		    restored->via.boolean ? "restored" : "created");
-		if (o.activate)
-			rc = print_activation(&rep);
-	} else if (is_false(proto_map_get(rep.result, "activation_mailed")))
-		rc = ACCTC_EXIT_FAIL;
+	q.asked = o.password == NULL && !o.pw_stdin && !o.activate &&
+	    prompt_isatty();
+	if (q.asked)
+		rc = prompt_new_password("Password (empty for none): ",
+		    "Retype password: ", true, add_prompted, &q);
+	else
+		rc = add_account(&q);
 out:
 	opts_wipe(&o);
-	proto_reply_free(&rep);
 	return rc;
 }
 

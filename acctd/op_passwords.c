@@ -47,6 +47,29 @@ prove(struct ctx *x, struct proto_request *req)
 	    "session token) is required");
 }
 
+/*
+ * dry_run: the proof alone, so that a prompt can stop at a wrong
+ * current password before it asks for a new one. The same check as a
+ * change (throttled, audited), and nothing written but what it writes.
+ */
+static int
+check_only(struct ctx *x, struct proto_request *req, struct proto_msg *res,
+    bool remove)
+{
+	int rc;
+
+	if (remove || PROTO_HAS(req, F_NEW_PASSWORD))
+		return ctx_fail(x, ACCT_ERR_INVALID, "dry_run checks the "
+		    "current password only: no new password or remove");
+	if (!PROTO_HAS(req, F_PASSWORD) && !PROTO_HAS(req, F_TOKEN))
+		return ctx_fail(x, ACCT_ERR_INVALID, "dry_run needs the "
+		    "current password (or a session token) to check");
+	if ((rc = prove(x, req)) != ACCT_OK)
+		return rc;
+	proto_kv_str(res, "username", x->username);
+	return ACCT_OK;
+}
+
 int
 h_passwd(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
@@ -59,6 +82,8 @@ h_passwd(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	char *hash = NULL;
 	int rc;
 
+	if (PROTO_HAS(req, F_DRY_RUN) && req->arg[F_DRY_RUN].b)
+		return check_only(x, req, res, remove);
 	if (remove == PROTO_HAS(req, F_NEW_PASSWORD))
 		return ctx_fail(x, ACCT_ERR_INVALID, "give either a new "
 		    "password or remove=true");
@@ -125,13 +150,20 @@ h_password_reset(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
 {
 	const struct proto_value *pw = &req->arg[F_NEW_PASSWORD];
+	bool dry_run = PROTO_HAS(req, F_DRY_RUN) && req->arg[F_DRY_RUN].b;
 	char owner[33], *hash = NULL;
 	struct account a;
 	bool activation;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	if (validate_password(&x->cfg, pw->str, pw->len, x->err,
+	if (dry_run && PROTO_HAS(req, F_NEW_PASSWORD))
+		return ctx_fail(x, ACCT_ERR_INVALID, "dry_run checks the "
+		    "token only: no new password");
+	if (!dry_run && !PROTO_HAS(req, F_NEW_PASSWORD))
+		return ctx_fail(x, ACCT_ERR_INVALID, "missing argument "
+		    "'new_password'");
+	if (!dry_run && validate_password(&x->cfg, pw->str, pw->len, x->err,
 	    sizeof(x->err)) == -1)
 		return ACCT_ERR_POLICY;
 	if (resetlink_check(req->arg[F_TOKEN].str, owner, &activation) !=
@@ -139,6 +171,15 @@ h_password_reset(struct ctx *x, struct proto_request *req,
 		account_free(&a);
 		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid or expired "
 		    "token");
+	}
+	/* Whoever holds the token may set the password and learn the
+	 * name that way: telling it without using the token tells no
+	 * more, and a guess at a token gets the same answer either way. */
+	if (dry_run) {
+		proto_kv_str(res, "username", a.username);
+		proto_kv_bool(res, "activation", activation);
+		account_free(&a);
+		return ACCT_OK;
 	}
 	rc = hash_password(&x->cfg, &x->hc, pw->str, pw->len, &hash);
 	/* Claim the token: of two confirmations, one deletes it. */

@@ -74,7 +74,7 @@ enum proto_field {
 	F_PURGE,		/* user_rm: erase the row, not just mark it */
 	F_FIRST_LINE,		/* user_import: the file's line data starts at */
 	F_COLUMNS,		/* user_import: the CSV header data is under */
-	F_DRY_RUN,		/* user_import: check, then roll back */
+	F_DRY_RUN,		/* check, change nothing: user_import, passwd... */
 	F__COUNT
 };
 

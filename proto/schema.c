@@ -70,7 +70,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_HELLO]	 = { "hello", 0, 0 },
 	[OP_USER_ADD]	 = { "user_add",
 	    FB(F_USERNAME) | ACCOUNT_FIELDS | FB(F_NEW_PASSWORD) |
-	    FB(F_RESTORE) | FB(F_ACTIVATE) | FB(F_ID), FB(F_USERNAME) },
+	    FB(F_RESTORE) | FB(F_ACTIVATE) | FB(F_ID) | FB(F_DISABLE_2FA),
+	    FB(F_USERNAME) },
 	[OP_USER_SHOW]	 = { "user_show", FB(F_USERNAME), FB(F_USERNAME) },
 	[OP_USER_LIST]	 = { "user_list",
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY) |
@@ -82,10 +83,13 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_USER_RM]	 = { "user_rm", FB(F_USERNAME) | FB(F_PURGE) | FB(F_ID),
 	    FB(F_USERNAME) },
 	[OP_USERS_RESET] = { "users_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
-	/* password: the current one; token: a session, for SSO accounts */
+	/* password: the current one; token: a session, for SSO accounts;
+	 * dry_run: prove it and change nothing, before a prompt asks for
+	 * the new one */
 	[OP_PASSWD]	 = { "passwd",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_NEW_PASSWORD) |
-	    FB(F_REMOVE) | FB(F_TOKEN) | FB(F_REMOTE_ADDR), 0 },
+	    FB(F_REMOVE) | FB(F_TOKEN) | FB(F_REMOTE_ADDR) | FB(F_DRY_RUN),
+	    0 },
 	[OP_LOGIN]	 = { "login",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_SERVICE) |
 	    FB(F_REMOTE_ADDR) | FB(F_SESSION) | FB(F_SCOPE) | FB(F_LIFETIME) |
@@ -110,8 +114,9 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	/* remote_addr: the end user's, for the per-source mail limit */
 	[OP_PASSWORD_FORGOT] = { "password_forgot", FB(F_EMAIL) |
 	    FB(F_REMOTE_ADDR), FB(F_EMAIL) },
+	/* dry_run: is the token good, without a new password or using it */
 	[OP_PASSWORD_RESET] = { "password_reset",
-	    FB(F_TOKEN) | FB(F_NEW_PASSWORD), FB(F_TOKEN) | FB(F_NEW_PASSWORD) },
+	    FB(F_TOKEN) | FB(F_NEW_PASSWORD) | FB(F_DRY_RUN), FB(F_TOKEN) },
 	[OP_USER_RESET_PASSWORD] = { "user_reset_password", FB(F_USERNAME),
 	    FB(F_USERNAME) },
 	/* A session for a user the caller authenticated itself (SSO). */

@@ -1,7 +1,8 @@
 /*
  * test_acctc_twofa.c: the real acctc against the real acctd for
  * two-factor authentication: users 2fa enable/disable, for oneself and
- * as an admin, auth test with a two-factor code, recovery codes. Exit
+ * as an admin, users add --disable-2fa, auth test with a two-factor
+ * code, recovery codes. Exit
  * status, --json, and that no secret is printed where it does not
  * belong.
  */
@@ -328,6 +329,47 @@ test_2fa_self(void **state)
 	th_result_free(&r);
 }
 
+/*
+ * users add --disable-2fa, as PhotoPrism's: a new account has
+ * two-factor authentication off anyway; a restored one would keep the
+ * secret it had when deleted, and loses it with the flag.
+ */
+static void
+test_add_disable_2fa(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	char *secret, code[8];
+
+	TH_RUN(d, NULL, 0, "users", "add", "--disable-2fa", "-p",
+	    "Fay-Pass-1", "fay");
+	assert_string_equal(r.out, "Account fay created.\n");
+	assert_int_equal(th_account_int(d, "fay", "two_factor"), 0);
+	secret = enrol_admin(d, "fay");
+	settle();
+	totp_code(secret, step_now(), code);
+	TH_RUN(d, NULL, 0, "users", "2fa", "enable", "--code", code, "fay");
+	assert_int_equal(th_account_int(d, "fay", "two_factor"), 1);
+	/* Deleted and restored, it is still on... */
+	TH_RUN(d, NULL, 0, "users", "rm", "fay");
+	TH_RUN(d, NULL, 0, "users", "add", "--restore", "fay");
+	assert_int_equal(th_account_int(d, "fay", "two_factor"), 1);
+	/* ...unless the restore says --disable-2fa. */
+	TH_RUN(d, NULL, 0, "users", "rm", "fay");
+	TH_RUN(d, NULL, 0, "users", "add", "--restore", "--disable-2fa", "fay");
+	assert_string_equal(r.out, "Account fay restored.\n");
+	assert_int_equal(th_account_int(d, "fay", "two_factor"), 0);
+	assert_int_equal(th_db_int(d, "SELECT count(*) FROM recovery_codes r "
+	    "JOIN accounts a ON a.id = r.account_id WHERE a.username = 'fay' "
+	    "AND a.deleted_at IS NULL", NULL), 0);
+	assert_int_equal(th_db_int(d, "SELECT totp_secret IS NULL FROM "
+	    "accounts WHERE username = 'fay' AND deleted_at IS NULL", NULL), 1);
+	/* No code asked for. */
+	TH_RUN(d, "Fay-Pass-1\n", 0, "auth", "test", "--password-stdin",
+	    "fay");
+	th_result_free(&r);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, th_teardown)
 
 int
@@ -337,6 +379,7 @@ main(void)
 		T(test_2fa),
 		T(test_2fa_json),
 		T(test_2fa_self),
+		T(test_add_disable_2fa),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

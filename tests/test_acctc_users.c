@@ -129,6 +129,168 @@ test_help_version(void **state)
 	th_result_free(&r);
 }
 
+static bool
+name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/*
+ * The names of the commands `acctc --help` lists (th_keep'd, at most
+ * max): the words of a line up to the first that is no name's, such as
+ * USERNAME, [flags] or --yes.
+ */
+static int
+command_names(char **names, int max)
+{
+	struct th_result r = { 0 };
+	const char *l;
+	int n = 0;
+
+	assert_int_equal(th_acctc_v(NULL, NULL, NULL, (const char *const[]){
+	    "--help", NULL }, &r), 0);
+	assert_non_null(l = strstr(r.out, "\ncommands:\n"));
+	for (l += 11; strncmp(l, "  ", 2) == 0 && n < max;
+	    l += strcspn(l, "\n") + 1) {
+		const char *p = l + 2, *e = p;
+
+		/* Name words start with a lower-case letter or digit. */
+		while (name_start(*e)) {
+			e += strcspn(e, " \n");
+			if (*e == ' ' && name_start(e[1]))
+				e++;
+		}
+		names[n++] = th_keep(strndup(p, (size_t)(e - p)));
+	}
+	th_result_free(&r);
+	return n;
+}
+
+/* Run acctc with the words of cmd, then more (NULL-terminated). */
+static int
+run_words(const char *cmd, const char *const *more, struct th_result *r)
+{
+	const char *args[16];
+	char *copy = th_keep(strdup(cmd)), *save, *w;
+	int n = 0;
+
+	for (w = strtok_r(copy, " ", &save); w != NULL && n < 8;
+	    w = strtok_r(NULL, " ", &save))
+		args[n++] = w;
+	for (; *more != NULL && n < 15; more++)
+		args[n++] = *more;
+	args[n] = NULL;
+	return th_acctc_v(NULL, NULL, NULL, args, r);
+}
+
+/*
+ * In the help of a command, each flag that takes a value says its
+ * default, on its line or the lines under it; users mod says once that
+ * a flag not given leaves its property as it is, and passwd's --forgot
+ * and --token choose what it does, with nothing to default to.
+ */
+static void
+assert_defaults_shown(const char *cmd, const char *help)
+{
+	for (const char *l = help; *l != '\0'; l += strcspn(l, "\n") +
+	    (l[strcspn(l, "\n")] != '\0')) {
+		const char *p = l + strspn(l, " "), *m, *end = l;
+		char flag[64];
+
+		if (*p != '-' || l == p)
+			continue;
+		/* "-n, --count LIMIT": the last flag of the line. */
+		while ((m = strstr(p, ", -")) != NULL && m < l + strcspn(l,
+		    "\n"))
+			p = m + 2;
+		snprintf(flag, sizeof(flag), "%.*s", (int)strcspn(p, " \n"), p);
+		m = p + strlen(flag);
+		if (*m != ' ' || m[1] < 'A' || m[1] > 'Z')
+			continue;	/* no value */
+		if (strcmp(cmd, "users mod") == 0 || (strcmp(cmd, "passwd") ==
+		    0 && (strcmp(flag, "--forgot") == 0 ||
+		    strcmp(flag, "--token") == 0)))
+			continue;
+		/* The block: this line and those indented under its text. */
+		do
+			end += strcspn(end, "\n") + 1;
+		while (strncmp(end, "                           ", 27) == 0);
+		if (!th_memmem(l, (size_t)(end - l), "default"))
+			fail_msg("%s --help: %s says no default:\n%.*s", cmd,
+			    flag, (int)(end - l), l);
+	}
+}
+
+/*
+ * Every command and every group of them (users, users 2fa, audit...)
+ * answers --help, and help NAME, on stdout with exit 0: a command with
+ * its usage, its flags and their defaults, and the flags all take; a
+ * group with each of its commands and what it does.
+ */
+static void
+test_help_everywhere(void **state)
+{
+	struct th_result r = { 0 };
+	char *names[64], group[64], help[80];
+	int n = command_names(names, 64), groups = 0;
+
+	(void)state;
+	assert_true(n >= 25);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(run_words(names[i], (const char *const[]){
+		    "--help", NULL }, &r), 0);
+		assert_string_equal(r.err, "");
+		assert_true(strncmp(r.out, "usage: acctc ", 13) == 0);
+		assert_true(th_contains(r.out, names[i]));
+		assert_true(th_contains(r.out, "--socket PATH        the daemon's "
+		    "socket (default: $ACCTC_SOCKET,"));
+		assert_true(th_contains(r.out, "--json "));
+		assert_defaults_shown(names[i], r.out);
+		/* Each proper prefix of the name is a group. */
+		for (const char *sp = names[i]; (sp = strchr(sp, ' ')) != NULL;
+		    sp++) {
+			snprintf(group, sizeof(group), "%.*s",
+			    (int)(sp - names[i]), names[i]);
+			assert_int_equal(run_words(group, (const char *const[]){
+			    "--help", NULL }, &r), 0);
+			assert_string_equal(r.err, "");
+			for (int j = 0; j < n; j++)
+				if (strncmp(names[j], group, strlen(group)) ==
+				    0 && names[j][strlen(group)] == ' ' &&
+				    !th_contains(r.out, names[j]))
+					fail_msg("%s --help does not list %s:\n%s",
+					    group, names[j], r.out);
+			assert_true(th_contains(r.out, "default"));
+			snprintf(help, sizeof(help), "help %s", group);
+			assert_int_equal(run_words(help, (const char *const[]){
+			    NULL }, &r), 0);
+			assert_true(th_contains(r.out, names[i]));
+			groups++;
+		}
+	}
+	assert_true(groups >= 10);
+	/* The two-word group, with what its commands do. */
+	assert_int_equal(run_words("users 2fa --help", (const char *const[]){
+	    NULL }, &r), 0);
+	assert_true(th_contains(r.out, "  users 2fa enable "));
+	assert_true(th_contains(r.out, "      Turn off two-factor"));
+	assert_int_equal(run_words("help users 2fa", (const char *const[]){
+	    NULL }, &r), 0);
+	assert_true(th_contains(r.out, "  users 2fa disable USERNAME\n"));
+	assert_int_equal(run_words("users 2fa", (const char *const[]){
+	    NULL }, &r), 2);
+	assert_true(th_contains(r.err, "users 2fa: command missing"));
+	assert_int_equal(run_words("users 2fa on", (const char *const[]){
+	    NULL }, &r), 2);
+	assert_true(th_contains(r.err, "unknown command: users 2fa on"));
+	/* A default as PhotoPrism's help shows it. */
+	assert_int_equal(run_words("users add --help", (const char *const[]){
+	    NULL }, &r), 0);
+	assert_true(th_contains(r.out, "admin, user, viewer or guest\n"
+	    "                           (default: user)\n"));
+	th_result_free(&r);
+}
+
 static void
 test_usage_errors(void **state)
 {
@@ -679,6 +841,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_help_version),
+		T(test_help_everywhere),
 		T(test_usage_errors),
 		T(test_unreachable),
 		T(test_hello),

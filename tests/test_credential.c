@@ -1,8 +1,8 @@
 /*
  * test_credential.c: the one credential check (acctd/credential.c), as
- * real peers under distinct uids meet it: guessing through passwd,
- * totp_enroll and totp_confirm is locked, counted and audited like a
- * login; sessions do not replace passwords; busy answers do not tell
+ * real peers under distinct uids meet it: guessing through passwd
+ * (its dry run too), totp_enroll and totp_confirm is locked, counted
+ * and audited like a login; sessions do not replace passwords; busy answers do not tell
  * accounts apart; a local user's flood leaves services their workers;
  * a service without addresses is slowed, not locked; a right password
  * and code never lock.
@@ -163,6 +163,48 @@ test_passwd_guessing_locks(void **state)
 	as(&plain, ACCT_OK, "passwd",
 	    { S("password", NOBODY_PW), S("new_password", "changed-at-last") });
 	assert_int_equal(failures(d, "nobody"), 0);
+}
+
+/*
+ * passwd's dry run, which lets a prompt stop at a wrong current
+ * password before it asks for a new one, is the same check: counted,
+ * locked, audited; right, it resets the count and changes nothing.
+ */
+static void
+test_passwd_dry_run_is_the_check(void **state)
+{
+	struct th_daemon *d = *state;
+	char *before;
+
+	NEED_ROOT();
+	before = th_keep(strdup(hash_of(d, "nobody")));
+	as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("password", "guess-number-x"), B("dry_run", true) });
+	assert_int_equal(failures(d, "nobody"), 1);
+	assert_int_equal(audited(d, "passwd", "nobody", "FAILED"), 1);
+	as(&plain, ACCT_OK, "passwd",
+	    { S("password", NOBODY_PW), B("dry_run", true) });
+	assert_int_equal(failures(d, "nobody"), 0);
+	assert_int_equal(audited(d, "passwd", "nobody", "OK"), 1);
+	assert_string_equal(hash_of(d, "nobody"), before);
+	/* Only a check: nothing to set or remove with it, and something
+	 * to check. */
+	as(&plain, ACCT_ERR_INVALID, "passwd", { S("password", NOBODY_PW),
+	    S("new_password", "taken-over-pw"), B("dry_run", true) });
+	as(&plain, ACCT_ERR_INVALID, "passwd", { S("password", NOBODY_PW),
+	    B("remove", true), B("dry_run", true) });
+	as(NULL, ACCT_ERR_INVALID, "passwd", { S("username", "nobody"),
+	    B("dry_run", true) });
+	/* Others' accounts are refused as before. */
+	as(&plain, ACCT_ERR_DENIED, "passwd", { S("username", "alice"),
+	    S("password", ALICE_PW), B("dry_run", true) });
+	for (int i = 0; i < 3; i++)
+		as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+		    { S("password", "guess-number-y"), B("dry_run", true) });
+	as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
+	    { S("password", NOBODY_PW), B("dry_run", true) });
+	assert_int_equal(audited(d, "passwd", "nobody", "LOCKED"), 1);
+	assert_string_equal(hash_of(d, "nobody"), before);
 }
 
 /* A service acting for a user meets the lock a login set. */
@@ -512,6 +554,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_passwd_dry_run_is_the_check,
+		    setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_passwd_guessing_locks,
 		    setup, th_teardown),
 		cmocka_unit_test_setup_teardown(

@@ -480,10 +480,12 @@ test_schema_matches_contract(void **state)
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY) |
 	    FB(F_FILTER));
 	/* token: a session proves an SSO account (SPEC section 7);
-	 * remote_addr: the user's address, for the throttle and audit. */
+	 * remote_addr: the user's address, for the throttle and audit;
+	 * dry_run: the current password checked before a prompt asks for
+	 * the new one. */
 	assert_int_equal(proto_ops[OP_PASSWD].allowed, FB(F_USERNAME) |
 	    FB(F_PASSWORD) | FB(F_NEW_PASSWORD) | FB(F_REMOVE) | FB(F_TOKEN) |
-	    FB(F_REMOTE_ADDR));
+	    FB(F_REMOTE_ADDR) | FB(F_DRY_RUN));
 }
 
 /* acctd-protocol(7)'s table of arguments is the schema's, row for row. */

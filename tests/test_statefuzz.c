@@ -118,7 +118,7 @@ struct fz {
 	bool			 verbose;	/* ACCT_FUZZ_VERBOSE: each step */
 	/* What the request being made set. */
 	char			 new_pw[64];
-	bool			 remove, unlock, sent_user;
+	bool			 remove, unlock, sent_user, dry_run;
 	/* The step being checked. */
 	int			 peer;
 	int			 op;		/* enum proto_op, -1 unknown */
@@ -493,14 +493,17 @@ kv_field(struct fz *f, struct proto_msg *m, enum proto_field k,
 		proto_kv_bool(m, key, chance(f, 75));
 		return;
 	case F_REMOVE:
-	case F_UNLOCK: {
+	case F_UNLOCK:
+	case F_DRY_RUN: {
 		bool b = chance(f, 50);
 
 		proto_kv_bool(m, key, b);
 		if (k == F_REMOVE)
 			f->remove = b;
-		else
+		else if (k == F_UNLOCK)
 			f->unlock = b;
+		else
+			f->dry_run = b;
 		return;
 	}
 	default:
@@ -597,7 +600,7 @@ make_request(struct fz *f, struct proto_msg *m, int *opp, char *user,
 	    PLAIN : a_name(f));
 	*opp = op;
 	f->new_pw[0] = '\0';
-	f->remove = f->unlock = f->sent_user = false;
+	f->remove = f->unlock = f->sent_user = f->dry_run = false;
 	if (op < 0)
 		return ONE_OF(f, "user_drop", "HELLO", "");
 	allowed = proto_ops[op].allowed;
@@ -730,7 +733,9 @@ learn(struct fz *f, int op, const msgpack_object *res)
 		break;
 	case OP_USER_MOD:
 	case OP_PASSWD:
-		if (op == OP_USER_MOD && f->new_pw[0] == '\0')
+		/* A dry run of passwd only checked the current one. */
+		if ((op == OP_USER_MOD && f->new_pw[0] == '\0') ||
+		    (op == OP_PASSWD && f->dry_run))
 			break;
 		if (i >= 0)
 			snprintf(f->pw[i], sizeof(f->pw[i]), "%s",
