@@ -82,6 +82,13 @@ struct th_cred {
 	gid_t		 groups[8];
 };
 bool	th_is_root(void);
+/* In a cmocka test that must take other uids: skipped, and said, if not root. */
+#define TH_NEED_ROOT() do {						\
+	if (!th_is_root()) {						\
+		print_message("not root: cannot take other uids\n");	\
+		skip();							\
+	}								\
+} while (0)
 /*
  * Fork; the child takes cred and runs fn(arg, out), exiting with its
  * return value (0..255); what it writes to out comes back in buf

@@ -36,13 +36,6 @@
 /* uid 65534 is "nobody": its own account is the account "nobody". */
 static const struct th_cred plain = { TH_NOBODY, TH_NOBODY, 0, { 0 } };
 
-#define NEED_ROOT() do {						\
-	if (!th_is_root()) {						\
-		print_message("not root: cannot take other uids\n");	\
-		skip();							\
-	}								\
-} while (0)
-
 /* One turn of a dialogue: wait for the text, then type the answer
  * and Enter (NULL: type nothing). */
 struct turn {
@@ -185,7 +178,7 @@ test_wrong_current_stops(void **state)
 		{ NULL, NULL },
 	};
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(converse(d, &plain, turns, ARGS("passwd")), 1);
 	if (strstr(screen, "New password") != NULL)
 		fail_msg("a new password was asked for:\n%s", screen);
@@ -214,7 +207,7 @@ test_mismatch_asks_again(void **state)
 		{ NULL, NULL },
 	};
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(converse(d, &plain, turns, ARGS("passwd")), 0);
 	assert_int_equal(th_count(screen, "Current password: "), 1);
 	assert_int_equal(th_count(screen, "New password: "), 2);
@@ -256,7 +249,7 @@ test_policy_asks_again(void **state)
 		{ NULL, NULL },
 	};
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(converse(d, &plain, turns, ARGS("passwd")), 1);
 	assert_int_equal(th_count(screen, "New password: "), 3);
 	assert_true(th_password_is(d, "nobody", NOBODY_PW));
@@ -280,7 +273,7 @@ test_admin_sets(void **state)
 		{ NULL, NULL },
 	};
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(converse(d, NULL, turns, ARGS("passwd", "nobody")),
 	    0);
 	assert_false(th_contains(screen, "Current password"));
@@ -320,7 +313,7 @@ test_users_add(void **state)
 		{ NULL, NULL },
 	};
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(converse(d, NULL, turns, ARGS("users", "add",
 	    "carol")), 0);
 	assert_not_shown("Carol-Pass");
@@ -386,7 +379,7 @@ test_token_checked_first(void **state)
 		{ NULL, NULL },
 	};
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	snprintf(extra, sizeof(extra), "password_min_length = " MIN_LENGTH
 	    "\nsendmail_command = /usr/bin/tee %s/mail.txt\n"
 	    "mail_from = acctd@example.org\n"

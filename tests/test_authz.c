@@ -183,19 +183,12 @@ teardown(void **state)
 	return th_teardown(state);
 }
 
-#define NEED_ROOT() do {						\
-	if (!th_is_root()) {						\
-		print_message("not root: cannot take other uids\n");	\
-		skip();							\
-	}								\
-} while (0)
-
 /* ---- a plain local user ---- */
 
 static void
 test_plain_hello(void **state)
 {
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	hello_as(*state, &plain, "uid=65534 gid=65534 user=nobody "
 	    "classes=user");
 	/* Unknown uid: no login name. */
@@ -209,7 +202,7 @@ test_plain_denied(void **state)
 	struct th_daemon *d = *state;
 	char *before;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	before = dump(d);
 	assert_as(&plain, ACCT_ERR_DENIED, "user_list", { { NULL } });
 	assert_as(&plain, ACCT_ERR_DENIED, "user_list",
@@ -252,7 +245,7 @@ test_plain_passwd_other(void **state)
 	struct th_daemon *d = *state;
 	char *before;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	before = dump(d);
 	/* Even with alice's right password: not his account. */
 	assert_as(&plain, ACCT_ERR_DENIED, "passwd",
@@ -281,7 +274,7 @@ test_plain_passwd_self(void **state)
 	struct th_daemon *d = *state;
 	char *before;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	before = dump_state(d);
 	/* A wrong current password: refused, counted and audited like a
 	 * failed login, and nothing else written. */
@@ -336,7 +329,7 @@ test_plain_passwd_self_missing(void **state)
 	struct th_daemon *d = *state;
 	struct proto_msg m;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", "nobody");
 	proto_kv_bool(&m, "remove", true);
@@ -378,7 +371,7 @@ admin_can(const struct th_daemon *d, const struct th_cred *cred,
 static void
 test_admin_supplementary(void **state)
 {
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	hello_as(*state, &admin_sup, "uid=65534 gid=65534 user=nobody "
 	    "classes=admin,authenticator,user");
 	admin_can(*state, &admin_sup, "made-by-sup");
@@ -387,7 +380,7 @@ test_admin_supplementary(void **state)
 static void
 test_admin_primary(void **state)
 {
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	hello_as(*state, &admin_pri, "uid=65534 gid=4242 user=nobody "
 	    "classes=admin,authenticator,user");
 	admin_can(*state, &admin_pri, "made-by-pri");
@@ -401,7 +394,7 @@ test_other_groups(void **state)
 	    { 4241, 4244, 42420, 24 } };
 	struct th_daemon *d = *state;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	hello_as(d, &many, "uid=65534 gid=100 user=nobody classes=user");
 	assert_as(&many, ACCT_ERR_DENIED, "user_list", { { NULL } });
 }
@@ -414,7 +407,7 @@ test_auth_group(void **state)
 	struct th_daemon *d = *state;
 	char *before;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	hello_as(d, &auth_sup, "uid=65534 gid=65534 user=nobody "
 	    "classes=authenticator,user");
 	hello_as(d, &auth_pri, "uid=65534 gid=4243 user=nobody "
@@ -476,7 +469,7 @@ test_groups_reload(void **state)
 {
 	struct th_daemon *d = *state;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_as(&plain, ACCT_ERR_DENIED, "user_list", { { NULL } });
 	/* Make nobody's own group the admin group. */
 	d->admin_gid = TH_NOBODY;
@@ -523,7 +516,7 @@ test_per_uid_limit(void **state)
 	struct proto_reply rep;
 	int fds[3], fd;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(th_up(d, "max_connections_per_uid = 2\n"), 0);
 	for (int i = 0; i < 2; i++) {
 		fds[i] = connect_as(&plain, d->sock);
@@ -587,7 +580,7 @@ test_acctc_as_nobody(void **state)
 	struct th_daemon *d = *state;
 	struct th_result r;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	if (th_acctc_bin() == NULL) {
 		print_message("ACCTC_BIN not set\n");
 		skip();
@@ -650,7 +643,7 @@ test_refusal_says_the_way_out(void **state)
 	struct group *users = getgrgid(100);
 	char want[256];
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	TH_RUN_AS(d, &plain, NULL, 1, "users", "ls");
 	assert_string_equal(r.err, "acctc: permission denied: users ls needs "
 	    "an admin: run it as root or as a member of group 4242\n");

@@ -34,13 +34,6 @@ static const struct th_cred authn = { TH_NOBODY, TH_NOBODY, 1,
 #define as(cred, want, ...)	th_assert_as(d->sock, (cred), (want), \
 	__VA_ARGS__)
 
-#define NEED_ROOT() do {						\
-	if (!th_is_root()) {						\
-		print_message("not root: cannot take other uids\n");	\
-		skip();							\
-	}								\
-} while (0)
-
 static int
 up(void **state, const char *extra)
 {
@@ -144,7 +137,7 @@ test_passwd_guessing_locks(void **state)
 	struct th_daemon *d = *state;
 	char *before;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	before = th_keep(strdup(hash_of(d, "nobody")));
 	for (int i = 0; i < 3; i++)
 		as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
@@ -176,7 +169,7 @@ test_passwd_dry_run_is_the_check(void **state)
 	struct th_daemon *d = *state;
 	char *before;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	before = th_keep(strdup(hash_of(d, "nobody")));
 	as(&plain, ACCT_ERR_AUTH_FAILED, "passwd",
 	    { S("password", "guess-number-x"), B("dry_run", true) });
@@ -213,7 +206,7 @@ test_authenticator_passwd_honours_lock(void **state)
 {
 	struct th_daemon *d = *state;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	for (int i = 0; i < 3; i++)
 		as(&authn, ACCT_ERR_AUTH_FAILED, "login",
 		    { S("username", "alice"), S("password", "wrong"),
@@ -233,7 +226,7 @@ test_totp_enroll_guessing_locks(void **state)
 {
 	struct th_daemon *d = *state;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	for (int i = 0; i < 3; i++)
 		as(&plain, ACCT_ERR_AUTH_FAILED, "totp_enroll",
 		    { S("password", "guess-number-y") });
@@ -253,7 +246,7 @@ test_totp_confirm_counted(void **state)
 {
 	struct th_daemon *d = *state;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	as(&plain, ACCT_OK, "totp_enroll", { S("password", NOBODY_PW) });
 	as(&plain, ACCT_ERR_AUTH_FAILED, "totp_confirm", { S("code", "12") });
 	assert_int_equal(failures(d, "nobody"), 1);
@@ -271,7 +264,7 @@ test_session_cannot_replace_password(void **state)
 	struct th_req r = { d->sock, "session_add", { S("username", "alice") } };
 	char msg[512], *tok;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	/* The session token comes back in the reply: ask as root. */
 	{
 		struct proto_msg m;
@@ -323,7 +316,7 @@ test_busy_alike(void **state)
 	struct th_child c;
 	bool both = false;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	for (int round = 0; round < 5 && !both; round++) {
 		int k, u;
 
@@ -411,7 +404,7 @@ test_flood_spares_services(void **state)
 	struct th_daemon *d = *state;
 	struct th_child kids[4];
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	flood_start(d, creds, 4, kids);
 	usleep(100 * 1000);
 	for (int i = 0; i < 8; i++)
@@ -430,7 +423,7 @@ test_one_hash_per_uid(void **state)
 	struct th_daemon *d = *state;
 	struct th_child kids[2];
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	flood_start(d, same, 2, kids);
 	assert_true(flood_wait(kids, 2) > 0);
 	flood_start(d, others, 2, kids);
@@ -444,7 +437,7 @@ test_self_service_without_account(void **state)
 {
 	struct th_daemon *d = *state;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(th_call_strs(d->sock, "user_rm", "username",
 	    "nobody", (char *)NULL), ACCT_OK);
 	for (int i = 0; i < 2; i++)
@@ -467,7 +460,7 @@ test_source_without_address(void **state)
 	struct th_daemon *d = *state;
 	char name[32];
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	for (int i = 0; i < 7; i++) {
 		snprintf(name, sizeof(name), "made-up-%d", i);
 		as(&authn, ACCT_ERR_AUTH_FAILED, "login",
@@ -524,7 +517,7 @@ test_two_step_login_never_locks(void **state)
 	struct th_daemon *d = *state;
 	char secret[64], code[8];
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	enrol(d, secret);
 	for (int i = 0; i < 2; i++)
 		as(&authn, ACCT_ERR_AUTH_FAILED, "login",

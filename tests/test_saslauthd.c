@@ -94,13 +94,6 @@ audited(const struct th_daemon *d, const char *status)
 	    "'smtp' AND username = 'alice' AND status = ?1", status, NULL);
 }
 
-#define NEED_ROOT() do {						\
-	if (!th_is_root()) {						\
-		print_message("not root: cannot take other uids\n");	\
-		skip();							\
-	}								\
-} while (0)
-
 /* An authenticator's testsaslauthd: right, wrong, audited as smtp. */
 static void
 test_authenticator(void **state)
@@ -108,7 +101,7 @@ test_authenticator(void **state)
 	struct env *e = *state;
 	char out[256];
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(sasl(e, &authn, "alice", ALICE_PW, out, sizeof(out)),
 	    0);
 	assert_true(th_contains(out, "OK"));
@@ -129,7 +122,7 @@ test_plain_uid_refused(void **state)
 	struct env *e = *state;
 	char out[256];
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	assert_int_equal(sasl(e, &plain, "alice", ALICE_PW, out, sizeof(out)),
 	    255);
 	assert_true(th_contains(out, "NO"));
@@ -150,7 +143,7 @@ test_two_factor_app_password(void **state)
 	const msgpack_object *o;
 	char out[256], secret[64], code[8], *app;
 
-	NEED_ROOT();
+	TH_NEED_ROOT();
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", "alice");
 	assert_int_equal(th_call(e->d.sock, "totp_enroll", &m, &rep), ACCT_OK);
