@@ -556,7 +556,11 @@ int	validate_password(const struct config *c, const char *pw, size_t len,
 	    char *err, size_t errsz);
 
 /*
- * db.c: one SQLite connection, serialized by db_lock(). Statements bind
+ * db.c: one SQLite connection that writes, serialised by db_lock(), and
+ * a pool of read-only ones, one lent to a thread between db_read() and
+ * db_read_end(), so that reads never wait for the writer (WAL). A
+ * thread may take the lock while it holds a reader, never the other
+ * way round; under the lock its reads go to the writer. Statements bind
  * typed arguments, checked against the statement's parameter count:
  *	db_exec(&n, "UPDATE t SET a = ?1 WHERE id = ?2",
  *	    DB_ARGS(DB_INT(a), DB_TEXT(id)));
@@ -603,10 +607,13 @@ int	db_file_check(const char *path, int *version, int64_t *accounts,
 	    char *err, size_t errsz);
 void	db_lock(void);
 void	db_unlock(void);
+void	db_read(void);		/* calls nest */
+void	db_read_end(void);
 /* The reason behind this thread's last database error, once; or NULL. */
 const char *db_problem(void);
 int	db_schema_version(void);
-/* With db_lock() held, as every call below. */
+/* With db_lock() or db_read() held, as every call below; writes and
+ * db_begin() under db_lock() alone. */
 int	db_exec(int64_t *changes, const char *sql, const struct db_arg *args,
 	    size_t nargs);
 int	db_query(struct db_query *q, const char *sql,

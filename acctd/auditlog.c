@@ -114,13 +114,13 @@ auditlog_list(const char *username, int64_t limit, struct proto_msg *res)
 
 	/* Rows go to a scratch message first: the array needs its count. */
 	proto_msg_init(&rows);
-	db_lock();
+	db_read();
 	if (db_query(&q, LIST_SQL, DB_ARGS(DB_TEXT(username),
 	    DB_INT(limit))) == ACCT_OK)
 		for (; db_next(&q); n++)
 			pack_row(&rows.pk, &q);
 	rc = db_done(&q);
-	db_unlock();
+	db_read_end();
 	if (rc == ACCT_OK && rows.failed)
 		rc = ACCT_ERR_NOMEM;
 	if (rc == ACCT_OK) {

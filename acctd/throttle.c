@@ -190,7 +190,7 @@ throttle_list(const struct config *c, struct proto_msg *res)
 	int rc;
 
 	proto_msg_init(&rows);
-	db_lock();
+	db_read();
 	if (db_query(&q, "SELECT rowid, peer_uid, remote_addr, service, "
 	    "failures, locked_until" HELD_WHERE " ORDER BY updated_at DESC "
 	    "LIMIT 1000", DB_ARGS(DB_INT(now),
@@ -211,7 +211,7 @@ throttle_list(const struct config *c, struct proto_msg *res)
 			proto_pack_cstr(pk, locked ? "locked" : "slowed");
 		}
 	rc = db_done(&q);
-	db_unlock();
+	db_read_end();
 	if (rc == ACCT_OK && rows.failed)
 		rc = ACCT_ERR_NOMEM;
 	if (rc == ACCT_OK) {
