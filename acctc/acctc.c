@@ -331,6 +331,12 @@ main(int argc, char **argv)
 	/* Only the character set: table widths of non-ASCII names. */
 	setlocale(LC_CTYPE, "");
 	acctc_init(&a);
+	/* Not in the usage: the bash completion's question. */
+	if (argc >= 2 && strcmp(argv[1], "--complete") == 0) {
+		rc = acctc_complete(&a, cmds, NCMDS, argc - 2, argv + 2);
+		acctc_close(&a);
+		return finish(rc);
+	}
 	argv[0] = (char *)"acctc";	/* for getopt's messages */
 	/* '+': global options end at the command's name. */
 	while ((ch = getopt_long(argc, argv, "+hV", lopts, NULL)) != -1) {

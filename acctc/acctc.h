@@ -112,6 +112,10 @@ int	acctc_secret_arg(char *arg, char *buf, size_t bufsz);
 void	acctc_wipe_str(const msgpack_object *o);
 void	acctc_flush_secret(void);
 
+/* complete.c: what the bash completion asks (acctc --complete). */
+int	acctc_complete(struct acctc *a, const struct acctc_cmd *cmds,
+	    size_t ncmds, int argc, char **argv);
+
 /* hello.c, users.c, useredit.c, passwd.c: one function per command. */
 int	cmd_hello(struct acctc *, int, char **);
 int	cmd_users_ls(struct acctc *, int, char **);

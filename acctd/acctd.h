@@ -24,6 +24,9 @@ struct sqlite3_stmt;
 #define ACCTD_DEFAULT_DB	"/var/lib/acctd/acctd.db"
 #define ACCTD_SOCKET_MAX	108	/* sizeof(sun_path) */
 
+/* The largest mail template file, and so the longest text of one. */
+#define MAILTEXT_MAX	4096
+
 /* Hard caps on stored Argon2 parameters, so an edited row or config
  * cannot turn one verify into a memory or CPU bomb. */
 #define ACCTD_ARGON2_MAX_M	(1024 * 1024)	/* 1 GiB */
@@ -56,7 +59,15 @@ struct config {
 	uint32_t	audit_retention_days;	/* 0: keep forever */
 	uint32_t	session_lifetime;	/* seconds */
 	char		sendmail_command[1024];
-	char		mail_from[256];
+	char		mail_from[256];		/* as written: Name <addr> */
+	char		mail_from_name[256];	/* its display name, "": none */
+	char		mail_from_addr[256];	/* its address */
+	char		site_name[128];		/* "": the link's host */
+	char		reset_template[256];	/* file, "": built in */
+	char		activation_template[256];
+	/* The templates' text as read and checked at load (mailtext.c). */
+	char		reset_text[MAILTEXT_MAX];
+	char		activation_text[MAILTEXT_MAX];
 	char		reset_url[1024];	/* with {token} */
 	char		activation_url[1024];	/* with {token} */
 	uint32_t	mail_timeout;		/* seconds per message */
@@ -520,7 +531,27 @@ void	mail_stop(void);
  * that address (one account cannot hold up the others' mail),
  * ACCT_ERR_INVALID for a header value that could inject headers. */
 int	mail_queue(const struct config *c, const char *to,
-	    const char *subject, const char *body);
+	    const char *to_name, const char *subject, const char *body);
+
+/* mailtext.c: the words of reset and activation mail. */
+struct mailtext_vars {
+	const char	*name;		/* the account's display name */
+	const char	*username;
+	const char	*site;		/* site_name, or the link's host */
+	const char	*lifetime;	/* in words: mailtext_lifetime() */
+	const char	*link;
+	const char	*token;
+};
+/* A template as acctd.conf names it: 0, or -1 with why set. */
+int	mailtext_check(const char *text, char *why, size_t whysz);
+/* Subject and body from text ("": the built-in one of the kind), lines
+ * wrapped at 78 characters; both malloc'd. 0, or -1 out of memory. */
+int	mailtext_render(const char *text, bool activation,
+	    const struct mailtext_vars *v, char **subject, char **body);
+/* "30 minutes", "24 hours", "2 days". */
+void	mailtext_lifetime(uint32_t seconds, char *buf, size_t bufsz);
+/* The host of url (between :// and the path), or the host's name. */
+void	mailtext_site(const char *url, char *buf, size_t bufsz);
 
 /* auditlog.c: the login audit table. */
 struct audit_login {

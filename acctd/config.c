@@ -2,6 +2,8 @@
  * config.c: acctd.conf, "key = value" lines with # comments. Unknown keys
  * and bad values are errors naming file and line; later lines win.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -12,18 +14,23 @@
 #include <bsd/string.h>
 
 #include "../common/log.h"
+#include "../common/text.h"
 #include "acctd.h"
 
 #define CONFIG_MAX_SIZE	(1024 * 1024)
 
 enum kind { K_PATH_SOCKET, K_PATH_DB, K_GROUP, K_U32, K_LOGLEVEL, K_COMMAND,
-	K_EMAIL, K_URL };
+	K_FROM, K_URL, K_TEXT, K_TEMPLATE };
+
+/* The longest reset_url: its link, token in, fits one line of mail. */
+#define URL_MAX		900
 
 static const struct key {
 	const char	*name;
 	enum kind	 kind;
 	size_t		 off;
 	uint32_t	 min, max;
+	size_t		 text;	/* K_TEMPLATE: where the file's text goes */
 } keys[] = {
 	{ "socket",		K_PATH_SOCKET,	offsetof(struct config, socket_path), 0, 0 },
 	{ "saslauthd_socket",	K_PATH_SOCKET,	offsetof(struct config, saslauthd_socket), 0, 1 },
@@ -49,7 +56,12 @@ static const struct key {
 	{ "audit_retention_days", K_U32, offsetof(struct config, audit_retention_days), 0, 36500 },
 	{ "session_lifetime",	K_U32, offsetof(struct config, session_lifetime), 60, 10 * 366 * 86400 },
 	{ "sendmail_command",	K_COMMAND, offsetof(struct config, sendmail_command), 0, 0 },
-	{ "mail_from",		K_EMAIL, offsetof(struct config, mail_from), 0, 0 },
+	{ "mail_from",		K_FROM, offsetof(struct config, mail_from), 0, 0 },
+	{ "site_name",		K_TEXT, offsetof(struct config, site_name), 0, 0 },
+	{ "reset_template",	K_TEMPLATE, offsetof(struct config, reset_template), 0, 0,
+	  offsetof(struct config, reset_text) },
+	{ "activation_template", K_TEMPLATE, offsetof(struct config, activation_template), 0, 0,
+	  offsetof(struct config, activation_text) },
 	{ "reset_url",		K_URL, offsetof(struct config, reset_url), 0, 0 },
 	{ "activation_url",	K_URL, offsetof(struct config, activation_url), 0, 0 },
 	{ "mail_timeout",	K_U32, offsetof(struct config, mail_timeout), 1, 600 },
@@ -115,8 +127,6 @@ static int
 set_text(const struct key *k, char *dst, size_t cap, const char *val,
     char *why, size_t whysz)
 {
-	char copy[256], err[200];
-
 	if (strlen(val) >= cap) {
 		snprintf(why, whysz, "must be shorter than %zu bytes", cap);
 		return -1;
@@ -129,14 +139,6 @@ set_text(const struct key *k, char *dst, size_t cap, const char *val,
 			return -1;
 		}
 		break;
-	case K_EMAIL:
-		strlcpy(copy, val, sizeof(copy));
-		if (val[0] != '\0' && (strlen(val) >= sizeof(copy) ||
-		    validate_email(copy, err, sizeof(err)) == -1)) {
-			snprintf(why, whysz, "must be an email address");
-			return -1;
-		}
-		break;
 	default:	/* K_URL */
 		if (val[0] != '\0' && (!printable_word(val) ||
 		    strstr(val, "{token}") == NULL)) {
@@ -144,10 +146,143 @@ set_text(const struct key *k, char *dst, size_t cap, const char *val,
 			    "that contains {token}");
 			return -1;
 		}
+		if (strlen(val) > URL_MAX) {
+			snprintf(why, whysz, "must be at most %d bytes, so "
+			    "that the link fits one line of mail", URL_MAX);
+			return -1;
+		}
 		break;
 	}
 	strlcpy(dst, val, cap);
 	return 0;
+}
+
+/* Text a person reads in a mail header: UTF-8 without controls (C0,
+ * DEL, C1), so that it can neither break a header nor fake one. */
+static bool
+header_text_ok(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (!text_utf8_valid(s, strlen(s)))
+		return false;
+	for (; *u != '\0'; u++)
+		if (*u < 0x20 || *u == 0x7f ||
+		    (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f))
+			return false;
+	return true;
+}
+
+/*
+ * mail_from: an address, or a display name and the address in angle
+ * brackets (RFC 5322's name-addr), the name perhaps in double quotes.
+ */
+static int
+set_from(struct config *c, const char *val, char *why, size_t whysz)
+{
+	char name[sizeof(c->mail_from_name)], addr[sizeof(c->mail_from_addr)];
+	char err[200];
+	const char *lt = strrchr(val, '<');
+	size_t n = strlen(val), nl;
+
+	if (n >= sizeof(c->mail_from)) {
+		snprintf(why, whysz, "must be shorter than %zu bytes",
+		    sizeof(c->mail_from));
+		return -1;
+	}
+	name[0] = '\0';
+	if (lt != NULL && val[n - 1] == '>') {
+		for (nl = (size_t)(lt - val); nl > 0 && (val[nl - 1] == ' ' ||
+		    val[nl - 1] == '\t'); nl--)
+			;
+		snprintf(addr, sizeof(addr), "%.*s",
+		    (int)(n - 1 - (size_t)(lt + 1 - val)), lt + 1);
+		/* "A \"B\" C" -> A "B" C */
+		if (nl >= 2 && val[0] == '"' && val[nl - 1] == '"') {
+			size_t o = 0;
+			for (size_t i = 1; i < nl - 1 && o + 1 < sizeof(name);
+			    i++) {
+				if (val[i] == '\\' && i + 1 < nl - 1)
+					i++;
+				name[o++] = val[i];
+			}
+			name[o] = '\0';
+		} else
+			snprintf(name, sizeof(name), "%.*s", (int)nl, val);
+	} else
+		strlcpy(addr, val, sizeof(addr));
+	if (val[0] != '\0' && (!header_text_ok(name) ||
+	    validate_email(addr, err, sizeof(err)) == -1)) {
+		snprintf(why, whysz, "must be an email address, or a name and "
+		    "the address in angle brackets, as in Example Photos "
+		    "<photos@example.org>");
+		return -1;
+	}
+	strlcpy(c->mail_from, val, sizeof(c->mail_from));
+	strlcpy(c->mail_from_name, val[0] != '\0' ? name : "",
+	    sizeof(c->mail_from_name));
+	strlcpy(c->mail_from_addr, val[0] != '\0' ? addr : "",
+	    sizeof(c->mail_from_addr));
+	return 0;
+}
+
+/*
+ * A mail template: read now (at start and on SIGHUP) and checked, so
+ * that a broken one is a configuration error and never a broken mail.
+ */
+static int
+set_template(char *path, size_t pathsz, char *text, const char *val,
+    char *why, size_t whysz)
+{
+	char reason[256];
+	struct stat st;
+	FILE *f;
+	size_t n, o = 0;
+
+	if (val[0] == '\0') {
+		path[0] = text[0] = '\0';
+		return 0;
+	}
+	if (val[0] != '/' || strlen(val) >= pathsz) {
+		snprintf(why, whysz, "must be an absolute path shorter than "
+		    "%zu bytes", pathsz);
+		return -1;
+	}
+	if ((f = fopen(val, "re")) == NULL) {
+		snprintf(why, whysz, "%s: %s", val, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		snprintf(why, whysz, "%s: not a regular file", val);
+		return -1;
+	}
+	n = fread(text, 1, MAILTEXT_MAX, f);
+	if (ferror(f) || n >= MAILTEXT_MAX) {
+		if (ferror(f))
+			snprintf(why, whysz, "%s: read error", val);
+		else
+			snprintf(why, whysz, "%s: larger than %d bytes", val,
+			    MAILTEXT_MAX - 1);
+		fclose(f);
+		text[0] = '\0';
+		return -1;
+	}
+	fclose(f);
+	/* Lines ended CR LF, as some editors write them, end LF. */
+	for (size_t i = 0; i < n; i++)
+		if (text[i] != '\r' || i + 1 >= n || text[i + 1] != '\n')
+			text[o++] = text[i];
+	text[o] = '\0';
+	if (memchr(text, '\0', o) != NULL)
+		strlcpy(reason, "holds a NUL byte", sizeof(reason));
+	else if (mailtext_check(text, reason, sizeof(reason)) == 0) {
+		strlcpy(path, val, pathsz);
+		return 0;
+	}
+	snprintf(why, whysz, "%s: %s", val, reason);
+	text[0] = '\0';
+	return -1;
 }
 
 static char *
@@ -220,10 +355,23 @@ set_key(struct config *c, const struct key *k, const char *val,
 	case K_COMMAND:
 		return set_text(k, dst, sizeof(c->sendmail_command), val, why,
 		    whysz);
-	case K_EMAIL:
-		return set_text(k, dst, sizeof(c->mail_from), val, why, whysz);
+	case K_FROM:
+		return set_from(c, val, why, whysz);
 	case K_URL:
 		return set_text(k, dst, sizeof(c->reset_url), val, why, whysz);
+	case K_TEXT:
+		if (strlen(val) >= sizeof(c->site_name) ||
+		    !header_text_ok(val)) {
+			snprintf(why, whysz, "must be text without control "
+			    "characters, shorter than %zu bytes",
+			    sizeof(c->site_name));
+			return -1;
+		}
+		strlcpy(dst, val, sizeof(c->site_name));
+		return 0;
+	case K_TEMPLATE:
+		return set_template(dst, sizeof(c->reset_template),
+		    (char *)c + k->text, val, why, whysz);
 	case K_LOGLEVEL: {
 		enum log_level l;
 		if (log_level_parse(val, &l) == -1) {
@@ -259,9 +407,10 @@ parse_line(struct config *c, char *line, char *why, size_t whysz)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].name, key) == 0) {
 			if (set_key(c, &keys[i], val, why, whysz) == -1) {
-				char tmp[200];
+				char tmp[512];
 				strlcpy(tmp, why, sizeof(tmp));
-				snprintf(why, whysz, "%s %s", keys[i].name, tmp);
+				snprintf(why, whysz, "%s %.440s", keys[i].name,
+				    tmp);
 				return -1;
 			}
 			return 0;
@@ -274,7 +423,7 @@ int
 config_parse(struct config *c, const char *name, const char *text,
     char *err, size_t errsz)
 {
-	char *copy, *line, *next, why[256];
+	char *copy, *line, *next, why[512];
 	int lineno = 0, rc = 0;
 
 	if ((copy = strdup(text)) == NULL) {
@@ -383,8 +532,10 @@ config_print(FILE *f, const struct config *c)
 		case K_PATH_DB:
 		case K_GROUP:
 		case K_COMMAND:
-		case K_EMAIL:
+		case K_FROM:
 		case K_URL:
+		case K_TEXT:
+		case K_TEMPLATE:	/* the file's path, not its text */
 			fprintf(f, "%s\n", v);
 			break;
 		}

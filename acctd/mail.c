@@ -2,7 +2,9 @@
  * mail.c: outgoing mail through a sendmail-compatible command, on one
  * thread with a bounded queue, so a slow or failing mailer delays only
  * mail. Messages are RFC 5322 text/plain UTF-8; header values are
- * checked for CR/LF before they are written.
+ * checked for CR/LF before they are written, names and subjects that
+ * are not ASCII go as RFC 2047 encoded words, and headers are folded
+ * at 78 columns.
  */
 #include <sys/wait.h>
 
@@ -61,30 +63,231 @@ header_ok(const char *s)
 	return true;
 }
 
-static char *
-compose(const struct config *c, const char *to, const char *subject,
-    const char *body, size_t *len)
+#define HDR_WIDTH	78	/* RFC 5322's recommended line length */
+#define EW_BYTES	42	/* text per encoded word: 68 columns */
+
+/* One header field as it is written, folded before a word that would
+ * pass HDR_WIDTH. */
+struct hdr {
+	char	 buf[2048];
+	size_t	 len;
+	size_t	 col;
+	size_t	 start;		/* the column after "Name:" */
+	bool	 over;		/* too long: the mail is refused */
+};
+
+static void
+hdr_init(struct hdr *h, const char *name)
 {
-	char date[64], id[33], *text = NULL;
-	const char *domain = strchr(c->mail_from, '@');
-	time_t now = time(NULL);
-	struct tm tm;
+	h->len = h->col = h->start = strlcpy(h->buf, name, sizeof(h->buf));
+	h->over = false;
+}
+
+static void
+hdr_raw(struct hdr *h, const char *s, size_t n)
+{
+	if (h->len + n >= sizeof(h->buf)) {
+		h->over = true;
+		return;
+	}
+	memcpy(h->buf + h->len, s, n);
+	h->len += n;
+	h->buf[h->len] = '\0';
+}
+
+static void
+hdr_word(struct hdr *h, const char *w, size_t n)
+{
+	if (h->col > h->start && h->col + 1 + n > HDR_WIDTH) {
+		hdr_raw(h, "\n", 1);
+		h->col = 0;
+	}
+	hdr_raw(h, " ", 1);
+	hdr_raw(h, w, n);
+	h->col += 1 + n;
+}
+
+static void
+base64(const unsigned char *in, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 |
+		    (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+		    (i + 2 < n ? in[i + 2] : 0);
+
+		*out++ = a[v >> 18 & 63];
+		*out++ = a[v >> 12 & 63];
+		*out++ = i + 1 < n ? a[v >> 6 & 63] : '=';
+		*out++ = i + 2 < n ? a[v & 63] : '=';
+	}
+	*out = '\0';
+}
+
+/* RFC 5322 atext: what may stand in a display name unquoted. */
+static bool
+atext_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* A word of a phrase: needs encoding, is atext, or needs quotes. */
+enum wkind { W_ENC, W_ATEXT, W_QUOTE };
+
+static enum wkind
+word_kind(const char *w, size_t n)
+{
+	enum wkind k = W_ATEXT;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)w[i] >= 0x80)
+			return W_ENC;
+		if (!atext_char(w[i]))
+			k = W_QUOTE;
+	}
+	return k;
+}
+
+/* A run of words as encoded words of whole UTF-8 characters. */
+static void
+hdr_encoded(struct hdr *h, const char *s, size_t n)
+{
+	char word[2 * EW_BYTES + 16];
+	size_t k, o;
+
+	for (size_t i = 0; i < n; i += k) {
+		for (k = n - i < EW_BYTES ? n - i : EW_BYTES;
+		    k < n - i && ((unsigned char)s[i + k] & 0xc0) == 0x80; k--)
+			;
+		strlcpy(word, "=?utf-8?B?", sizeof(word));
+		base64((const unsigned char *)s + i, k, word + 10);
+		o = strlcat(word, "?=", sizeof(word));
+		hdr_word(h, word, o);
+	}
+}
+
+/* A run of ASCII words in a display name as one quoted-string. */
+static void
+hdr_quoted(struct hdr *h, const char *s, size_t n)
+{
+	char q[600];
+	size_t o = 0;
+
+	q[o++] = '"';
+	for (size_t i = 0; i < n && o + 3 < sizeof(q); i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			q[o++] = '\\';
+		q[o++] = s[i];
+	}
+	q[o++] = '"';
+	hdr_word(h, q, o);
+}
+
+/*
+ * Text a person reads (a subject, a display name), word by word: ASCII
+ * as it is, runs of words that are not ASCII as RFC 2047 encoded words
+ * and, in a display name, runs of words with specials in quotes. Runs
+ * keep the spaces inside them; readers put one between two runs.
+ */
+static void
+hdr_phrase(struct hdr *h, const char *s, bool display)
+{
+	size_t n = strlen(s), i = 0;
+
+	while (i < n) {
+		size_t start, end, k;
+		enum wkind kind;
+		bool quote = false;
+
+		i += strspn(s + i, " ");
+		if (i >= n)
+			break;
+		start = i;
+		k = strcspn(s + i, " ");
+		kind = word_kind(s + i, k) == W_ENC ? W_ENC : W_ATEXT;
+		/* The run: following words of the same kind. */
+		for (end = i + k; i < n; ) {
+			size_t sp = strspn(s + i, " "), w;
+
+			if (i + sp >= n)
+				break;
+			w = strcspn(s + i + sp, " ");
+			enum wkind wk = word_kind(s + i + sp, w);
+			if ((wk == W_ENC) != (kind == W_ENC) && i > start)
+				break;
+			quote = quote || wk == W_QUOTE;
+			i += sp + w;
+			end = i;
+		}
+		if (kind == W_ENC)
+			hdr_encoded(h, s + start, end - start);
+		else if (display && quote)
+			hdr_quoted(h, s + start, end - start);
+		else
+			for (size_t j = start; j < end; j += k) {
+				j += strspn(s + j, " ");
+				k = strcspn(s + j, " ");
+				if (j + k > end)
+					k = end - j;
+				if (k > 0)
+					hdr_word(h, s + j, k);
+			}
+	}
+}
+
+/* A mailbox: "Name <addr>", or the bare address without a name. */
+static void
+hdr_mailbox(struct hdr *h, const char *name, const char *addr)
+{
+	char a[300];
 	int n;
 
+	if (name[0] == '\0') {
+		hdr_word(h, addr, strlen(addr));
+		return;
+	}
+	hdr_phrase(h, name, true);
+	n = snprintf(a, sizeof(a), "<%s>", addr);
+	hdr_word(h, a, n > 0 && (size_t)n < sizeof(a) ? (size_t)n : 0);
+}
+
+static char *
+compose(const struct config *c, const char *to, const char *to_name,
+    const char *subject, const char *body, size_t *len)
+{
+	char date[64], id[33], *text = NULL;
+	const char *domain = strchr(c->mail_from_addr, '@');
+	struct hdr *h = calloc(3, sizeof(*h));
+	time_t now = time(NULL);
+	struct tm tm;
+	int n = -1;
+
+	if (h == NULL)
+		return NULL;
+	hdr_init(&h[0], "From:");
+	hdr_mailbox(&h[0], c->mail_from_name, c->mail_from_addr);
+	hdr_init(&h[1], "To:");
+	hdr_mailbox(&h[1], to_name, to);
+	hdr_init(&h[2], "Subject:");
+	hdr_phrase(&h[2], subject, false);
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	random_hex(id, 16);
-	n = asprintf(&text, "Date: %s\n"
-	    "Message-ID: <%s@%s>\n"
-	    "From: %s\n"
-	    "To: %s\n"
-	    "Subject: %s\n"
-	    "MIME-Version: 1.0\n"
-	    "Content-Type: text/plain; charset=utf-8\n"
-	    "Content-Transfer-Encoding: 8bit\n"
-	    "Auto-Submitted: auto-generated\n"
-	    "\n%s", date, id, domain ? domain + 1 : "acctd.invalid",
-	    c->mail_from, to, subject, body);
+	if (!h[0].over && !h[1].over && !h[2].over)
+		n = asprintf(&text, "Date: %s\n"
+		    "Message-ID: <%s@%s>\n"
+		    "%s\n%s\n%s\n"
+		    "MIME-Version: 1.0\n"
+		    "Content-Type: text/plain; charset=utf-8\n"
+		    "Content-Transfer-Encoding: 8bit\n"
+		    "Auto-Submitted: auto-generated\n"
+		    "\n%s", date, id, domain ? domain + 1 : "acctd.invalid",
+		    h[0].buf, h[1].buf, h[2].buf, body);
+	free(h);
 	if (n < 0)
 		return NULL;
 	*len = (size_t)n;
@@ -102,19 +305,20 @@ waiting_for(const char *to)
 }
 
 int
-mail_queue(const struct config *c, const char *to, const char *subject,
-    const char *body)
+mail_queue(const struct config *c, const char *to, const char *to_name,
+    const char *subject, const char *body)
 {
 	struct mail *m;
 	int rc = ACCT_OK;
 
-	if (!header_ok(to) || !header_ok(subject) || !header_ok(c->mail_from))
+	if (!header_ok(to) || !header_ok(to_name) || !header_ok(subject) ||
+	    !header_ok(c->mail_from_name) || !header_ok(c->mail_from_addr))
 		return ACCT_ERR_INVALID;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return ACCT_ERR_NOMEM;
 	m->to = strdup(to);
 	m->subject = strdup(subject);
-	m->text = compose(c, to, subject, body, &m->len);
+	m->text = compose(c, to, to_name, subject, body, &m->len);
 	if (m->to == NULL || m->subject == NULL || m->text == NULL) {
 		mail_free(m);
 		return ACCT_ERR_NOMEM;
@@ -251,10 +455,12 @@ deliver(const struct config *c, const struct mail *m)
 	st = reap(pid, deadline, &late);
 	if (late)
 		return "mailer timed out";
-	if (wr == -1)
-		return "mailer did not read the message";
+	/* A mailer that fails may exit before it reads: its status says
+	 * more than our broken pipe, whichever came first. */
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return "mailer failed";
+	if (wr == -1)
+		return "mailer did not read the message";
 	return "";
 }
 

@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include <bsd/stdlib.h>
+#include <bsd/string.h>
 
 #include "../common/log.h"
+#include "../common/text.h"
 #include "acctd.h"
 
 /* url with its first {token} replaced by token; malloc'd. */
@@ -27,30 +29,32 @@ make_link(const char *url, const char *token)
 	return out;
 }
 
-static char *
-make_body(const struct account *a, const char *link, const char *token,
-    bool activation, uint32_t lifetime)
+/*
+ * The subject and body of the mail for a, in the configured words, and
+ * in name the display name for its To line. A display name may hold any
+ * text a client sent: in mail, controls become '?', so that it can
+ * neither add a header nor a line that seems to come from us.
+ */
+static int
+make_mail(const struct config *c, const struct account *a, const char *url,
+    const char *link, const char *token, bool activation, uint32_t life,
+    char name[256], char **subject, char **body)
 {
-	char *body = NULL;
-	unsigned hours = (lifetime + 3599) / 3600;
-	int n;
+	char site[sizeof(c->site_name)], lifetime[64];
+	struct mailtext_vars v = { .name = a->name[0] ? name : a->username,
+	    .username = a->username, .site = site, .lifetime = lifetime,
+	    .link = link, .token = token };
 
-	if (activation)
-		n = asprintf(&body, "Hello %s,\n\nan account named \"%s\" was "
-		    "created for you. To activate it and choose a password, "
-		    "open this link within %u hours:\n\n%s\n\nor run\n\n    "
-		    "acctc passwd --token -\n\nand paste this token: %s\n",
-		    a->name[0] ? a->name :
-		    a->username, a->username, hours, link, token);
+	strlcpy(name, a->name, 256);
+	text_sanitise(name);
+
+	if (c->site_name[0] != '\0')
+		strlcpy(site, c->site_name, sizeof(site));
 	else
-		n = asprintf(&body, "Hello %s,\n\nsomeone asked to reset the "
-		    "password of the account \"%s\". To choose a new password, "
-		    "open this link within %u hours:\n\n%s\n\nor run\n\n    "
-		    "acctc passwd --token -\n\nand paste this token: %s\n\n"
-		    "If it was not you, ignore this "
-		    "message: the password stays as it is.\n", a->name[0] ?
-		    a->name : a->username, a->username, hours, link, token);
-	return n < 0 ? NULL : body;
+		mailtext_site(url, site, sizeof(site));
+	mailtext_lifetime(life, lifetime, sizeof(lifetime));
+	return mailtext_render(activation ? c->activation_text :
+	    c->reset_text, activation, &v, subject, body);
 }
 
 static void
@@ -122,6 +126,7 @@ resetlink_mail(struct ctx *x, const struct account *a, bool activation,
 	    .account_id = a->id, .name = "", .scope = "", .lifetime = life,
 	    .created_by = x->peer->uid };
 	char token[TOKEN_STRING_LEN], *link = NULL, *body = NULL;
+	char *subject = NULL, name[256];
 	int rc;
 
 	if (a->email == NULL)
@@ -139,17 +144,18 @@ resetlink_mail(struct ctx *x, const struct account *a, bool activation,
 	if ((rc = token_create(&s, token, NULL, NULL)) != ACCT_OK)
 		return rc;
 	if ((link = make_link(url, token)) == NULL ||
-	    (body = make_body(a, link, token, activation, life)) == NULL)
+	    make_mail(&x->cfg, a, url, link, token, activation, life, name,
+	    &subject, &body) == -1)
 		rc = ACCT_ERR_NOMEM;
 	else
-		rc = mail_queue(&x->cfg, a->email, activation ?
-		    "Activate your account" : "Reset your password", body);
+		rc = mail_queue(&x->cfg, a->email, name, subject, body);
 	/* A link that was never sent is no link. */
 	if (rc != ACCT_OK)
 		(void)resetlink_claim(token);
 	explicit_bzero(token, sizeof(token));
 	wipe_free(link);
 	wipe_free(body);
+	free(subject);
 	if (rc == ACCT_ERR_BUSY)
 		return ctx_fail(x, rc, "the mail queue is full, or a message "
 		    "to this address is waiting; try again later");

@@ -2,6 +2,9 @@
 # (man page lint, the systemd units, brief fuzzing) and `make lint`
 # (static analysis). Included by GNUmakefile.
 
+# Tools for these checks, installed by `make deps` when missing; the
+# package test needs dpkg-shlibdeps (dpkg-dev) and lintian.
+DEB_PKGS += dpkg-dev lintian
 # Tools for these checks, installed by `make deps` when missing.
 DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc sasl2-bin \
 	    systemd sqlite3
@@ -9,7 +12,7 @@ DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc sasl2-bin
 # The highest `systemd-analyze security` exposure acctd.service may have.
 UNIT_MAX_EXPOSURE = 2.0
 
-.PHONY: check-extra check-man check-units lint lint-cppcheck lint-tidy
+.PHONY: check-extra check-man check-units check-mta lint lint-cppcheck lint-tidy
 
 # Run first, so the test runner's summary stays the last line of output.
 check: check-extra
@@ -43,6 +46,14 @@ check-units: acctd/acctd
 	    systemd/acctd.service >$$t/acctd.service; \
 	cp systemd/acctd.socket $$t/; \
 	systemd-analyze verify --man=no $$t/acctd.service $$t/acctd.socket; \
+	for m in systemd/mailer-*.conf; do \
+		cat $$t/acctd.service $$m >$$t/m.service; \
+		out=$$(systemd-analyze verify --man=no $$t/m.service 2>&1 | \
+		    grep -v 'acctd.socket' || true); \
+		[ -z "$$out" ] || { echo "$$m: $$out"; exit 1; }; \
+		systemd-analyze security --offline=true --no-pager \
+		    $$t/m.service | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/'"$${m##*/}"': exposure \1/p'; \
+	done; \
 	mkdir -p $$t/root/etc; : >$$t/root/etc/group; : >$$t/root/etc/passwd; \
 	systemd-sysusers --root=$$t/root - <systemd/acctd.sysusers >/dev/null 2>&1; \
 	grep -q '^acctadm:' $$t/root/etc/group; \
@@ -50,6 +61,25 @@ check-units: acctd/acctd
 	systemd-tmpfiles --root=$$t/root --create - <systemd/acctd.tmpfiles; \
 	[ "$$(stat -c %a $$t/root/var/lib/acctd)" = 700 ]; \
 	echo "units: verify, sysusers and tmpfiles clean"
+
+# `make check-mta`, by hand (it downloads Debian's postfix and exim4
+# with apt-get download): whether their sendmail queues a message under
+# acctd.service's sandbox (emulated: systemd is not PID 1 here), and
+# with the needs tests/mta/sandbox-mta names.
+MTA_DIR = $(CURDIR)/build/mta
+check-mta:
+	@set -e; mkdir -p $(MTA_DIR); cd $(MTA_DIR); \
+	ls postfix_*.deb exim4-daemon-light_*.deb >/dev/null 2>&1 || \
+	    apt-get download postfix exim4-daemon-light; \
+	for m in postfix exim4; do \
+		rm -rf root-$$m; dpkg-deb -x $$m*_*.deb root-$$m; \
+	done
+	@set -e; for m in postfix exim4; do for c in plain sandbox fixed; do \
+		out=$$(tests/mta/sandbox-mta $(MTA_DIR) $$m $$c | tail -n 1); \
+		echo "$$out"; \
+		case "$$c:$$out" in sandbox:*NOT*|plain:*": queued"*| \
+		    fixed:*": queued"*) ;; *) exit 1 ;; esac; \
+	done; done
 
 # Static analysis of the daemon, the client and the shared code.
 LINT_DIRS = acctd acctc proto common

@@ -1839,14 +1839,61 @@ th_mail_stop(struct th_mail *m)
 int
 th_mail_config(const struct th_mail *m, char *buf, size_t bufsz)
 {
-	int n = snprintf(buf, bufsz, "sendmail_command = /usr/bin/msmtp "
+	char mailer[128], script[512];
+	FILE *f;
+	int n;
+
+	snprintf(mailer, sizeof(mailer), "/usr/bin/msmtp");
+	if (m->keep_raw) {
+		snprintf(mailer, sizeof(mailer), "%s/mailer", m->dir);
+		snprintf(script, sizeof(script), "#!/bin/sh\n"
+		    "mkdir -p %s/raw && f=%s/raw/$(date +%%s%%N) &&\n"
+		    "cat >\"$f\" && exec /usr/bin/msmtp \"$@\" <\"$f\"\n",
+		    m->dir, m->dir);
+		if ((f = fopen(mailer, "w")) == NULL)
+			return -1;
+		fputs(script, f);
+		if (fclose(f) != 0 || chmod(mailer, 0755) == -1)
+			return -1;
+	}
+	n = snprintf(buf, bufsz, "sendmail_command = %s "
 	    "--host=127.0.0.1 --port=%d --from=acctd@example.org -t\n"
 	    "mail_from = acctd@example.org\n"
 	    "reset_url = https://example.org/reset?t={token}\n"
 	    "activation_url = https://example.org/activate?t={token}\n"
-	    "mail_timeout = 20\n", m->port);
-
+	    "mail_timeout = 20\n", mailer, m->port);
 	return n > 0 && (size_t)n < bufsz ? 0 : -1;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+th_mail_raw(const struct th_mail *m, int i)
+{
+	char path[160], *names[64], *text = NULL;
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/raw", m->dir);
+	if ((dir = opendir(path)) == NULL)
+		return NULL;
+	while ((de = readdir(dir)) != NULL && n < 64)
+		if (de->d_name[0] != '.')
+			names[n++] = strdup(de->d_name);
+	closedir(dir);
+	qsort(names, (size_t)n, sizeof(names[0]), name_cmp);
+	if (i >= 0 && i < n) {
+		snprintf(path, sizeof(path), "%s/raw/%s", m->dir, names[i]);
+		text = th_slurp(path, NULL);
+	}
+	for (int k = 0; k < n; k++)
+		free(names[k]);
+	return text;
 }
 
 int
@@ -1908,17 +1955,63 @@ th_mail_wait(struct th_mail *m, int want)
 int
 th_mail_token(const char *text, char *tok, size_t toksz)
 {
-	static const char mark[] = "paste this token: ";
-	const char *p = text != NULL ? strstr(text, mark) : NULL;
+	static const char hex[] = "0123456789abcdef";
+	const char *p = text;
 
-	if (p == NULL || toksz < 82)
+	if (text == NULL || toksz < 82)
 		return -1;
-	p += strlen(mark);
-	if (strnlen(p, 81) < 81)
-		return -1;
-	memcpy(tok, p, 81);
-	tok[81] = '\0';
-	return strspn(tok, "0123456789abcdef_") == 81 ? 0 : -1;
+	/* ID_SECRET: 16 hex, '_', 64 hex, with no hex or '_' on either
+	 * side (the link's "?t=" before it, a newline after). */
+	for (; (p = strchr(p, '_')) != NULL; p++) {
+		const char *s = p - 16;
+
+		if (p - text < 16 || strspn(s, hex) != 16 ||
+		    strspn(p + 1, hex) != 64 || p[65] == '_' ||
+		    (s > text && (strchr(hex, s[-1]) || s[-1] == '_')))
+			continue;
+		memcpy(tok, s, 81);
+		tok[81] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+char *
+th_mail_check(const char *text, const char *asserts)
+{
+	static const char pre[] =
+	    "import sys, email, traceback\n"
+	    "from email import policy\n"
+	    "raw = sys.stdin.buffer.read()\n"
+	    "m = email.message_from_bytes(raw, policy=policy.default)\n"
+	    "head = raw.partition(b'\\n\\n')[0].split(b'\\n')\n"
+	    "body = m.get_content()\n"
+	    "lines = body.rstrip('\\n').split('\\n')\n"
+	    "try:\n"
+	    "    exec(sys.argv[1] if len(sys.argv) > 1 else '')\n"
+	    "    print('ok')\n"
+	    "except AssertionError as e:\n"
+	    "    tb = traceback.extract_tb(e.__traceback__)[-1]\n"
+	    "    print('line %d of the checks: %s' % (tb.lineno, e))\n";
+	const char *const argv[] = { "/usr/bin/python3", "-c", pre, asserts,
+	    NULL };
+	struct th_result r;
+	char *out;
+	size_t n;
+
+	if (text == NULL)
+		return "no mail";
+	if (th_run_v(argv, NULL, text, NULL, &r) != 0) {
+		fprintf(stderr, "th_mail_check: python3 failed:\n%s\n", r.err);
+		th_result_free(&r);
+		return "python3 failed";
+	}
+	out = r.out;
+	r.out = NULL;
+	th_result_free(&r);
+	if (out != NULL && (n = strlen(out)) > 0 && out[n - 1] == '\n')
+		out[n - 1] = '\0';
+	return out;
 }
 
 /* ---- PAM ---- */
@@ -2459,4 +2552,28 @@ th_password_is(const struct th_daemon *d, const char *user, const char *pw)
 {
 	return th_call_strs(d->sock, "login", "username", user, "password",
 	    pw, (char *)NULL) == ACCT_OK;
+}
+
+/* ---- the source tree ---- */
+
+const char *
+th_srcdir(void)
+{
+	const char *d = getenv("ACCT_SRCDIR");
+
+	return d != NULL && d[0] != '\0' ? d : ".";
+}
+
+int
+th_make(const char *const *args, struct th_result *r)
+{
+	const char *argv[32] = { "/usr/bin/make", "-s", "-C", th_srcdir() };
+	static const char *const env[] = { "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
+	    NULL };
+	size_t n = 4;
+
+	for (; *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	return th_run_v(argv, NULL, NULL, env, r);
 }

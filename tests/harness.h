@@ -307,18 +307,31 @@ struct th_mail {
 	pid_t	 pid;		/* the aiosmtpd */
 	char	 seen[TH_MAX_MAIL][256];
 	int	 nseen;
+	bool	 keep_raw;	/* th_mail_config: keep what acctd wrote */
 };
 int	th_mail_start(struct th_mail *m);	/* 0 or -1 (printed) */
 void	th_mail_stop(struct th_mail *m);	/* stops it, removes DIR */
-/* The acctd.conf lines that send mail through it, into buf. 0 or -1. */
+/* The acctd.conf lines that send mail through it, into buf. 0 or -1.
+ * With keep_raw set, the mailer first keeps each message as acctd
+ * wrote it (aiosmtpd's Maildir has it rewritten): th_mail_raw(). */
 int	th_mail_config(const struct th_mail *m, char *buf, size_t bufsz);
 /* The text of a message not read before, once want have arrived
  * (within 30 s), th_keep'd; NULL if they did not. */
 char	*th_mail_wait(struct th_mail *m, int want);
+/* The i-th message (from 0) acctd handed to the mailer, th_keep'd;
+ * NULL if there is none. */
+char	*th_mail_raw(const struct th_mail *m, int i);
 /* The messages delivered so far. */
 int	th_mail_count(const struct th_mail *m);
-/* The 81-character token after "paste this token: " in text. 0 or -1. */
+/* The first 81-character token (ID_SECRET) in text, as in its link. */
 int	th_mail_token(const char *text, char *tok, size_t toksz);
+/*
+ * Python statements (asserts) about a mail's text, run with m (the
+ * message as Python's email module reads it, policy.default), head (its
+ * header lines, raw), body (the decoded text) and lines (the body's
+ * lines): "ok", or what failed, th_keep'd.
+ */
+char	*th_mail_check(const char *text, const char *asserts);
 /* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
 int	th_free_port(void);
 /* Whether something accepts on 127.0.0.1:port. */
@@ -381,6 +394,12 @@ char	*th_slurp(const char *path, size_t *len);
 /* True if needle occurs in the len bytes at hay. */
 bool	th_memmem(const void *hay, size_t len, const char *needle);
 
+
+/* The source tree: $ACCT_SRCDIR (set by make test), else ".". */
+const char *th_srcdir(void);
+/* make -s -C SRCDIR ARGS... (NULL-terminated) as ourselves, outside the
+ * make that runs the tests (its MAKEFLAGS unset). Returns r->status. */
+int	th_make(const char *const *args, struct th_result *r);
 
 /* What acctc printed, read as other programs read it. */
 /* python3 -c code with input on stdin: its stdout without the last

@@ -144,7 +144,8 @@ test_reset_by_mail(void **state)
 	/* A proper RFC 5322 message. */
 	assert_non_null(strstr(text, "\nTo: alice@example.org\n"));
 	assert_non_null(strstr(text, "\nFrom: acctd@example.org\n"));
-	assert_non_null(strstr(text, "Subject: Reset your password\n"));
+	assert_non_null(strstr(text, "Subject: Reset your password for "
+	    "example.org\n"));
 	assert_non_null(strstr(text, "Date: "));
 	assert_non_null(strstr(text, "Message-ID: <"));
 	assert_non_null(strstr(text, "Content-Type: text/plain; "
@@ -347,7 +348,8 @@ test_activation(void **state)
 	    "activated"), 0);
 	proto_reply_free(&rep);
 	text = wait_mail(e, 1);
-	assert_non_null(strstr(text, "Subject: Activate your account\n"));
+	assert_non_null(strstr(text, "Subject: Activate your account for "
+	    "example.org\n"));
 	assert_non_null(strstr(text, "https://example.org/activate?t="));
 	token_in(text, tok, sizeof(tok));
 	/* Pending: no login, whatever the password. */
