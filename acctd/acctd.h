@@ -99,6 +99,8 @@ void	config_resolve_groups(struct config *c);
 /* The live config: set at start and on SIGHUP, copied per request. */
 void	config_set_current(const struct config *c);
 void	config_current(struct config *out);
+/* The live config's idle and frame timeouts, without a copy of it. */
+void	config_timeouts(int *idle_ms, int *frame_ms);
 
 /* listen.c */
 int	listen_open(const char *path, char *err, size_t errsz);

@@ -74,7 +74,8 @@ static const struct key {
 	{ "purge_deleted_after_days", K_U32, offsetof(struct config, purge_deleted_after_days), 0, 36500 },
 };
 
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Read by every request on every thread, written on SIGHUP. */
+static pthread_rwlock_t current_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct config current;
 
 void
@@ -581,15 +582,24 @@ config_resolve_groups(struct config *c)
 void
 config_set_current(const struct config *c)
 {
-	pthread_mutex_lock(&current_lock);
+	pthread_rwlock_wrlock(&current_lock);
 	current = *c;
-	pthread_mutex_unlock(&current_lock);
+	pthread_rwlock_unlock(&current_lock);
 }
 
 void
 config_current(struct config *out)
 {
-	pthread_mutex_lock(&current_lock);
+	pthread_rwlock_rdlock(&current_lock);
 	*out = current;
-	pthread_mutex_unlock(&current_lock);
+	pthread_rwlock_unlock(&current_lock);
+}
+
+void
+config_timeouts(int *idle_ms, int *frame_ms)
+{
+	pthread_rwlock_rdlock(&current_lock);
+	*idle_ms = (int)current.idle_timeout * 1000;
+	*frame_ms = (int)current.frame_timeout * 1000;
+	pthread_rwlock_unlock(&current_lock);
 }

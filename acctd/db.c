@@ -52,7 +52,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int claim_fd = -1;	/* the lock on DB.lock, held until exit */
 
 /* The readers: a stack of the free ones, taken and given back whole. */
-#define READERS_MIN	4
+#define READERS_MIN	8
 #define READERS_MAX	16
 static struct dbc *readers;
 static int *idle;		/* indices into readers */
@@ -564,7 +564,8 @@ conn_open(struct dbc *c, const char *path, bool reader, char *err,
 }
 
 /* Two readers per CPU, within bounds: enough that a reader is rarely
- * waited for, few enough that their caches stay small. */
+ * waited for (a thread preempted while it holds one keeps it, so even
+ * two CPUs want several), few enough that their caches stay small. */
 static int
 readers_wanted(void)
 {
@@ -626,6 +627,9 @@ db_open(const char *path, char *err, size_t errsz)
 	if (check_dir(path, err, errsz) == -1 ||
 	    check_file(path, err, errsz) == -1)
 		return -1;
+	/* SQLite's allocation counters take one process-wide mutex on
+	 * every allocation; nothing here reads them. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	old = umask(0077);	/* database, WAL and shm files: 0600 */
 	rc = conn_open(&writer, path, false, err, errsz);
 	umask(old);
