@@ -302,19 +302,32 @@ struct throttle_source {
 	const char	*service;	/* keys the sources without an address */
 	bool		 locks;		/* false: slowed down, never locked */
 };
+/* One attempt on an account (NULL: none matched) from a source. */
+struct throttle_attempt {
+	const char	*account_id;
+	const struct throttle_source *src;
+	bool		 held;		/* counted in flight */
+	char		*key[2];
+};
+enum throttle_outcome {
+	THROTTLE_FAILED,	/* one more failure on both counters */
+	THROTTLE_CLEARED,	/* a success: both cleared */
+	THROTTLE_UNCOUNTED,	/* locked, undecided or waiting for a code */
+};
 /*
- * Count one attempt as failed before it is verified, so parallel attempts
- * cannot slip past the limit; throttle_success() clears the counters,
- * throttle_refund() gives this one back. Sets *locked (and charges
- * nothing) when the account or the source is locked, and *delay_ms when
- * a source that does not lock is past its threshold.
+ * Before the hash, without a write: sets *locked when the account or the
+ * source is locked (or would be, once the attempts in flight have
+ * failed), and *delay_ms when a source that does not lock is past its
+ * threshold; otherwise counts the attempt in flight until throttle_end(),
+ * which comes after its outcome is committed (throttle_record_locked(),
+ * in the transaction of the login's audit row).
  */
-int	throttle_charge(const struct config *c, const char *account_id,
-	    const struct throttle_source *s, bool *locked, unsigned *delay_ms);
-int	throttle_success(const char *account_id,
-	    const struct throttle_source *s, bool stamp_login);
-int	throttle_refund(const struct config *c, const char *account_id,
-	    const struct throttle_source *s);
+int	throttle_begin(const struct config *c, struct throttle_attempt *t,
+	    bool *locked, unsigned *delay_ms);
+int	throttle_record_locked(const struct config *c,
+	    const struct throttle_attempt *t, enum throttle_outcome o,
+	    bool stamp_login);
+void	throttle_end(struct throttle_attempt *t);
 int	throttle_unlock(const char *account_id);
 /* The locked and the slowed sources, as "sources" in res. */
 int	throttle_list(const struct config *c, struct proto_msg *res);
@@ -565,7 +578,7 @@ struct audit_login {
 	const char	*status;	/* OK, FAILED, LOCKED, DISABLED, PENDING */
 };
 
-int	auditlog_add(const struct audit_login *e);
+int	auditlog_add_locked(const struct audit_login *e);
 int	auditlog_list(const char *username, int64_t limit,
 	    struct proto_msg *res);
 int	auditlog_reset(int64_t *removed);
