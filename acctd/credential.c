@@ -92,18 +92,18 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 	const struct proto_value *pw = c->password;
 	int v;
 
-	if (!known || locked || a->hash == NULL)
-		v = hash_dummy(&x->cfg, &x->hc, pw->str, pw->len);
-	else
-		v = hash_check(&x->hc, a->hash, pw->str, pw->len);
 	/* App passwords stand in for password and code: they exist for
-	 * clients (IMAP, WebDAV) that cannot ask for a code. */
-	if (v == ACCT_ERR_AUTH_FAILED && known && !locked &&
-	    (c->flags & CRED_APP_PASSWORDS) &&
+	 * clients (IMAP, WebDAV) that cannot ask for a code. One is a
+	 * random token, checked first and without a hash: a mail client
+	 * logging in every few seconds costs a lookup and a commit. */
+	if (known && !locked && (c->flags & CRED_APP_PASSWORDS) &&
 	    app_password(a, pw->str, c->realm, c->app_id)) {
 		c->app = true;
 		v = ACCT_OK;
-	}
+	} else if (!known || locked || a->hash == NULL)
+		v = hash_dummy(&x->cfg, &x->hc, pw->str, pw->len);
+	else
+		v = hash_check(&x->hc, a->hash, pw->str, pw->len);
 	if (v != ACCT_OK && v != ACCT_ERR_AUTH_FAILED) {
 		*rc = v;	/* busy, out of memory: undecided */
 		return CRED_ERROR;
