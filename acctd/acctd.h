@@ -341,6 +341,7 @@ int	throttle_reset_all(void);
  * hash.c: Argon2id on a bounded pool of hash_workers. Reserved callers
  * (admins, authenticators) are served first and have workers and queue
  * places the others cannot take; each other uid has one hash at most.
+ * The hashes themselves run on threads of a lower priority.
  */
 int	hash_init(const struct config *c);
 int	hash_password(const struct config *c, const struct hash_client *who,
@@ -357,6 +358,19 @@ int	hash_dummy(const struct config *c, const struct hash_client *who,
 int	hash_admit(const struct hash_client *who);
 /* A hashing slot: ACCT_ERR_BUSY when the caller's queue is full. Every
  * slow hash runs inside one. */
+/* One hash or verify, with what it works on, for hash_run(). */
+struct hash_job {
+	int		(*fn)(struct hash_job *);
+	const struct config *c;
+	const char	*pw;
+	size_t		 len;
+	char		**phc;		/* a new hash */
+	const char	*stored;	/* the hash verified against */
+	unsigned	 p;
+};
+/* j->fn = fn, run at a lower priority than requests; its result. With
+ * a slot taken. */
+int	hash_run(struct hash_job *j, int (*fn)(struct hash_job *));
 int	hash_slot_take(const struct hash_client *who);
 void	hash_slot_give(const struct hash_client *who);
 /* What one verify at the current parameters takes, as measured. */
