@@ -99,6 +99,9 @@ void	config_resolve_groups(struct config *c);
 /* The live config: set at start and on SIGHUP, copied per request. */
 void	config_set_current(const struct config *c);
 void	config_current(struct config *out);
+/* The live config, shared until config_release(); NULL: out of memory. */
+const struct config *config_hold(void);
+void	config_release(const struct config *c);
 /* The live config's idle and frame timeouts, without a copy of it. */
 void	config_timeouts(int *idle_ms, int *frame_ms);
 
@@ -201,7 +204,7 @@ struct ctx {
 	unsigned		 classes;	/* C_* bits of this request */
 	bool			 must_prove;	/* allowed only with the secret */
 	struct hash_client	 hc;		/* the caller, to the hash pool */
-	struct config		 cfg;		/* snapshot for this request */
+	const struct config	*cfg;		/* held for this request */
 	/* What the request acts on, resolved before the handler runs. */
 	const char		*username;	/* an account: its name, */
 	int			 found;		/* ACCT_OK or NOT_FOUND, */

@@ -101,7 +101,7 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 		c->app = true;
 		v = ACCT_OK;
 	} else if (!known || locked || a->hash == NULL)
-		v = hash_dummy(&x->cfg, &x->hc, pw->str, pw->len);
+		v = hash_dummy(x->cfg, &x->hc, pw->str, pw->len);
 	else
 		v = hash_check(&x->hc, a->hash, pw->str, pw->len);
 	if (v != ACCT_OK && v != ACCT_ERR_AUTH_FAILED) {
@@ -184,7 +184,7 @@ record(struct ctx *x, const struct cred_check *c,
 	e->status = cred_status_names[c->status];
 	db_lock();
 	if ((rc = db_begin()) == ACCT_OK) {
-		rc = throttle_record_locked(&x->cfg, t, outcome(c->status),
+		rc = throttle_record_locked(x->cfg, t, outcome(c->status),
 		    (c->flags & CRED_STAMP_LOGIN) != 0);
 		if (rc == ACCT_OK)
 			rc = auditlog_add_locked(e);
@@ -226,7 +226,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 		return rc;
 	}
 	source_of(x, c, &src);
-	if ((rc = throttle_begin(&x->cfg, &t, &locked, &delay_ms)) != ACCT_OK)
+	if ((rc = throttle_begin(x->cfg, &t, &locked, &delay_ms)) != ACCT_OK)
 		return rc;
 	if (delay_ms > 0)
 		sleep_us((int64_t)delay_ms * 1000);
@@ -236,7 +236,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	    check_pending(x, c, known, a, locked, &rc);
 	if (c->status == CRED_OK)
 		c->must_change = c->password != NULL && !c->app &&
-		    must_change(&x->cfg, a);
+		    must_change(x->cfg, a);
 	if ((wrc = record(x, c, &t, &e)) != ACCT_OK && c->status !=
 	    CRED_ERROR) {
 		c->status = CRED_ERROR;

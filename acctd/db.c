@@ -52,7 +52,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int claim_fd = -1;	/* the lock on DB.lock, held until exit */
 
 /* The readers: a stack of the free ones, taken and given back whole. */
-#define READERS_MIN	8
+#define READERS_MIN	4
 #define READERS_MAX	16
 static struct dbc *readers;
 static int *idle;		/* indices into readers */
@@ -564,8 +564,8 @@ conn_open(struct dbc *c, const char *path, bool reader, char *err,
 }
 
 /* Two readers per CPU, within bounds: enough that a reader is rarely
- * waited for (a thread preempted while it holds one keeps it, so even
- * two CPUs want several), few enough that their caches stay small. */
+ * waited for, few enough that their caches and maps stay small (each
+ * maps the database: 8 instead of 4 cost 500 waiting logins 1.5 MiB). */
 static int
 readers_wanted(void)
 {

@@ -254,9 +254,11 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	(void)db_problem();	/* none left over from a request before */
 	out->data = NULL;
 	out->len = 0;
-	/* On the heap: the config snapshot is 8 KiB, and hundreds of
-	 * threads waiting on a hash should not each hold one on a stack. */
-	if ((x = calloc(1, sizeof(*x))) == NULL) {
+	/* On the heap, and the config shared rather than copied: hundreds
+	 * of threads may wait on a hash, each with its request. */
+	if ((x = calloc(1, sizeof(*x))) == NULL ||
+	    (x->cfg = config_hold()) == NULL) {
+		free(x);
 		if (proto_error_finish(0, ACCT_ERR_INTERNAL, "out of memory",
 		    out) != ACCT_OK)
 			out->data = NULL;
@@ -264,8 +266,7 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	}
 	x->peer = peer;
 	x->passed_fd = passed_fd;
-	config_current(&x->cfg);
-	x->classes = peer_classes(peer, &x->cfg);
+	x->classes = peer_classes(peer, x->cfg);
 	x->hc.reserved = (x->classes & (ADMIN | AUTH)) != 0;
 	x->hc.uid = peer->uid;
 	x->found = ACCT_ERR_NOT_FOUND;
@@ -290,6 +291,7 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	}
 	proto_request_free(&req);
 	account_free(&x->account);
+	config_release(x->cfg);
 	free(x);
 }
 
