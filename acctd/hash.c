@@ -28,6 +28,9 @@
  * while both CPUs hash runs at once, not after a slice of Argon2. */
 #define HASH_NICE	10
 #define RUNNER_STACK	(256 * 1024)
+/* A hash cheaper than this delays no request: it runs in place, sparing
+ * the hand-over (two thread switches). */
+#define INLINE_US	1000
 
 /*
  * The pool. Admins and authenticators (reserved callers) may use every
@@ -264,12 +267,16 @@ runner_start(void)
 	return rc == 0;
 }
 
-/* fn(arg) on a runner, waited for; in this thread if none can start. */
+/* fn(arg) on a runner, waited for; in this thread if it is cheap or no
+ * runner can start. */
 static int
 run_job(int (*fn)(void *), void *arg)
 {
 	struct job j = { .fn = fn, .arg = arg };
+	int64_t cost = cost_us;
 
+	if (cost > 0 && cost < INLINE_US)
+		return fn(arg);
 	pthread_mutex_lock(&jlock);
 	if (jqueued >= jidle && !runner_start()) {
 		pthread_mutex_unlock(&jlock);
