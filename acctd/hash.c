@@ -267,32 +267,40 @@ runner_start(void)
 	return rc == 0;
 }
 
-/* fn(arg) on a runner, waited for; in this thread if it is cheap or no
- * runner can start. */
+/* fn(arg) on a runner, waited for; in this thread if it is cheap, or
+ * no runner can start. The job is on the heap: a runner's queue never
+ * points into a caller's stack. */
 static int
 run_job(int (*fn)(void *), void *arg)
 {
-	struct job j = { .fn = fn, .arg = arg };
 	int64_t cost = cost_us;
+	struct job *j;
+	int rc;
 
-	if (cost > 0 && cost < INLINE_US)
+	if ((cost > 0 && cost < INLINE_US) ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
 		return fn(arg);
+	j->fn = fn;
+	j->arg = arg;
 	pthread_mutex_lock(&jlock);
 	if (jqueued >= jidle && !runner_start()) {
 		pthread_mutex_unlock(&jlock);
+		free(j);
 		log_warn("cannot start a hash runner; hashing here");
 		return fn(arg);
 	}
-	pthread_cond_init(&j.cv, NULL);
-	*jtail = &j;
-	jtail = &j.next;
+	pthread_cond_init(&j->cv, NULL);
+	*jtail = j;
+	jtail = &j->next;
 	jqueued++;
 	pthread_cond_signal(&jwork);
-	while (!j.done)
-		pthread_cond_wait(&j.cv, &jlock);
+	while (!j->done)
+		pthread_cond_wait(&j->cv, &jlock);
 	pthread_mutex_unlock(&jlock);
-	pthread_cond_destroy(&j.cv);
-	return j.rc;
+	pthread_cond_destroy(&j->cv);
+	rc = j->rc;
+	free(j);
+	return rc;
 }
 
 int
