@@ -182,11 +182,11 @@ get_one(const char *sql, const char *key, struct account *a)
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	db_lock();
+	db_read();
 	if ((rc = db_one(&q, sql, DB_ARGS(DB_TEXT(key)))) == ACCT_OK)
 		rc = from_row(&q, a);
 	(void)db_done(&q);
-	db_unlock();
+	db_read_end();
 	return rc;
 }
 
@@ -496,9 +496,10 @@ account_deleted(const char *username, struct deleted_account *out,
     int max, int *n)
 {
 	struct db_query q;
+	int rc;
 
 	*n = 0;
-	db_lock();
+	db_read();
 	if (db_query(&q, "SELECT id, deleted_at FROM accounts WHERE "
 	    "username = ?1 AND deleted_at IS NOT NULL ORDER BY deleted_at "
 	    "DESC", DB_ARGS(DB_TEXT(username))) == ACCT_OK)
@@ -510,8 +511,9 @@ account_deleted(const char *username, struct deleted_account *out,
 			}
 			(*n)++;
 		}
-	db_unlock();
-	return db_done(&q);
+	rc = db_done(&q);
+	db_read_end();
+	return rc;
 }
 
 int
@@ -702,11 +704,11 @@ account_list(const char *search, const char *current, const char *filter,
 
 	if (pat == NULL)
 		return ACCT_ERR_NOMEM;
-	db_lock();
+	db_read();
 	if ((rc = db_begin_read()) == ACCT_OK)
 		rc = db_end(list_locked(pat, current, filter, limit, offset,
 		    &total, res));
-	db_unlock();
+	db_read_end();
 	free(pat);
 	if (rc == ACCT_OK)
 		proto_kv_int(res, "total", total);

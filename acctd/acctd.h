@@ -103,6 +103,11 @@ void	config_group_name(const char *value, char *buf, size_t bufsz);
 /* The live config: set at start and on SIGHUP, copied per request. */
 void	config_set_current(const struct config *c);
 void	config_current(struct config *out);
+/* The live config, shared until config_release(); NULL: out of memory. */
+const struct config *config_hold(void);
+void	config_release(const struct config *c);
+/* The live config's idle and frame timeouts, without a copy of it. */
+void	config_timeouts(int *idle_ms, int *frame_ms);
 
 /* listen.c */
 int	listen_open(const char *path, char *err, size_t errsz);
@@ -203,7 +208,7 @@ struct ctx {
 	unsigned		 classes;	/* C_* bits of this request */
 	bool			 must_prove;	/* allowed only with the secret */
 	struct hash_client	 hc;		/* the caller, to the hash pool */
-	struct config		 cfg;		/* snapshot for this request */
+	const struct config	*cfg;		/* held for this request */
 	/* What the request acts on, resolved before the handler runs. */
 	const char		*username;	/* an account: its name, */
 	int			 found;		/* ACCT_OK or NOT_FOUND, */
@@ -306,19 +311,32 @@ struct throttle_source {
 	const char	*service;	/* keys the sources without an address */
 	bool		 locks;		/* false: slowed down, never locked */
 };
+/* One attempt on an account (NULL: none matched) from a source. */
+struct throttle_attempt {
+	const char	*account_id;
+	const struct throttle_source *src;
+	bool		 held;		/* counted in flight */
+	char		*key[2];
+};
+enum throttle_outcome {
+	THROTTLE_FAILED,	/* one more failure on both counters */
+	THROTTLE_CLEARED,	/* a success: both cleared */
+	THROTTLE_UNCOUNTED,	/* locked, undecided or waiting for a code */
+};
 /*
- * Count one attempt as failed before it is verified, so parallel attempts
- * cannot slip past the limit; throttle_success() clears the counters,
- * throttle_refund() gives this one back. Sets *locked (and charges
- * nothing) when the account or the source is locked, and *delay_ms when
- * a source that does not lock is past its threshold.
+ * Before the hash, without a write: sets *locked when the account or the
+ * source is locked (or would be, once the attempts in flight have
+ * failed), and *delay_ms when a source that does not lock is past its
+ * threshold; otherwise counts the attempt in flight until throttle_end(),
+ * which comes after its outcome is committed (throttle_record_locked(),
+ * in the transaction of the login's audit row).
  */
-int	throttle_charge(const struct config *c, const char *account_id,
-	    const struct throttle_source *s, bool *locked, unsigned *delay_ms);
-int	throttle_success(const char *account_id,
-	    const struct throttle_source *s, bool stamp_login);
-int	throttle_refund(const struct config *c, const char *account_id,
-	    const struct throttle_source *s);
+int	throttle_begin(const struct config *c, struct throttle_attempt *t,
+	    bool *locked, unsigned *delay_ms);
+int	throttle_record_locked(const struct config *c,
+	    const struct throttle_attempt *t, enum throttle_outcome o,
+	    bool stamp_login);
+void	throttle_end(struct throttle_attempt *t);
 int	throttle_unlock(const char *account_id);
 /* The locked and the slowed sources, as "sources" in res. */
 int	throttle_list(const struct config *c, int64_t limit, int64_t offset,
@@ -333,6 +351,7 @@ int	throttle_reset_all(void);
  * hash.c: Argon2id on a bounded pool of hash_workers. Reserved callers
  * (admins, authenticators) are served first and have workers and queue
  * places the others cannot take; each other uid has one hash at most.
+ * The hashes themselves run on threads of a lower priority.
  */
 int	hash_init(const struct config *c);
 int	hash_password(const struct config *c, const struct hash_client *who,
@@ -349,6 +368,19 @@ int	hash_dummy(const struct config *c, const struct hash_client *who,
 int	hash_admit(const struct hash_client *who);
 /* A hashing slot: ACCT_ERR_BUSY when the caller's queue is full. Every
  * slow hash runs inside one. */
+/* One hash or verify, with what it works on, for hash_run(). */
+struct hash_job {
+	int		(*fn)(struct hash_job *);
+	const struct config *c;
+	const char	*pw;
+	size_t		 len;
+	char		**phc;		/* a new hash */
+	const char	*stored;	/* the hash verified against */
+	unsigned	 p;
+};
+/* j->fn = fn, run at a lower priority than requests; its result. With
+ * a slot taken. */
+int	hash_run(struct hash_job *j, int (*fn)(struct hash_job *));
 int	hash_slot_take(const struct hash_client *who);
 void	hash_slot_give(const struct hash_client *who);
 /* What one verify at the current parameters takes, as measured. */
@@ -586,7 +618,7 @@ struct audit_login {
 	const char	*status;	/* OK, FAILED, LOCKED, DISABLED, PENDING */
 };
 
-int	auditlog_add(const struct audit_login *e);
+int	auditlog_add_locked(const struct audit_login *e);
 int	auditlog_list(const char *username, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
 int	auditlog_reset(int64_t *removed);
@@ -621,7 +653,11 @@ int	validate_password(const struct config *c, const char *pw, size_t len,
 	    char *err, size_t errsz);
 
 /*
- * db.c: one SQLite connection, serialized by db_lock(). Statements bind
+ * db.c: one SQLite connection that writes, serialised by db_lock(), and
+ * a pool of read-only ones, one lent to a thread between db_read() and
+ * db_read_end(), so that reads never wait for the writer (WAL). A
+ * thread may take the lock while it holds a reader, never the other
+ * way round; under the lock its reads go to the writer. Statements bind
  * typed arguments, checked against the statement's parameter count:
  *	db_exec(&n, "UPDATE t SET a = ?1 WHERE id = ?2",
  *	    DB_ARGS(DB_INT(a), DB_TEXT(id)));
@@ -668,10 +704,13 @@ int	db_file_check(const char *path, int *version, int64_t *accounts,
 	    char *err, size_t errsz);
 void	db_lock(void);
 void	db_unlock(void);
+void	db_read(void);		/* calls nest */
+void	db_read_end(void);
 /* The reason behind this thread's last database error, once; or NULL. */
 const char *db_problem(void);
 int	db_schema_version(void);
-/* With db_lock() held, as every call below. */
+/* With db_lock() or db_read() held, as every call below; writes and
+ * db_begin() under db_lock() alone. */
 int	db_exec(int64_t *changes, const char *sql, const struct db_arg *args,
 	    size_t nargs);
 int	db_query(struct db_query *q, const char *sql,

@@ -45,14 +45,13 @@ auditlog_purge_locked(const struct config *c, int64_t now)
 }
 
 int
-auditlog_add(const struct audit_login *e)
+auditlog_add_locked(const struct audit_login *e)
 {
 	char *user = sanitise(e->username), *realm = sanitise(e->realm);
 	char *remote = sanitise(e->remote), *comm = sanitise(e->peer->comm);
 	int rc = ACCT_ERR_NOMEM;
 
-	if (user != NULL && realm != NULL && remote != NULL && comm != NULL) {
-		db_lock();
+	if (user != NULL && realm != NULL && remote != NULL && comm != NULL)
 		rc = db_exec(NULL, "INSERT INTO audit_logins (at, peer_uid, "
 		    "peer_pid, peer_comm, realm, remote_addr, username, "
 		    "account_id, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
@@ -60,8 +59,6 @@ auditlog_add(const struct audit_login *e)
 		    DB_INT(e->peer->uid), DB_INT(e->peer->pid), DB_TEXT(comm),
 		    DB_TEXT(realm), DB_TEXT(remote), DB_TEXT(user),
 		    DB_TEXT(e->account_id), DB_TEXT(e->status)));
-		db_unlock();
-	}
 	if (rc != ACCT_OK)
 		log_err("audit: cannot record a login attempt");
 	free(user);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,16 @@ static const struct key {
 	{ "purge_deleted_after_days", K_U32, offsetof(struct config, purge_deleted_after_days), 0, 36500 },
 };
 
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Read by every request on every thread, written on SIGHUP. */
+static pthread_rwlock_t current_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct config current;
+/* The same, as a snapshot a request holds for its whole run: shared,
+ * not copied, and freed by the last holder after a reload. */
+struct held {
+	struct config	 c;
+	_Atomic unsigned refs;
+};
+static struct held *current_held;
 
 void
 config_defaults(struct config *c)
@@ -601,15 +610,61 @@ config_group_name(const char *value, char *buf, size_t bufsz)
 void
 config_set_current(const struct config *c)
 {
-	pthread_mutex_lock(&current_lock);
+	struct held *h = malloc(sizeof(*h)), *old;
+
+	if (h != NULL) {
+		h->c = *c;
+		h->refs = 1;
+	}
+	pthread_rwlock_wrlock(&current_lock);
 	current = *c;
-	pthread_mutex_unlock(&current_lock);
+	old = current_held;
+	/* Out of memory: requests copy the config instead. */
+	current_held = h;
+	pthread_rwlock_unlock(&current_lock);
+	if (old != NULL)
+		config_release(&old->c);
+}
+
+const struct config *
+config_hold(void)
+{
+	struct held *h;
+
+	pthread_rwlock_rdlock(&current_lock);
+	if ((h = current_held) != NULL)
+		h->refs++;
+	pthread_rwlock_unlock(&current_lock);
+	if (h == NULL && (h = malloc(sizeof(*h))) != NULL) {
+		config_current(&h->c);
+		h->refs = 1;
+	}
+	return h != NULL ? &h->c : NULL;
+}
+
+void
+config_release(const struct config *c)
+{
+	struct held *h = (struct held *)(uintptr_t)c;
+
+	/* c is the first member: h has c's address. */
+	if (h != NULL && --h->refs == 0)
+		free(h);
 }
 
 void
 config_current(struct config *out)
 {
-	pthread_mutex_lock(&current_lock);
+	pthread_rwlock_rdlock(&current_lock);
 	*out = current;
-	pthread_mutex_unlock(&current_lock);
+	pthread_rwlock_unlock(&current_lock);
+}
+
+void
+config_timeouts(int *idle_ms, int *frame_ms)
+{
+	pthread_rwlock_rdlock(&current_lock);
+	*idle_ms = (int)current.idle_timeout * 1000;
+	*frame_ms = (int)current.frame_timeout * 1000;
+	pthread_rwlock_unlock(&current_lock);
 }

@@ -2,8 +2,9 @@
  * credential.c: the one place a secret of an account is checked: the
  * password (or an app password standing in for it), the TOTP code and
  * the recovery codes, for every operation that takes one. Each check
- * honours locks, charges the throttle before the hash, is audited, and
- * when it fails takes what a verify at the current parameters takes.
+ * honours locks, counts against the throttle from before the hash, is
+ * audited in the same commit as its outcome, and when it fails takes
+ * what a verify at the current parameters takes.
  */
 #include <errno.h>
 #include <string.h>
@@ -91,18 +92,18 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 	const struct proto_value *pw = c->password;
 	int v;
 
-	if (!known || locked || a->hash == NULL)
-		v = hash_dummy(&x->cfg, &x->hc, pw->str, pw->len);
-	else
-		v = hash_check(&x->hc, a->hash, pw->str, pw->len);
 	/* App passwords stand in for password and code: they exist for
-	 * clients (IMAP, WebDAV) that cannot ask for a code. */
-	if (v == ACCT_ERR_AUTH_FAILED && known && !locked &&
-	    (c->flags & CRED_APP_PASSWORDS) &&
+	 * clients (IMAP, WebDAV) that cannot ask for a code. One is a
+	 * random token, checked first and without a hash: a mail client
+	 * logging in every few seconds costs a lookup and a commit. */
+	if (known && !locked && (c->flags & CRED_APP_PASSWORDS) &&
 	    app_password(a, pw->str, c->realm, c->app_id)) {
 		c->app = true;
 		v = ACCT_OK;
-	}
+	} else if (!known || locked || a->hash == NULL)
+		v = hash_dummy(x->cfg, &x->hc, pw->str, pw->len);
+	else
+		v = hash_check(&x->hc, a->hash, pw->str, pw->len);
 	if (v != ACCT_OK && v != ACCT_ERR_AUTH_FAILED) {
 		*rc = v;	/* busy, out of memory: undecided */
 		return CRED_ERROR;
@@ -149,6 +150,50 @@ check_pending(struct ctx *x, struct cred_check *c, bool known,
 	return v == ACCT_OK ? CRED_OK : CRED_BAD_CODE;
 }
 
+/* What an outcome does to the counters: a failure counts, whatever
+ * the reason once the secret was tried; a lock charges nothing more. */
+static enum throttle_outcome
+outcome(enum cred_status s)
+{
+	switch (s) {
+	case CRED_OK:
+		return THROTTLE_CLEARED;
+	case CRED_LOCKED:
+	case CRED_CODE_REQUIRED:
+	case CRED_ERROR:
+	case CRED__COUNT:
+		break;
+	default:
+		return THROTTLE_FAILED;
+	}
+	return THROTTLE_UNCOUNTED;
+}
+
+/*
+ * The outcome for the counters, the last-login stamp and the audit row,
+ * in one transaction: one commit per attempt. An outcome is answered
+ * only once it is written, so neither a success nor a failure goes
+ * unrecorded; if the commit fails, the answer is that error.
+ */
+static int
+record(struct ctx *x, const struct cred_check *c,
+    const struct throttle_attempt *t, struct audit_login *e)
+{
+	int rc;
+
+	e->status = cred_status_names[c->status];
+	db_lock();
+	if ((rc = db_begin()) == ACCT_OK) {
+		rc = throttle_record_locked(x->cfg, t, outcome(c->status),
+		    (c->flags & CRED_STAMP_LOGIN) != 0);
+		if (rc == ACCT_OK)
+			rc = auditlog_add_locked(e);
+		rc = db_end(rc);
+	}
+	db_unlock();
+	return rc;
+}
+
 int
 cred_verify(struct ctx *x, struct cred_check *c, int found,
     const struct account *a)
@@ -156,17 +201,18 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	struct audit_login e = { .peer = x->peer, .realm = c->realm,
 	    .remote = c->remote, .username = c->name };
 	struct throttle_source src;
+	struct throttle_attempt t = { .src = &src };
 	bool known = found == ACCT_OK, locked;
 	unsigned delay_ms;
 	int64_t t0;
-	int rc = ACCT_OK;
+	int rc = ACCT_OK, wrc;
 
 	c->status = CRED_ERROR;
 	c->app = false;
 	c->app_id[0] = '\0';
 	if (found != ACCT_OK && found != ACCT_ERR_NOT_FOUND)
 		return found;
-	e.account_id = known ? a->id : NULL;
+	e.account_id = t.account_id = known ? a->id : NULL;
 	/* A caller the pool would refuse is told so before anything is
 	 * written: a flood of busy answers costs no disk. Such an attempt
 	 * never reached its secret and is not recorded. A local user's
@@ -180,8 +226,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 		return rc;
 	}
 	source_of(x, c, &src);
-	if ((rc = throttle_charge(&x->cfg, e.account_id, &src, &locked,
-	    &delay_ms)) != ACCT_OK)
+	if ((rc = throttle_begin(x->cfg, &t, &locked, &delay_ms)) != ACCT_OK)
 		return rc;
 	if (delay_ms > 0)
 		sleep_us((int64_t)delay_ms * 1000);
@@ -189,21 +234,19 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	c->status = c->password != NULL ?
 	    check_password(x, c, known, a, locked, &rc) :
 	    check_pending(x, c, known, a, locked, &rc);
-	/* A success is acknowledged only once its reset of the counters
-	 * is written: else the charge above would stay as a failure. */
-	if (c->status == CRED_OK && (rc = throttle_success(a->id, &src,
-	    (c->flags & CRED_STAMP_LOGIN) != 0)) != ACCT_OK)
-		c->status = CRED_ERROR;
 	if (c->status == CRED_OK)
 		c->must_change = c->password != NULL && !c->app &&
-		    must_change(&x->cfg, a);
-	if (c->status == CRED_CODE_REQUIRED || c->status == CRED_ERROR)
-		(void)throttle_refund(&x->cfg, e.account_id, &src);
-	e.status = cred_status_names[c->status];
-	(void)auditlog_add(&e);
+		    must_change(x->cfg, a);
+	if ((wrc = record(x, c, &t, &e)) != ACCT_OK && c->status !=
+	    CRED_ERROR) {
+		c->status = CRED_ERROR;
+		rc = wrc;
+	}
+	/* Only now: until it was written, this attempt counted as failed. */
+	throttle_end(&t);
 	log_info("%s: %s by uid %u%s%s: %s", c->realm, known ? a->username :
 	    "(unknown)", (unsigned)x->peer->uid, c->remote[0] ? " for " : "",
-	    c->remote, e.status);
+	    c->remote, cred_status_names[c->status]);
 	/* Decided failures cost a verify; busy is at once, for anyone. */
 	if (c->status != CRED_OK && c->status != CRED_ERROR) {
 		int64_t left = t0 + hash_cost_us() - mono_us();

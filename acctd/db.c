@@ -1,7 +1,9 @@
 /*
- * db.c: the one SQLite connection, its pragmas, the schema migrations,
- * and typed statements. SQLite's result codes never leave this file;
- * callers hold db_lock() around each statement or transaction.
+ * db.c: the SQLite connections, their pragmas, the schema migrations,
+ * and typed statements. One connection writes, under db_lock(); a small
+ * pool of read-only ones serves reads beside it (WAL lets readers run
+ * while the writer commits), each lent to one thread between db_read()
+ * and db_read_end(). SQLite's result codes never leave this file.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,6 +13,7 @@
 #include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,13 +22,51 @@
 #include "../common/log.h"
 #include "acctd.h"
 
-static sqlite3 *db;
+/*
+ * Prepared statements, kept per connection: compiling the SQL costs
+ * several times more than running acctd's usual one-row queries. Keyed
+ * by the address of the SQL text (acctd's SQL are literals), checked
+ * against the text. A statement in use is lent to no one else;
+ * release() resets it.
+ */
+#define CACHE_SLOTS	64
+
+struct cached {
+	const char	*sql;
+	sqlite3_stmt	*st;
+	bool		 busy;
+};
+
+/* A connection and what belongs to it. */
+struct dbc {
+	sqlite3		*db;
+	sqlite3_stmt	*rollback_st;	/* see rollback() */
+	bool		 in_txn;	/* between db_begin*() and db_end() */
+	bool		 reader;	/* of the pool: query_only */
+	unsigned	 cache_next;	/* the slot replaced next when full */
+	struct cached	 cache[CACHE_SLOTS];
+};
+
+static struct dbc writer;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int claim_fd = -1;	/* the lock on DB.lock, held until exit */
-static sqlite3_stmt *rollback_st;	/* see rollback() */
-static bool in_txn;			/* between db_begin*() and db_end() */
 
-static int	rollback(void);
+/* The readers: a stack of the free ones, taken and given back whole. */
+#define READERS_MIN	4
+#define READERS_MAX	16
+static struct dbc *readers;
+static int *idle;		/* indices into readers */
+static int nreaders, nidle;
+static bool pool_closed;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_free = PTHREAD_COND_INITIALIZER;
+
+/* This thread's: whether it holds db_lock(), and its reader. */
+static _Thread_local bool i_hold_lock;
+static _Thread_local struct dbc *my_reader;
+static _Thread_local unsigned my_reads;	/* db_read() depth */
+
+static int	rollback(struct dbc *c);
 
 /*
  * Migrations, applied in order; PRAGMA user_version counts those done.
@@ -159,111 +200,129 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
-/*
- * Prepared statements, kept: compiling the SQL costs several times more
- * than running acctd's usual one-row queries. Keyed by the address of
- * the SQL text (acctd's SQL are literals), checked against the text.
- * A statement in use is lent to no one else; release() resets it.
- */
-#define CACHE_SLOTS	64
-
-static struct cached {
-	const char	*sql;
-	sqlite3_stmt	*st;
-	bool		 busy;
-} cache[CACHE_SLOTS];
-static unsigned cache_next;	/* the slot replaced next when all are full */
-
 static struct cached *
-cache_find(const char *sql)
+cache_find(struct dbc *c, const char *sql)
 {
-	for (size_t i = 0; i < CACHE_SLOTS && cache[i].st != NULL; i++)
-		if (cache[i].sql == sql && !cache[i].busy &&
-		    strcmp(sqlite3_sql(cache[i].st), sql) == 0)
-			return &cache[i];
+	for (size_t i = 0; i < CACHE_SLOTS && c->cache[i].st != NULL; i++)
+		if (c->cache[i].sql == sql && !c->cache[i].busy &&
+		    strcmp(sqlite3_sql(c->cache[i].st), sql) == 0)
+			return &c->cache[i];
 	return NULL;
 }
 
 /* A free slot, or the next idle one in turn (its statement finalized). */
 static struct cached *
-cache_slot(void)
+cache_slot(struct dbc *c)
 {
 	for (unsigned n = 0; n < CACHE_SLOTS; n++) {
-		struct cached *c = &cache[(cache_next + n) % CACHE_SLOTS];
-		if (c->st == NULL || !c->busy) {
-			cache_next = (cache_next + n + 1) % CACHE_SLOTS;
-			sqlite3_finalize(c->st);
-			memset(c, 0, sizeof(*c));
-			return c;
+		struct cached *k = &c->cache[(c->cache_next + n) % CACHE_SLOTS];
+		if (k->st == NULL || !k->busy) {
+			c->cache_next = (c->cache_next + n + 1) % CACHE_SLOTS;
+			sqlite3_finalize(k->st);
+			memset(k, 0, sizeof(*k));
+			return k;
 		}
 	}
 	return NULL;
 }
 
 static int
-cache_get(const char *sql, sqlite3_stmt **out)
+cache_get(struct dbc *c, const char *sql, sqlite3_stmt **out)
 {
-	struct cached *c;
+	struct cached *k;
 	int rc;
 
 	*out = NULL;
-	if ((c = cache_find(sql)) == NULL) {
-		rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-		    out, NULL);
-		if (rc != SQLITE_OK || (c = cache_slot()) == NULL)
+	if ((k = cache_find(c, sql)) == NULL) {
+		rc = sqlite3_prepare_v3(c->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, out, NULL);
+		if (rc != SQLITE_OK || (k = cache_slot(c)) == NULL)
 			return rc;	/* uncached: release() finalizes */
-		c->sql = sql;
-		c->st = *out;
+		k->sql = sql;
+		k->st = *out;
 	}
-	c->busy = true;
-	*out = c->st;
+	k->busy = true;
+	*out = k->st;
 	return SQLITE_OK;
 }
 
 static void
-cache_clear(void)
+cache_clear(struct dbc *c)
 {
 	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		sqlite3_finalize(cache[i].st);
-	memset(cache, 0, sizeof(cache));
+		sqlite3_finalize(c->cache[i].st);
+	memset(c->cache, 0, sizeof(c->cache));
 }
 
 static void
-release(sqlite3_stmt *st)
+release(struct dbc *c, sqlite3_stmt *st)
 {
 	for (size_t i = 0; st != NULL && i < CACHE_SLOTS; i++)
-		if (cache[i].st == st) {
+		if (c->cache[i].st == st) {
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
-			cache[i].busy = false;
+			c->cache[i].busy = false;
 			return;
 		}
 	sqlite3_finalize(st);
 }
 
-/* The holder of the lock, so that statement calls can check it. */
-static pthread_t owner;
-static bool held;
-
 void
 db_lock(void)
 {
 	pthread_mutex_lock(&lock);
-	owner = pthread_self();
-	held = true;
+	i_hold_lock = true;
 }
 
 void
 db_unlock(void)
 {
-	held = false;
+	i_hold_lock = false;
 	pthread_mutex_unlock(&lock);
 }
 
-static bool
-locked_by_me(void)
+/*
+ * A reader for this thread until the matching db_read_end(); calls
+ * nest. Under db_lock() the writer serves the reads instead: a thread
+ * that holds the lock never waits for a reader, so the two cannot
+ * deadlock (the other order, a reader then the lock, is allowed).
+ */
+void
+db_read(void)
 {
-	return held && pthread_equal(owner, pthread_self());
+	if (my_reads++ > 0 || i_hold_lock)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	while (nidle == 0 && !pool_closed)
+		pthread_cond_wait(&pool_free, &pool_lock);
+	if (!pool_closed)
+		my_reader = &readers[idle[--nidle]];
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void
+db_read_end(void)
+{
+	struct dbc *c = my_reader;
+
+	if (my_reads == 0 || --my_reads > 0 || c == NULL)
+		return;
+	/* A transaction left open would show the next borrower an old
+	 * state of the database; one that cannot be ended now, prepare()
+	 * tries again and refuses to run in. */
+	my_reader = NULL;
+	(void)rollback(c);
+	pthread_mutex_lock(&pool_lock);
+	idle[nidle++] = (int)(c - readers);
+	pthread_cond_signal(&pool_free);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+/* The connection this thread's statements go to, or NULL: none held. */
+static struct dbc *
+mine(void)
+{
+	return i_hold_lock ? &writer : my_reader;
 }
 
 /* What went wrong in this thread's last failed statement, for the reply. */
@@ -321,7 +380,7 @@ db_schema_version(void)
 	sqlite3_stmt *st;
 	int v = -1;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+	if (sqlite3_prepare_v2(writer.db, "PRAGMA user_version", -1, &st, NULL) ==
 	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
@@ -335,7 +394,7 @@ weak_recovery_codes(void)
 	sqlite3_stmt *st;
 	int n = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT count(DISTINCT account_id) FROM "
+	if (sqlite3_prepare_v2(writer.db, "SELECT count(DISTINCT account_id) FROM "
 	    "recovery_codes", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
@@ -359,18 +418,18 @@ migrate(char *err, size_t errsz)
 		int rc, weak = v == 5 ? weak_recovery_codes() : 0;
 
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v + 1);
-		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+		rc = sqlite3_exec(writer.db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(db, migrations[v], NULL, NULL, &msg);
+			rc = sqlite3_exec(writer.db, migrations[v], NULL, NULL, &msg);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+			rc = sqlite3_exec(writer.db, sql, NULL, NULL, &msg);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, &msg);
+			rc = sqlite3_exec(writer.db, "COMMIT", NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
 			snprintf(err, errsz, "migration %d: %s", v + 1,
 			    msg ? msg : sqlite3_errstr(rc));
 			sqlite3_free(msg);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			sqlite3_exec(writer.db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
 		log_info("database schema migrated to version %d", v + 1);
@@ -437,25 +496,125 @@ check_file(const char *path, char *err, size_t errsz)
 	return 0;
 }
 
+/* Reads map the file: no read() and copy per page missed. */
+#define MMAP_SQL	"PRAGMA mmap_size = 1073741824;"
+
 static int
-pragmas(char *err, size_t errsz)
+pragmas(struct dbc *c, char *err, size_t errsz)
 {
-	static const char sql[] =
+	static const char wsql[] =
 	    "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = FULL;"	/* acknowledged = on disk */
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA secure_delete = ON;"	/* no old hashes in free pages */
-	    "PRAGMA trusted_schema = OFF;"
-	    /* Reads map the file: no read() and copy per page missed. */
-	    "PRAGMA mmap_size = 1073741824;";
+	    "PRAGMA trusted_schema = OFF;" MMAP_SQL;
+	/* A reader refuses to write, whatever it is asked. */
+	static const char rsql[] =
+	    "PRAGMA query_only = ON;"
+	    "PRAGMA trusted_schema = OFF;" MMAP_SQL;
 	char *msg = NULL;
 
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	sqlite3_busy_timeout(c->db, 5000);
+	if (sqlite3_exec(c->db, c->reader ? rsql : wsql, NULL, NULL, &msg) !=
+	    SQLITE_OK) {
 		snprintf(err, errsz, "%s", msg ? msg : "pragma failed");
 		sqlite3_free(msg);
 		return -1;
 	}
+	return 0;
+}
+
+static void
+conn_close(struct dbc *c)
+{
+	cache_clear(c);
+	sqlite3_finalize(c->rollback_st);
+	sqlite3_close(c->db);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Open c on path; the writer (creating the file) migrates it first. */
+static int
+conn_open(struct dbc *c, const char *path, bool reader, char *err,
+    size_t errsz)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->reader = reader;
+	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
+	    (reader ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX |
+	    SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path,
+		    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		conn_close(c);
+		return -1;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	if (pragmas(c, err, errsz) == 0 && (reader || migrate(err,
+	    errsz) == 0) && sqlite3_prepare_v3(c->db, "ROLLBACK", -1,
+	    SQLITE_PREPARE_PERSISTENT, &c->rollback_st, NULL) != SQLITE_OK)
+		snprintf(err, errsz, "%s", sqlite3_errmsg(c->db));
+	if (c->rollback_st == NULL) {
+		conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Two readers per CPU, within bounds: enough that a reader is rarely
+ * waited for, few enough that their caches and maps stay small (each
+ * maps the database: 8 instead of 4 cost 500 waiting logins 1.5 MiB). */
+static int
+readers_wanted(void)
+{
+	long n = 2 * sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < READERS_MIN ? READERS_MIN : n > READERS_MAX ? READERS_MAX :
+	    (int)n;
+}
+
+static void
+readers_close(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	pool_closed = true;
+	/* Wait until every reader lent out is back. */
+	while (nidle < nreaders)
+		pthread_cond_wait(&pool_free, &pool_lock);
+	for (int i = 0; i < nreaders; i++)
+		conn_close(&readers[i]);
+	free(readers);
+	free(idle);
+	readers = NULL;
+	idle = NULL;
+	nreaders = nidle = 0;
+	pthread_cond_broadcast(&pool_free);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static int
+readers_open(const char *path, char *err, size_t errsz)
+{
+	int n = readers_wanted();
+
+	if ((readers = calloc((size_t)n, sizeof(*readers))) == NULL ||
+	    (idle = calloc((size_t)n, sizeof(*idle))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		free(readers);
+		readers = NULL;
+		return -1;
+	}
+	for (nreaders = 0; nreaders < n; nreaders++) {
+		if (conn_open(&readers[nreaders], path, true, err, errsz) ==
+		    -1) {
+			readers_close();
+			return -1;
+		}
+		idle[nidle++] = nreaders;
+	}
+	pool_closed = false;
 	return 0;
 }
 
@@ -468,26 +627,17 @@ db_open(const char *path, char *err, size_t errsz)
 	if (check_dir(path, err, errsz) == -1 ||
 	    check_file(path, err, errsz) == -1)
 		return -1;
+	/* SQLite's allocation counters take one process-wide mutex on
+	 * every allocation; nothing here reads them. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	old = umask(0077);	/* database, WAL and shm files: 0600 */
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-	    NULL);
+	rc = conn_open(&writer, path, false, err, errsz);
 	umask(old);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errsz, "%s: %s", path,
-		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
-		db = NULL;
+	if (rc == -1)
 		return -1;
-	}
-	sqlite3_extended_result_codes(db, 1);
-	if (pragmas(err, errsz) == 0 && migrate(err, errsz) == 0 &&
-	    sqlite3_prepare_v3(db, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT,
-	    &rollback_st, NULL) != SQLITE_OK)
-		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-	if (rollback_st == NULL) {
-		sqlite3_close(db);
-		db = NULL;
+	/* After the writer: the schema is migrated, the WAL is there. */
+	if (readers_open(path, err, errsz) == -1) {
+		conn_close(&writer);
 		return -1;
 	}
 	return 0;
@@ -633,18 +783,42 @@ db_file_check(const char *path, int *version, int64_t *accounts, char *err,
 void
 db_close(void)
 {
+	readers_close();
 	db_lock();
-	if (db != NULL) {
+	if (writer.db != NULL) {
 		/* Fold the WAL back so the file stands alone. */
-		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-		    NULL, NULL);
-		cache_clear();
-		sqlite3_finalize(rollback_st);
-		rollback_st = NULL;
-		sqlite3_close(db);
-		db = NULL;
+		sqlite3_wal_checkpoint_v2(writer.db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		conn_close(&writer);
 	}
 	db_unlock();
+}
+
+/* The connection a statement of ours was prepared on. */
+static struct dbc *
+conn_of(sqlite3_stmt *st)
+{
+	sqlite3 *h = sqlite3_db_handle(st);
+
+	if (h == writer.db)
+		return &writer;
+	for (int i = 0; i < nreaders; i++)
+		if (h == readers[i].db)
+			return &readers[i];
+	return NULL;
+}
+
+static void
+release_st(sqlite3_stmt *st)
+{
+	struct dbc *c;
+
+	if (st == NULL)
+		return;
+	if ((c = conn_of(st)) != NULL)
+		release(c, st);
+	else
+		sqlite3_finalize(st);
 }
 
 /*
@@ -655,26 +829,42 @@ static int
 prepare(sqlite3_stmt **out, const char *sql, const struct db_arg *args,
     size_t nargs)
 {
+	struct dbc *c = mine();
 	int rc = SQLITE_OK;
 
 	*out = NULL;
-	if (!locked_by_me()) {
-		log_err("database: statement without db_lock(): %.60s", sql);
+	if (c == NULL || c->db == NULL) {
+		log_err("database: statement without db_lock() or db_read(): "
+		    "%.60s", sql);
 		return ACCT_ERR_INTERNAL;
 	}
 	/* Outside db_begin(), no statement may join a transaction left
-	 * open by a rollback that failed. */
-	if (!in_txn && rollback() != ACCT_OK)
+	 * open by a rollback that failed; inside, none may run on its own
+	 * once SQLite has rolled the transaction back after an error. */
+	if (!c->in_txn && rollback(c) != ACCT_OK)
 		return ACCT_ERR_STORAGE;
-	if ((rc = cache_get(sql, out)) != SQLITE_OK) {
-		release(*out);
+	if (c->in_txn && sqlite3_get_autocommit(c->db)) {
+		log_err("database: the transaction was rolled back: %.60s",
+		    sql);
+		last_problem = "database error: see the daemon's log";
+		return ACCT_ERR_STORAGE;
+	}
+	if ((rc = cache_get(c, sql, out)) != SQLITE_OK) {
+		release(c, *out);
 		*out = NULL;
 		return db_error(rc);
+	}
+	/* Writes go through the writer alone, serialised by db_lock(). */
+	if (c->reader && !sqlite3_stmt_readonly(*out)) {
+		log_err("database: a write without db_lock(): %.60s", sql);
+		release(c, *out);
+		*out = NULL;
+		return ACCT_ERR_INTERNAL;
 	}
 	if ((size_t)sqlite3_bind_parameter_count(*out) != nargs) {
 		log_err("database: %d parameters, %zu given: %.60s",
 		    sqlite3_bind_parameter_count(*out), nargs, sql);
-		release(*out);
+		release(c, *out);
 		*out = NULL;
 		return ACCT_ERR_INTERNAL;
 	}
@@ -691,7 +881,7 @@ prepare(sqlite3_stmt **out, const char *sql, const struct db_arg *args,
 			rc = sqlite3_bind_null(*out, k);
 	}
 	if (rc != SQLITE_OK) {
-		release(*out);
+		release(c, *out);
 		*out = NULL;
 	}
 	return db_error(rc);
@@ -710,9 +900,9 @@ db_exec(int64_t *changes, const char *sql, const struct db_arg *args,
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
 		rc = SQLITE_OK;
 		if (changes != NULL)
-			*changes = sqlite3_changes(db);
+			*changes = sqlite3_changes(sqlite3_db_handle(st));
 	}
-	release(st);
+	release_st(st);
 	return db_error(rc);
 }
 
@@ -734,7 +924,7 @@ db_next(struct db_query *q)
 	if ((rc = sqlite3_step(q->st)) == SQLITE_ROW)
 		return true;
 	q->rc = db_error(rc);
-	release(q->st);
+	release_st(q->st);
 	q->st = NULL;
 	return false;
 }
@@ -742,7 +932,7 @@ db_next(struct db_query *q)
 int
 db_done(struct db_query *q)
 {
-	release(q->st);
+	release_st(q->st);
 	q->st = NULL;
 	return q->rc;
 }
@@ -776,33 +966,41 @@ db_null(const struct db_query *q, int col)
 	return sqlite3_column_type(q->st, col) == SQLITE_NULL;
 }
 
+/* BEGIN or COMMIT, prepared once per connection like the others. */
 static int
-exec_plain(const char *sql)
+exec_plain(struct dbc *c, const char *sql)
 {
-	if (!locked_by_me()) {
-		log_err("database: %s without db_lock()", sql);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (c == NULL || c->db == NULL) {
+		log_err("database: %s without db_lock() or db_read()", sql);
 		return ACCT_ERR_INTERNAL;
 	}
-	return db_error(sqlite3_exec(db, sql, NULL, NULL, NULL));
+	if ((rc = cache_get(c, sql, &st)) == SQLITE_OK &&
+	    (rc = sqlite3_step(st)) == SQLITE_DONE)
+		rc = SQLITE_OK;
+	release(c, st);
+	return db_error(rc);
 }
 
 /*
  * Undo the open transaction, if SQLite has not already. Prepared at
  * open, so that one failed for want of memory can still be undone:
  * sqlite3_exec("ROLLBACK") must allocate to parse, and a transaction it
- * leaves open would hold the write lock and show its half-done writes
- * to every later statement.
+ * leaves open would hold the write lock (or, on a reader, an old
+ * snapshot) and show its state to every later statement.
  */
 static int
-rollback(void)
+rollback(struct dbc *c)
 {
 	int rc;
 
-	if (sqlite3_get_autocommit(db))
+	if (sqlite3_get_autocommit(c->db))
 		return ACCT_OK;
-	rc = sqlite3_step(rollback_st);
-	sqlite3_reset(rollback_st);
-	if (!sqlite3_get_autocommit(db)) {
+	rc = sqlite3_step(c->rollback_st);
+	sqlite3_reset(c->rollback_st);
+	if (!sqlite3_get_autocommit(c->db)) {
 		log_err("database: cannot roll back: %s", sqlite3_errstr(rc));
 		last_problem = "database error: see the daemon's log";
 		return ACCT_ERR_STORAGE;
@@ -811,23 +1009,24 @@ rollback(void)
 }
 
 static int
-begin(const char *sql)
+begin(struct dbc *c, const char *sql)
 {
 	int rc;
 
-	if (!locked_by_me())
-		return exec_plain(sql);		/* refused and logged there */
+	if (c == NULL)
+		return exec_plain(c, sql);	/* refused and logged there */
 	/* One left open by a rollback that failed goes first. */
-	if ((rc = rollback()) == ACCT_OK &&
-	    (rc = exec_plain(sql)) == ACCT_OK)
-		in_txn = true;
+	if ((rc = rollback(c)) == ACCT_OK &&
+	    (rc = exec_plain(c, sql)) == ACCT_OK)
+		c->in_txn = true;
 	return rc;
 }
 
+/* A write transaction: the writer's, under db_lock(). */
 int
 db_begin(void)
 {
-	return begin("BEGIN IMMEDIATE");
+	return begin(i_hold_lock ? &writer : NULL, "BEGIN IMMEDIATE");
 }
 
 /* Fold the write-ahead log into the database and empty it, so that
@@ -835,9 +1034,9 @@ db_begin(void)
 int
 db_checkpoint_locked(void)
 {
-	if (!locked_by_me())
+	if (!i_hold_lock)
 		return ACCT_ERR_INTERNAL;
-	return db_error(sqlite3_wal_checkpoint_v2(db, NULL,
+	return db_error(sqlite3_wal_checkpoint_v2(writer.db, NULL,
 	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL));
 }
 
@@ -845,24 +1044,32 @@ db_checkpoint_locked(void)
 int
 db_begin_read(void)
 {
-	return begin("BEGIN");
+	return begin(mine(), "BEGIN");
 }
 
 void
 db_rollback(void)
 {
-	in_txn = false;
-	(void)rollback();
+	struct dbc *c = mine();
+
+	if (c == NULL)
+		return;
+	c->in_txn = false;
+	(void)rollback(c);
 }
 
 /* Commit when rc is ACCT_OK, else roll back; returns the outcome. */
 int
 db_end(int rc)
 {
-	in_txn = false;
-	if (rc == ACCT_OK && (rc = exec_plain("COMMIT")) == ACCT_OK)
+	struct dbc *c = mine();
+
+	if (c == NULL)
+		return ACCT_ERR_INTERNAL;
+	c->in_txn = false;
+	if (rc == ACCT_OK && (rc = exec_plain(c, "COMMIT")) == ACCT_OK)
 		return ACCT_OK;
-	(void)rollback();
+	(void)rollback(c);
 	return rc;
 }
 

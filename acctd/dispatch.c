@@ -219,7 +219,7 @@ refuse(struct ctx *x, enum proto_op op, enum target t)
 	/* Whether someone else's token exists is not told. */
 	if (t == T_TOKEN)
 		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no such token");
-	config_group_name(x->cfg.admin_group, group, sizeof(group));
+	config_group_name(x->cfg->admin_group, group, sizeof(group));
 	if (t == T_OWN) {
 		x->needs = PROTO_NEEDS_ACCOUNT;
 		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: your "
@@ -243,8 +243,8 @@ error_finish(const struct ctx *x, uint64_t id, int rc,
 
 	if (rc != ACCT_ERR_DENIED || x->needs == PROTO_NEEDS_NONE)
 		return proto_error_finish(id, rc, x->err, out);
-	config_group_name(x->cfg.admin_group, admin, sizeof(admin));
-	config_group_name(x->cfg.auth_group, auth, sizeof(auth));
+	config_group_name(x->cfg->admin_group, admin, sizeof(admin));
+	config_group_name(x->cfg->auth_group, auth, sizeof(auth));
 	return proto_error_finish_kv(id, rc, x->err, kv, out);
 }
 
@@ -289,9 +289,11 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	(void)db_problem();	/* none left over from a request before */
 	out->data = NULL;
 	out->len = 0;
-	/* On the heap: the config snapshot is 8 KiB, and hundreds of
-	 * threads waiting on a hash should not each hold one on a stack. */
-	if ((x = calloc(1, sizeof(*x))) == NULL) {
+	/* On the heap, and the config shared rather than copied: hundreds
+	 * of threads may wait on a hash, each with its request. */
+	if ((x = calloc(1, sizeof(*x))) == NULL ||
+	    (x->cfg = config_hold()) == NULL) {
+		free(x);
 		if (proto_error_finish(0, ACCT_ERR_INTERNAL, "out of memory",
 		    out) != ACCT_OK)
 			out->data = NULL;
@@ -299,8 +301,7 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	}
 	x->peer = peer;
 	x->passed_fd = passed_fd;
-	config_current(&x->cfg);
-	x->classes = peer_classes(peer, &x->cfg);
+	x->classes = peer_classes(peer, x->cfg);
 	x->hc.reserved = (x->classes & (ADMIN | AUTH)) != 0;
 	x->hc.uid = peer->uid;
 	x->found = ACCT_ERR_NOT_FOUND;
@@ -325,6 +326,7 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	}
 	proto_request_free(&req);
 	account_free(&x->account);
+	config_release(x->cfg);
 	free(x);
 }
 

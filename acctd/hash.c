@@ -1,8 +1,11 @@
 /*
  * hash.c: Argon2id password hashes as PHC strings. At most hash_workers
  * hashes run at once and at most hash_queue wait, so memory stays below
- * workers x m_cost above the base however many clients ask.
+ * workers x m_cost above the base however many clients ask. They run on
+ * threads of their own at a lower priority than the requests.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +24,13 @@
 
 #define SALT_LEN	16
 #define HASH_LEN	32
+/* Hashes yield the CPU to cheap requests: a token check that wakes
+ * while both CPUs hash runs at once, not after a slice of Argon2. */
+#define HASH_NICE	10
+#define RUNNER_STACK	(256 * 1024)
+/* A hash cheaper than this delays no request: it runs in place, sparing
+ * the hand-over (two thread switches). */
+#define INLINE_US	1000
 
 /*
  * The pool. Admins and authenticators (reserved callers) may use every
@@ -184,6 +194,122 @@ hash_admit(const struct hash_client *who)
 	return no ? ACCT_ERR_BUSY : ACCT_OK;
 }
 
+/*
+ * The runners: threads that only hash, at HASH_NICE (a thread may lower
+ * its own priority, but without privilege never raise it again, so the
+ * connection threads hand their hashes over instead). Started when a
+ * hash finds none idle and kept; the slots above bound how many hash at
+ * once, so they never outnumber the most workers ever configured.
+ */
+struct job {
+	int		(*fn)(void *);
+	void		*arg;
+	int		 rc;
+	bool		 done;
+	pthread_cond_t	 cv;
+	struct job	*next;
+};
+
+static pthread_mutex_t jlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jwork = PTHREAD_COND_INITIALIZER;
+static struct job *jhead, **jtail = &jhead;
+static unsigned jqueued, jidle;
+
+static void *
+runner(void *arg)
+{
+	struct job *j;
+
+	(void)arg;
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), HASH_NICE) == -1)
+		log_warn("hashing at normal priority: setpriority: %s",
+		    strerror(errno));
+	pthread_mutex_lock(&jlock);
+	for (;;) {
+		while (jhead == NULL) {
+			jidle++;
+			pthread_cond_wait(&jwork, &jlock);
+			jidle--;
+		}
+		j = jhead;
+		if ((jhead = j->next) == NULL)
+			jtail = &jhead;
+		jqueued--;
+		pthread_mutex_unlock(&jlock);
+		j->rc = j->fn(j->arg);
+		pthread_mutex_lock(&jlock);
+		j->done = true;
+		pthread_cond_signal(&j->cv);
+	}
+	return NULL;
+}
+
+static int
+call_job(void *arg)
+{
+	struct hash_job *j = arg;
+
+	return j->fn(j);
+}
+
+static bool
+runner_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, RUNNER_STACK);
+	rc = pthread_create(&t, &attr, runner, NULL);
+	pthread_attr_destroy(&attr);
+	return rc == 0;
+}
+
+/* fn(arg) on a runner, waited for; in this thread if it is cheap, or
+ * no runner can start. The job is on the heap: a runner's queue never
+ * points into a caller's stack. */
+static int
+run_job(int (*fn)(void *), void *arg)
+{
+	int64_t cost = cost_us;
+	struct job *j;
+	int rc;
+
+	if ((cost > 0 && cost < INLINE_US) ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
+		return fn(arg);
+	j->fn = fn;
+	j->arg = arg;
+	pthread_mutex_lock(&jlock);
+	if (jqueued >= jidle && !runner_start()) {
+		pthread_mutex_unlock(&jlock);
+		free(j);
+		log_warn("cannot start a hash runner; hashing here");
+		return fn(arg);
+	}
+	pthread_cond_init(&j->cv, NULL);
+	*jtail = j;
+	jtail = &j->next;
+	jqueued++;
+	pthread_cond_signal(&jwork);
+	while (!j->done)
+		pthread_cond_wait(&j->cv, &jlock);
+	pthread_mutex_unlock(&jlock);
+	pthread_cond_destroy(&j->cv);
+	rc = j->rc;
+	free(j);
+	return rc;
+}
+
+int
+hash_run(struct hash_job *j, int (*fn)(struct hash_job *))
+{
+	j->fn = fn;
+	return run_job(call_job, j);
+}
+
 /* Take a worker slot, or ACCT_ERR_BUSY when the caller's queue is full. */
 int
 hash_slot_take(const struct hash_client *who)
@@ -304,6 +430,18 @@ sodium_hash(const struct config *c, const char *pw, size_t len, char **phc)
 	return ACCT_OK;
 }
 
+static int
+job_hash(struct hash_job *j)
+{
+	int rc = ACCT_ERR_INTERNAL;
+
+	if (use_sodium(j->c->argon2_p))
+		rc = sodium_hash(j->c, j->pw, j->len, j->phc);
+	if (rc == ACCT_ERR_INTERNAL)
+		rc = ref_hash(j->c, j->pw, j->len, j->phc);
+	return rc;
+}
+
 int
 hash_password(const struct config *c, const struct hash_client *who,
     const char *pw, size_t len, char **phc)
@@ -316,11 +454,8 @@ hash_password(const struct config *c, const struct hash_client *who,
 	if ((rc = hash_slot_take(who)) != ACCT_OK)
 		return rc;
 	t0 = mono_us();
-	rc = ACCT_ERR_INTERNAL;
-	if (use_sodium(c->argon2_p))
-		rc = sodium_hash(c, pw, len, phc);
-	if (rc == ACCT_ERR_INTERNAL)
-		rc = ref_hash(c, pw, len, phc);
+	rc = hash_run(&(struct hash_job){ .c = c, .pw = pw, .len = len,
+	    .phc = phc }, job_hash);
 	if (rc == ACCT_OK) {
 		hash_current_prefix(c, params, sizeof(params));
 		learn_cost(params, true, mono_us() - t0);
@@ -374,6 +509,18 @@ sodium_verify(const char *phc, const char *pw, size_t len)
 	return errno == EINVAL ? ACCT_ERR_AUTH_FAILED : ACCT_ERR_INTERNAL;
 }
 
+static int
+job_verify(struct hash_job *j)
+{
+	int rc = ACCT_ERR_INTERNAL;
+
+	if (use_sodium(j->p))
+		rc = sodium_verify(j->stored, j->pw, j->len);
+	if (rc == ACCT_ERR_INTERNAL)
+		rc = ref_verify(j->stored, j->pw, j->len);
+	return rc;
+}
+
 int
 hash_verify(const struct hash_client *who, const char *phc, const char *pw,
     size_t len)
@@ -392,11 +539,8 @@ hash_verify(const struct hash_client *who, const char *phc, const char *pw,
 	if ((rc = hash_slot_take(who)) != ACCT_OK)
 		return rc;
 	t0 = mono_us();
-	rc = ACCT_ERR_INTERNAL;
-	if (use_sodium(p))
-		rc = sodium_verify(phc, pw, len);
-	if (rc == ACCT_ERR_INTERNAL)
-		rc = ref_verify(phc, pw, len);
+	rc = hash_run(&(struct hash_job){ .pw = pw, .len = len,
+	    .stored = phc, .p = p }, job_verify);
 	/* The parameters are the PHC string up to the salt. */
 	if ((rc == ACCT_OK || rc == ACCT_ERR_AUTH_FAILED) &&
 	    (end = strrchr(phc, '$')) != NULL &&

@@ -197,13 +197,26 @@ crypt_verify(const char *h, const char *pw)
 	return rc;
 }
 
+/* A hash of a scheme other than argon2id, on a hash runner. */
+static int
+job_verify(struct hash_job *j)
+{
+	argon2_type type;
+
+	if (strncmp(hash_scheme(j->stored), "argon2", 6) == 0) {
+		argon2_ok(j->stored, &type);
+		return argon2_verify(j->stored, j->pw, j->len, type) ==
+		    ARGON2_OK ? ACCT_OK : ACCT_ERR_AUTH_FAILED;
+	}
+	return crypt_verify(j->stored, j->pw);
+}
+
 /* Verify against a hash of any supported scheme, in a worker slot. */
 int
 hash_check(const struct hash_client *who, const char *h, const char *pw,
     size_t len)
 {
 	const char *s = hash_scheme(h);
-	argon2_type type;
 	int rc;
 
 	if (strcmp(s, "argon2id") == 0)
@@ -212,12 +225,8 @@ hash_check(const struct hash_client *who, const char *h, const char *pw,
 		return ACCT_ERR_AUTH_FAILED;
 	if ((rc = hash_slot_take(who)) != ACCT_OK)
 		return rc;
-	if (strncmp(s, "argon2", 6) == 0) {
-		argon2_ok(h, &type);
-		rc = argon2_verify(h, pw, len, type) == ARGON2_OK ? ACCT_OK :
-		    ACCT_ERR_AUTH_FAILED;
-	} else
-		rc = crypt_verify(h, pw);
+	rc = hash_run(&(struct hash_job){ .stored = h, .pw = pw,
+	    .len = len }, job_verify);
 	hash_slot_give(who);
 	return rc;
 }

@@ -162,10 +162,10 @@ new_hash(struct ctx *x, struct proto_request *req, struct account_change *c,
 	*hash = NULL;
 	if (!PROTO_HAS(req, F_NEW_PASSWORD))
 		return ACCT_OK;
-	if (validate_password(&x->cfg, pw->str, pw->len, x->err,
+	if (validate_password(x->cfg, pw->str, pw->len, x->err,
 	    sizeof(x->err)) == -1)
 		return ACCT_ERR_POLICY;
-	if ((rc = hash_password(&x->cfg, &x->hc, pw->str, pw->len, hash)) ==
+	if ((rc = hash_password(x->cfg, &x->hc, pw->str, pw->len, hash)) ==
 	    ACCT_OK) {
 		c->hash = *hash;
 		c->set |= AC_HASH;
@@ -201,7 +201,7 @@ want_pending(struct ctx *x, struct proto_request *req,
 	if (!(c->set & AC_EMAIL) || c->email == NULL)
 		return ctx_fail(x, ACCT_ERR_INVALID, "activation needs an "
 		    "email address");
-	if (x->cfg.mail_from[0] == '\0' || x->cfg.activation_url[0] == '\0')
+	if (x->cfg->mail_from[0] == '\0' || x->cfg->activation_url[0] == '\0')
 		return ctx_fail(x, ACCT_ERR_NOT_CONFIGURED, "mail is not "
 		    "configured: set mail_from and activation_url in "
 		    "acctd.conf");
@@ -400,7 +400,7 @@ h_user_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if (filter != NULL && filters[i] == NULL)
 		return ctx_fail(x, ACCT_ERR_INVALID, "filter must be locked, "
 		    "pending, disabled or deleted");
-	hash_current_prefix(&x->cfg, current, sizeof(current));
+	hash_current_prefix(x->cfg, current, sizeof(current));
 	return account_list(proto_str_or(req, F_SEARCH, NULL),
 	    PROTO_HAS(req, F_LEGACY) && req->arg[F_LEGACY].b ? current : NULL,
 	    filter, PROTO_HAS(req, F_LIMIT) ? req->arg[F_LIMIT].i :

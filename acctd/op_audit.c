@@ -52,7 +52,7 @@ h_audit_locks(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		if (id != NULL)
 			return ctx_fail(x, ACCT_ERR_INVALID, "an id is only "
 			    "for clear=true");
-		return throttle_list(&x->cfg, limit_of(req,
+		return throttle_list(x->cfg, limit_of(req,
 		    LOCKS_DEFAULT_LIMIT), offset_of(req), res);
 	}
 	if (PROTO_HAS(req, F_LIMIT) || PROTO_HAS(req, F_OFFSET))
@@ -64,7 +64,7 @@ h_audit_locks(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 			return ctx_fail(x, ACCT_ERR_INVALID, "id must be a "
 			    "source's number, as audit_locks lists it");
 	}
-	if ((rc = throttle_clear(&x->cfg, which, &n)) != ACCT_OK)
+	if ((rc = throttle_clear(x->cfg, which, &n)) != ACCT_OK)
 		return rc;
 	if (id != NULL && n == 0)
 		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no locked or slowed "

@@ -20,7 +20,7 @@ h_db_backup(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		return ctx_fail(x, ACCT_ERR_INVALID, "db_backup writes to a "
 		    "descriptor sent with the request (SCM_RIGHTS), never to "
 		    "a path: acctc db backup FILE opens it");
-	if ((rc = backup_to_fd(x->cfg.db_path, x->passed_fd, &bi, x->err,
+	if ((rc = backup_to_fd(x->cfg->db_path, x->passed_fd, &bi, x->err,
 	    sizeof(x->err))) != ACCT_OK) {
 		log_warn("uid %u: database backup failed: %s",
 		    (unsigned)x->peer->uid, x->err);

@@ -35,9 +35,9 @@ rehash(struct ctx *x, const struct account *a, const struct proto_value *pw)
 {
 	char *phc = NULL;
 
-	if (!hash_needs_rehash(&x->cfg, a->hash))
+	if (!hash_needs_rehash(x->cfg, a->hash))
 		return;
-	if (hash_password(&x->cfg, &x->hc, pw->str, pw->len, &phc) != ACCT_OK)
+	if (hash_password(x->cfg, &x->hc, pw->str, pw->len, &phc) != ACCT_OK)
 		return;
 	if (account_rehash(a->id, a->hash, phc) == ACCT_OK)
 		log_info("login %s: password re-hashed with current "
@@ -65,7 +65,7 @@ session_create(struct ctx *x, struct proto_request *req,
 	    .name = proto_str_or(req, F_SERVICE, ""),
 	    .scope = PROTO_HAS(req, F_SCOPE) ? req->arg[F_SCOPE].str : "*",
 	    .lifetime = PROTO_HAS(req, F_LIFETIME) && req->arg[F_LIFETIME].i ?
-	    req->arg[F_LIFETIME].i : x->cfg.session_lifetime,
+	    req->arg[F_LIFETIME].i : x->cfg->session_lifetime,
 	    .created_by = x->peer->uid, .guard = guard,
 	    .guard_arg = guard_arg };
 	char token[TOKEN_STRING_LEN];

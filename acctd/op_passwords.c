@@ -87,7 +87,7 @@ h_passwd(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	if (remove == PROTO_HAS(req, F_NEW_PASSWORD))
 		return ctx_fail(x, ACCT_ERR_INVALID, "give either a new "
 		    "password or remove=true");
-	if (!remove && validate_password(&x->cfg, npw->str, npw->len, x->err,
+	if (!remove && validate_password(x->cfg, npw->str, npw->len, x->err,
 	    sizeof(x->err)) == -1)
 		return ACCT_ERR_POLICY;
 	if (!proving && x->found != ACCT_OK)
@@ -95,7 +95,7 @@ h_passwd(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		    x->username);
 	if (proving && (rc = prove(x, req)) != ACCT_OK)
 		return rc;
-	if (!remove && (rc = hash_password(&x->cfg, &x->hc, npw->str,
+	if (!remove && (rc = hash_password(x->cfg, &x->hc, npw->str,
 	    npw->len, &hash)) != ACCT_OK)
 		return rc;
 	/* What was proven is the hash read before: it must still be it. */
@@ -163,7 +163,7 @@ h_password_reset(struct ctx *x, struct proto_request *req,
 	if (!dry_run && !PROTO_HAS(req, F_NEW_PASSWORD))
 		return ctx_fail(x, ACCT_ERR_INVALID, "missing argument "
 		    "'new_password'");
-	if (!dry_run && validate_password(&x->cfg, pw->str, pw->len, x->err,
+	if (!dry_run && validate_password(x->cfg, pw->str, pw->len, x->err,
 	    sizeof(x->err)) == -1)
 		return ACCT_ERR_POLICY;
 	if (resetlink_check(req->arg[F_TOKEN].str, owner, &activation) !=
@@ -181,7 +181,7 @@ h_password_reset(struct ctx *x, struct proto_request *req,
 		account_free(&a);
 		return ACCT_OK;
 	}
-	rc = hash_password(&x->cfg, &x->hc, pw->str, pw->len, &hash);
+	rc = hash_password(x->cfg, &x->hc, pw->str, pw->len, &hash);
 	/* Claim the token: of two confirmations, one deletes it. */
 	if (rc == ACCT_OK && resetlink_claim(req->arg[F_TOKEN].str) !=
 	    ACCT_OK)

@@ -24,7 +24,7 @@ page_list(const struct page_query *pq, struct proto_msg *res)
 	args[pq->nargs + 1] = DB_INT(pq->offset);
 	/* Rows go to a scratch message first: the array needs its count. */
 	proto_msg_init(&rows);
-	db_lock();
+	db_read();
 	if ((rc = db_begin_read()) == ACCT_OK) {
 		if ((rc = db_one(&q, pq->count_sql, pq->args, pq->nargs)) ==
 		    ACCT_OK)
@@ -38,7 +38,7 @@ page_list(const struct page_query *pq, struct proto_msg *res)
 			rc = db_done(&q);
 		rc = db_end(rc);
 	}
-	db_unlock();
+	db_read_end();
 	if (rc == ACCT_OK && rows.failed)
 		rc = ACCT_ERR_NOMEM;
 	if (rc == ACCT_OK) {

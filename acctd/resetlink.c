@@ -102,15 +102,15 @@ rate_take(const struct ctx *x, const struct account *a, const char *remote)
 	db_lock();
 	if ((rc = db_begin()) == ACCT_OK) {
 		snprintf(key, sizeof(key), "account:%s", a->id);
-		if (x->cfg.reset_mail_interval > 0)
-			rc = rate_take_locked(key, x->cfg.reset_mail_interval,
+		if (x->cfg->reset_mail_interval > 0)
+			rc = rate_take_locked(key, x->cfg->reset_mail_interval,
 			    1);
 		snprintf(key, sizeof(key), "source:%u:%s",
 		    (unsigned)x->peer->uid, remote);
 		if (rc == ACCT_OK && remote[0] != '\0' &&
-		    x->cfg.reset_mail_per_source > 0)
+		    x->cfg->reset_mail_per_source > 0)
 			rc = rate_take_locked(key, 3600,
-			    x->cfg.reset_mail_per_source);
+			    x->cfg->reset_mail_per_source);
 		rc = db_end(rc);
 	}
 	db_unlock();
@@ -124,7 +124,7 @@ wait_outcome(struct ctx *x, const struct account *a, bool activation,
     struct mail_wait *w, bool *sent)
 {
 	*sent = false;
-	if (x->cfg.mail_wait == 0 || !mail_wait(w, x->cfg.mail_wait * 1000))
+	if (x->cfg->mail_wait == 0 || !mail_wait(w, x->cfg->mail_wait * 1000))
 		return ACCT_OK;
 	if (w->why[0] == '\0') {
 		*sent = true;
@@ -139,9 +139,9 @@ int
 resetlink_mail(struct ctx *x, const struct account *a, bool activation,
     bool limited, const char *remote, bool *sent)
 {
-	const char *url = activation ? x->cfg.activation_url : x->cfg.reset_url;
-	uint32_t life = activation ? x->cfg.activation_token_lifetime :
-	    x->cfg.reset_token_lifetime;
+	const char *url = activation ? x->cfg->activation_url : x->cfg->reset_url;
+	uint32_t life = activation ? x->cfg->activation_token_lifetime :
+	    x->cfg->reset_token_lifetime;
 	struct token_spec s = { .type = activation ? "activation" : "reset",
 	    .account_id = a->id, .name = "", .scope = "", .lifetime = life,
 	    .created_by = x->peer->uid };
@@ -153,7 +153,7 @@ resetlink_mail(struct ctx *x, const struct account *a, bool activation,
 	if (a->email == NULL)
 		return ctx_fail(x, ACCT_ERR_INVALID, "account '%s' has no "
 		    "email address", a->username);
-	if (x->cfg.mail_from[0] == '\0' || url[0] == '\0')
+	if (x->cfg->mail_from[0] == '\0' || url[0] == '\0')
 		return ctx_fail(x, ACCT_ERR_NOT_CONFIGURED, "mail is not "
 		    "configured: set mail_from and %s in acctd.conf",
 		    activation ? "activation_url" : "reset_url");
@@ -165,11 +165,11 @@ resetlink_mail(struct ctx *x, const struct account *a, bool activation,
 	if ((rc = token_create(&s, token, NULL, NULL)) != ACCT_OK)
 		return rc;
 	if ((link = make_link(url, token)) == NULL ||
-	    make_mail(&x->cfg, a, url, link, token, activation, life, name,
+	    make_mail(x->cfg, a, url, link, token, activation, life, name,
 	    &subject, &body) == -1)
 		rc = ACCT_ERR_NOMEM;
 	else
-		rc = mail_queue(&x->cfg, a->email, name, subject, body,
+		rc = mail_queue(x->cfg, a->email, name, subject, body,
 		    sent != NULL ? &w : NULL);
 	wipe_free(link);
 	wipe_free(body);

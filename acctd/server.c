@@ -124,24 +124,6 @@ send_error(int fd, int code, const char *msg)
 }
 
 /*
- * The timeouts of the live config, copied through the heap: a thread
- * waiting on a hash keeps no extra 8 KiB config on its stack.
- */
-static int
-timeouts(int *idle_ms, int *frame_ms)
-{
-	struct config *cfg;
-
-	if ((cfg = malloc(sizeof(*cfg))) == NULL)
-		return -1;
-	config_current(cfg);
-	*idle_ms = (int)cfg->idle_timeout * 1000;
-	*frame_ms = (int)cfg->frame_timeout * 1000;
-	free(cfg);
-	return 0;
-}
-
-/*
  * After a slow request (one that hashed a password) give back the stack
  * pages it touched: hundreds of connections that have each logged in
  * once would otherwise keep ~20 KiB of stack apiece, idle.
@@ -177,8 +159,7 @@ serve(struct conn *c)
 	int passed;
 
 	for (;;) {
-		if (timeouts(&idle_ms, &frame_ms) == -1)
-			break;
+		config_timeouts(&idle_ms, &frame_ms);
 		st = frame_recv(c->fd, PROTO_MAX_REQUEST, idle_ms, frame_ms,
 		    stop_pipe[0], &buf, &len, &passed);
 		if (st != FRAME_OK)
@@ -226,8 +207,10 @@ conn_main(void *arg)
 
 	if (!c->sasl)
 		serve(c);
-	else if (timeouts(&idle_ms, &frame_ms) == 0)
+	else {
+		config_timeouts(&idle_ms, &frame_ms);
 		saslauthd_serve(c->fd, &c->peer, frame_ms);
+	}
 	release(&c->peer);
 	close(c->fd);
 	peer_free(&c->peer);

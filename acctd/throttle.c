@@ -5,6 +5,9 @@
  * is slowed down instead, so failures on made-up names cannot lock out
  * every user of a service.
  */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acctd.h"
@@ -31,44 +34,195 @@ lock_until(const struct config *c, int64_t now, int64_t f, uint32_t limit)
 #define SOURCE_KEY(s)	DB_INT((s)->uid), DB_TEXT((s)->remote), \
 	DB_TEXT((s)->service)
 
-static int
-charge_locked(const struct config *c, const char *id,
-    const struct throttle_source *s, bool *locked, unsigned *delay_ms)
-{
-	int64_t now = now_unix(), af = 0, al = 0, sf = 0, sl = 0;
-	struct db_query q;
-	int rc;
+/*
+ * Attempts between their check and the commit of their outcome, counted
+ * in memory as if they had failed: parallel attempts cannot slip past
+ * the limit, and no commit is spent before the hash. An attempt whose
+ * outcome never commits was never answered, so it need not count.
+ */
+struct pending {
+	char		*key;
+	unsigned	 n;
+};
 
-	if (id != NULL) {
-		if ((rc = db_one(&q, "SELECT failed_logins, locked_until "
-		    "FROM accounts WHERE id = ?1", DB_ARGS(DB_TEXT(id)))) ==
-		    ACCT_OK) {
-			af = db_int(&q, 0);
-			al = db_int(&q, 1);
-		}
-		(void)db_done(&q);
-		if (rc != ACCT_OK && rc != ACCT_ERR_NOT_FOUND)
-			return rc;
-	}
-	if ((rc = db_one(&q, "SELECT failures, locked_until FROM "
-	    "throttle_sources WHERE peer_uid = ?1 AND remote_addr = ?2 AND "
-	    "service = ?3", DB_ARGS(SOURCE_KEY(s)))) == ACCT_OK) {
-		sf = db_int(&q, 0);
-		sl = db_int(&q, 1);
-	}
-	(void)db_done(&q);
-	if (rc != ACCT_OK && rc != ACCT_ERR_NOT_FOUND)
-		return rc;
-	if (al > now || sl > now) {
-		*locked = true;
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending *pend;
+static size_t npend, cappend;
+
+static struct pending *
+pending_find(const char *key)
+{
+	for (size_t i = 0; key != NULL && i < npend; i++)
+		if (strcmp(pend[i].key, key) == 0)
+			return &pend[i];
+	return NULL;
+}
+
+static int64_t
+pending_count(const char *key)
+{
+	struct pending *p = pending_find(key);
+
+	return p != NULL ? p->n : 0;
+}
+
+static int
+pending_add(const char *key)
+{
+	struct pending *p;
+
+	if (key == NULL)
+		return ACCT_OK;
+	if ((p = pending_find(key)) != NULL) {
+		p->n++;
 		return ACCT_OK;
 	}
-	if (!s->locks && sf >= c->source_lockout_failures)
+	if (npend == cappend) {
+		size_t n = cappend ? 2 * cappend : 16;
+
+		if ((p = reallocarray(pend, n, sizeof(*pend))) == NULL)
+			return ACCT_ERR_NOMEM;
+		pend = p;
+		cappend = n;
+	}
+	if ((pend[npend].key = strdup(key)) == NULL)
+		return ACCT_ERR_NOMEM;
+	pend[npend++].n = 1;
+	return ACCT_OK;
+}
+
+static void
+pending_drop(const char *key)
+{
+	struct pending *p = pending_find(key);
+
+	if (p == NULL || --p->n > 0)
+		return;
+	free(p->key);
+	*p = pend[--npend];
+}
+
+static int
+attempt_keys(struct throttle_attempt *t)
+{
+	const struct throttle_source *s = t->src;
+
+	t->held = false;
+	t->key[0] = t->key[1] = NULL;
+	if ((t->account_id != NULL && asprintf(&t->key[0], "a%s",
+	    t->account_id) == -1) || asprintf(&t->key[1], "s%u:%zu:%s:%s",
+	    (unsigned)s->uid, strlen(s->service), s->service, s->remote) ==
+	    -1) {
+		free(t->key[0]);
+		t->key[0] = t->key[1] = NULL;
+		return ACCT_ERR_NOMEM;
+	}
+	return ACCT_OK;
+}
+
+/* The stored counters of the account (if any) and the source. */
+static int
+counters(const struct throttle_attempt *t, int64_t *af, int64_t *al,
+    int64_t *sf, int64_t *sl)
+{
+	struct db_query q;
+	int rc = ACCT_OK;
+
+	*af = *al = *sf = *sl = 0;
+	db_read();
+	if (t->account_id != NULL) {
+		if ((rc = db_one(&q, "SELECT failed_logins, locked_until "
+		    "FROM accounts WHERE id = ?1",
+		    DB_ARGS(DB_TEXT(t->account_id)))) == ACCT_OK) {
+			*af = db_int(&q, 0);
+			*al = db_int(&q, 1);
+		}
+		(void)db_done(&q);
+	}
+	if (rc == ACCT_OK || rc == ACCT_ERR_NOT_FOUND) {
+		if ((rc = db_one(&q, "SELECT failures, locked_until FROM "
+		    "throttle_sources WHERE peer_uid = ?1 AND remote_addr = ?2 "
+		    "AND service = ?3", DB_ARGS(SOURCE_KEY(t->src)))) ==
+		    ACCT_OK) {
+			*sf = db_int(&q, 0);
+			*sl = db_int(&q, 1);
+		}
+		(void)db_done(&q);
+	}
+	db_read_end();
+	return rc == ACCT_ERR_NOT_FOUND ? ACCT_OK : rc;
+}
+
+int
+throttle_begin(const struct config *c, struct throttle_attempt *t,
+    bool *locked, unsigned *delay_ms)
+{
+	int64_t now = now_unix(), af, al, sf, sl, pa, ps;
+	const struct throttle_source *s = t->src;
+	int rc;
+
+	*locked = false;
+	*delay_ms = 0;
+	if ((rc = attempt_keys(t)) != ACCT_OK)
+		return rc;
+	/* Read and counted at once: an outcome that commits in between
+	 * would otherwise be in neither the table nor the count. */
+	pthread_mutex_lock(&pending_lock);
+	if ((rc = counters(t, &af, &al, &sf, &sl)) != ACCT_OK)
+		goto out;
+	pa = pending_count(t->key[0]);
+	ps = pending_count(t->key[1]);
+	/* Locked, or would be once the attempts in flight have failed. */
+	if (al > now || sl > now || (pa > 0 && af + pa >=
+	    c->lockout_failures) || (s->locks && ps > 0 && sf + ps >=
+	    c->source_lockout_failures)) {
+		*locked = true;
+		goto out;
+	}
+	if (!s->locks && sf + ps >= c->source_lockout_failures)
 		*delay_ms = SLOWDOWN_MS;
-	if (id != NULL && (rc = db_exec(NULL, "UPDATE accounts SET "
-	    "failed_logins = ?1, locked_until = nullif(?2, 0) WHERE id = ?3",
-	    DB_ARGS(DB_INT(af + 1), DB_INT(lock_until(c, now, af + 1,
-	    c->lockout_failures)), DB_TEXT(id)))) != ACCT_OK)
+	if ((rc = pending_add(t->key[0])) == ACCT_OK &&
+	    (rc = pending_add(t->key[1])) != ACCT_OK)
+		pending_drop(t->key[0]);
+	t->held = rc == ACCT_OK;
+out:
+	pthread_mutex_unlock(&pending_lock);
+	if (rc != ACCT_OK)
+		throttle_end(t);
+	return rc;
+}
+
+void
+throttle_end(struct throttle_attempt *t)
+{
+	if (t->held) {
+		pthread_mutex_lock(&pending_lock);
+		pending_drop(t->key[0]);
+		pending_drop(t->key[1]);
+		pthread_mutex_unlock(&pending_lock);
+		t->held = false;
+	}
+	free(t->key[0]);
+	free(t->key[1]);
+	t->key[0] = t->key[1] = NULL;
+}
+
+/* One more failure on both counters, locking past the threshold. */
+static int
+fail_locked(const struct config *c, const struct throttle_attempt *t)
+{
+	const struct throttle_source *s = t->src;
+	int64_t now = now_unix(), af, al, sf, sl;
+	int rc;
+
+	/* Under db_lock() the reads go to the writer: the counts of now. */
+	if ((rc = counters(t, &af, &al, &sf, &sl)) != ACCT_OK)
+		return rc;
+	if (t->account_id != NULL && (rc = db_exec(NULL, "UPDATE accounts "
+	    "SET failed_logins = ?1, locked_until = nullif(?2, 0) WHERE "
+	    "id = ?3", DB_ARGS(DB_INT(af + 1), DB_INT(lock_until(c, now,
+	    af + 1, c->lockout_failures)), DB_TEXT(t->account_id)))) !=
+	    ACCT_OK)
 		return rc;
 	return db_exec(NULL, "INSERT INTO throttle_sources (peer_uid, "
 	    "remote_addr, service, failures, locked_until, updated_at) VALUES "
@@ -79,77 +233,39 @@ charge_locked(const struct config *c, const char *id,
 	    DB_INT(now)));
 }
 
-int
-throttle_charge(const struct config *c, const char *account_id,
-    const struct throttle_source *s, bool *locked, unsigned *delay_ms)
+/* Both counters cleared; the login stamped when asked. */
+static int
+clear_locked(const struct throttle_attempt *t, bool stamp_login)
 {
 	int rc;
 
-	*locked = false;
-	*delay_ms = 0;
-	db_lock();
-	if ((rc = db_begin()) == ACCT_OK)
-		rc = db_end(charge_locked(c, account_id, s, locked,
-		    delay_ms));
-	db_unlock();
+	rc = db_exec(NULL, "UPDATE accounts SET failed_logins = 0, "
+	    "locked_until = NULL, last_login_at = CASE WHEN ?1 THEN "
+	    "?2 ELSE last_login_at END WHERE id = ?3",
+	    DB_ARGS(DB_INT(stamp_login), DB_INT(now_unix()),
+	    DB_TEXT(t->account_id)));
+	if (rc == ACCT_OK)
+		rc = db_exec(NULL, "DELETE FROM throttle_sources WHERE "
+		    "peer_uid = ?1 AND remote_addr = ?2 AND service = ?3",
+		    DB_ARGS(SOURCE_KEY(t->src)));
 	return rc;
 }
 
 int
-throttle_success(const char *account_id, const struct throttle_source *s,
+throttle_record_locked(const struct config *c,
+    const struct throttle_attempt *t, enum throttle_outcome o,
     bool stamp_login)
 {
-	int rc;
-
-	db_lock();
-	if ((rc = db_begin()) == ACCT_OK) {
-		rc = db_exec(NULL, "UPDATE accounts SET failed_logins = 0, "
-		    "locked_until = NULL, last_login_at = CASE WHEN ?1 THEN "
-		    "?2 ELSE last_login_at END WHERE id = ?3",
-		    DB_ARGS(DB_INT(stamp_login), DB_INT(now_unix()),
-		    DB_TEXT(account_id)));
-		if (rc == ACCT_OK)
-			rc = db_exec(NULL, "DELETE FROM throttle_sources WHERE "
-			    "peer_uid = ?1 AND remote_addr = ?2 AND service = ?3",
-			    DB_ARGS(SOURCE_KEY(s)));
-		rc = db_end(rc);
+	switch (o) {
+	case THROTTLE_FAILED:
+		return fail_locked(c, t);
+	case THROTTLE_CLEARED:
+		return t->account_id != NULL ? clear_locked(t, stamp_login) :
+		    ACCT_ERR_INTERNAL;
+	case THROTTLE_UNCOUNTED:
+		break;
 	}
-	db_unlock();
-	return rc;
-}
-
-/*
- * Give back the charge of an attempt that was not a failure: one the
- * busy hash pool never decided, or a right password that still needs
- * its code. Earlier failures stay counted.
- */
-int
-throttle_refund(const struct config *c, const char *account_id,
-    const struct throttle_source *s)
-{
-	int rc = ACCT_OK;
-
-	db_lock();
-	if ((rc = db_begin()) == ACCT_OK) {
-		if (account_id != NULL)
-			rc = db_exec(NULL, "UPDATE accounts SET failed_logins = "
-			    "max(failed_logins - 1, 0), locked_until = CASE "
-			    "WHEN failed_logins - 1 < ?1 THEN NULL ELSE "
-			    "locked_until END WHERE id = ?2",
-			    DB_ARGS(DB_INT(c->lockout_failures),
-			    DB_TEXT(account_id)));
-		if (rc == ACCT_OK)
-			rc = db_exec(NULL, "UPDATE throttle_sources SET "
-			    "failures = max(failures - 1, 0), locked_until = "
-			    "CASE WHEN failures - 1 < ?1 THEN NULL ELSE "
-			    "locked_until END WHERE peer_uid = ?2 AND "
-			    "remote_addr = ?3 AND service = ?4",
-			    DB_ARGS(DB_INT(c->source_lockout_failures),
-			    SOURCE_KEY(s)));
-		rc = db_end(rc);
-	}
-	db_unlock();
-	return rc;
+	return ACCT_OK;
 }
 
 int

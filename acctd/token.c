@@ -207,7 +207,7 @@ token_check(const char *token, const char *type, const char *service,
 		explicit_bzero(copy, sizeof(copy));
 		return ACCT_ERR_INVALID_TOKEN;
 	}
-	db_lock();
+	db_read();
 	rc = db_one(&q, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
 	    "accounts a ON a.id = t.account_id WHERE t.id = ?1 AND "
 	    "(t.account_id IS NULL OR (a.deleted_at IS NULL AND "
@@ -229,11 +229,14 @@ token_check(const char *token, const char *type, const char *service,
 			pack_row(proto_kv_begin(res, "token"), &q);
 	}
 	(void)db_done(&q);
+	db_read_end();
 	/* At most one write per token per granule, not one per check. */
-	if (rc == ACCT_OK && now - last >= LAST_USED_GRANULE)
+	if (rc == ACCT_OK && now - last >= LAST_USED_GRANULE) {
+		db_lock();
 		(void)db_exec(NULL, "UPDATE tokens SET last_used_at = ?1 "
 		    "WHERE id = ?2", DB_ARGS(DB_INT(now), DB_TEXT(id)));
-	db_unlock();
+		db_unlock();
+	}
 	explicit_bzero(copy, sizeof(copy));
 	return rc;
 }
@@ -278,7 +281,7 @@ token_show(const char *id, char owner[33], char type[16],
 	int rc;
 
 	owner[0] = type[0] = '\0';
-	db_lock();
+	db_read();
 	if ((rc = db_one(&q, ROW_SQL, DB_ARGS(DB_TEXT(id)))) == ACCT_OK) {
 		const char *o = db_text(&q, 9), *t = db_text(&q, 1);
 
@@ -288,7 +291,7 @@ token_show(const char *id, char owner[33], char type[16],
 			pack_row(proto_kv_begin(res, key), &q);
 	}
 	(void)db_done(&q);
-	db_unlock();
+	db_read_end();
 	return rc;
 }
 

@@ -102,10 +102,10 @@ twofactor_pending_step(const char *account_id, const char *code,
 	int64_t last = 0;
 	int rc;
 
-	db_lock();
+	db_read();
 	rc = read_secret_locked("SELECT totp_pending, 0 FROM accounts WHERE "
 	    "id = ?1", account_id, pending, sizeof(pending), &last);
-	db_unlock();
+	db_read_end();
 	if (rc == ACCT_OK && (*step = match_step(pending, code, 0)) < 0)
 		rc = ACCT_ERR_AUTH_FAILED;
 	explicit_bzero(pending, sizeof(pending));

@@ -598,6 +598,18 @@ run_once(struct fx *f, int kind, int64_t target, bool persist,
 			    "answered before anything was synced to disk",
 			    step_names[i]);
 		}
+	/* A login is one commit (its counters, last-login stamp and audit
+	 * row), as much as a user_mod; with a session, one more. */
+	if (!hit) {
+		int64_t one = out[S_NOLOGIN_DAVE].syncs;
+
+		WANT(out[S_FAIL_CAROL].syncs == one, "a failed login synced %lld "
+		    "times, a user_mod %lld", (long long)out[S_FAIL_CAROL].syncs,
+		    (long long)one);
+		WANT(out[S_LOGIN_ALICE].syncs == 2 * one, "a login with a "
+		    "session synced %lld times, a user_mod %lld",
+		    (long long)out[S_LOGIN_ALICE].syncs, (long long)one);
+	}
 	check_state(f, out);
 	if (f->verbose) {
 		char line[256];

@@ -4,6 +4,8 @@
  */
 #include <sys/stat.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,15 @@
 #define RATE_SECS	1.5
 #define RATE_ROUNDS	2
 #define MEM_CLIENTS	500
+#define LOGIN_SECS	1.5	/* per round of a login figure or its floor */
+#define LOGIN_ROUNDS	3
+#define LOGIN_OVER	0.25e-3	/* seconds a login may cost besides */
+#define CHEAP_M_KIB	8	/* the cheapest Argon2id acctd accepts */
+#define CHEAP_T		1
+#define MIX_CLIENTS	64
+#define MIX_SAMPLES	10000
+#define MIX_LOAD_SECS	4.0
+#define MIX_ROUNDS	2
 #define MIB		(1024.0 * 1024.0)
 
 struct cheap {
@@ -33,8 +44,8 @@ struct cheap {
 static int lat_samples = LAT_SAMPLES;
 
 /* Which parts run: all by default, or those named after the binary. */
-static bool run_verify = true, run_cheap = true, run_memory = true,
-	    run_fair = true, run_big = true;
+static bool run_verify = true, run_cheap = true, run_login = true,
+	    run_mixed = true, run_memory = true, run_fair = true, run_big = true;
 
 static void
 machine(void)
@@ -89,7 +100,8 @@ verify_pair(const struct bd *d, const char *phc, int n, struct pair *p)
 	memset(p, 0, sizeof(*p));
 	for (int i = 0; i < VERIFY_ROUNDS; i++) {
 		if (n > 0)
-			p->fig += login_rate(d->sock, n, VERIFY_SECS, &k, &e);
+			p->fig += login_rate(d->sock, n, VERIFY_SECS, false, &k,
+			    &e);
 		else {
 			p->fig += floor_verifies(phc, false, 2, VERIFY_SECS, &k);
 			e = 0;
@@ -185,6 +197,153 @@ cheap_rows(const struct bd *d, struct cheap *c)
 	    lat_samples, SMALL_N, c->tv.reply_len, c->us.reply_len,
 	    CPU_CLIENT, CPU_SERVER, RATE_ROUNDS, RATE_SECS, RATE_CONNS);
 	return 0;
+}
+
+/* Logins of one client, alternated with rounds of fsync'd commits. */
+static void
+login_pair(const struct bd *d, bool app, struct pair *p)
+{
+	unsigned k, e;
+
+	memset(p, 0, sizeof(*p));
+	for (int i = 0; i < LOGIN_ROUNDS; i++) {
+		p->fig += login_rate(d->sock, 1, LOGIN_SECS, app, &k, &e) /
+		    LOGIN_ROUNDS;
+		p->nfig += k;
+		p->errors += e;
+		p->fl += commit_floor(d->dir, LOGIN_SECS, &k) / LOGIN_ROUNDS;
+		p->nfl += k;
+	}
+}
+
+/* A login rate against its floor (a commit and hash_s of hashing). */
+static void
+login_row(const char *name, const struct pair *p, double hash_s)
+{
+	double floor = p->fl > 0 ? 1 / (1 / p->fl + hash_s) : 0;
+	double over = p->fig > 0 && floor > 0 ? 1 / p->fig - 1 / floor : 0;
+
+	table_row(name, p->fig, hash_s > 0 ? "one fsync'd commit + a verify" :
+	    "one fsync'd commit per login", floor, "/s",
+	    "<= floor + 0.25 ms", p->fig > 0 && over <= LOGIN_OVER);
+	table_note("%s: %.3f ms a login against %.3f ms of floor (a commit "
+	    "%.3f ms%s): %.3f ms besides; %u logins, %u commits of the floor",
+	    name, 1e3 / p->fig, 1e3 / floor, 1e3 / p->fl, hash_s > 0 ?
+	    ", and the verify" : "", over * 1e3, p->nfig, p->nfl);
+}
+
+/*
+ * What a login costs besides its hash: with app passwords (no hash),
+ * and on an acctd whose Argon2id costs next to nothing, each against
+ * one fsync'd commit on the same disk (and that verify).
+ */
+static int
+login_rows(struct bd *d)
+{
+	char conf[64], *phc = bench_phc_at(CHEAP_T, CHEAP_M_KIB);
+	struct pair app, cheap;
+	double secs, hash_s;
+	unsigned k;
+	struct bd c;
+	int rc = -1;
+
+	if (phc == NULL || bd_start(d) == -1)
+		goto out;
+	login_pair(d, true, &app);
+	if (bd_stop(d) == -1 || app.errors)
+		goto out;
+	login_row("logins/s, app password, 1 client", &app, 0);
+	snprintf(conf, sizeof(conf), "argon2_memory_kib = %d\n"
+	    "argon2_time = %d\n", CHEAP_M_KIB, CHEAP_T);
+	if (bd_init(&c) == -1)
+		goto out;
+	if (bd_config(&c, conf) == 0 && seed_db(&c, SMALL_N, phc,
+	    &secs) == 0 && bd_start(&c) == 0) {
+		hash_s = 1 / floor_verifies(phc, true, 1, LOGIN_SECS, &k);
+		login_pair(&c, false, &cheap);
+		if (bd_stop(&c) == 0 && cheap.errors == 0) {
+			login_row("logins/s, Argon2id m=8 KiB t=1, 1 client",
+			    &cheap, hash_s);
+			rc = 0;
+		}
+	}
+	bd_cleanup(&c);
+	table_note("logins: one client, one login after another on one "
+	    "connection, %d rounds of %.1f s after 1 s of warm-up, each "
+	    "followed by a round of its floor: a row inserted and committed "
+	    "per transaction by SQLite in WAL with synchronous=FULL, in the "
+	    "same directory", LOGIN_ROUNDS, LOGIN_SECS);
+out:
+	free(phc);
+	return rc;
+}
+
+struct mixload {
+	const char	*sock;
+	_Atomic bool	 done;
+	unsigned	 count, errors;
+};
+
+static void *
+mix_logins(void *arg)
+{
+	struct mixload *m = arg;
+
+	(void)login_rate(m->sock, MIX_CLIENTS, MIX_LOAD_SECS, false,
+	    &m->count, &m->errors);
+	m->done = true;
+	return NULL;
+}
+
+/*
+ * token_validate's p99 while logins from 64 clients keep every hash
+ * worker busy, against its p99 on the same acctd idle, in alternating
+ * rounds.
+ */
+static int
+mixed_rows(struct bd *d)
+{
+	double idle = 0, busy = 0;
+	unsigned logins = 0, errs = 0;
+	struct lat l;
+	size_t nidle = 0, nbusy = 0;
+	pthread_t t;
+
+	if (bd_start(d) == -1)
+		return -1;
+	for (int i = 0; i < MIX_ROUNDS; i++) {
+		struct mixload m = { .sock = d->sock };
+
+		if (cheap_alone(d->sock, "token_validate", SMALL_N,
+		    MIX_SAMPLES, NULL, &l) == -1 || l.errors)
+			return -1;
+		idle += l.p99 / MIX_ROUNDS;
+		nidle += l.n;
+		if (pthread_create(&t, NULL, mix_logins, &m) != 0)
+			return -1;
+		/* Past the load's warm-up: every worker is hashing. */
+		usleep(1500 * 1000);
+		if (cheap_alone(d->sock, "token_validate", SMALL_N,
+		    MIX_SAMPLES, &m.done, &l) == -1 || l.errors) {
+			pthread_join(t, NULL);
+			return -1;
+		}
+		pthread_join(t, NULL);
+		busy += l.p99 / MIX_ROUNDS;
+		nbusy += l.n;
+		logins += m.count;
+		errs += m.errors;
+	}
+	table_row("token_validate p99, 64 clients logging in", busy,
+	    "token_validate p99, idle", idle, "us", "<= 3", busy <= 3 * idle);
+	table_note("mixed load: %d rounds of up to %d token_validate round "
+	    "trips on one connection (%zu in all under load, %zu idle), "
+	    "while %d clients log in with the default Argon2id (%u logins, "
+	    "%u failed), against the same on the idle acctd; the client on CPU %d, acctd on "
+	    "any",
+	    MIX_ROUNDS, MIX_SAMPLES, nbusy, nidle, MIX_CLIENTS, logins, errs,
+	    CPU_CLIENT);
+	return bd_stop(d) == 0 && errs == 0 ? 0 : -1;
 }
 
 /* One cheap request, so the base memory is that of a daemon at work. */
@@ -287,8 +446,8 @@ out:
 	return rc;
 }
 
-/* Rows 1, 2, 4 and the fair pool's on a database of 1,000 accounts,
- * kept for row 3. */
+/* Rows 1, 2, 4, the logins', the mixed load's and the fair pool's on a
+ * database of 1,000 accounts, kept for row 3. */
 static int
 small(const char *phc, struct bd *d, struct cheap *c)
 {
@@ -309,6 +468,10 @@ small(const char *phc, struct bd *d, struct cheap *c)
 		    bd_stop(d) == -1)
 			return -1;
 	}
+	if (run_login && login_rows(d) == -1)
+		return -1;
+	if (run_mixed && mixed_rows(d) == -1)
+		return -1;
 	if (run_memory && memory(d) == -1)
 		return -1;
 	/* Other uids connect in this part: they need to reach the socket. */
@@ -322,12 +485,17 @@ select_parts(int argc, char **argv)
 {
 	if (argc == 0)
 		return 0;
-	run_verify = run_cheap = run_memory = run_fair = run_big = false;
+	run_verify = run_cheap = run_login = run_mixed = run_memory =
+	    run_fair = run_big = false;
 	for (int i = 0; i < argc; i++)
 		if (strcmp(argv[i], "verify") == 0)
 			run_verify = true;
 		else if (strcmp(argv[i], "cheap") == 0)
 			run_cheap = true;
+		else if (strcmp(argv[i], "login") == 0)
+			run_login = true;
+		else if (strcmp(argv[i], "mixed") == 0)
+			run_mixed = true;
 		else if (strcmp(argv[i], "memory") == 0)
 			run_memory = true;
 		else if (strcmp(argv[i], "fair") == 0)
@@ -350,7 +518,7 @@ main(int argc, char **argv)
 	if (argc < 2 || access(argv[1], X_OK) == -1 ||
 	    select_parts(argc - 2, argv + 2) == -1) {
 		fprintf(stderr, "usage: acctd-bench /path/to/acctd "
-		    "[verify] [cheap] [memory] [fair] [big]\n");
+		    "[verify] [cheap] [login] [mixed] [memory] [fair] [big]\n");
 		return 2;
 	}
 	bench_acctd = argv[1];

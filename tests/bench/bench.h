@@ -63,6 +63,8 @@ int	wire_call(int fd, const struct proto_frame *req, struct wbuf *rep);
 int	wire_recv(int fd, struct wbuf *rep);
 /* The reply code of a framed reply in w: ACCT_OK or an error. */
 int	wire_code(const struct wbuf *w);
+/* The string under key in the result of a successful reply: 0 or -1. */
+int	wire_str(const struct wbuf *w, const char *key, char *out, size_t n);
 void	wbuf_free(struct wbuf *w);
 
 /* echo.c: a bare Unix-socket ping-pong server in a child process. */
@@ -73,6 +75,8 @@ void	echo_stop(pid_t pid);
 int	seed_db(struct bd *d, uint32_t n, const char *phc, double *secs);
 /* Sequential write of bytes to a file and fsync: the floor of seeding. */
 double	seed_floor(const char *dir, uint64_t bytes);
+/* Commits per second of one small row each, WAL, synchronous=FULL. */
+double	commit_floor(const char *dir, double secs, unsigned *count);
 /* Deterministic names and token strings of account i. */
 void	seed_username(uint32_t i, char out[16]);
 void	seed_token(uint32_t i, char out[96]);
@@ -90,12 +94,14 @@ double	load_run(const struct load *l, int n, double warm, double secs,
 
 /* hashing.c: the Argon2id floors, and the PHC string the rows reuse. */
 char	*bench_phc(void);
+char	*bench_phc_at(unsigned t, unsigned m_kib);
 /* Verifies per second of nthreads running libsodium or libargon2. */
 double	floor_verifies(const char *phc, bool sodium, int nthreads,
 	    double secs, unsigned *count);
 
 /* login.c */
-double	login_rate(const char *sock, int nclients, double secs,
+/* Logins per second of n clients; app: with an app password each. */
+double	login_rate(const char *sock, int nclients, double secs, bool app,
 	    unsigned *count, unsigned *errors);
 long	login_peak_kib(struct bd *d, int nclients, long *base_kib,
 	    unsigned *errors);
@@ -120,6 +126,8 @@ int	cheap_vs_bare(const char *sock, const char *dir, const char *op,
 int	cheap_vs_cheap(const char *sock, uint32_t n, uint32_t nkeys,
 	    const char *sock2, uint32_t n2, uint32_t nkeys2, const char *op,
 	    size_t samples, struct lat *out, struct lat *out2);
+int	cheap_alone(const char *sock, const char *op, uint32_t n,
+	    size_t samples, const _Atomic bool *stop, struct lat *out);
 double	cheap_rate(const char *sock, const char *op, uint32_t n,
 	    int nconn, double secs, unsigned *errors);
 double	bare_rate(const char *dir, const char *op, uint32_t n, int nconn,

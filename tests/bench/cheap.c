@@ -236,6 +236,40 @@ cheap_vs_cheap(const char *sock, uint32_t n, uint32_t nkeys,
 	return rc;
 }
 
+/*
+ * Round trips of op on one connection from CPU_CLIENT, until samples
+ * are taken or *stop is set; no bare side (the other half of the
+ * figure is the same call on an idle acctd).
+ */
+int
+cheap_alone(const char *sock, const char *op, uint32_t n, size_t samples,
+    const _Atomic bool *stop, struct lat *out)
+{
+	struct side a;
+	struct wbuf w = { 0 };
+	size_t k = 0;
+	int rc = -1;
+
+	if (side_open(&a, sock, true, op, n, n, samples) == 0 &&
+	    side_warm(&a) == 0) {
+		bench_pin(CPU_CLIENT);
+		for (rc = 0; k < samples && rc == 0 && (stop == NULL ||
+		    !*stop); k += BLOCK)
+			rc = side_block(&a, k, k + BLOCK < samples ? k + BLOCK :
+			    samples, &w);
+		bench_pin(-1);
+		if (rc == 0 && k > samples)
+			k = samples;
+		if (rc == 0 && k > 0)
+			side_result(&a, k, out);
+		else
+			rc = -1;
+	}
+	wbuf_free(&w);
+	side_close(&a);
+	return rc;
+}
+
 /* Rates: each stream cycles over the shared frames from its own offset. */
 struct rctx {
 	const char	*sock;

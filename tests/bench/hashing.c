@@ -10,19 +10,26 @@
 
 #include "bench.h"
 
-/* One real PHC string at acctd's default parameters. */
+/* One real PHC string of the bench password at t and m KiB. */
 char *
-bench_phc(void)
+bench_phc_at(unsigned t, unsigned m_kib)
 {
 	char *s = calloc(1, crypto_pwhash_argon2id_STRBYTES);
 
 	if (s == NULL || sodium_init() < 0 ||
 	    crypto_pwhash_argon2id_str(s, BENCH_PASSWORD,
-	    strlen(BENCH_PASSWORD), BENCH_T, (size_t)BENCH_M_KIB * 1024) != 0) {
+	    strlen(BENCH_PASSWORD), t, (size_t)m_kib * 1024) != 0) {
 		free(s);
 		return NULL;
 	}
 	return s;
+}
+
+/* At acctd's default parameters. */
+char *
+bench_phc(void)
+{
+	return bench_phc_at(BENCH_T, BENCH_M_KIB);
 }
 
 struct vctx {

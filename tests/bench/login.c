@@ -1,8 +1,9 @@
 /*
- * login.c: password verifies through acctd: n clients, each logging in
- * as its own account from its own address (so no throttle trips), one
- * login after another on a persistent connection; and the memory of
- * acctd while many clients wait on verifies.
+ * login.c: logins through acctd: n clients, each logging in as its own
+ * account from its own address (so no throttle trips), one login after
+ * another on a persistent connection, with the account's password or
+ * with an app password made for it first; and the memory of acctd
+ * while many clients wait on verifies.
  */
 #include <errno.h>
 #include <poll.h>
@@ -13,14 +14,44 @@
 
 #include "bench.h"
 
+struct lctx {
+	const char	*sock;
+	bool		 app;		/* with an app password */
+};
+
 struct lclient {
 	int			 fd;
 	struct proto_frame	 req;
 	struct wbuf		 rep;
 };
 
+/* A new app password of account i, made on fd, into pw. */
 static int
-login_frame(int i, struct proto_frame *out)
+app_password(int fd, int i, char *pw, size_t n)
+{
+	struct proto_frame f;
+	struct proto_msg m;
+	struct wbuf w = { 0 };
+	char user[16];
+	int rc = -1;
+
+	seed_username((uint32_t)i, user);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "type", "app_password");
+	proto_kv_str(&m, "username", user);
+	proto_kv_str(&m, "name", "bench");
+	if (wire_request("token_add", &m, &f) == ACCT_OK) {
+		if (wire_call(fd, &f, &w) == 0)
+			rc = wire_str(&w, "token", pw, n);
+		proto_frame_free(&f);
+	}
+	proto_msg_free(&m);
+	wbuf_free(&w);
+	return rc;
+}
+
+static int
+login_frame(int i, const char *pw, struct proto_frame *out)
 {
 	struct proto_msg m;
 	char user[16], addr[32];
@@ -30,7 +61,7 @@ login_frame(int i, struct proto_frame *out)
 	snprintf(addr, sizeof(addr), "198.51.%d.%d", i / 250, i % 250 + 1);
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", user);
-	proto_kv_str(&m, "password", BENCH_PASSWORD);
+	proto_kv_str(&m, "password", pw);
 	proto_kv_str(&m, "service", "bench");
 	proto_kv_str(&m, "remote_addr", addr);
 	rc = wire_request("login", &m, out);
@@ -54,11 +85,14 @@ static void *
 lc_open(int i, void *ctx)
 {
 	struct lclient *c = calloc(1, sizeof(*c));
+	const struct lctx *l = ctx;
+	char pw[128] = BENCH_PASSWORD;
 
 	if (c == NULL)
 		return NULL;
-	c->fd = wire_connect(ctx);
-	if (c->fd == -1 || login_frame(i, &c->req) != ACCT_OK) {
+	c->fd = wire_connect(l->sock);
+	if (c->fd == -1 || (l->app && app_password(c->fd, i, pw,
+	    sizeof(pw)) == -1) || login_frame(i, pw, &c->req) != ACCT_OK) {
 		lc_close(c);
 		return NULL;
 	}
@@ -76,10 +110,11 @@ lc_op(void *state)
 }
 
 double
-login_rate(const char *sock, int nclients, double secs, unsigned *count,
-    unsigned *errors)
+login_rate(const char *sock, int nclients, double secs, bool app,
+    unsigned *count, unsigned *errors)
 {
-	struct load l = { lc_open, lc_op, lc_close, (void *)sock };
+	struct lctx ctx = { sock, app };
+	struct load l = { lc_open, lc_op, lc_close, &ctx };
 
 	return load_run(&l, nclients, 1.0, secs, count, errors);
 }
@@ -128,6 +163,7 @@ long
 login_peak_kib(struct bd *d, int n, long *base, unsigned *errors)
 {
 	struct lclient **c = calloc((size_t)n, sizeof(*c));
+	struct lctx ctx = { d->sock, false };
 	long peak = -1;
 	int i;
 
@@ -136,7 +172,7 @@ login_peak_kib(struct bd *d, int n, long *base, unsigned *errors)
 		return -1;
 	*base = bd_status_kib(d->pid, "VmRSS");
 	for (i = 0; i < n; i++)
-		if ((c[i] = lc_open(i, d->sock)) == NULL)
+		if ((c[i] = lc_open(i, &ctx)) == NULL)
 			break;
 	if (i == n) {
 		*errors = all_at_once(c, n);

@@ -209,3 +209,48 @@ seed_floor(const char *dir, uint64_t bytes)
 	unlink(path);
 	return now_s() - t0;
 }
+
+/*
+ * The floor of a login's write: one small row committed per
+ * transaction, in WAL with synchronous=FULL as acctd writes, on the
+ * same disk. Commits per second over secs.
+ */
+double
+commit_floor(const char *dir, double secs, unsigned *count)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char path[128];
+	double t0, t = 0;
+	unsigned k = 0;
+
+	*count = 0;
+	snprintf(path, sizeof(path), "%s/floor.db", dir);
+	if (sqlite3_open(path, &db) != SQLITE_OK || exec(db, "PRAGMA "
+	    "journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t "
+	    "(id INTEGER PRIMARY KEY, at INTEGER, what TEXT)") == -1 ||
+	    sqlite3_prepare_v2(db, "INSERT INTO t (at, what) VALUES (?1, "
+	    "'a login of about this size')", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	t0 = now_s();
+	while ((t = now_s()) - t0 < secs) {
+		sqlite3_bind_int64(st, 1, (int64_t)t);
+		if (exec(db, "BEGIN IMMEDIATE") == -1 ||
+		    sqlite3_step(st) != SQLITE_DONE || exec(db, "COMMIT") == -1)
+			break;
+		sqlite3_reset(st);
+		k++;
+	}
+	*count = k;
+	t -= t0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	snprintf(path, sizeof(path), "%s/floor.db", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/floor.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/floor.db-shm", dir);
+	unlink(path);
+	return k > 0 && t > 0 ? k / t : 0;
+}

@@ -122,6 +122,29 @@ wire_code(const struct wbuf *w)
 	return rc;
 }
 
+int
+wire_str(const struct wbuf *w, const char *key, char *out, size_t n)
+{
+	struct proto_reply rep;
+	const msgpack_object *o;
+	size_t len = w->len - PROTO_HDR_LEN;
+	uint8_t *copy;
+	int rc = -1;
+
+	if (w->len < PROTO_HDR_LEN || (copy = malloc(len ? len : 1)) == NULL)
+		return -1;
+	memcpy(copy, w->data + PROTO_HDR_LEN, len);
+	if (proto_reply_decode(copy, len, &rep) == ACCT_OK &&
+	    rep.code == ACCT_OK && (o = proto_map_get(rep.result, key)) !=
+	    NULL && o->type == MSGPACK_OBJECT_STR && o->via.str.size < n) {
+		memcpy(out, o->via.str.ptr, o->via.str.size);
+		out[o->via.str.size] = '\0';
+		rc = 0;
+	}
+	proto_reply_free(&rep);
+	return rc;
+}
+
 void
 wbuf_free(struct wbuf *w)
 {
