@@ -219,9 +219,16 @@ static void *
 runner(void *arg)
 {
 	struct job *j;
+	int base;
 
 	(void)arg;
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), HASH_NICE) == -1)
+	/* HASH_NICE below the daemon's own priority, whatever it was
+	 * started at: raising a nice value needs no privilege. */
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if ((base == -1 && errno != 0) || setpriority(PRIO_PROCESS,
+	    (id_t)gettid(), base + HASH_NICE < 19 ?
+	    base + HASH_NICE : 19) == -1)
 		log_warn("hashing at normal priority: setpriority: %s",
 		    strerror(errno));
 	pthread_mutex_lock(&jlock);
