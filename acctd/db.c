@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,8 @@ struct dbc {
 	sqlite3_stmt	*rollback_st;	/* see rollback() */
 	bool		 in_txn;	/* between db_begin*() and db_end() */
 	bool		 reader;	/* of the pool: query_only */
+	bool		 held;		/* a reader's, kept open: see db_read() */
+	uint64_t	 gen;		/* write_gen when it was opened */
 	unsigned	 cache_next;	/* the slot replaced next when full */
 	struct cached	 cache[CACHE_SLOTS];
 };
@@ -65,8 +69,11 @@ static pthread_cond_t pool_free = PTHREAD_COND_INITIALIZER;
 static _Thread_local bool i_hold_lock;
 static _Thread_local struct dbc *my_reader;
 static _Thread_local unsigned my_reads;	/* db_read() depth */
+/* Bumped as db_lock() is given back: whatever it covered is committed. */
+static _Atomic uint64_t write_gen;
 
 static int	rollback(struct dbc *c);
+static int	exec_plain(struct dbc *c, const char *sql);
 
 /*
  * Migrations, applied in order; PRAGMA user_version counts those done.
@@ -274,11 +281,64 @@ db_lock(void)
 	i_hold_lock = true;
 }
 
+/* End the kept read transactions of the idle readers, whose snapshots
+ * would otherwise hold back checkpoints (and show erased rows). */
+static void
+release_idle(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	for (int i = 0; i < nidle; i++) {
+		struct dbc *c = &readers[idle[i]];
+
+		if (c->held) {
+			c->held = false;
+			(void)rollback(c);
+		}
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
 void
 db_unlock(void)
 {
+	struct dbc *r = my_reader;
+
+	atomic_fetch_add(&write_gen, 1);
 	i_hold_lock = false;
 	pthread_mutex_unlock(&lock);
+	release_idle();
+	/* The caller's own reader, unless it asked for one moment with
+	 * db_begin_read(): its next reads see what it just wrote. */
+	if (r != NULL && r->held && !r->in_txn) {
+		r->held = false;
+		(void)rollback(r);
+	}
+}
+
+/*
+ * A reader keeps its read transaction from one borrower to the next
+ * while nothing was written: each write bumps write_gen after its commit
+ * and before its answer, so a request that starts after an answer sees
+ * a newer gen and opens a fresh snapshot (a revoked token is refused on
+ * the very next request). Beginning a read transaction costs locks and
+ * system calls on the WAL index that a cheap request would otherwise
+ * pay twice per query.
+ */
+static void
+reader_refresh(struct dbc *c)
+{
+	uint64_t g = atomic_load(&write_gen);
+
+	if (c->held && (c->gen != g || sqlite3_get_autocommit(c->db))) {
+		c->held = false;
+		(void)rollback(c);
+	}
+	/* gen read before the snapshot is taken: it can only be newer. */
+	if (!c->held && rollback(c) == ACCT_OK &&
+	    exec_plain(c, "BEGIN") == ACCT_OK) {
+		c->held = true;
+		c->gen = g;
+	}
 }
 
 /*
@@ -298,6 +358,8 @@ db_read(void)
 	if (!pool_closed)
 		my_reader = &readers[idle[--nidle]];
 	pthread_mutex_unlock(&pool_lock);
+	if (my_reader != NULL)
+		reader_refresh(my_reader);
 }
 
 void
@@ -307,11 +369,15 @@ db_read_end(void)
 
 	if (my_reads == 0 || --my_reads > 0 || c == NULL)
 		return;
-	/* A transaction left open would show the next borrower an old
-	 * state of the database; one that cannot be ended now, prepare()
+	/* Only the kept one stays open (reader_refresh() decides whether
+	 * the next borrower may use it); any other would show an old state
+	 * of the database, and one that cannot be ended now, prepare()
 	 * tries again and refuses to run in. */
 	my_reader = NULL;
-	(void)rollback(c);
+	if (!c->held || sqlite3_get_autocommit(c->db)) {
+		c->held = false;
+		(void)rollback(c);
+	}
 	pthread_mutex_lock(&pool_lock);
 	idle[nidle++] = (int)(c - readers);
 	pthread_cond_signal(&pool_free);
@@ -841,9 +907,10 @@ prepare(sqlite3_stmt **out, const char *sql, const struct db_arg *args,
 	/* Outside db_begin(), no statement may join a transaction left
 	 * open by a rollback that failed; inside, none may run on its own
 	 * once SQLite has rolled the transaction back after an error. */
-	if (!c->in_txn && rollback(c) != ACCT_OK)
+	if (!c->in_txn && !c->held && rollback(c) != ACCT_OK)
 		return ACCT_ERR_STORAGE;
-	if (c->in_txn && sqlite3_get_autocommit(c->db)) {
+	if ((c->in_txn || c->held) && sqlite3_get_autocommit(c->db)) {
+		c->held = false;
 		log_err("database: the transaction was rolled back: %.60s",
 		    sql);
 		last_problem = "database error: see the daemon's log";
@@ -1036,6 +1103,7 @@ db_checkpoint_locked(void)
 {
 	if (!i_hold_lock)
 		return ACCT_ERR_INTERNAL;
+	release_idle();
 	return db_error(sqlite3_wal_checkpoint_v2(writer.db, NULL,
 	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL));
 }
@@ -1044,7 +1112,13 @@ db_checkpoint_locked(void)
 int
 db_begin_read(void)
 {
-	return begin(mine(), "BEGIN");
+	struct dbc *c = mine();
+
+	if (c != NULL && c->held) {
+		c->in_txn = true;	/* one already: see reader_refresh() */
+		return ACCT_OK;
+	}
+	return begin(c, "BEGIN");
 }
 
 void
@@ -1054,7 +1128,7 @@ db_rollback(void)
 
 	if (c == NULL)
 		return;
-	c->in_txn = false;
+	c->in_txn = c->held = false;
 	(void)rollback(c);
 }
 
@@ -1067,6 +1141,8 @@ db_end(int rc)
 	if (c == NULL)
 		return ACCT_ERR_INTERNAL;
 	c->in_txn = false;
+	if (c->held)
+		return rc;	/* the reader's, kept: see reader_refresh() */
 	if (rc == ACCT_OK && (rc = exec_plain(c, "COMMIT")) == ACCT_OK)
 		return ACCT_OK;
 	(void)rollback(c);

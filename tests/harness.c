@@ -2235,7 +2235,7 @@ th_totp_enrol(const char *sock, const char *user, char secret[64],
 	return rc;
 }
 
-/* ---- hardening tests (issue 6) ---- */
+/* ---- hardening tests: limits, files, secrets, failing closed ---- */
 
 int
 th_start_wrapped(struct th_daemon *d, const char *const *wrap)

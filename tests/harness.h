@@ -379,7 +379,7 @@ char	*th_pam_syslog(const struct th_pam *p);
 int	th_totp_enrol(const char *sock, const char *user, char secret[64],
 	    char recovery[32]);
 
-/* ---- hardening tests (issue 6) ---- */
+/* ---- hardening tests: limits, files, secrets, failing closed ---- */
 
 /* Start acctd on d's paths under wrap (argv prefix, NULL-terminated,
  * e.g. strace ...), waiting like th_start(); d->pid is the wrapper's. */

@@ -1,6 +1,6 @@
 /*
  * test_failclosed.c: when the peer's credentials cannot be read, the
- * connection gets least privilege (issue 6, 1b). The failure is injected
+ * connection gets least privilege. The failure is injected
  * into every getsockopt() of the real acctd with strace.
  */
 #include <stdarg.h>

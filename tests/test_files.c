@@ -1,5 +1,5 @@
 /*
- * test_files.c: files acctd creates and trusts (issue 6, item 6): safe
+ * test_files.c: files acctd creates and trusts (SPEC 10): safe
  * modes, refusal of unsafe ownership, modes and symlinks with a clear
  * message, and systemd's socket activation and readiness protocol.
  */

@@ -1,4 +1,4 @@
-# tests/bench/bench.mk: `make bench` (issue 7) builds the normal, optimised
+# tests/bench/bench.mk: `make bench` builds the normal, optimised
 # acctd and the bench driver, then prints acctd's figures beside their
 # floors. Included by GNUmakefile; never part of `make check`.
 
