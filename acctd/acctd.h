@@ -706,6 +706,8 @@ void	db_lock(void);
 void	db_unlock(void);
 void	db_read(void);		/* calls nest */
 void	db_read_end(void);
+/* Every reader renews its snapshot: another program changed the file. */
+void	db_invalidate(void);
 /* The reason behind this thread's last database error, once; or NULL. */
 const char *db_problem(void);
 int	db_schema_version(void);

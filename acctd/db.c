@@ -299,6 +299,13 @@ release_idle(void)
 }
 
 void
+db_invalidate(void)
+{
+	atomic_fetch_add(&write_gen, 1);
+	release_idle();
+}
+
+void
 db_unlock(void)
 {
 	struct dbc *r = my_reader;

@@ -297,6 +297,8 @@ reload(const char *path, bool required)
 	config_resolve_groups(&c);
 	log_set_level((enum log_level)c.log_level);
 	config_set_current(&c);
+	/* What was changed in the file by hand is read from now on. */
+	db_invalidate();
 	log_info("configuration reloaded from %s", path);
 	sd_notify_state("READY=1");
 }

@@ -1460,7 +1460,24 @@ th_db_exec(const struct th_daemon *d, const char *sql)
 		fprintf(stderr, "harness: %s: %s\n", sql, err ? err : "?");
 	sqlite3_free(err);
 	sqlite3_close(db);
-	return rc == SQLITE_OK ? 0 : -1;
+	if (rc != SQLITE_OK || th_db_changed(d) != 0)
+		return -1;
+	return 0;
+}
+
+int
+th_db_changed(const struct th_daemon *d)
+{
+	size_t off = th_log_size(d);
+
+	if (d->pid <= 0)
+		return 0;	/* it reads the file when it starts */
+	if (kill(d->pid, SIGHUP) == -1 ||
+	    th_wait_log(d, off, "configuration reloaded", 10000) != 0) {
+		fprintf(stderr, "harness: acctd did not reload\n");
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -241,10 +241,13 @@ char	*th_db_dump_state(const struct th_daemon *d);
  * strings that follow (NULL ends them); -1 on error. */
 int64_t	th_db_int(const struct th_daemon *d, const char *sql, ...)
 	    __attribute__((sentinel));
-/* Run sql on the database file beside the daemon (it sees the change at
- * its next statement): for states no request can make, such as an old
- * password. 0 or -1 (printed). */
+/* Run sql on the database file beside the daemon, then th_db_changed():
+ * for states no request can make, such as an old password. 0 or -1
+ * (printed). */
 int	th_db_exec(const struct th_daemon *d, const char *sql);
+/* Tell a running daemon that the file was changed behind its back
+ * (SIGHUP, as acctd(8) says), and wait until it has reloaded. 0 or -1. */
+int	th_db_changed(const struct th_daemon *d);
 /* PRAGMA integrity_check says ok: 0, else -1. */
 int	th_db_integrity(const struct th_daemon *d);
 /* The same two on another database file (a backup). */

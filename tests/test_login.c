@@ -464,6 +464,7 @@ set_stored_hash(const struct th_daemon *d, const char *user, const char *h)
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	assert_int_equal(th_db_changed(d), 0);
 }
 
 static void

@@ -561,6 +561,7 @@ test_header_injection(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	assert_int_equal(th_db_changed(&e->d), 0);
 	assert_mail(reset_mail(e, "eve"),
 	    "assert m['bcc'] is None, m['bcc']\n"
 	    "assert not any(l.lower().startswith(b'bcc') for l in head), head\n"
