@@ -1854,6 +1854,18 @@ th_mail_stop(struct th_mail *m)
 }
 
 int
+th_stop_with_mail(struct th_daemon *d, struct th_mail *m)
+{
+	int rc = 0;
+
+	if (d->pid > 0 && th_stop(d) != 0)
+		rc = -1;
+	th_cleanup(d);
+	th_mail_stop(m);
+	return rc;
+}
+
+int
 th_mail_config(const struct th_mail *m, char *buf, size_t bufsz)
 {
 	char mailer[128], script[512];

@@ -321,6 +321,9 @@ struct th_mail {
 };
 int	th_mail_start(struct th_mail *m);	/* 0 or -1 (printed) */
 void	th_mail_stop(struct th_mail *m);	/* stops it, removes DIR */
+/* A teardown's: stop acctd if running (-1 unless it exits 0), clean up
+ * its files, then th_mail_stop(m). */
+int	th_stop_with_mail(struct th_daemon *d, struct th_mail *m);
 /* The acctd.conf lines that send mail through it, into buf. 0 or -1.
  * With keep_raw set, the mailer first keeps each message as acctd
  * wrote it (aiosmtpd's Maildir has it rewritten): th_mail_raw(). */

@@ -716,13 +716,31 @@ static void test_alloc_faults(void **state) { fault_loop(*state, FAULT_ALLOC); }
 
 /* ---- the starting database ---- */
 
+/* The token of rc's reply into out (the reply freed): rc, the reply's
+ * code, or ACCT_ERR_INTERNAL when it has no token that fits. */
+static int
+reply_token(int rc, struct proto_reply *rep, char out[TOKEN_STRING_LEN])
+{
+	const msgpack_object *t;
+
+	if (rc == ACCT_OK && (rc = rep->code) == ACCT_OK &&
+	    ((t = proto_map_get(rep->result, "token")) == NULL ||
+	    t->type != MSGPACK_OBJECT_STR ||
+	    t->via.str.size >= TOKEN_STRING_LEN))
+		rc = ACCT_ERR_INTERNAL;
+	if (rc == ACCT_OK)
+		snprintf(out, TOKEN_STRING_LEN, "%.*s", (int)t->via.str.size,
+		    t->via.str.ptr);
+	proto_reply_free(rep);
+	return rc;
+}
+
 static int
 login_token(const char *sock, const char *user, const char *pw,
     char out[TOKEN_STRING_LEN])
 {
 	struct proto_reply rep;
 	struct proto_msg a;
-	const msgpack_object *t;
 	int rc;
 
 	proto_msg_init(&a);
@@ -731,16 +749,7 @@ login_token(const char *sock, const char *user, const char *pw,
 	proto_kv_bool(&a, "session", true);
 	rc = th_call(sock, "login", &a, &rep);
 	proto_msg_free(&a);
-	if (rc == ACCT_OK && (rc = rep.code) == ACCT_OK &&
-	    ((t = proto_map_get(rep.result, "token")) == NULL ||
-	    t->type != MSGPACK_OBJECT_STR ||
-	    t->via.str.size >= TOKEN_STRING_LEN))
-		rc = ACCT_ERR_INTERNAL;
-	if (rc == ACCT_OK)
-		snprintf(out, TOKEN_STRING_LEN, "%.*s", (int)t->via.str.size,
-		    t->via.str.ptr);
-	proto_reply_free(&rep);
-	return rc;
+	return reply_token(rc, &rep, out);
 }
 
 static int
@@ -749,7 +758,6 @@ new_token(const char *sock, const char *type, const char *user,
 {
 	struct proto_reply rep;
 	struct proto_msg a;
-	const msgpack_object *t;
 	int rc;
 
 	proto_msg_init(&a);
@@ -758,16 +766,7 @@ new_token(const char *sock, const char *type, const char *user,
 	proto_kv_str(&a, "name", "dav");
 	rc = th_call(sock, "token_add", &a, &rep);
 	proto_msg_free(&a);
-	if (rc == ACCT_OK && (rc = rep.code) == ACCT_OK &&
-	    ((t = proto_map_get(rep.result, "token")) == NULL ||
-	    t->type != MSGPACK_OBJECT_STR ||
-	    t->via.str.size >= TOKEN_STRING_LEN))
-		rc = ACCT_ERR_INTERNAL;
-	if (rc == ACCT_OK)
-		snprintf(out, TOKEN_STRING_LEN, "%.*s", (int)t->via.str.size,
-		    t->via.str.ptr);
-	proto_reply_free(&rep);
-	return rc;
+	return reply_token(rc, &rep, out);
 }
 
 /* alice, bob, carol (two failures) and probe, with tokens; saved. */

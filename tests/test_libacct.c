@@ -229,14 +229,11 @@ static int
 life_teardown(void **state)
 {
 	struct lifeenv *e = *state;
-	int rc = 0;
+	int rc;
 
 	if (e == NULL)
 		return 0;
-	if (e->d.pid > 0 && th_stop(&e->d) != 0)
-		rc = -1;
-	th_cleanup(&e->d);
-	th_mail_stop(&e->m);
+	rc = th_stop_with_mail(&e->d, &e->m);
 	free(e);
 	*state = NULL;
 	th_free_all();
