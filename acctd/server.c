@@ -152,15 +152,17 @@ static void
 serve(struct conn *c)
 {
 	struct proto_frame out;
+	struct frame_reader rd;
 	enum frame_status st = FRAME_ERROR;
 	int idle_ms, frame_ms;
 	uint8_t *buf;
 	size_t len;
 	int passed;
 
+	frame_reader_init(&rd, c->fd);
 	for (;;) {
 		config_timeouts(&idle_ms, &frame_ms);
-		st = frame_recv(c->fd, PROTO_MAX_REQUEST, idle_ms, frame_ms,
+		st = frame_recv(&rd, PROTO_MAX_REQUEST, idle_ms, frame_ms,
 		    stop_pipe[0], &buf, &len, &passed);
 		if (st != FRAME_OK)
 			break;
@@ -180,6 +182,7 @@ serve(struct conn *c)
 		if (rc == -1 || draining)
 			break;
 	}
+	frame_reader_wipe(&rd);
 	switch (st) {
 	case FRAME_TOOBIG:
 		log_info("uid %u (%s): frame length out of range, closing",

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,61 +126,151 @@ recv_fd(int fd, void *buf, size_t len, int *passed)
 	return n;
 }
 
-enum frame_status
-frame_recv(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
-    uint8_t **out, size_t *outlen, int *passed)
+void
+frame_reader_init(struct frame_reader *r, int fd)
 {
-	uint8_t hdr[PROTO_HDR_LEN], *buf;
-	int64_t deadline;
-	int w, rc, got = -1;
+	r->fd = fd;
+	r->n = 0;
+}
+
+void
+frame_reader_wipe(struct frame_reader *r)
+{
+	explicit_bzero(r->buf, sizeof(r->buf));
+	r->n = 0;
+}
+
+/*
+ * Read what the socket has into the free end of r's buffer: > 0 bytes,
+ * 0 at EOF, -1 with errno (EAGAIN: nothing there). A descriptor that
+ * came along goes to *fd if fd is not NULL and the buffer was empty.
+ */
+static ssize_t
+fill(struct frame_reader *r, int *fd)
+{
+	void *p = r->buf + r->n;
+	size_t room = sizeof(r->buf) - r->n;
+	int got = -1;
 	ssize_t n;
+
+	do
+		n = fd != NULL ? recv_fd(r->fd, p, room, &got) :
+		    recv(r->fd, p, room, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (got >= 0) {
+		if (n > 0 && r->n == 0 && *fd == -1)
+			*fd = got;
+		else
+			close(got);
+	}
+	if (n > 0)
+		r->n += (size_t)n;
+	return n;
+}
+
+/* Give up the first n buffered bytes: the rest to the front, wiped after. */
+static void
+consume(struct frame_reader *r, size_t n)
+{
+	size_t left = r->n - n;
+
+	memmove(r->buf, r->buf + n, left);
+	explicit_bzero(r->buf + left, n);
+	r->n = left;
+}
+
+/*
+ * Buffer at least want bytes, or give a frame_status. Between frames the
+ * idle limit and the wake fd apply; from a frame's first byte, the
+ * frame's deadline, which is set then.
+ */
+static int
+buffer_up_to(struct frame_reader *r, size_t want, int idle_ms, int frame_ms,
+    int64_t *deadline, int wake_fd, int *fd)
+{
+	while (r->n < want) {
+		bool between = r->n == 0;
+		ssize_t n;
+		int w;
+
+		w = wait_readable(r->fd, !between ? *deadline : idle_ms < 0 ?
+		    -1 : now_ms() + idle_ms, between ? wake_fd : -1);
+		if (w == 0)
+			return between ? FRAME_IDLE : FRAME_SLOW;
+		if (w == 2)
+			return FRAME_STOP;
+		if (w < 0)
+			return FRAME_ERROR;
+		if ((n = fill(r, fd)) == 0)
+			return between ? FRAME_EOF : FRAME_ERROR;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return FRAME_ERROR;
+		if (between && n > 0)
+			*deadline = io_deadline(frame_ms);
+	}
+	return 0;
+}
+
+enum frame_status
+frame_recv(struct frame_reader *r, size_t max, int idle_ms, int frame_ms,
+    int wake_fd, uint8_t **out, size_t *outlen, int *passed)
+{
+	int64_t deadline = r->n > 0 ? io_deadline(frame_ms) : -1;
+	size_t have, fd_end = 0;
+	int rc, fd = -1;
+	uint8_t *buf;
+	uint32_t len;
 
 	*out = NULL;
 	*outlen = 0;
 	if (passed != NULL)
 		*passed = -1;
-	w = wait_readable(fd, idle_ms < 0 ? -1 : now_ms() + idle_ms, wake_fd);
-	if (w == 0)
-		return FRAME_IDLE;
-	if (w == 2)
-		return FRAME_STOP;
-	if (w < 0)
-		return FRAME_ERROR;
-	/* Up to the whole header at once; nothing at all is a clean EOF. */
-	do
-		n = passed != NULL ? recv_fd(fd, hdr, sizeof(hdr), &got) :
-		    recv(fd, hdr, sizeof(hdr), 0);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0 && got >= 0)
-		close(got);
-	if (n == 0)
-		return FRAME_EOF;
-	if (n < 0)
-		return FRAME_ERROR;
-	deadline = io_deadline(frame_ms);
-	if ((rc = io_read_full(fd, hdr + n, sizeof(hdr) - (size_t)n,
+	rc = buffer_up_to(r, PROTO_HDR_LEN, idle_ms, frame_ms, &deadline,
+	    wake_fd, passed != NULL ? &fd : NULL);
+	if (fd >= 0)
+		fd_end = r->n;	/* where the bytes it came with end */
+	if (rc != 0)
+		goto fail;
+	len = proto_get_len(r->buf);
+	if (len == 0 || len > max) {
+		rc = FRAME_TOOBIG;
+		goto fail;
+	}
+	/* A small frame is completed in the buffer, a big one in its own. */
+	if (PROTO_HDR_LEN + (size_t)len <= sizeof(r->buf) &&
+	    (rc = buffer_up_to(r, PROTO_HDR_LEN + (size_t)len, idle_ms,
+	    frame_ms, &deadline, -1, NULL)) != 0)
+		goto fail;
+	if ((buf = malloc(len)) == NULL) {
+		rc = FRAME_ERROR;
+		goto fail;
+	}
+	have = r->n - PROTO_HDR_LEN;
+	if (have > len)
+		have = len;
+	memcpy(buf, r->buf + PROTO_HDR_LEN, have);
+	/* A descriptor whose recv also brought the next frame's first
+	 * bytes may be the next frame's: it is no one's. */
+	if (fd >= 0 && fd_end > PROTO_HDR_LEN + (size_t)len) {
+		close(fd);
+		fd = -1;
+	}
+	consume(r, PROTO_HDR_LEN + have);
+	if (have < len && (rc = io_read_full(r->fd, buf + have, len - have,
 	    deadline)) != 0) {
-		if (got >= 0)
-			close(got);
-		return (enum frame_status)rc;
-	}
-	uint32_t len = proto_get_len(hdr);
-	if (len == 0 || len > max || (buf = malloc(len)) == NULL) {
-		if (got >= 0)
-			close(got);
-		return len == 0 || len > max ? FRAME_TOOBIG : FRAME_ERROR;
-	}
-	if ((rc = io_read_full(fd, buf, len, deadline)) != 0) {
+		explicit_bzero(buf, len);
 		free(buf);
-		if (got >= 0)
-			close(got);
-		return (enum frame_status)rc;
+		goto fail;
 	}
 	*out = buf;
 	*outlen = len;
 	if (passed != NULL)
-		*passed = got;
+		*passed = fd;
 	return FRAME_OK;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return (enum frame_status)rc;
 }
 
 int

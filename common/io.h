@@ -19,14 +19,32 @@ enum frame_status {
 };
 
 /*
+ * A connection's read side. One recv brings a whole small frame, header
+ * and payload; what it brought past that frame (a client that pipelines)
+ * waits here for the next call. The bytes may be secrets: consumed ones
+ * are wiped, and frame_reader_wipe() wipes the rest.
+ */
+#define FRAME_READER_LEN	1024
+struct frame_reader {
+	int	fd;
+	size_t	n;		/* buffered bytes: buf[0..n) */
+	uint8_t	buf[FRAME_READER_LEN];
+};
+
+void	frame_reader_init(struct frame_reader *r, int fd);
+void	frame_reader_wipe(struct frame_reader *r);
+
+/*
  * Read one frame's payload into a malloc'd buffer (*out, *outlen).
  * idle_ms < 0 waits forever for a frame to start; wake_fd < 0 is unused.
- * A descriptor sent with the frame's first bytes (SCM_RIGHTS) is put in
- * *passed, or -1; with passed NULL, or past the first, the kernel closes
- * any.
+ * A descriptor (SCM_RIGHTS) is put in *passed only if it came in the
+ * recv that brought the frame's first bytes, and that recv brought
+ * nothing of the next frame; else *passed is -1. With passed NULL, or in
+ * any other case, it is closed.
  */
-enum frame_status frame_recv(int fd, size_t max, int idle_ms, int frame_ms,
-	    int wake_fd, uint8_t **out, size_t *outlen, int *passed);
+enum frame_status frame_recv(struct frame_reader *r, size_t max, int idle_ms,
+	    int frame_ms, int wake_fd, uint8_t **out, size_t *outlen,
+	    int *passed);
 
 /* The monotonic deadline ms from now (ms < 0: none, -1). */
 int64_t	io_deadline(int ms);

@@ -18,6 +18,7 @@ struct acct_conn {
 	int		fd;
 	uint64_t	next_id;
 	int		timeout_ms;	/* per reply; -1: none */
+	struct frame_reader rd;
 };
 
 /* The uid of the process that listens on fd, or (uid_t)-1. */
@@ -72,6 +73,7 @@ acct_conn_open(const char *path, uid_t server_uid, uid_t *peer_uid,
 		return ACCT_ERR_NOMEM;
 	}
 	c->fd = fd;
+	frame_reader_init(&c->rd, fd);
 	c->next_id = 1;
 	c->timeout_ms = -1;
 	*out = c;
@@ -90,6 +92,7 @@ acct_conn_close(struct acct_conn *c)
 	if (c == NULL)
 		return;
 	close(c->fd);
+	frame_reader_wipe(&c->rd);
 	free(c);
 }
 
@@ -130,7 +133,7 @@ acct_conn_call_fd(struct acct_conn *c, enum proto_op op,
 	proto_frame_free(&f);
 	if (rc != 0)
 		return ACCT_ERR_IO;
-	if (frame_recv(c->fd, PROTO_MAX_REPLY, c->timeout_ms, c->timeout_ms,
+	if (frame_recv(&c->rd, PROTO_MAX_REPLY, c->timeout_ms, c->timeout_ms,
 	    -1, &buf, &len, NULL) != FRAME_OK)
 		return ACCT_ERR_IO;
 	if ((rc = proto_reply_decode(buf, len, rep)) != ACCT_OK)

@@ -1616,6 +1616,7 @@ static long
 squat_answer(int fd)
 {
 	struct proto_request req;
+	struct frame_reader rd;
 	struct proto_frame f;
 	struct proto_msg none;
 	uint8_t *buf;
@@ -1623,7 +1624,8 @@ squat_answer(int fd)
 	char why[128];
 	long total = 0;
 
-	while (frame_recv(fd, PROTO_MAX_REQUEST, 5000, 5000, -1, &buf,
+	frame_reader_init(&rd, fd);
+	while (frame_recv(&rd, PROTO_MAX_REQUEST, 5000, 5000, -1, &buf,
 	    &len, NULL) == FRAME_OK) {
 		total += (long)(len + PROTO_HDR_LEN);
 		if (proto_request_decode(buf, len, &req, why, sizeof(why)) !=

@@ -1,6 +1,7 @@
 /*
- * test_io.c: common/io.c: frame_recv over a real socketpair (good frames,
- * bad lengths, EOF, slow and idle peers, the wake fd) and io_write_all.
+ * test_io.c: common/io.c: frame_recv over a real socketpair (good and
+ * pipelined frames, bad lengths, EOF, slow and idle peers, the wake fd,
+ * passed descriptors, the buffer wiped) and io_write_all.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@
 struct pair {
 	int	r;	/* frame_recv reads here */
 	int	w;	/* the peer writes here */
+	struct frame_reader rd;	/* on r */
 };
 
 static int
@@ -47,6 +49,7 @@ setup_pair(void **state)
 	}
 	p->r = sv[0];
 	p->w = sv[1];
+	frame_reader_init(&p->rd, p->r);
 	*state = p;
 	alarm(WATCHDOG_S);
 	return 0;
@@ -90,14 +93,14 @@ send_hdr(int fd, uint32_t len)
 
 /* frame_recv with out-parameters preset to garbage; checks them on failure. */
 static enum frame_status
-recv_frame(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
+recv_frame(struct frame_reader *rd, size_t max, int idle_ms, int frame_ms, int wake_fd,
     uint8_t **out, size_t *outlen)
 {
 	enum frame_status st;
 
 	*out = (uint8_t *)"garbage";
 	*outlen = 12345;
-	st = frame_recv(fd, max, idle_ms, frame_ms, wake_fd, out, outlen, NULL);
+	st = frame_recv(rd, max, idle_ms, frame_ms, wake_fd, out, outlen, NULL);
 	if (st != FRAME_OK) {
 		assert_null(*out);
 		assert_int_equal(*outlen, 0);
@@ -106,13 +109,13 @@ recv_frame(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
 }
 
 static void
-expect_status(int fd, size_t max, int idle_ms, int frame_ms, int wake_fd,
+expect_status(struct frame_reader *rd, size_t max, int idle_ms, int frame_ms, int wake_fd,
     enum frame_status want)
 {
 	uint8_t *buf;
 	size_t len;
 
-	assert_int_equal(recv_frame(fd, max, idle_ms, frame_ms, wake_fd, &buf,
+	assert_int_equal(recv_frame(rd, max, idle_ms, frame_ms, wake_fd, &buf,
 	    &len), want);
 	free(buf);
 }
@@ -126,7 +129,7 @@ test_good_frame(void **state)
 
 	send_hdr(p->w, 5);
 	send_bytes(p->w, "hello", 5);
-	assert_int_equal(recv_frame(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	assert_int_equal(recv_frame(&p->rd, 1024, LONG_MS, LONG_MS, -1, &buf,
 	    &len), FRAME_OK);
 	assert_int_equal(len, 5);
 	assert_memory_equal(buf, "hello", 5);
@@ -135,7 +138,7 @@ test_good_frame(void **state)
 	/* A one-byte frame, and no timeouts at all (-1). */
 	send_hdr(p->w, 1);
 	send_bytes(p->w, "x", 1);
-	assert_int_equal(recv_frame(p->r, 1024, -1, -1, -1, &buf, &len),
+	assert_int_equal(recv_frame(&p->rd, 1024, -1, -1, -1, &buf, &len),
 	    FRAME_OK);
 	assert_int_equal(len, 1);
 	assert_int_equal(buf[0], 'x');
@@ -159,14 +162,73 @@ test_frames_back_to_back(void **state)
 	send_bytes(p->w, all, n);
 	close_writer(p);
 	for (int i = 1; i <= 3; i++) {
-		assert_int_equal(recv_frame(p->r, 1024, LONG_MS, LONG_MS, -1,
+		assert_int_equal(recv_frame(&p->rd, 1024, LONG_MS, LONG_MS, -1,
 		    &buf, &len), FRAME_OK);
 		assert_int_equal(len, (size_t)i);
 		for (int k = 0; k < i; k++)
 			assert_int_equal(buf[k], '0' + i);
 		free(buf);
 	}
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_EOF);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_EOF);
+}
+
+/* Append one frame of len bytes of c to all at *n. */
+static void
+put_frame(uint8_t *all, size_t *n, uint32_t len, int c)
+{
+	proto_put_len(all + *n, len);
+	memset(all + *n + PROTO_HDR_LEN, c, len);
+	*n += PROTO_HDR_LEN + len;
+}
+
+/* Small and big frames in one write: a big one is finished outside the
+ * reader's buffer, and what follows it is not lost. */
+static void
+test_pipelined_sizes(void **state)
+{
+	static const uint32_t sizes[] = { 3, FRAME_READER_LEN * 5 + 7, 1,
+	    FRAME_READER_LEN - PROTO_HDR_LEN, FRAME_READER_LEN -
+	    PROTO_HDR_LEN + 1, 2 };
+	struct pair *p = *state;
+	uint8_t *all = malloc(8 * FRAME_READER_LEN + 64), *buf;
+	size_t n = 0, len;
+
+	assert_non_null(all);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		put_frame(all, &n, sizes[i], 'a' + (int)i);
+	send_bytes(p->w, all, n);
+	close_writer(p);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(recv_frame(&p->rd, 8 * FRAME_READER_LEN,
+		    LONG_MS, LONG_MS, -1, &buf, &len), FRAME_OK);
+		assert_int_equal(len, sizes[i]);
+		for (size_t k = 0; k < len; k++)
+			assert_int_equal(buf[k], 'a' + (int)i);
+		free(buf);
+	}
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_EOF);
+	free(all);
+}
+
+/* A frame's bytes (a password, say) do not stay in the reader's buffer
+ * once it is returned; those of the next, until it is. */
+static void
+test_buffer_wiped(void **state)
+{
+	struct pair *p = *state;
+	uint8_t all[64], *buf;
+	size_t n = 0, len;
+
+	put_frame(all, &n, 16, 'S');	/* longer than what moves up */
+	put_frame(all, &n, 2, 'T');
+	send_bytes(p->w, all, n);
+	assert_int_equal(recv_frame(&p->rd, 1024, LONG_MS, LONG_MS, -1, &buf,
+	    &len), FRAME_OK);
+	free(buf);
+	assert_null(memchr(p->rd.buf, 'S', sizeof(p->rd.buf)));
+	assert_non_null(memchr(p->rd.buf, 'T', sizeof(p->rd.buf)));
+	frame_reader_wipe(&p->rd);
+	assert_null(memchr(p->rd.buf, 'T', sizeof(p->rd.buf)));
 }
 
 /* A frame of exactly max bytes is fine. */
@@ -181,7 +243,7 @@ test_exactly_max(void **state)
 		payload[i] = (uint8_t)(i * 7);
 	send_hdr(p->w, sizeof(payload));
 	send_bytes(p->w, payload, sizeof(payload));
-	assert_int_equal(recv_frame(p->r, sizeof(payload), LONG_MS, LONG_MS,
+	assert_int_equal(recv_frame(&p->rd, sizeof(payload), LONG_MS, LONG_MS,
 	    -1, &buf, &len), FRAME_OK);
 	assert_int_equal(len, sizeof(payload));
 	assert_memory_equal(buf, payload, sizeof(payload));
@@ -194,7 +256,7 @@ test_zero_length(void **state)
 	struct pair *p = *state;
 
 	send_hdr(p->w, 0);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_TOOBIG);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_TOOBIG);
 }
 
 static void
@@ -203,7 +265,7 @@ test_over_max(void **state)
 	struct pair *p = *state;
 
 	send_hdr(p->w, 1025);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_TOOBIG);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_TOOBIG);
 }
 
 /* 4 GiB - 1 declared: refused from the header alone, nothing reserved. */
@@ -213,14 +275,14 @@ test_huge_length(void **state)
 	struct pair *p = *state;
 
 	send_hdr(p->w, UINT32_MAX);
-	expect_status(p->r, PROTO_MAX_REQUEST, LONG_MS, LONG_MS, -1,
+	expect_status(&p->rd, PROTO_MAX_REQUEST, LONG_MS, LONG_MS, -1,
 	    FRAME_TOOBIG);
 	send_hdr(p->w, PROTO_MAX_REQUEST + 1);
-	expect_status(p->r, PROTO_MAX_REQUEST, LONG_MS, LONG_MS, -1,
+	expect_status(&p->rd, PROTO_MAX_REQUEST, LONG_MS, LONG_MS, -1,
 	    FRAME_TOOBIG);
 	/* The reply limit is bigger but not unbounded. */
 	send_hdr(p->w, PROTO_MAX_REPLY + 1);
-	expect_status(p->r, PROTO_MAX_REPLY, LONG_MS, LONG_MS, -1,
+	expect_status(&p->rd, PROTO_MAX_REPLY, LONG_MS, LONG_MS, -1,
 	    FRAME_TOOBIG);
 }
 
@@ -230,9 +292,9 @@ test_eof_before_frame(void **state)
 	struct pair *p = *state;
 
 	close_writer(p);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_EOF);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_EOF);
 	/* Also with no idle timeout: EOF is not a wait. */
-	expect_status(p->r, 1024, -1, -1, -1, FRAME_EOF);
+	expect_status(&p->rd, 1024, -1, -1, -1, FRAME_EOF);
 }
 
 static void
@@ -242,7 +304,7 @@ test_eof_mid_header(void **state)
 
 	send_bytes(p->w, "\x00\x00", 2);
 	close_writer(p);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_ERROR);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_ERROR);
 }
 
 static void
@@ -252,7 +314,7 @@ test_eof_after_one_header_byte(void **state)
 
 	send_bytes(p->w, "\x00", 1);
 	close_writer(p);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_ERROR);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_ERROR);
 }
 
 static void
@@ -262,7 +324,7 @@ test_eof_after_header(void **state)
 
 	send_hdr(p->w, 10);
 	close_writer(p);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_ERROR);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_ERROR);
 }
 
 static void
@@ -273,7 +335,7 @@ test_eof_mid_payload(void **state)
 	send_hdr(p->w, 10);
 	send_bytes(p->w, "12345", 5);
 	close_writer(p);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_ERROR);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_ERROR);
 }
 
 static void
@@ -282,7 +344,7 @@ test_slow_header(void **state)
 	struct pair *p = *state;
 
 	send_bytes(p->w, "\x00\x00", 2);
-	expect_status(p->r, 1024, LONG_MS, SHORT_MS, -1, FRAME_SLOW);
+	expect_status(&p->rd, 1024, LONG_MS, SHORT_MS, -1, FRAME_SLOW);
 }
 
 static void
@@ -292,7 +354,7 @@ test_slow_payload(void **state)
 
 	send_hdr(p->w, 100);
 	send_bytes(p->w, "part", 4);
-	expect_status(p->r, 1024, LONG_MS, SHORT_MS, -1, FRAME_SLOW);
+	expect_status(&p->rd, 1024, LONG_MS, SHORT_MS, -1, FRAME_SLOW);
 }
 
 /* Only the header arrived; the payload never starts. */
@@ -302,7 +364,7 @@ test_slow_no_payload(void **state)
 	struct pair *p = *state;
 
 	send_hdr(p->w, 3);
-	expect_status(p->r, 1024, LONG_MS, SHORT_MS, -1, FRAME_SLOW);
+	expect_status(&p->rd, 1024, LONG_MS, SHORT_MS, -1, FRAME_SLOW);
 }
 
 /* A slow frame is SLOW even when the idle timeout is infinite. */
@@ -312,7 +374,7 @@ test_slow_with_no_idle_limit(void **state)
 	struct pair *p = *state;
 
 	send_bytes(p->w, "\x00", 1);
-	expect_status(p->r, 1024, -1, SHORT_MS, -1, FRAME_SLOW);
+	expect_status(&p->rd, 1024, -1, SHORT_MS, -1, FRAME_SLOW);
 }
 
 static void
@@ -320,12 +382,12 @@ test_idle(void **state)
 {
 	struct pair *p = *state;
 
-	expect_status(p->r, 1024, SHORT_MS, LONG_MS, -1, FRAME_IDLE);
-	expect_status(p->r, 1024, 0, LONG_MS, -1, FRAME_IDLE);
+	expect_status(&p->rd, 1024, SHORT_MS, LONG_MS, -1, FRAME_IDLE);
+	expect_status(&p->rd, 1024, 0, LONG_MS, -1, FRAME_IDLE);
 	/* The connection still works afterwards. */
 	send_hdr(p->w, 2);
 	send_bytes(p->w, "ok", 2);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, -1, FRAME_OK);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_OK);
 }
 
 static void
@@ -336,15 +398,15 @@ test_wake_fd(void **state)
 
 	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
 	/* Not readable yet: idle as usual. */
-	expect_status(p->r, 1024, SHORT_MS, LONG_MS, pfd[0], FRAME_IDLE);
+	expect_status(&p->rd, 1024, SHORT_MS, LONG_MS, pfd[0], FRAME_IDLE);
 	assert_int_equal(write(pfd[1], "x", 1), 1);
-	expect_status(p->r, 1024, LONG_MS, LONG_MS, pfd[0], FRAME_STOP);
+	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, pfd[0], FRAME_STOP);
 	/* With no idle limit, the wake fd is the only way out. */
-	expect_status(p->r, 1024, -1, -1, pfd[0], FRAME_STOP);
+	expect_status(&p->rd, 1024, -1, -1, pfd[0], FRAME_STOP);
 	/* A closed write end makes the pipe readable (EOF) too. */
 	close(pfd[1]);
 	assert_int_equal(read(pfd[0], &(char){ 0 }, 1), 1);
-	expect_status(p->r, 1024, -1, -1, pfd[0], FRAME_STOP);
+	expect_status(&p->rd, 1024, -1, -1, pfd[0], FRAME_STOP);
 	close(pfd[0]);
 }
 
@@ -353,11 +415,13 @@ static void
 test_bad_fd(void **state)
 {
 	struct pair *p = *state;
+	struct frame_reader rd;
 	int fd = dup(p->r);
 
 	assert_true(fd >= 0);
 	close(fd);
-	expect_status(fd, 1024, SHORT_MS, SHORT_MS, -1, FRAME_ERROR);
+	frame_reader_init(&rd, fd);
+	expect_status(&rd, 1024, SHORT_MS, SHORT_MS, -1, FRAME_ERROR);
 }
 
 /* ---- a writer thread ---- */
@@ -407,7 +471,7 @@ big_frame_in_pieces(struct pair *p, size_t payload_len, size_t chunk)
 	for (size_t i = 0; i < payload_len; i++)
 		data[PROTO_HDR_LEN + i] = (uint8_t)(i * 31 + (i >> 11));
 	assert_int_equal(pthread_create(&t, NULL, writer_main, &w), 0);
-	assert_int_equal(recv_frame(p->r, PROTO_MAX_REPLY, THREAD_MS,
+	assert_int_equal(recv_frame(&p->rd, PROTO_MAX_REPLY, THREAD_MS,
 	    THREAD_MS, -1, &buf, &len), FRAME_OK);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(w.rc, 0);
@@ -490,7 +554,7 @@ test_write_all_empty(void **state)
 
 	assert_int_equal(io_write_all(p->w, "", 0), 0);
 	/* Nothing was sent: the reader is still idle. */
-	expect_status(p->r, 1024, SHORT_MS, LONG_MS, -1, FRAME_IDLE);
+	expect_status(&p->rd, 1024, SHORT_MS, LONG_MS, -1, FRAME_IDLE);
 }
 
 /* Open descriptors of this process. */
@@ -533,7 +597,7 @@ test_passed_descriptors(void **state)
 	/* Wanted: the same open file comes out. */
 	assert_int_equal(io_write_all_fd(p->w, frame, sizeof(frame), fds[1]),
 	    0);
-	assert_int_equal(frame_recv(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	assert_int_equal(frame_recv(&p->rd, 1024, LONG_MS, LONG_MS, -1, &buf,
 	    &len, &passed), FRAME_OK);
 	free(buf);
 	assert_true(passed >= 0);
@@ -546,7 +610,7 @@ test_passed_descriptors(void **state)
 	/* Not wanted: dropped by the kernel. */
 	assert_int_equal(io_write_all_fd(p->w, frame, sizeof(frame), fds[1]),
 	    0);
-	assert_int_equal(frame_recv(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	assert_int_equal(frame_recv(&p->rd, 1024, LONG_MS, LONG_MS, -1, &buf,
 	    &len, NULL), FRAME_OK);
 	free(buf);
 	assert_int_equal(open_fds(), before);
@@ -560,7 +624,7 @@ test_passed_descriptors(void **state)
 	c->cmsg_len = CMSG_LEN(sizeof(two));
 	memcpy(CMSG_DATA(c), two, sizeof(two));
 	assert_int_equal(sendmsg(p->w, &m, 0), (ssize_t)sizeof(frame));
-	assert_int_equal(frame_recv(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	assert_int_equal(frame_recv(&p->rd, 1024, LONG_MS, LONG_MS, -1, &buf,
 	    &len, &passed), FRAME_OK);
 	free(buf);
 	assert_true(passed >= 0);
@@ -570,8 +634,36 @@ test_passed_descriptors(void **state)
 	proto_put_len(frame, 0);
 	assert_int_equal(io_write_all_fd(p->w, frame, PROTO_HDR_LEN, fds[1]),
 	    0);
-	assert_int_equal(frame_recv(p->r, 1024, LONG_MS, LONG_MS, -1, &buf,
+	assert_int_equal(frame_recv(&p->rd, 1024, LONG_MS, LONG_MS, -1, &buf,
 	    &len, &passed), FRAME_TOOBIG);
+	assert_int_equal(passed, -1);
+	assert_int_equal(open_fds(), before);
+	/* The stream is over after a bad length: begin a new one. */
+	frame_reader_wipe(&p->rd);
+	/* Behind another frame, in the same recv: it may be either's, so
+	 * it is neither's. */
+	proto_put_len(frame, 2);
+	assert_int_equal(io_write_all(p->w, frame, sizeof(frame)), 0);
+	assert_int_equal(io_write_all_fd(p->w, frame, sizeof(frame), fds[1]),
+	    0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(frame_recv(&p->rd, 1024, LONG_MS, LONG_MS, -1,
+		    &buf, &len, &passed), FRAME_OK);
+		free(buf);
+		assert_int_equal(passed, -1);
+	}
+	assert_int_equal(open_fds(), before);
+	/* With a frame's later bytes, once its first are read: not the
+	 * frame's (the first call times out holding 3 bytes). */
+	assert_int_equal(io_write_all(p->w, frame, 3), 0);
+	assert_int_equal(frame_recv(&p->rd, 1024, LONG_MS, SHORT_MS, -1, &buf,
+	    &len, &passed), FRAME_SLOW);
+	assert_int_equal(p->rd.n, 3);
+	assert_int_equal(io_write_all_fd(p->w, frame + 3, sizeof(frame) - 3,
+	    fds[1]), 0);
+	assert_int_equal(frame_recv(&p->rd, 1024, LONG_MS, LONG_MS, -1, &buf,
+	    &len, &passed), FRAME_OK);
+	free(buf);
 	assert_int_equal(passed, -1);
 	assert_int_equal(open_fds(), before);
 	close(fds[0]);
@@ -586,6 +678,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_good_frame),
 		T(test_frames_back_to_back),
+		T(test_pipelined_sizes),
+		T(test_buffer_wiped),
 		T(test_exactly_max),
 		T(test_zero_length),
 		T(test_over_max),

@@ -227,6 +227,7 @@ fuzz_frame(const uint8_t *data, size_t size)
 {
 	struct feed f = { -1, data, size };
 	enum frame_status st;
+	struct frame_reader rd;
 	pthread_t t;
 	uint8_t *buf;
 	size_t len;
@@ -238,7 +239,8 @@ fuzz_frame(const uint8_t *data, size_t size)
 	if (pthread_create(&t, NULL, writer, &f) != 0)
 		abort();
 	/* Bounded waits only trigger if a read blocks: all is sent. */
-	while ((st = frame_recv(sv[0], PROTO_MAX_REQUEST, 5000, 5000, -1,
+	frame_reader_init(&rd, sv[0]);
+	while ((st = frame_recv(&rd, PROTO_MAX_REQUEST, 5000, 5000, -1,
 	    &buf, &len, NULL)) == FRAME_OK) {
 		if (buf == NULL || len == 0 || len > PROTO_MAX_REQUEST)
 			abort();
