@@ -11,6 +11,7 @@
 #include "proto.h"
 
 #define REPLY_MAX_DEPTH	8
+#define REQUEST_ZONE_CHUNK 512	/* a usual request's objects fit in one */
 
 /* ---- building messages ---- */
 
@@ -458,7 +459,8 @@ int
 proto_request_decode(const void *buf, size_t len, struct proto_request *req,
     char *msg, size_t msgsz)
 {
-	msgpack_unpacked un;
+	msgpack_object obj;
+	msgpack_zone z;
 	size_t off = 0;
 	int rc;
 
@@ -468,13 +470,16 @@ proto_request_decode(const void *buf, size_t len, struct proto_request *req,
 	if (proto_prescan(buf, len, PROTO_MAX_DEPTH) != 0)
 		return fail(msg, msgsz, ACCT_ERR_PROTOCOL,
 		    "not a well-formed MessagePack value within limits");
-	msgpack_unpacked_init(&un);
-	if (msgpack_unpack_next(&un, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	/* A zone of small chunks: msgpack_unpack_next()'s 8 KiB one per
+	 * request made malloc consolidate its free lists every time. */
+	if (!msgpack_zone_init(&z, REQUEST_ZONE_CHUNK))
+		return fail(msg, msgsz, ACCT_ERR_NOMEM, "out of memory");
+	if (msgpack_unpack(buf, len, &off, &z, &obj) != MSGPACK_UNPACK_SUCCESS ||
 	    off != len)
 		rc = fail(msg, msgsz, ACCT_ERR_PROTOCOL, "cannot decode message");
 	else
-		rc = decode_request(&un.data, req, msg, msgsz);
-	msgpack_unpacked_destroy(&un);
+		rc = decode_request(&obj, req, msg, msgsz);
+	msgpack_zone_destroy(&z);
 	if (rc != ACCT_OK) {
 		uint64_t id = req->id;
 
