@@ -11,11 +11,7 @@
 
 #include "acctd.h"
 
-#define COLUMNS	"id, username, display_name, email, role, super_admin, " \
-	"login_allowed, webdav, upload_path, auth_provider, auth_id, " \
-	"totp_enabled, password_hash, activated, failed_logins, " \
-	"locked_until, created_at, updated_at, last_login_at, deleted_at, " \
-	"expires_at, password_changed_at, password_max_age_days, must_change"
+#define COLUMNS	ACCOUNT_COLUMNS("")
 
 void
 account_free(struct account *a)
@@ -45,37 +41,37 @@ col_text(const struct db_query *q, int i, bool *oom)
 	return s;
 }
 
-static int
-from_row(const struct db_query *q, struct account *a)
+int
+account_from_row(const struct db_query *q, int o, struct account *a)
 {
 	bool oom = false;
-	const char *id = db_text(q, 0);
+	const char *id = db_text(q, o);
 
 	memset(a, 0, sizeof(*a));
 	strlcpy(a->id, id ? id : "", sizeof(a->id));
-	a->username = col_text(q, 1, &oom);
-	a->name = col_text(q, 2, &oom);
-	a->email = col_text(q, 3, &oom);
-	a->role = col_text(q, 4, &oom);
-	a->superadmin = db_int(q, 5) != 0;
-	a->login = db_int(q, 6) != 0;
-	a->webdav = db_int(q, 7) != 0;
-	a->upload_path = col_text(q, 8, &oom);
-	a->auth_provider = col_text(q, 9, &oom);
-	a->auth_id = col_text(q, 10, &oom);
-	a->two_factor = db_int(q, 11) != 0;
-	a->hash = col_text(q, 12, &oom);
-	a->activated = db_int(q, 13) != 0;
-	a->failed_logins = db_int(q, 14);
-	a->locked_until = db_int(q, 15);
-	a->created_at = db_int(q, 16);
-	a->updated_at = db_int(q, 17);
-	a->last_login_at = db_int(q, 18);
-	a->deleted_at = db_int(q, 19);
-	a->expires_at = db_int(q, 20);
-	a->password_changed_at = db_int(q, 21);
-	a->max_age_days = db_null(q, 22) ? -1 : db_int(q, 22);
-	a->must_change = db_int(q, 23) != 0;
+	a->username = col_text(q, o + 1, &oom);
+	a->name = col_text(q, o + 2, &oom);
+	a->email = col_text(q, o + 3, &oom);
+	a->role = col_text(q, o + 4, &oom);
+	a->superadmin = db_int(q, o + 5) != 0;
+	a->login = db_int(q, o + 6) != 0;
+	a->webdav = db_int(q, o + 7) != 0;
+	a->upload_path = col_text(q, o + 8, &oom);
+	a->auth_provider = col_text(q, o + 9, &oom);
+	a->auth_id = col_text(q, o + 10, &oom);
+	a->two_factor = db_int(q, o + 11) != 0;
+	a->hash = col_text(q, o + 12, &oom);
+	a->activated = db_int(q, o + 13) != 0;
+	a->failed_logins = db_int(q, o + 14);
+	a->locked_until = db_int(q, o + 15);
+	a->created_at = db_int(q, o + 16);
+	a->updated_at = db_int(q, o + 17);
+	a->last_login_at = db_int(q, o + 18);
+	a->deleted_at = db_int(q, o + 19);
+	a->expires_at = db_int(q, o + 20);
+	a->password_changed_at = db_int(q, o + 21);
+	a->max_age_days = db_null(q, o + 22) ? -1 : db_int(q, o + 22);
+	a->must_change = db_int(q, o + 23) != 0;
 	if (oom || a->username == NULL || a->name == NULL ||
 	    a->role == NULL || a->upload_path == NULL ||
 	    a->auth_provider == NULL || a->auth_id == NULL) {
@@ -184,7 +180,7 @@ get_one(const char *sql, const char *key, struct account *a)
 	memset(a, 0, sizeof(*a));
 	db_read();
 	if ((rc = db_one(&q, sql, DB_ARGS(DB_TEXT(key)))) == ACCT_OK)
-		rc = from_row(&q, a);
+		rc = account_from_row(&q, 0, a);
 	(void)db_done(&q);
 	db_read_end();
 	return rc;
@@ -684,7 +680,7 @@ list_locked(const char *pat, const char *current, const char *filter,
 			rc = db_done(&q);
 			return rc != ACCT_OK ? rc : ACCT_ERR_INTERNAL;
 		}
-		if ((rc = from_row(&q, &a)) != ACCT_OK) {
+		if ((rc = account_from_row(&q, 0, &a)) != ACCT_OK) {
 			(void)db_done(&q);
 			return rc;
 		}

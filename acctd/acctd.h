@@ -397,7 +397,19 @@ bool	hash_supported(const char *h);	/* known, well formed, within caps */
 int	hash_check(const struct hash_client *who, const char *h,
 	    const char *pw, size_t len);
 
-/* account.c: the accounts table (struct account above). */
+/* account.c: the accounts table (struct account above). The columns
+ * account_from_row() reads from column first on, each name after p. */
+#define ACCOUNT_COLUMNS(p) p "id, " p "username, " p "display_name, " \
+	p "email, " p "role, " p "super_admin, " p "login_allowed, " \
+	p "webdav, " p "upload_path, " p "auth_provider, " p "auth_id, " \
+	p "totp_enabled, " p "password_hash, " p "activated, " \
+	p "failed_logins, " p "locked_until, " p "created_at, " \
+	p "updated_at, " p "last_login_at, " p "deleted_at, " \
+	p "expires_at, " p "password_changed_at, " \
+	p "password_max_age_days, " p "must_change"
+struct db_query;
+int	account_from_row(const struct db_query *q, int first,
+	    struct account *a);
 void	account_free(struct account *a);
 void	account_pack(msgpack_packer *pk, const struct account *a);
 int	account_get(const char *username, struct account *a);
@@ -507,6 +519,10 @@ int	token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
 /* ACCT_OK or ACCT_ERR_INVALID_TOKEN; type NULL: any but "client". */
 int	token_check(const char *token, const char *type, const char *service,
 	    char owner[33], struct proto_msg *res);
+/* token_check() of a bearer token, and the account it stands for read
+ * in the same query; a token with no account is invalid here. */
+int	token_check_account(const char *token, const char *service,
+	    struct account *a, struct proto_msg *res);
 int	token_list(const char *account_id, const char *type,
 	    const char *search, int64_t limit, int64_t offset,
 	    struct proto_msg *res);

@@ -69,20 +69,12 @@ int
 h_token_validate(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
 {
-	char owner[33];
 	struct account a;
 	int rc;
 
-	/* The token and its account as of one moment. */
-	db_read();
-	if ((rc = db_begin_read()) == ACCT_OK) {
-		if ((rc = token_check(req->arg[F_TOKEN].str, NULL,
-		    proto_str_or(req, F_SERVICE, NULL), owner, res)) ==
-		    ACCT_OK)
-			rc = account_get_id(owner, &a);
-		(void)db_end(ACCT_OK);
-	}
-	db_read_end();
+	/* The token and its account as of one moment: one query. */
+	rc = token_check_account(req->arg[F_TOKEN].str,
+	    proto_str_or(req, F_SERVICE, NULL), &a, res);
 	if (rc != ACCT_OK)
 		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid token");
 	account_pack(proto_kv_begin(res, "user"), &a);

@@ -192,9 +192,17 @@ check_row(const struct db_query *q, const char *secret, const char *type,
  * password, else the one type it must be. On success packs "token" into res (if given) and
  * copies the owner's account id (may be "" for a client) into owner.
  */
-int
-token_check(const char *token, const char *type, const char *service,
-    char owner[33], struct proto_msg *res)
+/* The query of a check, with the account's columns after TCOLS or not. */
+#define CHECK_FROM " FROM tokens t LEFT JOIN accounts a ON " \
+	"a.id = t.account_id WHERE t.id = ?1 AND (t.account_id IS NULL OR " \
+	"(a.deleted_at IS NULL AND a.login_allowed AND (a.activated OR " \
+	"t.type = 'activation') AND (a.expires_at IS NULL OR " \
+	"a.expires_at > ?2)))"
+#define TCOLS_N	11
+
+static int
+check(const char *token, const char *type, const char *service,
+    char owner[33], struct account *acct, struct proto_msg *res)
 {
 	char copy[TOKEN_STRING_LEN], *id, *secret;
 	struct db_query q;
@@ -202,17 +210,16 @@ token_check(const char *token, const char *type, const char *service,
 	int rc;
 
 	owner[0] = '\0';
+	if (acct != NULL)
+		memset(acct, 0, sizeof(*acct));
 	if (strlcpy(copy, token, sizeof(copy)) >= sizeof(copy) ||
 	    !split(copy, &id, &secret)) {
 		explicit_bzero(copy, sizeof(copy));
 		return ACCT_ERR_INVALID_TOKEN;
 	}
 	db_read();
-	rc = db_one(&q, "SELECT " TCOLS " FROM tokens t LEFT JOIN "
-	    "accounts a ON a.id = t.account_id WHERE t.id = ?1 AND "
-	    "(t.account_id IS NULL OR (a.deleted_at IS NULL AND "
-	    "a.login_allowed AND (a.activated OR t.type = 'activation') AND "
-	    "(a.expires_at IS NULL OR a.expires_at > ?2)))",
+	rc = db_one(&q, acct != NULL ? "SELECT " TCOLS ", " ACCOUNT_COLUMNS("a.")
+	    CHECK_FROM : "SELECT " TCOLS CHECK_FROM,
 	    DB_ARGS(DB_TEXT(id), DB_INT(now)));
 	if (rc == ACCT_ERR_NOT_FOUND)
 		rc = ACCT_ERR_INVALID_TOKEN;
@@ -220,6 +227,10 @@ token_check(const char *token, const char *type, const char *service,
 		rc = check_row(&q, secret, type, service, now);
 	if (rc == ACCT_OK && type == NULL && !bearer_type(db_text(&q, 1)))
 		rc = ACCT_ERR_INVALID_TOKEN;
+	if (rc == ACCT_OK && acct != NULL && db_null(&q, TCOLS_N))
+		rc = ACCT_ERR_INVALID_TOKEN;	/* no account to stand for */
+	if (rc == ACCT_OK && acct != NULL)
+		rc = account_from_row(&q, TCOLS_N, acct);
 	if (rc == ACCT_OK) {
 		const char *o = db_text(&q, 9);
 
@@ -239,6 +250,22 @@ token_check(const char *token, const char *type, const char *service,
 	}
 	explicit_bzero(copy, sizeof(copy));
 	return rc;
+}
+
+int
+token_check(const char *token, const char *type, const char *service,
+    char owner[33], struct proto_msg *res)
+{
+	return check(token, type, service, owner, NULL, res);
+}
+
+int
+token_check_account(const char *token, const char *service,
+    struct account *a, struct proto_msg *res)
+{
+	char owner[33];
+
+	return check(token, NULL, service, owner, a, res);
 }
 
 /* pack_row() in the shape page_list() calls. */
