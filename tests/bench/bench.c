@@ -156,22 +156,27 @@ lat_rows(const char *op, const struct lat *a, const struct lat *bare)
 	    NULL, true);
 }
 
-/* Requests per second on RATE_CONNS connections, alternated with bare. */
+/* Requests per second of op on RATE_CONNS connections, alternated with
+ * bare ping-pongs of the same sizes. */
 static int
-rates(const struct bd *d, size_t reply_len)
+rates(const struct bd *d, const char *op, size_t reply_len)
 {
+	char name[64], floor[64];
 	double r = 0, b = 0;
 	unsigned e, errs = 0;
 
 	for (int i = 0; i < RATE_ROUNDS; i++) {
-		r += cheap_rate(d->sock, "token_validate", SMALL_N, RATE_CONNS,
-		    RATE_SECS, &e) / RATE_ROUNDS;
+		r += cheap_rate(d->sock, op, SMALL_N, RATE_CONNS, RATE_SECS,
+		    &e) / RATE_ROUNDS;
 		errs += e;
-		b += bare_rate(d->dir, "token_validate", SMALL_N, RATE_CONNS,
-		    RATE_SECS, reply_len) / RATE_ROUNDS;
+		b += bare_rate(d->dir, op, SMALL_N, RATE_CONNS, RATE_SECS,
+		    reply_len) / RATE_ROUNDS;
 	}
-	table_row("token_validate req/s, 8 connections", r,
-	    "bare ping-pong, 8 connections", b, "/s", ">= 0.5", r >= 0.5 * b);
+	snprintf(name, sizeof(name), "%s req/s, %d connections", op,
+	    RATE_CONNS);
+	snprintf(floor, sizeof(floor), "bare ping-pong, %d connections",
+	    RATE_CONNS);
+	table_row(name, r, floor, b, "/s", ">= 0.5", r >= 0.5 * b);
 	return errs ? -1 : 0;
 }
 
@@ -464,8 +469,9 @@ small(const char *phc, struct bd *d, struct cheap *c)
 		    bd_stop(d) == -1)
 			return -1;
 		d->cpu = -1;
-		if (bd_start(d) == -1 || rates(d, c->tv.reply_len) == -1 ||
-		    bd_stop(d) == -1)
+		if (bd_start(d) == -1 || rates(d, "token_validate",
+		    c->tv.reply_len) == -1 || rates(d, "user_show",
+		    c->us.reply_len) == -1 || bd_stop(d) == -1)
 			return -1;
 	}
 	if (run_login && login_rows(d) == -1)

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,16 +72,26 @@ grow(struct wbuf *w, size_t need)
 	return 0;
 }
 
-/* Read until w holds one whole frame; usually one recv. */
+/*
+ * Read until w holds one whole frame; usually one recv. It waits in
+ * poll() for POLLIN first, as libacct's frame_recv() does: a client
+ * asleep in recv() is also woken when the server takes its request off
+ * the socket (the kernel's write-space wake-up), a context switch that
+ * no libacct client pays and that a bare server, which answers at once,
+ * hides.
+ */
 int
 wire_recv(int fd, struct wbuf *w)
 {
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 	size_t want = PROTO_HDR_LEN;
 
 	w->len = 0;
 	if (grow(w, 4096) == -1)
 		return -1;
 	while (w->len < want) {
+		if (poll(&p, 1, -1) == -1 && errno != EINTR)
+			return -1;
 		ssize_t n = recv(fd, w->data + w->len, w->cap - w->len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
