@@ -145,6 +145,15 @@ test_good_frame(void **state)
 	free(buf);
 }
 
+/* Append one frame of len bytes of c to all at *n. */
+static void
+put_frame(uint8_t *all, size_t *n, uint32_t len, int c)
+{
+	proto_put_len(all + *n, len);
+	memset(all + *n + PROTO_HDR_LEN, c, len);
+	*n += PROTO_HDR_LEN + len;
+}
+
 /* Frames back to back in one write come out one at a time, then EOF. */
 static void
 test_frames_back_to_back(void **state)
@@ -153,12 +162,8 @@ test_frames_back_to_back(void **state)
 	uint8_t all[64], *buf;
 	size_t n = 0, len;
 
-	for (int i = 1; i <= 3; i++) {
-		proto_put_len(all + n, (uint32_t)i);
-		n += PROTO_HDR_LEN;
-		memset(all + n, '0' + i, (size_t)i);
-		n += (size_t)i;
-	}
+	for (int i = 1; i <= 3; i++)
+		put_frame(all, &n, (uint32_t)i, '0' + i);
 	send_bytes(p->w, all, n);
 	close_writer(p);
 	for (int i = 1; i <= 3; i++) {
@@ -170,15 +175,6 @@ test_frames_back_to_back(void **state)
 		free(buf);
 	}
 	expect_status(&p->rd, 1024, LONG_MS, LONG_MS, -1, FRAME_EOF);
-}
-
-/* Append one frame of len bytes of c to all at *n. */
-static void
-put_frame(uint8_t *all, size_t *n, uint32_t len, int c)
-{
-	proto_put_len(all + *n, len);
-	memset(all + *n + PROTO_HDR_LEN, c, len);
-	*n += PROTO_HDR_LEN + len;
 }
 
 /* Small and big frames in one write: a big one is finished outside the
