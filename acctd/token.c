@@ -187,19 +187,20 @@ check_row(const struct db_query *q, const char *secret, const char *type,
 	return ACCT_OK;
 }
 
-/*
- * Check a token string. type: NULL for a session, access token or app
- * password, else the one type it must be. On success packs "token" into res (if given) and
- * copies the owner's account id (may be "" for a client) into owner.
- */
 /* The query of a check, with the account's columns after TCOLS or not. */
 #define CHECK_FROM " FROM tokens t LEFT JOIN accounts a ON " \
 	"a.id = t.account_id WHERE t.id = ?1 AND (t.account_id IS NULL OR " \
 	"(a.deleted_at IS NULL AND a.login_allowed AND (a.activated OR " \
 	"t.type = 'activation') AND (a.expires_at IS NULL OR " \
 	"a.expires_at > ?2)))"
-#define TCOLS_N	11
+#define TCOLS_N	11	/* the columns TCOLS names */
 
+/*
+ * Check a token string. type: NULL for a session, access token or app
+ * password, else the one type it must be. On success packs "token" into
+ * res (if given), copies the owner's account id (may be "" for a client)
+ * into owner, and with acct reads the account into it.
+ */
 static int
 check(const char *token, const char *type, const char *service,
     char owner[33], struct account *acct, struct proto_msg *res)
