@@ -274,13 +274,6 @@ release(struct dbc *c, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
-void
-db_lock(void)
-{
-	pthread_mutex_lock(&lock);
-	i_hold_lock = true;
-}
-
 /* End the kept read transactions of the idle readers, whose snapshots
  * would otherwise hold back checkpoints (and show erased rows). */
 static void
@@ -296,6 +289,21 @@ release_idle(void)
 		}
 	}
 	pthread_mutex_unlock(&pool_lock);
+}
+
+/*
+ * Before a write, not only after: the checkpoint SQLite runs at a commit
+ * copies a page only if no reader's snapshot predates its newest copy.
+ * A reader kept from this very request's reads would predate every page
+ * the write rewrites, and a stream of logins, each rewriting the same
+ * few pages, would grow the WAL without end.
+ */
+void
+db_lock(void)
+{
+	pthread_mutex_lock(&lock);
+	i_hold_lock = true;
+	release_idle();
 }
 
 void

@@ -5,6 +5,7 @@
  * cheap requests answered while every hash worker is busy (hashes run
  * on threads of a lower priority).
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -597,6 +598,33 @@ thread_nices(pid_t pid, int counts[3])
 }
 
 /*
+ * A steady stream of logins, each a commit, keeps the WAL bounded: the
+ * checkpoint at a commit must find no reader's kept snapshot from just
+ * before it, or it can copy none of the pages every login rewrites, and
+ * the WAL grows by a login's pages each time until acctd stops.
+ */
+static void
+test_wal_bounded_under_logins(void **state)
+{
+	/* SQLite checkpoints at 1000 pages; the WAL restarts after that. */
+	const off_t bound = 1100 * (4096 + 24) + 32;
+	struct th_daemon *d = *state;
+	char path[4096];
+	struct stat sb;
+	int i;
+
+	for (i = 0; i < 800; i++)
+		assert_int_equal(login_code(d, "alice", SECRET, NULL),
+		    ACCT_OK);
+	snprintf(path, sizeof(path), "%s-wal", d->db);
+	assert_int_equal(stat(path, &sb), 0);
+	print_message("WAL after %d logins: %lld bytes\n", i,
+	    (long long)sb.st_size);
+	assert_true(sb.st_size <= bound);
+	assert_int_equal(login_code(d, "alice", SECRET, NULL), ACCT_OK);
+}
+
+/*
  * Slow hashes run on threads 10 nice levels below the rest, and nothing
  * else does: a token check that arrives while every CPU hashes is
  * scheduled at once. (How much
@@ -655,6 +683,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_cheap_request_while_workers_busy, setup_plain,
 		    th_teardown),
+		cmocka_unit_test_setup_teardown(test_wal_bounded_under_logins,
+		    setup_plain, th_teardown),
 		cmocka_unit_test_setup_teardown(test_hashes_run_below_requests,
 		    setup_plain, th_teardown),
 	};
