@@ -73,22 +73,24 @@ use_sodium(uint32_t p)
 	return p == 1 && sodium_ok;
 }
 
+/* Counted once at start: sysconf() reads a file in /sys for it, which
+ * a login that asked each time would pay three system calls for. */
+static unsigned online_cpus = 1;
+
 static unsigned
 workers(const struct config *c)
 {
-	long n;
-
-	if (c->hash_workers > 0)
-		return c->hash_workers;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	return c->hash_workers > 0 ? c->hash_workers : online_cpus;
 }
 
 int
 hash_init(const struct config *c)
 {
 	static const struct hash_client self = { .reserved = true };
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
+	if (n > 0)
+		online_cpus = (unsigned)n;
 	if (!use_sodium(1))
 		log_warn("libsodium cannot start; hashing with libargon2");
 	/* One hash now, so the padding of failures knows its cost. */
