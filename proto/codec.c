@@ -16,42 +16,58 @@
 /* ---- building messages ---- */
 
 /*
- * Our own buffer instead of msgpack_sbuffer: it wipes the old copy when
- * it grows (messages may carry passwords) and records allocation failure
- * so finish() can refuse a truncated message.
+ * The first buffer of a message: most replies fit, and it stays below
+ * glibc's large-bin sizes (1024 bytes and up), whose every allocation
+ * first consolidates the fast bins.
  */
+#define MSG_FIRST_CAP	1000
+
+/*
+ * Room for len more bytes. Our own buffer instead of msgpack_sbuffer: it
+ * wipes the old copy when it grows (messages may carry passwords) and
+ * records allocation failure so finish() can refuse a truncated message.
+ */
+static int
+msg_reserve(struct proto_msg *m, size_t len)
+{
+	size_t cap = m->cap ? m->cap : MSG_FIRST_CAP;
+	uint8_t *n;
+
+	if (m->failed)
+		return -1;
+	if (len <= m->cap - m->len)
+		return 0;
+	while (len > cap - m->len) {
+		if (cap > PROTO_MAX_REPLY) {
+			m->failed = true;
+			return -1;
+		}
+		cap *= 2;
+	}
+	if ((n = malloc(cap)) == NULL) {
+		m->failed = true;
+		return -1;
+	}
+	if (m->len > 0)
+		memcpy(n, m->data, m->len);
+	if (m->data != NULL) {
+		explicit_bzero(m->data, m->cap);
+		free(m->data);
+	}
+	m->data = n;
+	m->cap = cap;
+	return 0;
+}
+
 static int
 msg_write(void *data, const char *buf, size_t len)
 {
 	struct proto_msg *m = data;
 
-	if (m->failed)
-		return -1;
 	if (len == 0)		/* an empty body: buf may be NULL */
-		return 0;
-	if (len > m->cap - m->len) {
-		size_t cap = m->cap ? m->cap : 256;
-		while (len > cap - m->len) {
-			if (cap > PROTO_MAX_REPLY) {
-				m->failed = true;
-				return -1;
-			}
-			cap *= 2;
-		}
-		uint8_t *n = malloc(cap);
-		if (n == NULL) {
-			m->failed = true;
-			return -1;
-		}
-		if (m->len > 0)
-			memcpy(n, m->data, m->len);
-		if (m->data != NULL) {
-			explicit_bzero(m->data, m->cap);
-			free(m->data);
-		}
-		m->data = n;
-		m->cap = cap;
-	}
+		return m->failed ? -1 : 0;
+	if (msg_reserve(m, len) == -1)
+		return -1;
 	memcpy(m->data + m->len, buf, len);
 	m->len += len;
 	return 0;
@@ -174,6 +190,9 @@ finish(struct proto_msg *body, uint64_t id, const char *op,
 	if (body->failed)
 		return ACCT_ERR_NOMEM;
 	proto_msg_init(&f);
+	/* One allocation: the map's head takes less than 64 bytes. */
+	(void)msg_reserve(&f, sizeof(hdr) + 64 + (op ? strlen(op) : 0) +
+	    strlen(bodykey) + body->len);
 	msg_write(&f, (const char *)hdr, sizeof(hdr));
 	msgpack_pack_map(&f.pk, op ? 4 : 3);
 	proto_pack_cstr(&f.pk, "v");
