@@ -550,10 +550,12 @@ int	twofactor_pending_step(const char *account_id, const char *code,
 int	twofactor_enable(const char *account_id, int64_t step,
 	    struct proto_msg *res);
 /*
- * ACCT_OK when code is a fresh TOTP code of the account (never one
- * already used) or an unused recovery code, which is then spent.
+ * Under db_lock(), in the caller's transaction: ACCT_OK when code is a
+ * fresh TOTP code of the account (never one already used) or an unused
+ * recovery code, which is then spent; ACCT_ERR_AUTH_FAILED when it is
+ * neither; or a storage error.
  */
-int	twofactor_check(const char *account_id, const char *code);
+int	twofactor_spend_locked(const char *account_id, const char *code);
 
 /* totp.c: HOTP/TOTP codes (RFC 4226, 6238) and base32. */
 enum totp_alg { TOTP_SHA1, TOTP_SHA256, TOTP_SHA512 };

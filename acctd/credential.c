@@ -84,10 +84,14 @@ must_change(const struct config *cfg, const struct account *a)
 	    now_unix() >= a->password_changed_at + days * 86400;
 }
 
-/* The password: one hash, whatever the account's state. */
+/*
+ * The password: one hash, whatever the account's state. A second factor
+ * it asks for is checked by record(), which spends it in the commit
+ * that records the login: *code_due.
+ */
 static enum cred_status
 check_password(struct ctx *x, struct cred_check *c, bool known,
-    const struct account *a, bool locked, int *rc)
+    const struct account *a, bool locked, bool *code_due, int *rc)
 {
 	const struct proto_value *pw = c->password;
 	int v;
@@ -122,8 +126,7 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 	if ((c->flags & CRED_SECOND_FACTOR) && a->two_factor && !c->app) {
 		if (c->code == NULL)
 			return CRED_CODE_REQUIRED;
-		if (twofactor_check(a->id, c->code) != ACCT_OK)
-			return CRED_BAD_CODE;
+		*code_due = true;
 	}
 	return CRED_OK;
 }
@@ -173,19 +176,29 @@ outcome(enum cred_status s)
  * The outcome for the counters, the last-login stamp and the audit row,
  * in one transaction: one commit per attempt. An outcome is answered
  * only once it is written, so neither a success nor a failure goes
- * unrecorded; if the commit fails, the answer is that error.
+ * unrecorded; if the commit fails, the answer is that error. The second
+ * factor a right password still needs is checked and spent first, in
+ * the same transaction: of two logins with one code only one gets in,
+ * and a login whose commit fails leaves its code unspent.
  */
 static int
-record(struct ctx *x, const struct cred_check *c,
-    const struct throttle_attempt *t, struct audit_login *e)
+record(struct ctx *x, struct cred_check *c, const struct account *a,
+    bool code_due, const struct throttle_attempt *t, struct audit_login *e)
 {
 	int rc;
 
-	e->status = cred_status_names[c->status];
 	db_lock();
 	if ((rc = db_begin()) == ACCT_OK) {
-		rc = throttle_record_locked(x->cfg, t, outcome(c->status),
-		    (c->flags & CRED_STAMP_LOGIN) != 0);
+		if (code_due && (rc = twofactor_spend_locked(a->id,
+		    c->code)) == ACCT_ERR_AUTH_FAILED) {
+			c->status = CRED_BAD_CODE;
+			rc = ACCT_OK;
+		}
+		e->status = cred_status_names[c->status];
+		if (rc == ACCT_OK)
+			rc = throttle_record_locked(x->cfg, t,
+			    outcome(c->status),
+			    (c->flags & CRED_STAMP_LOGIN) != 0);
 		if (rc == ACCT_OK)
 			rc = auditlog_add_locked(e);
 		rc = db_end(rc);
@@ -202,7 +215,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	    .remote = c->remote, .username = c->name };
 	struct throttle_source src;
 	struct throttle_attempt t = { .src = &src };
-	bool known = found == ACCT_OK, locked;
+	bool known = found == ACCT_OK, locked, code_due = false;
 	unsigned delay_ms;
 	int64_t t0;
 	int rc = ACCT_OK, wrc;
@@ -232,16 +245,16 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 		sleep_us((int64_t)delay_ms * 1000);
 	t0 = mono_us();
 	c->status = c->password != NULL ?
-	    check_password(x, c, known, a, locked, &rc) :
+	    check_password(x, c, known, a, locked, &code_due, &rc) :
 	    check_pending(x, c, known, a, locked, &rc);
-	if (c->status == CRED_OK)
-		c->must_change = c->password != NULL && !c->app &&
-		    must_change(x->cfg, a);
-	if ((wrc = record(x, c, &t, &e)) != ACCT_OK && c->status !=
-	    CRED_ERROR) {
+	if ((wrc = record(x, c, a, code_due, &t, &e)) != ACCT_OK &&
+	    c->status != CRED_ERROR) {
 		c->status = CRED_ERROR;
 		rc = wrc;
 	}
+	if (c->status == CRED_OK)
+		c->must_change = c->password != NULL && !c->app &&
+		    must_change(x->cfg, a);
 	/* Only now: until it was written, this attempt counted as failed. */
 	throttle_end(&t);
 	log_info("%s: %s by uid %u%s%s: %s", c->realm, known ? a->username :

@@ -229,17 +229,18 @@ check_recovery_locked(const char *id, const char *code)
 	if (rc == ACCT_OK && row >= 0)
 		rc = db_exec(&n, "DELETE FROM recovery_codes WHERE rowid = ?1",
 		    DB_ARGS(DB_INT(row)));
-	return rc == ACCT_OK && n == 1 ? ACCT_OK : ACCT_ERR_AUTH_FAILED;
+	if (rc != ACCT_OK)
+		return rc;
+	return row >= 0 && n == 1 ? ACCT_OK : ACCT_ERR_AUTH_FAILED;
 }
 
 int
-twofactor_check(const char *account_id, const char *code)
+twofactor_spend_locked(const char *account_id, const char *code)
 {
 	char secret[TWOFACTOR_SECRET_LEN];
 	int64_t last = 0, step, n = 0;
 	int rc;
 
-	db_lock();
 	rc = read_secret_locked("SELECT totp_secret, totp_last_step FROM "
 	    "accounts WHERE id = ?1", account_id, secret, sizeof(secret),
 	    &last);
@@ -252,7 +253,6 @@ twofactor_check(const char *account_id, const char *code)
 			rc = ACCT_ERR_AUTH_FAILED;
 	} else if (rc == ACCT_OK)
 		rc = check_recovery_locked(account_id, code);
-	db_unlock();
 	explicit_bzero(secret, sizeof(secret));
-	return rc == ACCT_OK ? ACCT_OK : ACCT_ERR_AUTH_FAILED;
+	return rc == ACCT_ERR_NOT_FOUND ? ACCT_ERR_AUTH_FAILED : rc;
 }

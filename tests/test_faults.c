@@ -13,6 +13,7 @@
  * ACCT_FAULTS=full (make torture) tries every N; otherwise a sample of
  * them, chosen from a seed that is printed (ACCT_SEED=S repeats it);
  * ACCT_FAULT_AT=KIND:N (or N+) runs one and shows the daemon's log.
+ * Last, a failed commit of a two-factor login leaves its code unspent.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -714,6 +715,83 @@ static void test_fsync_faults(void **state) { fault_loop(*state, FAULT_FSYNC); }
 static void test_fdatasync_faults(void **state) { fault_loop(*state, FAULT_FDATASYNC); }
 static void test_alloc_faults(void **state) { fault_loop(*state, FAULT_ALLOC); }
 
+/* The secret of a fresh two-factor enrolment of user, confirmed. */
+static void
+enrol_totp(const char *sock, const char *user, char secret[64])
+{
+	struct proto_reply rep;
+	struct proto_msg a;
+	const msgpack_object *o;
+	char code[8];
+
+	proto_msg_init(&a);
+	proto_kv_str(&a, "username", user);
+	assert_int_equal(th_call(sock, "totp_enroll", &a, &rep), ACCT_OK);
+	proto_msg_free(&a);
+	assert_int_equal(rep.code, ACCT_OK);
+	assert_non_null(o = proto_map_get(rep.result, "secret"));
+	snprintf(secret, 64, "%.*s", (int)o->via.str.size, o->via.str.ptr);
+	proto_reply_free(&rep);
+	th_totp_code(secret, 0, code);
+	assert_int_equal(th_call_strs(sock, "totp_confirm", "username", user,
+	    "code", code, (char *)NULL), ACCT_OK);
+}
+
+static int
+login_2fa(struct conn *c, const char *code, struct outcome *o)
+{
+	struct proto_msg a;
+
+	proto_msg_init(&a);
+	proto_kv_str(&a, "username", "bob");
+	proto_kv_str(&a, "password", "bob-pass-1");
+	proto_kv_str(&a, "code", code);
+	request(c, "login", &a, o);
+	proto_msg_free(&a);
+	return o->code;
+}
+
+/*
+ * A login with a second factor is one commit too: its code is checked
+ * and spent in the transaction that records the login. So a login whose
+ * commit fails leaves the code unspent, and the same code then gets in,
+ * once.
+ */
+static void
+test_second_factor_one_commit(void **state)
+{
+	struct fx *f = *state;
+	struct conn c = { f->d.sock, -1, 0 };
+	struct outcome o;
+	char secret[64], code[8];
+	int64_t one, syncs;
+
+	assert_int_equal(th_db_restore(&f->d, f->b.path), 0);
+	assert_int_equal(start_shimmed(f), 0);
+	enrol_totp(f->d.sock, "bob", secret);
+	th_totp_code(secret, 1, code);	/* after the confirming one */
+	/* What one commit syncs: a failed login. */
+	arm(f, -1, 0, false);
+	syncs = synced(f);
+	assert_int_equal(th_call_strs(f->d.sock, "login", "username", "carol",
+	    "password", "wrong", (char *)NULL), ACCT_ERR_AUTH_FAILED);
+	one = synced(f) - syncs;
+	assert_true(one > 0);
+	/* The login's commit fails: an error, and nothing spent. */
+	arm(f, FAULT_FDATASYNC, 1, false);
+	assert_int_equal(login_2fa(&c, code, &o), ACCT_ERR_STORAGE);
+	assert_true(atomic_load(&f->ctl->injected) > 0);
+	arm(f, -1, 0, false);
+	syncs = synced(f);
+	assert_int_equal(login_2fa(&c, code, &o), ACCT_OK);
+	assert_int_equal(synced(f) - syncs, one);
+	disarm(f);
+	assert_int_equal(login_2fa(&c, code, &o), ACCT_ERR_AUTH_FAILED);
+	if (c.fd != -1)
+		close(c.fd);
+	assert_int_equal(th_stop(&f->d), 0);
+}
+
 /* ---- the starting database ---- */
 
 /* The token of rc's reply into out (the reply freed): rc, the reply's
@@ -893,6 +971,7 @@ main(void)
 		cmocka_unit_test(test_fsync_faults),
 		cmocka_unit_test(test_fdatasync_faults),
 		cmocka_unit_test(test_alloc_faults),
+		cmocka_unit_test(test_second_factor_one_commit),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
