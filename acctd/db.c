@@ -292,11 +292,12 @@ release_idle(void)
 }
 
 /*
- * Before a write, not only after: the checkpoint SQLite runs at a commit
- * copies a page only if no reader's snapshot predates its newest copy.
- * A reader kept from this very request's reads would predate every page
- * the write rewrites, and a stream of logins, each rewriting the same
- * few pages, would grow the WAL without end.
+ * Idle readers give up their kept snapshots before every write: the
+ * checkpoint SQLite runs at a commit copies a page only if no reader's
+ * snapshot predates its newest copy. A reader kept from this very
+ * request's reads would predate every page the write rewrites, and a
+ * stream of logins, each rewriting the same few pages, would grow the
+ * WAL without end.
  */
 void
 db_lock(void)
@@ -321,9 +322,11 @@ db_unlock(void)
 	atomic_fetch_add(&write_gen, 1);
 	i_hold_lock = false;
 	pthread_mutex_unlock(&lock);
-	release_idle();
-	/* The caller's own reader, unless it asked for one moment with
-	 * db_begin_read(): its next reads see what it just wrote. */
+	/* Idle readers were released in db_lock(); one that took a
+	 * snapshot since is renewed by its next borrower (write_gen moved
+	 * on) or released by the next write. The caller's own reader is
+	 * ended here, unless it asked for one moment with db_begin_read():
+	 * its next reads see what it just wrote. */
 	if (r != NULL && r->held && !r->in_txn) {
 		r->held = false;
 		(void)rollback(r);

@@ -106,7 +106,7 @@ recv_fd(int fd, void *buf, size_t len, int *passed)
 	ssize_t n;
 
 	*passed = -1;
-	if ((n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC)) < 0)
+	if ((n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0)
 		return n;
 	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
 		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
