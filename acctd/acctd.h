@@ -207,7 +207,9 @@ struct ctx {
 	const struct peer	*peer;
 	unsigned		 classes;	/* C_* bits of this request */
 	bool			 must_prove;	/* allowed only with the secret */
-	struct hash_client	 hc;		/* the caller, to the hash pool */
+	/* The caller, to the hash pool and the throttle: the peer, or the
+	 * real user a setuid-root peer acts for (dispatch.c). */
+	struct hash_client	 hc;
 	const struct config	*cfg;		/* held for this request */
 	/* What the request acts on, resolved before the handler runs. */
 	const char		*username;	/* an account: its name, */
@@ -279,6 +281,8 @@ extern const char *const cred_status_names[CRED__COUNT]; /* the audit's */
 #define CRED_APP_PASSWORDS	0x1	/* an app password may stand in */
 #define CRED_SECOND_FACTOR	0x2	/* a 2FA account needs its code */
 #define CRED_STAMP_LOGIN	0x4	/* a success is a login */
+#define CRED_NO_CODE		0x8	/* no code can be asked for: a 2FA
+					 * account's password alone fails */
 struct cred_check {
 	const char		*realm;		/* the service or operation */
 	const char		*remote;	/* the user's address, or "" */
@@ -662,6 +666,9 @@ void	purge_run(const struct config *c);
 
 /* validate.c: every check returns 0 or -1 with a message for the user. */
 int	validate_username(char *name, char *err, size_t errsz); /* lowercases */
+/* A name as a service (PAM, saslauthd) must give it: an account's
+ * username exactly, never folded, never an email address, not root. */
+bool	validate_service_name(const char *name);
 int	validate_email(char *email, char *err, size_t errsz);	/* lowercases */
 int	validate_role(const char *role, char *err, size_t errsz);
 int	validate_provider(const char *p, char *err, size_t errsz);

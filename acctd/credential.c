@@ -46,9 +46,11 @@ static void
 source_of(const struct ctx *x, const struct cred_check *c,
     struct throttle_source *s)
 {
-	bool service = (x->classes & (C_ADMIN | C_AUTH)) != 0;
+	/* Not for a setuid root acting for a user: that user is one. */
+	bool service = (x->classes & (C_ADMIN | C_AUTH)) != 0 &&
+	    x->hc.reserved;
 
-	s->uid = x->peer->uid;
+	s->uid = x->hc.uid;
 	s->remote = service ? c->remote : "";
 	s->service = service && c->remote[0] == '\0' ? c->realm : "";
 	s->locks = !service || c->remote[0] != '\0';
@@ -124,6 +126,14 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 		return CRED_EXPIRED;
 	/* Only now, with the password right, may the code be asked for. */
 	if ((c->flags & CRED_SECOND_FACTOR) && a->two_factor && !c->app) {
+		/* A service that cannot ask for it answers as for a wrong
+		 * password: "a code is required" would tell the password. */
+		if (c->code == NULL && (c->flags & CRED_NO_CODE)) {
+			log_info("%s: %s has two-factor authentication and the "
+			    "service cannot ask for a code: refused (an app "
+			    "password will do)", c->realm, a->username);
+			return CRED_FAILED;
+		}
 		if (c->code == NULL)
 			return CRED_CODE_REQUIRED;
 		*code_due = true;
@@ -233,7 +243,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	 * them costs no CPU either. */
 	if (c->password != NULL && (rc = hash_admit(&x->hc)) != ACCT_OK) {
 		log_debug("%s: uid %u: no hash worker free", c->realm,
-		    (unsigned)x->peer->uid);
+		    (unsigned)x->hc.uid);
 		if (!x->hc.reserved)
 			sleep_us(hash_cost_us());
 		return rc;
@@ -258,7 +268,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	/* Only now: until it was written, this attempt counted as failed. */
 	throttle_end(&t);
 	log_info("%s: %s by uid %u%s%s: %s", c->realm, known ? a->username :
-	    "(unknown)", (unsigned)x->peer->uid, c->remote[0] ? " for " : "",
+	    "(unknown)", (unsigned)x->hc.uid, c->remote[0] ? " for " : "",
 	    c->remote, cred_status_names[c->status]);
 	/* Decided failures cost a verify; busy is at once, for anyone. */
 	if (c->status != CRED_OK && c->status != CRED_ERROR) {

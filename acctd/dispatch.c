@@ -277,6 +277,29 @@ run(struct ctx *x, struct proto_request *req, struct proto_frame *out)
 	return rc;
 }
 
+/*
+ * A root peer acting for a real user: pam_acct in a setuid program (su,
+ * a setuid-root PAM client run by anyone) connects with its effective
+ * uid, 0, and names the real one. Believed from uid 0 alone: root could
+ * act as any uid anyway, and the claim only gives up root's reserve;
+ * from another uid it would charge a third party's limits. The request
+ * is then charged as that uid's: its hash limit and its failure
+ * throttle, as if the user had asked acctd directly.
+ */
+static void
+acting_for(struct ctx *x, const struct proto_request *req)
+{
+	uid_t real;
+
+	if (!PROTO_HAS(req, F_REAL_UID) || !x->peer->creds_ok ||
+	    x->peer->uid != 0 || (real = (uid_t)req->arg[F_REAL_UID].i) == 0)
+		return;
+	x->hc.reserved = false;
+	x->hc.uid = real;
+	log_info("uid 0 (%s): acting for uid %u", x->peer->comm,
+	    (unsigned)real);
+}
+
 void
 dispatch(const struct peer *peer, const void *payload, size_t len,
     int passed_fd, struct proto_frame *out)
@@ -306,8 +329,10 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	x->hc.uid = peer->uid;
 	x->found = ACCT_ERR_NOT_FOUND;
 	rc = proto_request_decode(payload, len, &req, x->err, sizeof(x->err));
-	if (rc == ACCT_OK)
+	if (rc == ACCT_OK) {
+		acting_for(x, &req);
 		rc = run(x, &req, out);
+	}
 	if (rc != ACCT_OK) {
 		/* Client-side codes never go on the wire. */
 		if (rc >= ACCT_ERR__WIRE_MAX) {	/* ACCT_ERR_NOMEM too */

@@ -94,10 +94,19 @@ h_login(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	struct account a;
 	int found, rc;
 
+	if (PROTO_HAS(req, F_NO_CODE) && req->arg[F_NO_CODE].b)
+		c.flags |= CRED_NO_CODE;
 	/* Refuse a bad request before it costs a hash or counts. */
 	if ((rc = check_scope(x, req)) != ACCT_OK)
 		return rc;
-	found = find(c.name, &a);
+	/* A service's name that is no account's exact username is an
+	 * unknown name: it costs, counts and is audited like one. */
+	if (PROTO_HAS(req, F_EXACT_NAME) && req->arg[F_EXACT_NAME].b) {
+		memset(&a, 0, sizeof(a));
+		found = validate_service_name(c.name) ?
+		    account_get(c.name, &a) : ACCT_ERR_NOT_FOUND;
+	} else
+		found = find(c.name, &a);
 	if ((rc = cred_verify(x, &c, found, &a)) != ACCT_OK)
 		goto out;
 	a.failed_logins = 0;

@@ -101,6 +101,9 @@ login(const struct peer *peer, const struct field *f, char *msg,
 	proto_kv_str(&args, proto_fields[F_SERVICE].name, f[2].s);
 	if (f[4].s != NULL && f[4].len > 0)
 		proto_kv_str(&args, proto_fields[F_REMOTE_ADDR].name, f[4].s);
+	/* pam_acct's rules: the exact name, and no code can be asked. */
+	proto_kv_bool(&args, proto_fields[F_EXACT_NAME].name, true);
+	proto_kv_bool(&args, proto_fields[F_NO_CODE].name, true);
 	rc = proto_request_finish(&args, 1, proto_ops[OP_LOGIN].name, &req);
 	proto_msg_free(&args);
 	if (rc != ACCT_OK)
@@ -145,6 +148,14 @@ saslauthd_serve(int fd, const struct peer *peer, int timeout_ms)
 	if (f[0].len == 0 || f[1].len == 0) {
 		rc = ACCT_ERR_INVALID;
 		strlcpy(msg, "empty login or password", sizeof(msg));
+	} else if (memchr(f[0].s, '\0', f[0].len) != NULL ||
+	    memchr(f[1].s, '\0', f[1].len) != NULL) {
+		/* As C strings they would be cut short: "alice\0admin" is
+		 * not alice, and a password is all its bytes. No name or
+		 * password of acctd's holds one, so nothing is checked. */
+		log_info("saslauthd: uid %u (%s): a NUL byte in the login or "
+		    "password: refused", (unsigned)peer->uid, peer->comm);
+		rc = ACCT_ERR_AUTH_FAILED;
 	} else
 		rc = login(peer, f, msg, sizeof(msg));
 	fields_free(f);

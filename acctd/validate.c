@@ -41,6 +41,25 @@ bad:
 	return -1;
 }
 
+/*
+ * Upper case is refused, not folded, and no email address stands in:
+ * the service would otherwise know one account under several names,
+ * one of them perhaps another account's. root never: a service that
+ * maps names to Unix users must not let an account of acctd's be root.
+ */
+bool
+validate_service_name(const char *name)
+{
+	char copy[65], err[8];
+	size_t n = strlen(name);
+
+	if (n < 1 || n >= sizeof(copy) || strcmp(name, "root") == 0)
+		return false;
+	memcpy(copy, name, n + 1);
+	return validate_username(copy, err, sizeof(err)) == 0 &&
+	    strcmp(copy, name) == 0;
+}
+
 /* Characters RFC 5322 allows unquoted in the local part ("atext" + '.'). */
 static bool
 local_char(char c)

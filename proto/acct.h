@@ -138,6 +138,25 @@ int	acct_login_ex(acct_t *a, const struct acct_login_req *req,
 	    struct acct_user *user, char **token);
 
 /*
+ * acct_login_ex() for a service that stands between acctd and its
+ * users, with flags of what it is:
+ * ACCT_LOGIN_EXACT_NAME: username is an account's username exactly as
+ *	typed: no case folding, no email address, never "root"; any other
+ *	name fails like an unknown one (counted and audited).
+ * ACCT_LOGIN_NO_CODE: the service cannot ask for a two-factor code: a
+ *	right password of a two-factor account fails like a wrong one
+ *	(no ACCT_ERR_CODE_REQUIRED, which would tell the password).
+ * ACCT_LOGIN_REAL_UID: when this process is setuid (getuid() differs
+ *	from geteuid()), name its real uid; a root caller is then limited
+ *	and throttled as that user (pam_acct in su, say).
+ */
+#define ACCT_LOGIN_EXACT_NAME	0x1u
+#define ACCT_LOGIN_NO_CODE	0x2u
+#define ACCT_LOGIN_REAL_UID	0x4u
+int	acct_login_flags(acct_t *a, const struct acct_login_req *req,
+	    unsigned flags, struct acct_user *user, char **token);
+
+/*
  * Check a session or access token: ACCT_OK with *user (if not NULL),
  * or ACCT_ERR_INVALID_TOKEN for anything expired, revoked, malformed
  * or unknown. service (may be NULL) must be in the token's scope.

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -201,6 +202,13 @@ int
 acct_login_ex(acct_t *a, const struct acct_login_req *r,
     struct acct_user *user, char **token)
 {
+	return acct_login_flags(a, r, 0, user, token);
+}
+
+int
+acct_login_flags(acct_t *a, const struct acct_login_req *r, unsigned flags,
+    struct acct_user *user, char **token)
+{
 	struct proto_msg args;
 	struct proto_reply rep;
 	int rc;
@@ -218,6 +226,14 @@ acct_login_ex(acct_t *a, const struct acct_login_req *r,
 	opt_str(&args, F_CODE, r->code);
 	opt_str(&args, F_SERVICE, r->service);
 	opt_str(&args, F_REMOTE_ADDR, r->remote_addr);
+	if (flags & ACCT_LOGIN_EXACT_NAME)
+		proto_kv_bool_f(&args, F_EXACT_NAME, true);
+	if (flags & ACCT_LOGIN_NO_CODE)
+		proto_kv_bool_f(&args, F_NO_CODE, true);
+	/* Only a setuid-root process has a real uid to name; acctd
+	 * believes it from root alone. */
+	if ((flags & ACCT_LOGIN_REAL_UID) && getuid() != geteuid())
+		proto_kv_int_f(&args, F_REAL_UID, getuid());
 	if (r->session) {
 		proto_kv_bool_f(&args, F_SESSION, true);
 		opt_str(&args, F_SCOPE, r->scope);

@@ -307,9 +307,11 @@ authenticated(pam_handle_t *pamh, const char *user)
 
 /*
  * login, and when acctd wants the second factor, again with the code.
- * The account found must be the one named: acctd also takes an email
- * address as the name, and the service must not know an account under
- * another's name.
+ * acctd is told the service's rules, so that its audit says what this
+ * module answers: the name is the account's exactly (acctd also takes
+ * an email address, and the service must not know an account under
+ * another's name), nocode (a right password alone fails there), and in
+ * a setuid program the real user, whose limits apply.
  */
 static int
 login(pam_handle_t *pamh, const struct opts *o, acct_t *a, const char *user,
@@ -319,23 +321,20 @@ login(pam_handle_t *pamh, const struct opts *o, acct_t *a, const char *user,
 	    .service = service_of(pamh, o) };
 	struct acct_user u;
 	char *remote, *code = NULL;
+	unsigned flags = ACCT_LOGIN_EXACT_NAME | ACCT_LOGIN_REAL_UID |
+	    (o->nocode ? ACCT_LOGIN_NO_CODE : 0);
 	int rc;
 
 	if ((remote = remote_of(pamh)) == NULL)
 		return PAM_BUF_ERR;
 	r.remote_addr = remote;
-	rc = acct_login_ex(a, &r, &u, NULL);
-	if (rc == ACCT_ERR_CODE_REQUIRED && o->nocode) {
-		pam_syslog(pamh, LOG_NOTICE, "%s has two-factor "
-		    "authentication and nocode is set: use an app password",
-		    user);
-		rc = ACCT_ERR_AUTH_FAILED;
-	} else if (rc == ACCT_ERR_CODE_REQUIRED) {
+	rc = acct_login_flags(a, &r, flags, &u, NULL);
+	if (rc == ACCT_ERR_CODE_REQUIRED) {
 		if ((code = ask_code(pamh, o, user, pw)) == NULL)
 			rc = ACCT_ERR_AUTH_FAILED;
 		else {
 			r.code = code;
-			rc = acct_login_ex(a, &r, &u, NULL);
+			rc = acct_login_flags(a, &r, flags, &u, NULL);
 			free_secret(code);
 		}
 	}

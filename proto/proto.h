@@ -75,6 +75,9 @@ enum proto_field {
 	F_FIRST_LINE,		/* user_import: the file's line data starts at */
 	F_COLUMNS,		/* user_import: the CSV header data is under */
 	F_DRY_RUN,		/* check, change nothing: user_import, passwd... */
+	F_EXACT_NAME,		/* login: the username exactly, as a service knows it */
+	F_NO_CODE,		/* login: no second factor can be asked for */
+	F_REAL_UID,		/* login: the real uid a setuid-root caller acts for */
 	F__COUNT
 };
 

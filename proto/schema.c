@@ -51,6 +51,9 @@ const struct proto_field_def proto_fields[F__COUNT] = {
 	[F_FIRST_LINE]	  = { "first_line",    PT_INT,    INT32_MAX },
 	[F_COLUMNS]	  = { "columns",       PT_STR,    1024 },
 	[F_DRY_RUN]	  = { "dry_run",       PT_BOOL,   0 },
+	[F_EXACT_NAME]	  = { "exact_name",    PT_BOOL,   0 },
+	[F_NO_CODE]	  = { "no_code",       PT_BOOL,   0 },
+	[F_REAL_UID]	  = { "real_uid",      PT_INT,    UINT32_MAX - 1 },
 };
 
 /* Fields that describe an account, settable by users add and users mod. */
@@ -93,7 +96,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	[OP_LOGIN]	 = { "login",
 	    FB(F_USERNAME) | FB(F_PASSWORD) | FB(F_SERVICE) |
 	    FB(F_REMOTE_ADDR) | FB(F_SESSION) | FB(F_SCOPE) | FB(F_LIFETIME) |
-	    FB(F_CODE), FB(F_USERNAME) | FB(F_PASSWORD) },
+	    FB(F_CODE) | FB(F_EXACT_NAME) | FB(F_NO_CODE) | FB(F_REAL_UID),
+	    FB(F_USERNAME) | FB(F_PASSWORD) },
 	[OP_AUDIT_LOGINS] = { "audit_logins", FB(F_USERNAME) | FB(F_LIMIT) |
 	    FB(F_OFFSET), 0 },
 	[OP_AUDIT_RESET] = { "audit_reset", FB(F_CONFIRM), FB(F_CONFIRM) },
