@@ -340,6 +340,21 @@ password_changed_locked(const char *id)
 	"updated_at = ?27 WHERE id = ?1 AND CASE WHEN ?26 " \
 	"THEN deleted_at = ?28 ELSE deleted_at IS NULL END"
 
+/*
+ * An account that may not log in (logins off, or its end date past) has
+ * no tokens: what earlier logins opened ends with them, as on delete.
+ * Asked before a change of either (an account that was disabled or
+ * expired comes back without its old sessions) and after it.
+ */
+static int
+logins_ended_locked(const char *id)
+{
+	return db_exec(NULL, "DELETE FROM tokens WHERE account_id = ?1 AND "
+	    "EXISTS (SELECT 1 FROM accounts WHERE id = ?1 AND "
+	    "(login_allowed = 0 OR expires_at <= ?2))",
+	    DB_ARGS(DB_TEXT(id), DB_INT(now_unix())));
+}
+
 static int
 change_locked(const char *id, const struct account_change *c,
     bool restore, int64_t deleted_at)
@@ -374,6 +389,9 @@ change_locked(const char *id, const struct account_change *c,
 	};
 #undef ON
 
+	if ((s & (AC_LOGIN | AC_EXPIRES)) &&
+	    (rc = logins_ended_locked(id)) != ACCT_OK)
+		return rc;
 	/* A restore claims the deleted row it read; a change needs a live
 	 * one: a row deleted meanwhile is not brought back. */
 	rc = db_exec(&n, CHANGE_SQL, args, sizeof(args) / sizeof(args[0]));
@@ -384,6 +402,8 @@ change_locked(const char *id, const struct account_change *c,
 		    "account_id = ?1", DB_ARGS(DB_TEXT(id)));
 	if (rc == ACCT_OK && (s & AC_HASH))
 		rc = password_changed_locked(id);
+	if (rc == ACCT_OK && (s & (AC_LOGIN | AC_EXPIRES)))
+		rc = logins_ended_locked(id);
 	return rc;
 }
 

@@ -434,7 +434,7 @@ int	account_insert_locked(struct account *a);
 #define AC_EMAIL	0x0002	/* email NULL removes it */
 #define AC_ROLE		0x0004
 #define AC_SUPERADMIN	0x0008
-#define AC_LOGIN	0x0010
+#define AC_LOGIN	0x0010	/* off: every token of the account ends */
 #define AC_WEBDAV	0x0020
 #define AC_UPLOAD_PATH	0x0040
 #define AC_AUTH_PROVIDER 0x0080
@@ -445,7 +445,8 @@ int	account_insert_locked(struct account *a);
 #define AC_UNLOCK	0x0800	/* clear failures and the lock */
 #define AC_NO2FA	0x1000	/* two-factor off, secrets and codes gone */
 #define AC_MUST_CHANGE	0x2000
-#define AC_EXPIRES	0x4000	/* expires_at 0: never */
+#define AC_EXPIRES	0x4000	/* expires_at 0: never; past: as AC_LOGIN
+				 * off */
 #define AC_MAX_AGE	0x8000	/* max_age_days -1: the config's */
 struct account_change {
 	unsigned	 set;

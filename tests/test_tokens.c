@@ -333,7 +333,10 @@ test_lifecycle(void **state)
 	assert_int_equal(validate(d, s.token, NULL, NULL, 0),
 	    ACCT_ERR_INVALID_TOKEN);
 	assert_int_equal(validate(d, t.token, NULL, NULL, 0), ACCT_OK);
-	/* Disabling login suspends tokens. */
+	/* Disabling login ends its tokens: allowing it again brings none
+	 * back. */
+	assert_int_equal(login_session(d, "alice", "tok-password-2", "web",
+	    &s), ACCT_OK);
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", "alice");
 	proto_kv_bool(&m, "login", false);
@@ -341,6 +344,35 @@ test_lifecycle(void **state)
 	proto_msg_free(&m);
 	assert_int_equal(validate(d, t.token, NULL, NULL, 0),
 	    ACCT_ERR_INVALID_TOKEN);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	proto_kv_bool(&m, "login", true);
+	assert_int_equal(th_call_code(d->sock, "user_mod", &m), ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_equal(validate(d, t.token, NULL, NULL, 0),
+	    ACCT_ERR_INVALID_TOKEN);
+	assert_int_equal(validate(d, s.token, NULL, NULL, 0),
+	    ACCT_ERR_INVALID_TOKEN);
+	/* So does an end date in the past, and a later one revives none. */
+	assert_int_equal(login_session(d, "alice", "tok-password-2", "web",
+	    &s), ACCT_OK);
+	assert_int_equal(add(d, "alice", "access_token", NULL, NULL, 0, &t),
+	    ACCT_OK);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	proto_kv_int(&m, "expires_at", 1000);
+	assert_int_equal(th_call_code(d->sock, "user_mod", &m), ACCT_OK);
+	proto_msg_free(&m);
+	proto_msg_init(&m);
+	proto_kv_str(&m, "username", "alice");
+	proto_kv_int(&m, "expires_at", 0);
+	assert_int_equal(th_call_code(d->sock, "user_mod", &m), ACCT_OK);
+	proto_msg_free(&m);
+	assert_int_equal(validate(d, s.token, NULL, NULL, 0),
+	    ACCT_ERR_INVALID_TOKEN);
+	assert_int_equal(validate(d, t.token, NULL, NULL, 0),
+	    ACCT_ERR_INVALID_TOKEN);
+	assert_int_equal(count_type(d, NULL), 0);
 	/* users rm ends everything the account had. */
 	proto_msg_init(&m);
 	proto_kv_str(&m, "username", "alice");
