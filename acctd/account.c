@@ -187,6 +187,41 @@ get_one(const char *sql, const char *key, struct account *a)
 }
 
 int
+account_dearest_hash(const struct config *c, char **hash, int64_t *over)
+{
+	struct db_query q;
+	double best = 0, w;
+	const char *h;
+	int rc;
+
+	*hash = NULL;
+	*over = 0;
+	db_read();
+	if ((rc = db_query(&q, "SELECT password_hash FROM accounts WHERE "
+	    "password_hash IS NOT NULL AND deleted_at IS NULL", DB_NOARGS)) ==
+	    ACCT_OK)
+		while (rc == ACCT_OK && db_next(&q)) {
+			if ((h = db_text(&q, 0)) == NULL ||
+			    !hash_needs_rehash(c, h))
+				continue;
+			if (!hash_supported(c, h))
+				(*over)++;
+			else if ((w = hash_work(h)) > best) {
+				freezero(*hash, *hash ? strlen(*hash) : 0);
+				if ((*hash = strdup(h)) == NULL)
+					rc = ACCT_ERR_NOMEM;
+				best = w;
+			}
+		}
+	if (rc == ACCT_OK)
+		rc = db_done(&q);
+	else
+		(void)db_done(&q);
+	db_read_end();
+	return rc;
+}
+
+int
 account_get(const char *username, struct account *a)
 {
 	return get_one("SELECT " COLUMNS " FROM accounts "

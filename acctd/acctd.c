@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "../common/log.h"
@@ -138,6 +139,31 @@ load_config(const struct opts *o, struct config *c)
 	return 0;
 }
 
+/*
+ * Imported hashes: time the dearest, to which every failure is padded,
+ * and say how many are over the cost limits (they never verify).
+ */
+static void
+stored_hashes(const struct config *c)
+{
+	char *h = NULL;
+	int64_t over = 0;
+
+	if (account_dearest_hash(c, &h, &over) != ACCT_OK) {
+		log_warn("could not read the stored hashes' costs");
+		return;
+	}
+	if (over > 0)
+		log_warn("%lld accounts have a password hash over the cost "
+		    "limits: it is never tried, and they log in only once an "
+		    "admin sets a new password (acctc users legacy lists "
+		    "them)", (long long)over);
+	if (h != NULL) {
+		hash_time_stored(c, h);
+		freezero(h, strlen(h));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -181,6 +207,7 @@ main(int argc, char **argv)
 	}
 	backup_remove_stale(c.db_path);
 	hash_init(&c);
+	stored_hashes(&c);
 	if (mail_start() == -1) {
 		log_err("cannot start the mailer thread");
 		db_close();

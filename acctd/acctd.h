@@ -389,6 +389,12 @@ int	hash_slot_take(const struct hash_client *who);
 void	hash_slot_give(const struct hash_client *who);
 /* What one verify at the current parameters takes, as measured. */
 int64_t	hash_cost_us(void);
+/* Time a verify of stored hash h if it is dearer than any timed yet
+ * (at start, of the dearest stored; at import, of each new one). */
+void	hash_time_stored(const struct config *c, const char *h);
+/* What every failure takes at least: the current verify, or the
+ * slowest stored hash's when that is dearer. */
+int64_t	hash_fail_us(void);
 /* The PHC prefix of hashes made with the current parameters. */
 void	hash_current_prefix(const struct config *c, char *out, size_t n);
 /* True when phc was made with other parameters than the config's. */
@@ -397,9 +403,12 @@ bool	hash_needs_rehash(const struct config *c, const char *phc);
 /* hashscheme.c: every supported scheme (imported bcrypt, sha512-crypt,
  * yescrypt, Argon2 of other variants or parameters). */
 const char *hash_scheme(const char *h);	/* "bcrypt", ..., "none" */
-bool	hash_supported(const char *h);	/* known, well formed, within caps */
-int	hash_check(const struct hash_client *who, const char *h,
-	    const char *pw, size_t len);
+/* Known, well formed, within the cost limits (a current hash always). */
+bool	hash_supported(const struct config *c, const char *h);
+/* Its cost against a verify of the default Argon2id; 0: unsupported. */
+double	hash_work(const char *h);
+int	hash_check(const struct config *c, const struct hash_client *who,
+	    const char *h, const char *pw, size_t len);
 
 /* account.c: the accounts table (struct account above). The columns
  * account_from_row() reads from column first on, each name after p. */
@@ -417,6 +426,11 @@ int	account_from_row(const struct db_query *q, int first,
 void	account_free(struct account *a);
 void	account_pack(msgpack_packer *pk, const struct account *a);
 int	account_get(const char *username, struct account *a);
+/* The stored hash dearest to verify of those not at the current
+ * parameters (NULL: none; freezero it), and in *over how many are over
+ * the cost limits (never verified). */
+int	account_dearest_hash(const struct config *c, char **hash,
+	    int64_t *over);
 /* By username, or by email when name holds an '@' and no username matches. */
 int	account_find(const char *name, struct account *a);
 int	account_get_id(const char *id, struct account *a);

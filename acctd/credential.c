@@ -4,7 +4,8 @@
  * the recovery codes, for every operation that takes one. Each check
  * honours locks, counts against the throttle from before the hash, is
  * audited in the same commit as its outcome, and when it fails takes
- * what a verify at the current parameters takes.
+ * what a verify at the current parameters takes, or the dearest stored
+ * hash's verify when that is more (hash_fail_us()).
  */
 #include <errno.h>
 #include <string.h>
@@ -109,7 +110,7 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 	} else if (!known || locked || a->hash == NULL)
 		v = hash_dummy(x->cfg, &x->hc, pw->str, pw->len);
 	else
-		v = hash_check(&x->hc, a->hash, pw->str, pw->len);
+		v = hash_check(x->cfg, &x->hc, a->hash, pw->str, pw->len);
 	if (v != ACCT_OK && v != ACCT_ERR_AUTH_FAILED) {
 		*rc = v;	/* busy, out of memory: undecided */
 		return CRED_ERROR;
@@ -267,12 +268,14 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 		    must_change(x->cfg, a);
 	/* Only now: until it was written, this attempt counted as failed. */
 	throttle_end(&t);
-	log_info("%s: %s by uid %u%s%s: %s", c->realm, known ? a->username :
+	log_info("%s: %s by uid %u%s%s: %s", c->realm[0] ? c->realm :
+	    "(no service)", known ? a->username :
 	    "(unknown)", (unsigned)x->hc.uid, c->remote[0] ? " for " : "",
 	    c->remote, cred_status_names[c->status]);
-	/* Decided failures cost a verify; busy is at once, for anyone. */
+	/* Decided failures cost the dearest verify, whatever the account
+	 * or its scheme; busy is at once, for anyone. */
 	if (c->status != CRED_OK && c->status != CRED_ERROR) {
-		int64_t left = t0 + hash_cost_us() - mono_us();
+		int64_t left = t0 + hash_fail_us() - mono_us();
 
 		if (left > 0)
 			sleep_us(left);

@@ -394,6 +394,50 @@ hash_cost_us(void)
 	return cost_us;
 }
 
+/*
+ * The slowest stored hash, timed: what a wrong password of its account
+ * takes to find out. Every failure is padded to it (hash_fail_us()),
+ * so that an account of an imported scheme dearer than the current
+ * Argon2id answers no later than an unknown name does.
+ */
+static pthread_mutex_t stored_lock = PTHREAD_MUTEX_INITIALIZER;
+static double stored_work;
+static _Atomic int64_t stored_us;
+
+void
+hash_time_stored(const struct config *c, const char *h)
+{
+	static const struct hash_client self = { .reserved = true };
+	double w = hash_work(h);
+	int64_t t0, us;
+
+	if (h == NULL || !hash_supported(c, h) || !hash_needs_rehash(c, h))
+		return;
+	pthread_mutex_lock(&stored_lock);
+	if (w > stored_work) {
+		t0 = mono_us();
+		/* Its answer does not matter, only its time. */
+		(void)hash_check(c, &self, h, "\001", 1);
+		us = mono_us() - t0;
+		stored_work = w;
+		if (us > stored_us) {
+			stored_us = us;
+			log_info("failures padded to %lld ms, the verify of the "
+			    "dearest stored hash (%s)", (long long)(us / 1000),
+			    hash_scheme(h));
+		}
+	}
+	pthread_mutex_unlock(&stored_lock);
+}
+
+int64_t
+hash_fail_us(void)
+{
+	int64_t cur = cost_us, st = stored_us;
+
+	return st > cur ? st : cur;
+}
+
 static int
 ref_hash(const struct config *c, const char *pw, size_t len, char **phc)
 {

@@ -34,6 +34,7 @@ struct import {
 	int			 rc;		/* a failure that ends the batch */
 	struct proto_msg	 errors;	/* [{line, reason}] body */
 	uint32_t		 nerrors;
+	char			*dearest;	/* hash, timed after commit */
 };
 
 /*
@@ -136,7 +137,7 @@ add_one(struct import *im, struct record *r, char *why, size_t whysz)
 		return "no password hash (locked or empty)";
 	if (strcmp(hash_scheme(r->hash), "unknown") == 0)
 		return "unsupported hash scheme";
-	if (!hash_supported(r->hash))
+	if (!hash_supported(im->x->cfg, r->hash))
 		return "malformed hash, or its cost over the limits";
 	if (r->email[0] != '\0' && validate_email(r->email, why, whysz) == -1)
 		return why;
@@ -169,6 +170,10 @@ add_one(struct import *im, struct record *r, char *why, size_t whysz)
 		return NULL;
 	}
 	im->imported++;
+	if (hash_work(r->hash) > hash_work(im->dearest)) {
+		freezero(im->dearest, im->dearest ? strlen(im->dearest) : 0);
+		im->dearest = strdup(r->hash);	/* none: not timed, no harm */
+	}
 	return NULL;
 }
 
@@ -368,7 +373,13 @@ h_user_import(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 			    "%lld imported, %lld skipped, from line %lld",
 			    (long long)im.imported, (long long)im.skipped,
 			    (long long)b.first);
+		/* Failures now wait as long as the dearest new hash takes,
+		 * timed outside the transaction. */
+		if (!dry && im.dearest != NULL)
+			hash_time_stored(x->cfg, im.dearest);
 	}
+	if (im.dearest != NULL)
+		freezero(im.dearest, strlen(im.dearest));
 	proto_msg_free(&im.errors);
 	return rc;
 }

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <bsd/string.h>
 #include <cmocka.h>
 
 #include "harness.h"
@@ -200,6 +202,141 @@ test_caps_on_import(void **state)
 	proto_reply_free(&rep);
 }
 
+/* A line name:hash with the hash made of parts, th_keep'd. */
+static char *
+line(const char *name, const char *a, const char *b, const char *c)
+{
+	char *s;
+
+	assert_true(asprintf(&s, "%s:%s%s%s\n", name, a, b, c) > 0);
+	return th_keep(s);
+}
+
+/*
+ * The cost table: at its limit a hash is imported, one step past it is
+ * refused, for every scheme; and a dear hash already stored is never
+ * tried: its account fails as a wrong password does, and acctd says so.
+ */
+static void
+test_cost_limits_on_import(void **state)
+{
+	static const char c53[] = "abcdefghijklmnopqrstuu12345678901234567890"
+	    "12345678901", c43[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDE"
+	    "FG", c86[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", a2[] = "$c2FsdHNhbHRzYWx0"
+	    "MTY$T/5+nM8ldMJppNrr+Hxhm7CBDAn/c8K3XaFMHxYy/BM";
+	const struct {
+		const char	*name;
+		const char	*a, *b, *c;
+		bool		 ok;
+	} rows[] = {
+		{ "bc12", "$2b$12$", c53, "", true },
+		{ "bc13", "$2b$13$", c53, "", false },
+		{ "sha1m", "$6$rounds=1000000$salt$", c86, "", true },
+		{ "sha1m1", "$6$rounds=1000001$salt$", c86, "", false },
+		/* yescrypt N=2^14 r=32 (64 MiB), then N=2^15, then N=2^22
+		 * (16 GiB), then Debian's default with t raised to millions */
+		{ "yesb", "$y$jBT$saltsalt$", c43, "", true },
+		{ "yesc", "$y$jCT$saltsalt$", c43, "", false },
+		{ "yesj", "$y$jJT$saltsalt$", c43, "", false },
+		{ "yest", "$y$j9T/yuy5D$saltsalt$", c43, "", false },
+		/* Argon2: twice the default's memory x passes, or more */
+		{ "a2ok", "$argon2id$v=19$m=131072,t=3,p=1", a2, "", true },
+		{ "a2t", "$argon2id$v=19$m=131072,t=4,p=1", a2, "", false },
+		{ "a2m", "$argon2i$v=19$m=262144,t=1,p=1", a2, "", false },
+		{ "a2big", "$argon2id$v=19$m=1048576,t=64,p=1", a2, "", false },
+	};
+	struct th_daemon *d = *state;
+	struct proto_reply rep;
+	char data[8192] = "";
+	size_t nok = 0, n = sizeof(rows) / sizeof(rows[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		strlcat(data, line(rows[i].name, rows[i].a, rows[i].b,
+		    rows[i].c), sizeof(data));
+		nok += rows[i].ok;
+	}
+	assert_int_equal(import(d, data, &rep), ACCT_OK);
+	assert_int_equal(th_int(rep.result, "imported", -1), (int64_t)nok);
+	proto_reply_free(&rep);
+	for (size_t i = 0; i < n; i++)
+		if (th_user_exists(d->sock, rows[i].name) != rows[i].ok)
+			fail_msg("%s: %s", rows[i].name, rows[i].ok ?
+			    "refused under the limit" : "imported over it");
+	/* Stored by other means (an old acctd's import): never tried. */
+	assert_int_equal(th_db_exec(d, "UPDATE accounts SET password_hash = "
+	    "'$y$j9T/yuy5D$saltsalt$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' "
+	    "WHERE username = 'yesb'"), 0);
+	assert_int_equal(login(d, "yesb", PW), ACCT_ERR_AUTH_FAILED);
+	assert_int_equal(th_wait_log(d, 0, "over the cost limits: not tried",
+	    TH_WAIT_MS), 0);
+	assert_int_equal(th_stop(d), 0);
+	assert_int_equal(th_start(d), 0);
+	assert_int_equal(th_wait_log(d, 0, "1 accounts have a password hash "
+	    "over the cost limits", TH_WAIT_MS), 0);
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The least of n tries of a failed login, in microseconds. */
+static int64_t
+fail_us(const struct th_daemon *d, const char *user, int n)
+{
+	int64_t best = INT64_MAX;
+
+	for (int i = 0; i < n; i++) {
+		int64_t t0 = mono_us(), us;
+
+		assert_int_equal(login(d, user, "not-the-password"),
+		    ACCT_ERR_AUTH_FAILED);
+		if ((us = mono_us() - t0) < best)
+			best = us;
+	}
+	return best;
+}
+
+/*
+ * An account of a dear imported scheme (bcrypt 10, a hundred times the
+ * tests' Argon2id) fails no later than an unknown name: every failure
+ * waits for the dearest stored hash, timed at import and at start.
+ * Waits are lower bounds: a failure can be late on a busy machine,
+ * never early, so only "the unknown name takes at least about as long"
+ * is asserted, against the least of several tries.
+ */
+static void
+test_failure_reveals_no_scheme(void **state)
+{
+	struct th_daemon *d = *state;
+	struct proto_reply rep;
+	char *data;
+	int64_t known, unknown;
+
+	assert_true(asprintf(&data, "dear:%s\n", run("mkpasswd -m bcrypt -R "
+	    "10 '" PW "'")) > 0);
+	th_keep(data);
+	assert_int_equal(import(d, data, &rep), ACCT_OK);
+	assert_int_equal(th_int(rep.result, "imported", -1), 1);
+	proto_reply_free(&rep);
+	for (int round = 0; round < 2; round++) {
+		known = fail_us(d, "dear", 5);
+		unknown = fail_us(d, "nobody-by-this-name", 5);
+		print_message("%s: wrong password %lld us, unknown name %lld "
+		    "us\n", round ? "after a restart" : "after the import",
+		    (long long)known, (long long)unknown);
+		assert_true(unknown * 2 >= known);
+		/* Timed again at start, from the stored hashes. */
+		assert_int_equal(th_stop(d), 0);
+		assert_int_equal(th_start(d), 0);
+	}
+}
+
 /*
  * A hash that could never verify is refused when it arrives, not at
  * the first login: checksums a character short or long, a salt crypt
@@ -295,6 +432,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_caps_on_import, th_setup,
 		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_on_import,
+		    th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cost_limits_on_import,
+		    th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_failure_reveals_no_scheme,
 		    th_setup, th_teardown),
 	};
 
