@@ -109,7 +109,7 @@ void	config_release(const struct config *c);
 /* The live config's idle and frame timeouts, without a copy of it. */
 void	config_timeouts(int *idle_ms, int *frame_ms);
 
-/* listen.c */
+/* listen.c: a socket of mode 0666, its directory made 0755 if missing. */
 int	listen_open(const char *path, char *err, size_t errsz);
 void	listen_close(int fd, const char *path);
 

@@ -187,6 +187,50 @@ test_refuses_socket_symlink(void **state)
 	assert_true(S_ISREG(sb.st_mode));
 }
 
+/*
+ * Without systemd, under the unit's UMask=0077: the socket's directory,
+ * and the saslauthd socket's, made by acctd 0755 all the same, so that
+ * a uid that is neither root nor acctd's reaches both sockets. One that
+ * exists keeps its mode.
+ */
+static void
+test_socket_dir_mode(void **state)
+{
+	struct th_daemon *d = *state;
+	const struct th_cred nobody = { .uid = TH_NOBODY, .gid = TH_NOBODY };
+	char run[80], sasl_dir[80], sasl[96], extra[256];
+	mode_t old;
+	int rc, fd;
+
+	TH_NEED_ROOT();
+	assert_int_equal(th_init(d, NULL), 0);
+	snprintf(run, sizeof(run), "%s/run", d->dir);
+	snprintf(sasl_dir, sizeof(sasl_dir), "%s/sasl", d->dir);
+	snprintf(sasl, sizeof(sasl), "%s/mux", sasl_dir);
+	snprintf(extra, sizeof(extra), "saslauthd_socket = %s\n", sasl);
+	assert_int_equal(th_write_config(d, extra), 0);
+	snprintf(d->sock, sizeof(d->sock), "%s/acctd.sock", run);
+	old = umask(0077);
+	rc = th_start(d);
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_mode(run, S_IFDIR, 0755);
+	assert_mode(sasl_dir, S_IFDIR, 0755);
+	assert_mode(d->sock, S_IFSOCK, 0666);
+	assert_mode(sasl, S_IFSOCK, 0666);
+	th_assert_as(d->sock, &nobody, ACCT_OK, "hello");
+	assert_true((fd = th_connect_as(&nobody, sasl)) >= 0);
+	close(fd);
+
+	/* Now they exist: an admin's mode stays. */
+	assert_int_equal(th_stop(d), 0);
+	assert_int_equal(chmod(run, 0750), 0);
+	assert_int_equal(chmod(sasl_dir, 0710), 0);
+	assert_int_equal(th_start(d), 0);
+	assert_mode(run, S_IFDIR, 0750);
+	assert_mode(sasl_dir, S_IFDIR, 0710);
+}
+
 /* ---- socket activation and readiness ---- */
 
 static int
@@ -598,6 +642,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_unsafe_db_file,
 		    th_setup_lazy, th_teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_socket_symlink,
+		    th_setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(test_socket_dir_mode,
 		    th_setup_lazy, th_teardown),
 		cmocka_unit_test_setup_teardown(test_socket_activation,
 		    th_setup_lazy, th_teardown),
