@@ -795,16 +795,20 @@ int64_t	now_unix(void);
 int64_t	mono_us(void);
 void	random_hex(char *out, size_t nbytes);	/* writes 2*nbytes+1 chars */
 /*
- * Every file acctd reads by name (acctd.conf, the mail templates): the
- * whole of it, at most max bytes, into buf (max + 1 bytes: it ends in a
- * NUL), its length in *len. Opened without blocking and refused unless
- * it is a regular file, so that a FIFO, socket, directory or device in
- * its place never holds the caller. A symbolic link (the last part of
- * path) is refused unless FILE_FOLLOW. 0, or -1 with the reason in err,
- * naming path, and errno: ENOENT absent, EFBIG larger than max.
+ * Every file acctd opens by name to read (acctd.conf, the mail
+ * templates, a backup to restore): opened without blocking and refused
+ * unless it is a regular file, so that a FIFO, socket, directory or
+ * device in its place never holds the caller. A symbolic link (the last
+ * part of path) is refused unless FILE_FOLLOW. The descriptor, or -1
+ * with the reason in err, naming path, and errno (ENOENT: absent).
  */
 #define FILE_FOLLOW	0x1	/* follow a symbolic link */
 #define FILE_NULL_OK	0x2	/* /dev/null reads as an empty file */
+int	file_open_regular(const char *path, unsigned flags, char *err,
+	    size_t errsz);
+/* The same file read whole, at most max bytes, into buf (max + 1 bytes:
+ * it ends in a NUL), its length in *len. 0, or -1 with err and errno
+ * (EFBIG: larger than max). */
 int	file_read_small(const char *path, unsigned flags, char *buf,
 	    size_t max, size_t *len, char *err, size_t errsz);
 

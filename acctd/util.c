@@ -78,26 +78,16 @@ file_refuse(const char *path, const struct stat *st, char *err,
 }
 
 int
-file_read_small(const char *path, unsigned flags, char *buf, size_t max,
-    size_t *len, char *err, size_t errsz)
+file_open_regular(const char *path, unsigned flags, char *err, size_t errsz)
 {
 	bool follow = (flags & FILE_FOLLOW) != 0;
 	struct stat st;
-	size_t n = 0;
-	ssize_t r;
-	char extra;
 	int fd, e;
 
-	buf[0] = '\0';
-	*len = 0;
 	/* Looked at first, so that a device in its place is never even
 	 * opened: opening some has effects (a tape rewinds). */
-	if ((follow ? stat(path, &st) : lstat(path, &st)) == -1) {
-		e = errno;
-		snprintf(err, errsz, "%s: %s", path, strerror(e));
-		errno = e;
-		return -1;
-	}
+	if ((follow ? stat(path, &st) : lstat(path, &st)) == -1)
+		goto fail;
 	if (!file_ok(&st, flags))
 		return file_refuse(path, &st, err, errsz);
 	/* Without O_NONBLOCK a FIFO swapped in since would hold the caller
@@ -108,17 +98,41 @@ file_read_small(const char *path, unsigned flags, char *buf, size_t max,
 		if ((e == ELOOP || e == ENXIO) && lstat(path, &st) == 0 &&
 		    !S_ISREG(st.st_mode))
 			return file_refuse(path, &st, err, errsz);
-		snprintf(err, errsz, "%s: %s", path, strerror(e));
 		errno = e;
-		return -1;
-	}
-	if (fstat(fd, &st) == -1)
 		goto fail;
+	}
+	if (fstat(fd, &st) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		goto fail;
+	}
 	/* What was opened is what counts: the path may have changed. */
 	if (!file_ok(&st, flags)) {
 		close(fd);
 		return file_refuse(path, &st, err, errsz);
 	}
+	return fd;
+fail:
+	e = errno;
+	snprintf(err, errsz, "%s: %s", path, strerror(e));
+	errno = e;
+	return -1;
+}
+
+int
+file_read_small(const char *path, unsigned flags, char *buf, size_t max,
+    size_t *len, char *err, size_t errsz)
+{
+	size_t n = 0;
+	ssize_t r;
+	char extra;
+	int fd, e;
+
+	buf[0] = '\0';
+	*len = 0;
+	if ((fd = file_open_regular(path, flags, err, errsz)) == -1)
+		return -1;
 	while (n < max && (r = read(fd, buf + n, max - n)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
