@@ -1,7 +1,9 @@
 /*
  * test_files.c: files acctd creates and trusts (SPEC 10): safe
  * modes, refusal of unsafe ownership, modes and symlinks with a clear
- * message, and systemd's socket activation and readiness protocol.
+ * message, the socket's directory, systemd's socket activation and
+ * readiness protocol, and the files it reads by name (acctd.conf, the
+ * mail templates): regular files only, never waited on.
  */
 #include <stdarg.h>
 #include <stddef.h>
