@@ -109,7 +109,7 @@ void	config_release(const struct config *c);
 /* The live config's idle and frame timeouts, without a copy of it. */
 void	config_timeouts(int *idle_ms, int *frame_ms);
 
-/* listen.c */
+/* listen.c: a socket of mode 0666, its directory made 0755 if missing. */
 int	listen_open(const char *path, char *err, size_t errsz);
 void	listen_close(int fd, const char *path);
 
@@ -812,9 +812,26 @@ int	backup_restore(const char *file, const char *dbpath, char *msg,
 	    size_t msgsz);
 void	backup_remove_stale(const char *dbpath);
 
-/* util.c: clocks and random ids. */
+/* util.c: clocks, random ids, and small files read whole. */
 int64_t	now_unix(void);
 int64_t	mono_us(void);
 void	random_hex(char *out, size_t nbytes);	/* writes 2*nbytes+1 chars */
+/*
+ * Every file acctd opens by name to read (acctd.conf, the mail
+ * templates, a backup to restore): opened without blocking and refused
+ * unless it is a regular file, so that a FIFO, socket, directory or
+ * device in its place never holds the caller. A symbolic link (the last
+ * part of path) is refused unless FILE_FOLLOW. The descriptor, or -1
+ * with the reason in err, naming path, and errno (ENOENT: absent).
+ */
+#define FILE_FOLLOW	0x1	/* follow a symbolic link */
+#define FILE_NULL_OK	0x2	/* /dev/null reads as an empty file */
+int	file_open_regular(const char *path, unsigned flags, char *err,
+	    size_t errsz);
+/* The same file read whole, at most max bytes, into buf (max + 1 bytes:
+ * it ends in a NUL), its length in *len. 0, or -1 with err and errno
+ * (EFBIG: larger than max). */
+int	file_read_small(const char *path, unsigned flags, char *buf,
+	    size_t max, size_t *len, char *err, size_t errsz);
 
 #endif

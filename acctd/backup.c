@@ -254,10 +254,16 @@ backup_restore(const char *file, const char *dbpath, char *msg,
 	char tmp[PATH_MAX], aside[PATH_MAX], real1[PATH_MAX];
 	char real2[PATH_MAX], err[512];
 	int64_t accounts;
-	int version, latest = db_schema_latest();
+	int fd, version, latest = db_schema_latest();
 
 	if (db_claim(dbpath, msg, msgsz) == -1)
 		return -1;
+	/* SQLite opens it by name, and would wait on a FIFO for a writer:
+	 * what is there is looked at first (as SQLite is told, a link is
+	 * not followed). */
+	if ((fd = file_open_regular(file, 0, msg, msgsz)) == -1)
+		return -1;
+	close(fd);
 	if (realpath(file, real1) != NULL && realpath(dbpath, real2) != NULL &&
 	    strcmp(real1, real2) == 0) {
 		snprintf(msg, msgsz, "%s is the database itself", file);

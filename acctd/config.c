@@ -2,8 +2,6 @@
  * config.c: acctd.conf, "key = value" lines with # comments. Unknown keys
  * and bad values are errors naming file and line; later lines win.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -246,8 +244,6 @@ set_template(char *path, size_t pathsz, char *text, const char *val,
     char *why, size_t whysz)
 {
 	char reason[256];
-	struct stat st;
-	FILE *f;
 	size_t n, o = 0;
 
 	if (val[0] == '\0') {
@@ -259,27 +255,12 @@ set_template(char *path, size_t pathsz, char *text, const char *val,
 		    "%zu bytes", pathsz);
 		return -1;
 	}
-	if ((f = fopen(val, "re")) == NULL) {
-		snprintf(why, whysz, "%s: %s", val, strerror(errno));
+	/* Its words are mailed to whoever asks for a link: a symbolic link
+	 * is not followed, so that no one who can plant one beside it can
+	 * have another file mailed out. acctd.conf names the real file. */
+	if (file_read_small(val, 0, text, MAILTEXT_MAX - 1, &n, why,
+	    whysz) == -1)
 		return -1;
-	}
-	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
-		fclose(f);
-		snprintf(why, whysz, "%s: not a regular file", val);
-		return -1;
-	}
-	n = fread(text, 1, MAILTEXT_MAX, f);
-	if (ferror(f) || n >= MAILTEXT_MAX) {
-		if (ferror(f))
-			snprintf(why, whysz, "%s: read error", val);
-		else
-			snprintf(why, whysz, "%s: larger than %d bytes", val,
-			    MAILTEXT_MAX - 1);
-		fclose(f);
-		text[0] = '\0';
-		return -1;
-	}
-	fclose(f);
 	/* Lines ended CR LF, as some editors write them, end LF. */
 	for (size_t i = 0; i < n; i++)
 		if (text[i] != '\r' || i + 1 >= n || text[i + 1] != '\n')
@@ -479,38 +460,27 @@ int
 config_load(struct config *c, const char *path, bool required,
     char *err, size_t errsz)
 {
-	FILE *f;
 	char *text;
 	size_t n;
 	int rc;
 
 	config_defaults(c);
-	if ((f = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT && !required)
-			return 0;
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	if ((text = malloc(CONFIG_MAX_SIZE + 1)) == NULL) {
-		fclose(f);
 		snprintf(err, errsz, "%s: out of memory", path);
 		return -1;
 	}
-	n = fread(text, 1, CONFIG_MAX_SIZE + 1, f);
-	if (ferror(f) || n > CONFIG_MAX_SIZE) {
-		snprintf(err, errsz, "%s: %s", path, ferror(f) ?
-		    "read error" : "file too large");
+	/* A link is followed: /etc/acctd/acctd.conf may well be one, to
+	 * where configuration management keeps it. /dev/null stands for
+	 * no settings at all. */
+	if (file_read_small(path, FILE_FOLLOW | FILE_NULL_OK, text,
+	    CONFIG_MAX_SIZE, &n, err, errsz) == -1)
+		rc = errno == ENOENT && !required ? 0 : -1;
+	else if (memchr(text, '\0', n) != NULL) {
+		snprintf(err, errsz, "%s: contains a NUL byte", path);
 		rc = -1;
-	} else {
-		text[n] = '\0';
-		if (memchr(text, '\0', n) != NULL) {
-			snprintf(err, errsz, "%s: contains a NUL byte", path);
-			rc = -1;
-		} else
-			rc = config_parse(c, path, text, err, errsz);
-	}
+	} else
+		rc = config_parse(c, path, text, err, errsz);
 	free(text);
-	fclose(f);
 	return rc;
 }
 

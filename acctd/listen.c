@@ -92,6 +92,34 @@ check_dir(const char *dir, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * A missing directory is made 0755 whatever the umask (the unit's is
+ * 0077, which would leave it 0700 and the socket out of every other
+ * uid's reach); one that exists keeps the mode its owner gave it.
+ */
+static int
+make_dir(const char *dir, char *err, size_t errsz)
+{
+	struct stat sb;
+	int fd, rc = -1;
+
+	if (mkdir(dir, 0755) == -1)
+		return errno == EEXIST ? 0 : (snprintf(err, errsz,
+		    "mkdir %s: %s", dir, strerror(errno)), -1);
+	/* By descriptor: what is chmod'ed is the directory just made. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || sb.st_uid != geteuid())
+		snprintf(err, errsz, "%s: changed while being made", dir);
+	else if ((rc = fchmod(fd, 0755)) == -1)
+		snprintf(err, errsz, "chmod %s: %s", dir, strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int
 listen_open(const char *path, char *err, size_t errsz)
 {
@@ -103,11 +131,8 @@ listen_open(const char *path, char *err, size_t errsz)
 	if (fill(&sun, path, err, errsz) == -1)
 		return -1;
 	memcpy(dir, path, strlen(path) + 1);
-	if (mkdir(dirname(dir), 0755) == -1 && errno != EEXIST) {
-		snprintf(err, errsz, "mkdir %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (check_dir(dir, err, errsz) == -1)
+	if (make_dir(dirname(dir), err, errsz) == -1 ||
+	    check_dir(dir, err, errsz) == -1)
 		return -1;
 	if (clear_stale(&sun, path, err, errsz) == -1)
 		return -1;

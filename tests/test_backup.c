@@ -4,8 +4,8 @@
  * restores into a fresh state directory; the file is the caller's own,
  * mode 0600; the daemon writes only to a descriptor it was sent, never
  * to a path; a restore checks, migrates and keeps the database it
- * replaces, and refuses a running daemon, a newer schema and a damaged
- * file.
+ * replaces, and refuses a running daemon, a newer schema, a damaged
+ * file and one that is not a regular file.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -415,6 +415,24 @@ test_restore(void **state)
 	th_result_free(&r);
 	assert_int_equal(th_acctd_restore(d, d->db, &r), 1);
 	assert_true(th_contains(r.err, "is the database itself"));
+	/* A FIFO, which SQLite's open would wait on for a writer (the
+	 * harness kills a run after 20 s), and a link to the backup. */
+	{
+		char *fifo = in_dir(d, "fifo.db"), *link = in_dir(d, "link.db");
+
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		th_result_free(&r);
+		assert_int_equal(th_acctd_restore(d, fifo, &r), 1);
+		snprintf(want, sizeof(want), "%s: not a regular file but a "
+		    "FIFO", fifo);
+		assert_true(th_contains(r.err, want));
+		assert_int_equal(symlink(path, link), 0);
+		th_result_free(&r);
+		assert_int_equal(th_acctd_restore(d, link, &r), 1);
+		snprintf(want, sizeof(want), "%s: not a regular file but a "
+		    "symbolic link", link);
+		assert_true(th_contains(r.err, want));
+	}
 	/* None of it touched the database. */
 	assert_int_equal(th_start(d), 0);
 	assert_true(th_user_exists(d->sock, "ann"));

@@ -1,7 +1,9 @@
 /*
  * test_files.c: files acctd creates and trusts (SPEC 10): safe
  * modes, refusal of unsafe ownership, modes and symlinks with a clear
- * message, and systemd's socket activation and readiness protocol.
+ * message, the socket's directory, systemd's socket activation and
+ * readiness protocol, and the files it reads by name (acctd.conf, the
+ * mail templates): regular files only, never waited on.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +189,50 @@ test_refuses_socket_symlink(void **state)
 	assert_true(S_ISREG(sb.st_mode));
 }
 
+/*
+ * Without systemd, under the unit's UMask=0077: the socket's directory,
+ * and the saslauthd socket's, made by acctd 0755 all the same, so that
+ * a uid that is neither root nor acctd's reaches both sockets. One that
+ * exists keeps its mode.
+ */
+static void
+test_socket_dir_mode(void **state)
+{
+	struct th_daemon *d = *state;
+	const struct th_cred nobody = { .uid = TH_NOBODY, .gid = TH_NOBODY };
+	char run[80], sasl_dir[80], sasl[96], extra[256];
+	mode_t old;
+	int rc, fd;
+
+	TH_NEED_ROOT();
+	assert_int_equal(th_init(d, NULL), 0);
+	snprintf(run, sizeof(run), "%s/run", d->dir);
+	snprintf(sasl_dir, sizeof(sasl_dir), "%s/sasl", d->dir);
+	snprintf(sasl, sizeof(sasl), "%s/mux", sasl_dir);
+	snprintf(extra, sizeof(extra), "saslauthd_socket = %s\n", sasl);
+	assert_int_equal(th_write_config(d, extra), 0);
+	snprintf(d->sock, sizeof(d->sock), "%s/acctd.sock", run);
+	old = umask(0077);
+	rc = th_start(d);
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_mode(run, S_IFDIR, 0755);
+	assert_mode(sasl_dir, S_IFDIR, 0755);
+	assert_mode(d->sock, S_IFSOCK, 0666);
+	assert_mode(sasl, S_IFSOCK, 0666);
+	th_assert_as(d->sock, &nobody, ACCT_OK, "hello");
+	assert_true((fd = th_connect_as(&nobody, sasl)) >= 0);
+	close(fd);
+
+	/* Now they exist: an admin's mode stays. */
+	assert_int_equal(th_stop(d), 0);
+	assert_int_equal(chmod(run, 0750), 0);
+	assert_int_equal(chmod(sasl_dir, 0710), 0);
+	assert_int_equal(th_start(d), 0);
+	assert_mode(run, S_IFDIR, 0750);
+	assert_mode(sasl_dir, S_IFDIR, 0710);
+}
+
 /* ---- socket activation and readiness ---- */
 
 static int
@@ -341,6 +387,252 @@ test_activation_mismatch(void **state)
 	close(nfd);
 }
 
+/* ---- files read by name: regular files only, never waited on ---- */
+
+/* A template mailtext_check() accepts. */
+#define TEMPLATE	"Hallo {name},\n\n{link}\n"
+
+static void
+put_file(const char *path, const char *text)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(close(fd), 0);
+}
+
+/*
+ * acctd -t -c conf, killed if it has not finished in 10 s: a FIFO opened
+ * with a blocking open() waits for a writer that never comes, and that
+ * shows as timeout's status instead of acctd's 0 or 1. KILL, because
+ * acctd blocks SIGTERM from the start.
+ */
+static int
+acctd_t(const char *conf, struct th_result *r)
+{
+	const char *const argv[] = { "/usr/bin/timeout", "-s", "KILL", "10",
+	    th_acctd_bin(), "-t", "-c", conf, NULL };
+
+	assert_non_null(th_acctd_bin());
+	return th_run_v(argv, NULL, NULL, NULL, r);
+}
+
+/* acctd -t exits 1 at once, its message holding want. */
+static void
+assert_t_refuses(const char *conf, const char *want)
+{
+	struct th_result r;
+
+	acctd_t(conf, &r);
+	if (r.status != 1 || !th_contains(r.err, want))
+		fail_msg("acctd -t -c %s: status %d (1 wanted), stderr:\n%s\n"
+		    "without '%s'", conf, r.status, r.err, want);
+	th_result_free(&r);
+}
+
+/* Each thing that is not a regular file, put at path in turn; the
+ * symbolic link names link_to, the device is /dev/zero through one. */
+enum not_regular { NR_FIFO, NR_SOCKET, NR_DIR, NR_DEVICE, NR_SYMLINK,
+	NR__COUNT };
+
+static const char *const nr_names[NR__COUNT] = { "a FIFO", "a socket",
+	"a directory", "a device", "a symbolic link" };
+
+static int
+put_not_regular(enum not_regular k, const char *path, const char *link_to)
+{
+	int fd;
+
+	unlink(path);
+	switch (k) {
+	case NR_FIFO:
+		return mkfifo(path, 0644);
+	case NR_SOCKET:
+		/* Closed, the socket file stays. */
+		if ((fd = unix_socket(path, SOCK_STREAM)) == -1)
+			return -1;
+		close(fd);
+		return 0;
+	case NR_DIR:
+		return mkdir(path, 0755);
+	case NR_DEVICE:
+		return symlink("/dev/zero", path) == -1 ? -1 : 0;
+	case NR_SYMLINK:
+	case NR__COUNT:
+		break;
+	}
+	return symlink(link_to, path);
+}
+
+static void
+remove_any(const char *path)
+{
+	if (unlink(path) == -1)
+		rmdir(path);
+}
+
+/*
+ * A mail template is a regular file, and only that: a FIFO (whose
+ * open() would wait for a writer), a socket, a directory or a device
+ * in its place is refused at once, naming it; so is a symbolic link,
+ * even to a good template, as acctd.conf(5) says.
+ */
+static void
+test_template_must_be_regular(void **state)
+{
+	struct th_daemon *d = *state;
+	char tpl[160], real[160], extra[256], want[512];
+
+	assert_int_equal(th_init(d, NULL), 0);
+	snprintf(tpl, sizeof(tpl), "%s/reset.txt", d->dir);
+	snprintf(real, sizeof(real), "%s/real-reset.txt", d->dir);
+	put_file(real, TEMPLATE);
+	snprintf(extra, sizeof(extra), "reset_template = %s\n", tpl);
+	assert_int_equal(th_write_config(d, extra), 0);
+	for (int k = 0; k < NR__COUNT; k++) {
+		if (put_not_regular(k, tpl, real) == -1)
+			fail_msg("%s as %s: %s", tpl, nr_names[k],
+			    strerror(errno));
+		/* The device: /dev/zero through a link, which is refused
+		 * as a link before it is looked at. */
+		snprintf(want, sizeof(want), "reset_template %s: not a "
+		    "regular file but %s", tpl, k == NR_DEVICE ?
+		    "a symbolic link" : nr_names[k]);
+		assert_t_refuses(d->conf, want);
+		remove_any(tpl);
+	}
+	/* The device itself, by its own name. */
+	snprintf(extra, sizeof(extra), "reset_template = /dev/zero\n");
+	assert_int_equal(th_write_config(d, extra), 0);
+	assert_t_refuses(d->conf, "/dev/zero: not a regular file but a "
+	    "device");
+	/* The real file is fine. */
+	snprintf(extra, sizeof(extra), "reset_template = %s\n", real);
+	assert_int_equal(th_write_config(d, extra), 0);
+	{
+		struct th_result r;
+
+		assert_int_equal(acctd_t(d->conf, &r), 0);
+		th_result_free(&r);
+	}
+}
+
+/*
+ * The same for acctd.conf, but for two things: a symbolic link is
+ * followed (to a regular file), since /etc/acctd/acctd.conf is often
+ * one; and /dev/null is an empty configuration.
+ */
+static void
+test_config_must_be_regular(void **state)
+{
+	struct th_daemon *d = *state;
+	char conf[160], want[512];
+	struct th_result r;
+
+	assert_int_equal(th_init(d, "lockout_failures = 7"), 0);
+	snprintf(conf, sizeof(conf), "%s/link.conf", d->dir);
+	for (int k = 0; k < NR__COUNT; k++) {
+		if (put_not_regular(k, conf, d->conf) == -1)
+			fail_msg("%s as %s: %s", conf, nr_names[k],
+			    strerror(errno));
+		if (k == NR_SYMLINK) {
+			assert_int_equal(acctd_t(conf, &r), 0);
+			assert_true(th_contains(r.out,
+			    "lockout_failures = 7\n"));
+			th_result_free(&r);
+		} else {
+			/* Through the link to /dev/zero: the device. */
+			snprintf(want, sizeof(want), "%s: not a regular file "
+			    "but %s", conf, nr_names[k]);
+			assert_t_refuses(conf, want);
+		}
+		remove_any(conf);
+	}
+	/* A link is followed to what it names, and that is checked. */
+	assert_int_equal(unlink(d->conf), 0);
+	assert_int_equal(mkfifo(d->conf, 0644), 0);
+	assert_int_equal(symlink(d->conf, conf), 0);
+	snprintf(want, sizeof(want), "%s: not a regular file but a FIFO",
+	    conf);
+	assert_t_refuses(conf, want);
+	assert_int_equal(acctd_t("/dev/null", &r), 0);
+	assert_true(th_contains(r.out, "lockout_failures = 5\n"));
+	th_result_free(&r);
+}
+
+/*
+ * SIGHUP with a FIFO in place of the template, then of acctd.conf: the
+ * main thread, which also accepts connections, refuses it at once and
+ * logs why; the configuration in force stays whole (a longer
+ * password_min_length in the new file does not apply) and requests are
+ * served.
+ */
+static void
+test_reload_refuses_fifos(void **state)
+{
+	struct th_daemon *d = *state;
+	char tpl[160], aside[160], extra[256], want[512];
+	size_t off;
+
+	assert_int_equal(th_init(d, NULL), 0);
+	snprintf(tpl, sizeof(tpl), "%s/reset.txt", d->dir);
+	snprintf(aside, sizeof(aside), "%s/aside.conf", d->dir);
+	put_file(tpl, TEMPLATE);
+	snprintf(extra, sizeof(extra), "reset_template = %s\n", tpl);
+	assert_int_equal(th_write_config(d, extra), 0);
+	assert_int_equal(th_start(d), 0);
+
+	/* The template. */
+	snprintf(extra, sizeof(extra), "reset_template = %s\n"
+	    "password_min_length = 40\n", tpl);
+	assert_int_equal(th_write_config(d, extra), 0);
+	assert_int_equal(unlink(tpl), 0);
+	assert_int_equal(mkfifo(tpl, 0644), 0);
+	off = th_log_size(d);
+	assert_int_equal(kill(d->pid, SIGHUP), 0);
+	snprintf(want, sizeof(want), "reset_template %s: not a regular file "
+	    "but a FIFO", tpl);
+	if (th_wait_log(d, off, want, TH_WAIT_MS) != 0) {
+		th_print_log(d);
+		fail_msg("no '%s' in the log", want);
+	}
+	snprintf(want, sizeof(want), "keeping the old configuration: %s:",
+	    d->conf);
+	assert_int_equal(th_wait_log(d, off, want, 0), 0);
+	assert_int_equal(th_call_code(d->sock, "hello", NULL), ACCT_OK);
+	assert_int_equal(th_add_user(d->sock, "short", "short-pw-1"),
+	    ACCT_OK);
+
+	/* acctd.conf itself. */
+	assert_int_equal(rename(d->conf, aside), 0);
+	assert_int_equal(mkfifo(d->conf, 0644), 0);
+	off = th_log_size(d);
+	assert_int_equal(kill(d->pid, SIGHUP), 0);
+	snprintf(want, sizeof(want), "keeping the old configuration: %s: "
+	    "not a regular file but a FIFO", d->conf);
+	if (th_wait_log(d, off, want, TH_WAIT_MS) != 0) {
+		th_print_log(d);
+		fail_msg("no '%s' in the log", want);
+	}
+	assert_int_equal(th_add_user(d->sock, "short2", "short-pw-2"),
+	    ACCT_OK);
+
+	/* Both regular again: the new file is read, its length applies. */
+	assert_int_equal(unlink(d->conf), 0);
+	assert_int_equal(rename(aside, d->conf), 0);
+	assert_int_equal(unlink(tpl), 0);
+	put_file(tpl, TEMPLATE);
+	off = th_log_size(d);
+	assert_int_equal(kill(d->pid, SIGHUP), 0);
+	assert_int_equal(th_wait_log(d, off, "configuration reloaded",
+	    TH_WAIT_MS), 0);
+	assert_int_equal(th_add_user(d->sock, "short3", "short-pw-3"),
+	    ACCT_ERR_POLICY);
+}
+
 int
 main(void)
 {
@@ -353,9 +645,17 @@ main(void)
 		    th_setup_lazy, th_teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_socket_symlink,
 		    th_setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(test_socket_dir_mode,
+		    th_setup_lazy, th_teardown),
 		cmocka_unit_test_setup_teardown(test_socket_activation,
 		    th_setup_lazy, th_teardown),
 		cmocka_unit_test_setup_teardown(test_activation_mismatch,
+		    th_setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(test_template_must_be_regular,
+		    th_setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(test_config_must_be_regular,
+		    th_setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(test_reload_refuses_fifos,
 		    th_setup_lazy, th_teardown),
 	};
 
