@@ -716,8 +716,9 @@ const char *db_migration(int i);
 /* A consistent copy of the database at src into dst (absent or empty),
  * on a connection of its own: writers go on meanwhile. 0 or -1, err. */
 int	db_copy(const char *src, const char *dst, char *err, size_t errsz);
-/* An acctd database that passes integrity_check: its schema version and
- * the number of its accounts. 0 or -1, err. */
+/* An acctd database: it passes integrity_check, and its schema is one
+ * this acctd's migrations make (built in memory to compare). Its schema
+ * version and the number of its accounts; 0, or -1 with err. */
 int	db_file_check(const char *path, int *version, int64_t *accounts,
 	    char *err, size_t errsz);
 void	db_lock(void);
