@@ -263,6 +263,8 @@ backup_restore(const char *file, const char *dbpath, char *msg,
 		snprintf(msg, msgsz, "%s is the database itself", file);
 		return -1;
 	}
+	/* A schema acctd did not make is refused here, and the copy's
+	 * again when db_open() migrates it: the file may change between. */
 	if (db_file_check(file, &version, &accounts, msg, msgsz) == -1)
 		return -1;
 	if (make_temp(dbpath, TMP_RESTORE, tmp, sizeof(tmp), msg, msgsz) == -1)

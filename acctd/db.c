@@ -623,15 +623,27 @@ weak_recovery_codes(void)
 	return n;
 }
 
+/*
+ * The schema is checked against what the migrations make for its
+ * version before any migration runs (an UPDATE in one would fire a
+ * trigger planted in the file), and again after.
+ */
 static int
-migrate(char *err, size_t errsz)
+migrate(const char *path, char *err, size_t errsz)
 {
-	int v = db_schema_version();
+	int v = db_schema_version(), from = v;
 	char *msg = NULL;
+	sqlite3 *ref;
 
 	if (v < 0 || v > NMIGRATIONS) {
 		snprintf(err, errsz, "database schema version %d is not one "
 		    "this acctd knows (1..%d)", v, NMIGRATIONS);
+		return -1;
+	}
+	if ((ref = schema_made(v, err, errsz)) == NULL)
+		return -1;
+	if (schema_check(writer.db, ref, v, path, err, errsz) == -1) {
+		sqlite3_close(ref);
 		return -1;
 	}
 	for (; v < NMIGRATIONS; v++) {
@@ -651,6 +663,7 @@ migrate(char *err, size_t errsz)
 			    msg ? msg : sqlite3_errstr(rc));
 			sqlite3_free(msg);
 			sqlite3_exec(writer.db, "ROLLBACK", NULL, NULL, NULL);
+			sqlite3_close(ref);
 			return -1;
 		}
 		log_info("database schema migrated to version %d", v + 1);
@@ -660,6 +673,13 @@ migrate(char *err, size_t errsz)
 			    "by turning two-factor authentication off and on",
 			    weak);
 	}
+	if (from < NMIGRATIONS && (schema_migrate(ref, from, NMIGRATIONS, err,
+	    errsz) == -1 || schema_check(writer.db, ref, NMIGRATIONS, path,
+	    err, errsz) == -1)) {
+		sqlite3_close(ref);
+		return -1;
+	}
+	sqlite3_close(ref);
 	return 0;
 }
 
@@ -773,7 +793,7 @@ conn_open(struct dbc *c, const char *path, bool reader, char *err,
 		return -1;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
-	if (pragmas(c, err, errsz) == 0 && (reader || migrate(err,
+	if (pragmas(c, err, errsz) == 0 && (reader || migrate(path, err,
 	    errsz) == 0) && sqlite3_prepare_v3(c->db, "ROLLBACK", -1,
 	    SQLITE_PREPARE_PERSISTENT, &c->rollback_st, NULL) != SQLITE_OK)
 		snprintf(err, errsz, "%s", sqlite3_errmsg(c->db));
