@@ -722,6 +722,9 @@ struct db_query {
 	int			 rc;
 };
 
+/* The database at path, migrated to the latest schema. Its schema must
+ * be exactly what the migrations make for its version, before they run
+ * and after: else -1, err naming the first difference. */
 int	db_open(const char *path, char *err, size_t errsz);
 void	db_close(void);
 /*
@@ -738,8 +741,9 @@ const char *db_migration(int i);
 /* A consistent copy of the database at src into dst (absent or empty),
  * on a connection of its own: writers go on meanwhile. 0 or -1, err. */
 int	db_copy(const char *src, const char *dst, char *err, size_t errsz);
-/* An acctd database that passes integrity_check: its schema version and
- * the number of its accounts. 0 or -1, err. */
+/* An acctd database: it passes integrity_check, and its schema is one
+ * this acctd's migrations make, checked as db_open() checks it. Its
+ * schema version and the number of its accounts; 0, or -1 with err. */
 int	db_file_check(const char *path, int *version, int64_t *accounts,
 	    char *err, size_t errsz);
 void	db_lock(void);

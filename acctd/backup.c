@@ -269,15 +269,10 @@ backup_restore(const char *file, const char *dbpath, char *msg,
 		snprintf(msg, msgsz, "%s is the database itself", file);
 		return -1;
 	}
+	/* A schema acctd did not make is refused here, and the copy's
+	 * again when db_open() migrates it: the file may change between. */
 	if (db_file_check(file, &version, &accounts, msg, msgsz) == -1)
 		return -1;
-	if (version > latest) {
-		snprintf(msg, msgsz, "%s has schema version %d; this acctd (%s) "
-		    "knows versions up to %d: restore it with an acctd that "
-		    "knows version %d (the one that made it, or a later one)",
-		    file, version, ACCT_VERSION, latest, version);
-		return -1;
-	}
 	if (make_temp(dbpath, TMP_RESTORE, tmp, sizeof(tmp), msg, msgsz) == -1)
 		return -1;
 	/* The copy is migrated before anything is replaced. */

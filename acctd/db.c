@@ -207,6 +207,143 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS	(int)(sizeof(migrations) / sizeof(migrations[0]))
 
+/* Migrations from..to-1 on ref, a database in memory (see below). */
+static int
+schema_migrate(sqlite3 *ref, int from, int to, char *err, size_t errsz)
+{
+	char *msg = NULL;
+	int rc = SQLITE_OK;
+
+	for (int i = from; rc == SQLITE_OK && i < to && i < NMIGRATIONS; i++)
+		rc = sqlite3_exec(ref, migrations[i], NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "acctd's own schema: %s", msg != NULL ?
+		    msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The schema acctd's migrations 1..version make, on a database in
+ * memory: SQLite keeps each CREATE as written and ALTER TABLE rewrites
+ * it, so only the same steps give the same text. NULL, err, on failure.
+ */
+static sqlite3 *
+schema_made(int version, char *err, size_t errsz)
+{
+	sqlite3 *ref = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "acctd's own schema: %s",
+		    sqlite3_errstr(rc));
+		sqlite3_close(ref);
+		return NULL;
+	}
+	if (schema_migrate(ref, 0, version, err, errsz) == -1) {
+		sqlite3_close(ref);
+		return NULL;
+	}
+	return ref;
+}
+
+/* The next row of the schema into row[]; SQLITE_ROW, SQLITE_DONE, or an
+ * error (a column SQLite could not give is one: out of memory). */
+static int
+schema_row(sqlite3_stmt *st, const char *row[4])
+{
+	int rc = sqlite3_step(st);
+
+	for (int i = 0; rc == SQLITE_ROW && i < 4; i++)
+		if ((row[i] = (const char *)sqlite3_column_text(st, i)) ==
+		    NULL && sqlite3_column_type(st, i) != SQLITE_NULL)
+			rc = SQLITE_NOMEM;
+	return rc;
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* Rows in the order both queries read them: type, then name, BINARY. */
+static int
+key_cmp(const char *const a[4], const char *const b[4])
+{
+	int c = strcmp(a[0] ? a[0] : "", b[0] ? b[0] : "");
+
+	return c != 0 ? c : strcmp(a[1] ? a[1] : "", b[1] ? b[1] : "");
+}
+
+/*
+ * Whether db's schema is exactly ref's, that of version: every table,
+ * index, view and trigger, SQLite's own among them (sqlite_stat1 from
+ * ANALYZE, sqlite_sequence from AUTOINCREMENT: acctd uses neither), by
+ * type, name, table and CREATE text. 0, or -1 with the first
+ * difference in err, what naming db.
+ */
+static int
+schema_check(sqlite3 *db, sqlite3 *ref, int version, const char *what,
+    char *err, size_t errsz)
+{
+	static const char sql[] = "SELECT type, name, tbl_name, sql FROM "
+	    "sqlite_master ORDER BY type, name";
+	sqlite3_stmt *fs = NULL, *rs = NULL;
+	const char *f[4], *r[4], *const *odd = NULL, *type, *name;
+	int frc = SQLITE_ERROR, rrc = SQLITE_ERROR, c = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &fs, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ref, sql, -1, &rs, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: reading the schema: %s", what,
+		    sqlite3_errmsg(fs == NULL ? db : ref));
+		sqlite3_finalize(fs);
+		return -1;
+	}
+	frc = schema_row(fs, f);
+	rrc = schema_row(rs, r);
+	while ((frc == SQLITE_ROW || frc == SQLITE_DONE) &&
+	    (rrc == SQLITE_ROW || rrc == SQLITE_DONE) &&
+	    (frc == SQLITE_ROW || rrc == SQLITE_ROW)) {
+		c = frc != SQLITE_ROW ? 1 : rrc != SQLITE_ROW ? -1 :
+		    key_cmp(f, r);
+		if (c != 0 || !same(f[2], r[2]) || !same(f[3], r[3])) {
+			odd = c > 0 ? r : f;
+			break;
+		}
+		frc = schema_row(fs, f);
+		rrc = schema_row(rs, r);
+	}
+	/* The log and the reply escape what a name holds; it is cut short
+	 * here, so that the difference is still said. */
+	if (odd != NULL) {
+		type = odd[0] ? odd[0] : "";
+		name = odd[1] ? odd[1] : "";
+		if (c < 0)
+			snprintf(err, errsz, "%s: unexpected %.20s %.80s: "
+			    "acctd's schema version %d has none", what, type,
+			    name, version);
+		else if (c > 0)
+			snprintf(err, errsz, "%s: missing %.20s %.80s of "
+			    "acctd's schema version %d", what, type, name,
+			    version);
+		else
+			snprintf(err, errsz, "%s: %.20s %.80s differs from "
+			    "acctd's schema version %d", what, type, name,
+			    version);
+	} else if (frc != SQLITE_DONE || rrc != SQLITE_DONE)
+		snprintf(err, errsz, "%s: reading the schema: %s", what,
+		    sqlite3_errstr(frc != SQLITE_DONE ? frc : rrc));
+	sqlite3_finalize(fs);
+	sqlite3_finalize(rs);
+	return odd == NULL && frc == SQLITE_DONE && rrc == SQLITE_DONE ? 0 :
+	    -1;
+}
+
 static struct cached *
 cache_find(struct dbc *c, const char *sql)
 {
@@ -486,15 +623,27 @@ weak_recovery_codes(void)
 	return n;
 }
 
+/*
+ * The schema is checked against what the migrations make for its
+ * version before any migration runs (an UPDATE in one would fire a
+ * trigger planted in the file), and again after.
+ */
 static int
-migrate(char *err, size_t errsz)
+migrate(const char *path, char *err, size_t errsz)
 {
-	int v = db_schema_version();
+	int v = db_schema_version(), from = v;
 	char *msg = NULL;
+	sqlite3 *ref;
 
 	if (v < 0 || v > NMIGRATIONS) {
 		snprintf(err, errsz, "database schema version %d is not one "
 		    "this acctd knows (1..%d)", v, NMIGRATIONS);
+		return -1;
+	}
+	if ((ref = schema_made(v, err, errsz)) == NULL)
+		return -1;
+	if (schema_check(writer.db, ref, v, path, err, errsz) == -1) {
+		sqlite3_close(ref);
 		return -1;
 	}
 	for (; v < NMIGRATIONS; v++) {
@@ -514,6 +663,7 @@ migrate(char *err, size_t errsz)
 			    msg ? msg : sqlite3_errstr(rc));
 			sqlite3_free(msg);
 			sqlite3_exec(writer.db, "ROLLBACK", NULL, NULL, NULL);
+			sqlite3_close(ref);
 			return -1;
 		}
 		log_info("database schema migrated to version %d", v + 1);
@@ -523,6 +673,13 @@ migrate(char *err, size_t errsz)
 			    "by turning two-factor authentication off and on",
 			    weak);
 	}
+	if (from < NMIGRATIONS && (schema_migrate(ref, from, NMIGRATIONS, err,
+	    errsz) == -1 || schema_check(writer.db, ref, NMIGRATIONS, path,
+	    err, errsz) == -1)) {
+		sqlite3_close(ref);
+		return -1;
+	}
+	sqlite3_close(ref);
 	return 0;
 }
 
@@ -636,7 +793,7 @@ conn_open(struct dbc *c, const char *path, bool reader, char *err,
 		return -1;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
-	if (pragmas(c, err, errsz) == 0 && (reader || migrate(err,
+	if (pragmas(c, err, errsz) == 0 && (reader || migrate(path, err,
 	    errsz) == 0) && sqlite3_prepare_v3(c->db, "ROLLBACK", -1,
 	    SQLITE_PREPARE_PERSISTENT, &c->rollback_st, NULL) != SQLITE_OK)
 		snprintf(err, errsz, "%s", sqlite3_errmsg(c->db));
@@ -824,44 +981,62 @@ db_copy(const char *src, const char *dst, char *err, size_t errsz)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* The integer sql gives on o, or -1. */
+static int64_t
+file_int(sqlite3 *o, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(o, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 int
 db_file_check(const char *path, int *version, int64_t *accounts, char *err,
     size_t errsz)
 {
-	sqlite3 *o = open_other(path, err, errsz);
+	sqlite3 *o = open_other(path, err, errsz), *ref = NULL;
 	sqlite3_stmt *st = NULL;
 	const char *res = NULL;
-	int rc;
+	int64_t v;
+	int rc = -1;
 
 	*version = -1;
 	*accounts = -1;
 	if (o == NULL)
 		return -1;
-	rc = sqlite3_prepare_v2(o, "PRAGMA integrity_check(1)", -1, &st, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(o, "PRAGMA integrity_check(1)", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		res = (const char *)sqlite3_column_text(st, 0);
 	if (res == NULL || strcmp(res, "ok") != 0)
 		snprintf(err, errsz, "%s: %s", path, res != NULL ?
 		    "damaged (integrity_check fails)" : sqlite3_errmsg(o));
-	else
-		rc = 0;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc == 0 && sqlite3_prepare_v2(o, "PRAGMA user_version", -1, &st,
-	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		*version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc == 0 && sqlite3_prepare_v2(o, "SELECT count(*) FROM accounts",
-	    -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		*accounts = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(o);
-	if (rc == 0 && (*version < 1 || *accounts < 0)) {
+	else if ((v = file_int(o, "PRAGMA user_version")) < 1)
 		snprintf(err, errsz, "%s: not an acctd database", path);
-		return -1;
+	else if (v > NMIGRATIONS)
+		snprintf(err, errsz, "%s has schema version %lld; this acctd "
+		    "(%s) knows versions up to %d: restore it with an acctd "
+		    "that knows version %lld (the one that made it, or a later "
+		    "one)", path, (long long)v, ACCT_VERSION, NMIGRATIONS,
+		    (long long)v);
+	/* Its rows are read only once its tables are known to be acctd's. */
+	else if ((ref = schema_made((int)v, err, errsz)) != NULL &&
+	    schema_check(o, ref, (int)v, path, err, errsz) == 0) {
+		*version = (int)v;
+		if ((*accounts = file_int(o, "SELECT count(*) FROM "
+		    "accounts")) < 0)
+			snprintf(err, errsz, "%s: %s", path, sqlite3_errmsg(o));
+		else
+			rc = 0;
 	}
-	return rc == 0 ? 0 : -1;
+	sqlite3_finalize(st);
+	sqlite3_close(ref);
+	sqlite3_close(o);
+	return rc;
 }
 
 void

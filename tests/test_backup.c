@@ -5,7 +5,7 @@
  * mode 0600; the daemon writes only to a descriptor it was sent, never
  * to a path; a restore checks, migrates and keeps the database it
  * replaces, and refuses a running daemon, a newer schema, a damaged
- * file and one that is not a regular file.
+ * file, one that is not a regular file and a schema acctd did not make.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "../acctd/acctd.h"
 #include "harness.h"
@@ -440,6 +442,133 @@ test_restore(void **state)
 	th_result_free(&r);
 }
 
+/* sql run on the file at path, made if need be; stops the test with
+ * SQLite's message if it fails. */
+static void
+file_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+	sqlite3_free(msg);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* A backup with sql run on it by whoever could write the file. */
+struct tampered {
+	const char	*sql;
+	const char	*want;	/* in the refusal, as is the version */
+	bool		 bare;	/* on an empty file instead, made the
+				 * current version */
+};
+
+static const struct tampered tampered[] = {
+	/* Lockout off for every account and the audit gone, as each
+	 * login's update fires it. */
+	{ "CREATE TRIGGER t_evil AFTER UPDATE ON accounts BEGIN "
+	  "UPDATE accounts SET failed_logins = 0, locked_until = NULL "
+	  "WHERE id = new.id; DELETE FROM audit_logins; END",
+	  "unexpected trigger t_evil: acctd's schema version", false },
+	{ "CREATE TABLE loot (h TEXT)", "unexpected table loot", false },
+	{ "CREATE INDEX accounts_role ON accounts(role)",
+	  "unexpected index accounts_role", false },
+	{ "CREATE VIEW hashes AS SELECT username, password_hash FROM accounts",
+	  "unexpected view hashes", false },
+	{ "ALTER TABLE accounts ADD COLUMN note TEXT",
+	  "table accounts differs from acctd's schema version", false },
+	{ "DROP INDEX tokens_expires; CREATE INDEX tokens_expires ON "
+	  "tokens(expires_at) WHERE 0",
+	  "index tokens_expires differs from acctd's schema version", false },
+	{ "DROP INDEX audit_events_at",
+	  "missing index audit_events_at of acctd's schema version", false },
+	/* Statistics steer SQLite's plans; acctd never makes them. */
+	{ "ANALYZE", "unexpected table sqlite_stat1", false },
+	/* A name is shown escaped, on one line. */
+	{ "CREATE TABLE \"a\nb\" (x)", "unexpected table a\\012b:", false },
+	/* Nothing but a table of that name: the first of what it lacks. */
+	{ "CREATE TABLE accounts(x)",
+	  "missing index accounts_deleted of acctd's schema version", true },
+};
+
+/* Whether acctd --restore refuses path, saying want; if not, why not. */
+static bool
+refused(const struct th_daemon *d, const char *path, const char *sql,
+    const char *want)
+{
+	struct th_result r = { 0 };
+	char version[64];
+	bool ok;
+
+	snprintf(version, sizeof(version), "acctd's schema version %d",
+	    db_schema_latest());
+	ok = th_acctd_restore(d, path, &r) == 1 && th_contains(r.err, want) &&
+	    th_contains(r.err, version) && th_contains(r.err, path);
+	if (!ok)
+		print_error("%s: status %d, want 1 and \"%s\"; stderr:\n%s\n",
+		    sql, r.status, want, r.err);
+	th_result_free(&r);
+	return ok;
+}
+
+/*
+ * A restore takes only a schema acctd made: a backup with anything
+ * added, changed or dropped is refused, naming the first difference,
+ * and so is a file with just a table called accounts; the database is
+ * left as it was. The backup as taken restores.
+ */
+static void
+test_restore_schema(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	size_t n = sizeof(tampered) / sizeof(tampered[0]), bad = 0;
+	char *good = in_dir(d, "good.db"), *paths[sizeof(tampered) /
+	    sizeof(tampered[0])], *aside, name[32], sql[64];
+
+	assert_int_equal(th_add_user(d->sock, "ann", PW), ACCT_OK);
+	TH_RUN(d, NULL, 0, "db", "backup", good);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "tampered%zu.db", i);
+		paths[i] = in_dir(d, name);
+		if (!tampered[i].bare)
+			TH_RUN(d, NULL, 0, "db", "backup", paths[i]);
+	}
+	assert_int_equal(th_add_user(d->sock, "carol", PW), ACCT_OK);
+	assert_int_equal(th_stop(d), 0);
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    db_schema_latest());
+	for (size_t i = 0; i < n; i++) {
+		file_exec(paths[i], tampered[i].sql);
+		if (tampered[i].bare)
+			file_exec(paths[i], sql);
+		bad += !refused(d, paths[i], tampered[i].sql, tampered[i].want);
+	}
+	assert_int_equal(bad, 0);
+
+	/* None of it touched the database. */
+	assert_true(asprintf(&aside, "%s.before-restore", d->db) > 0);
+	th_keep(aside);
+	assert_int_equal(access(aside, F_OK), -1);
+	assert_int_equal(th_db_int(d, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'trigger'", NULL), 0);
+	assert_int_equal(th_start(d), 0);
+	assert_true(th_user_exists(d->sock, "carol"));
+	assert_int_equal(th_stop(d), 0);
+	/* The backup as acctd wrote it. */
+	assert_int_equal(th_acctd_restore(d, good, &r), 0);
+	assert_true(th_contains(r.err, "1 accounts"));
+	assert_int_equal(th_start(d), 0);
+	assert_true(th_user_exists(d->sock, "ann"));
+	assert_false(th_user_exists(d->sock, "carol"));
+	assert_int_equal(th_call_strs(d->sock, "login", "username", "ann",
+	    "password", PW, (char *)NULL), ACCT_OK);
+	th_result_free(&r);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, th_teardown)
 
 int
@@ -451,6 +580,7 @@ main(void)
 		T(test_backup_targets),
 		T(test_backup_no_path),
 		T(test_restore),
+		T(test_restore_schema),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

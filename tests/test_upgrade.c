@@ -4,7 +4,8 @@
  * each table that version has, are migrated by the current acctd, at
  * start-up (a package upgrade) and by acctd --restore (an old backup),
  * and everything in them still works: logins, tokens, two-factor, the
- * audit, locks, deleted accounts.
+ * audit, locks, deleted accounts. A database newer than acctd, or with
+ * a schema its migrations did not make, is refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -264,6 +265,49 @@ test_newer_refused(void **state)
 	    2);
 }
 
+/*
+ * A trigger planted in the database while acctd was stopped: it does
+ * not start, and names it. At the version before the latest, it is
+ * refused before migration 7's UPDATE of accounts could fire it.
+ */
+static void
+test_planted_refused(void **state)
+{
+	struct th_daemon *d = *state;
+	char dir[160], *log;
+	pid_t pid;
+	int st;
+
+	for (int v = db_schema_latest() - 1; v <= db_schema_latest(); v++) {
+		sqlite3 *db;
+
+		assert_int_equal(th_init(d, NULL), 0);
+		snprintf(dir, sizeof(dir), "%s/db", d->dir);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		build(d->db, v);
+		assert_int_equal(sqlite3_open(d->db, &db), SQLITE_OK);
+		exec_sql(db, "CREATE TRIGGER t_evil AFTER UPDATE ON accounts "
+		    "BEGIN INSERT INTO mail_limits VALUES ('fired', 0, 0); "
+		    "END");
+		sqlite3_close(db);
+		assert_int_equal(chmod(d->db, 0600), 0);
+		pid = th_spawn(d);
+		assert_true(pid > 0);
+		if ((st = th_wait_pid(pid, TH_WAIT_MS)) == -1) {
+			kill(pid, SIGKILL);
+			(void)th_wait_pid(pid, TH_WAIT_MS);
+		}
+		assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
+		assert_non_null(log = th_keep(th_read_log(d)));
+		assert_true(th_contains(log, "unexpected trigger t_evil"));
+		assert_true(th_contains(log, d->db));
+		assert_int_equal(th_file_int(d->db, "PRAGMA user_version"), v);
+		assert_int_equal(th_file_int(d->db, "SELECT count(*) FROM "
+		    "mail_limits WHERE key = 'fired'"), 0);
+		th_cleanup(d);
+	}
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, th_setup_lazy, th_teardown)
 
 int
@@ -273,6 +317,7 @@ main(void)
 		T(test_upgrade_in_place),
 		T(test_upgrade_by_restore),
 		T(test_newer_refused),
+		T(test_planted_refused),
 	};
 
 	if (th_acctc_bin() == NULL) {
