@@ -129,6 +129,12 @@ h_password_forgot(struct ctx *x, struct proto_request *req,
 
 	if (validate_email(email, x->err, sizeof(x->err)) == -1)
 		return ACCT_ERR_INVALID;
+	/* Said whatever the address: it tells nothing of any account, and
+	 * the admin or the service would otherwise promise a mail that
+	 * never leaves. */
+	if (x->cfg->mail_from[0] == '\0' || x->cfg->reset_url[0] == '\0')
+		return ctx_fail(x, ACCT_ERR_NOT_CONFIGURED, "mail is not "
+		    "configured: set mail_from and reset_url in acctd.conf");
 	rc = account_get_email(email, &a);
 	if (rc == ACCT_OK && a.login && a.activated) {
 		/* Failures are logged, never told: the answer is the same. */

@@ -392,6 +392,7 @@ static void
 test_not_configured(void **state)
 {
 	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
 	struct proto_msg m;
 	struct proto_reply rep;
 
@@ -405,8 +406,16 @@ test_not_configured(void **state)
 	assert_int_equal(rep.code, ACCT_ERR_NOT_CONFIGURED);
 	assert_non_null(strstr(rep.message, "reset_url"));
 	proto_reply_free(&rep);
-	/* The public request still answers success. */
-	assert_int_equal(forgot(d, "alice@example.org"), ACCT_OK);
+	/* So does "forgot password", for a known address and an unknown
+	 * one alike: no answer promises a mail that never leaves. */
+	assert_int_equal(forgot(d, "alice@example.org"),
+	    ACCT_ERR_NOT_CONFIGURED);
+	assert_int_equal(forgot(d, "nobody@example.org"),
+	    ACCT_ERR_NOT_CONFIGURED);
+	TH_RUN(d, NULL, 1, "passwd", "--forgot", "alice@example.org");
+	assert_true(th_contains(r.err, "mail is not configured"));
+	assert_false(th_contains(r.out, "has been sent"));
+	th_result_free(&r);
 }
 
 static int64_t
