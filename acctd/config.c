@@ -111,7 +111,7 @@ config_defaults(struct config *c)
 	c->lockout_max = 900;
 	c->audit_retention_days = 90;
 	c->session_lifetime = 14 * 86400;
-	strlcpy(c->sendmail_command, "/usr/sbin/sendmail -t -i",
+	strlcpy(c->sendmail_command, "/usr/sbin/sendmail -t -i -f {from}",
 	    sizeof(c->sendmail_command));
 	c->mail_timeout = 30;
 	c->mail_queue = 100;

@@ -212,14 +212,18 @@ refuse(struct ctx *x, enum proto_op op, enum target t)
 		[PROTO_NEEDS_AUTH] = "admins and authenticators",
 		[PROTO_NEEDS_SELF] = "admins, and others on their own account",
 	};
-	char group[256];
+	char group[256], auth[256];
 
-	log_info("uid %u (%s): %s refused", (unsigned)x->peer->uid,
-	    x->peer->comm, proto_ops[op].name);
+	config_group_name(x->cfg->admin_group, group, sizeof(group));
+	config_group_name(x->cfg->auth_group, auth, sizeof(auth));
+	/* The admin reading this wants the way out: which groups. */
+	log_info("uid %u (%s): %s refused: for %s (admins: root and members "
+	    "of %s; authenticators: members of %s)", (unsigned)x->peer->uid,
+	    x->peer->comm, proto_ops[op].name,
+	    words[who_may(policy[op].allow)], group, auth);
 	/* Whether someone else's token exists is not told. */
 	if (t == T_TOKEN)
 		return ctx_fail(x, ACCT_ERR_NOT_FOUND, "no such token");
-	config_group_name(x->cfg->admin_group, group, sizeof(group));
 	if (t == T_OWN) {
 		x->needs = PROTO_NEEDS_ACCOUNT;
 		return ctx_fail(x, ACCT_ERR_DENIED, "permission denied: your "

@@ -350,15 +350,19 @@ mail_queue(const struct config *c, const char *to, const char *to_name,
 	return rc;
 }
 
-/* Split the command on spaces: no shell, so nothing in it is expanded. */
+/*
+ * Split the command on spaces: no shell, so nothing in it is expanded
+ * but an argument that is exactly {from}, which becomes mail_from's
+ * address, the envelope sender (else the MTA would use root's).
+ */
 static int
-split_command(char *cmd, char *argv[MAX_ARGS + 1])
+split_command(char *cmd, const char *from, char *argv[MAX_ARGS + 1])
 {
 	int n = 0;
 
 	for (char *p = strtok(cmd, " "); p != NULL; p = strtok(NULL, " "))
 		if (n < MAX_ARGS)
-			argv[n++] = p;
+			argv[n++] = strcmp(p, "{from}") == 0 ? (char *)from : p;
 		else
 			return -1;
 	argv[n] = NULL;
@@ -434,7 +438,7 @@ deliver(const struct config *c, const struct mail *m)
 	pid_t pid;
 
 	strlcpy(cmd, c->sendmail_command, sizeof(cmd));
-	if (split_command(cmd, argv) == -1)
+	if (split_command(cmd, c->mail_from_addr, argv) == -1)
 		return "bad sendmail_command";
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +

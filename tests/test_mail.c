@@ -64,6 +64,26 @@ setup_short(void **state)
 	return up(state, "reset_token_lifetime = 1\n");
 }
 
+/* The mailer told the envelope sender by {from}, as the default is. */
+static int
+setup_envelope(void **state)
+{
+	struct mailenv *e = calloc(1, sizeof(*e));
+	char conf[1024];
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((*state = e) == NULL || th_mail_start(&e->m) == -1)
+		return -1;
+	snprintf(conf, sizeof(conf), "sendmail_command = /usr/bin/msmtp "
+	    "--host=127.0.0.1 --port=%d -f {from} -t\n"
+	    "mail_from = Bounce Desk <bounce@example.org>\n"
+	    "reset_url = https://example.org/reset?t={token}\n", e->m.port);
+	if (th_up(&e->d, conf) == -1 ||
+	    th_add_user(e->d.sock, "alice", OLDPW) != ACCT_OK)
+		return -1;
+	return 0;
+}
+
 static int
 teardown(void **state)
 {
@@ -388,6 +408,20 @@ test_admin_reset_password(void **state)
 	assert_int_equal(login(d, "alice", NEWPW), ACCT_OK);
 }
 
+/* Bounces go to mail_from's address, not to root's. */
+static void
+test_envelope_sender(void **state)
+{
+	struct mailenv *e = *state;
+	char *msg;
+
+	assert_int_equal(set_email(&e->d, "alice", "alice@example.org"),
+	    ACCT_OK);
+	assert_int_equal(forgot(&e->d, "alice@example.org"), ACCT_OK);
+	assert_non_null(msg = th_mail_wait(&e->m, 1));
+	assert_true(th_contains(msg, "X-MailFrom: bounce@example.org"));
+}
+
 static void
 test_not_configured(void **state)
 {
@@ -643,6 +677,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_admin_reset_password,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_envelope_sender,
+		    setup_envelope, teardown),
 		cmocka_unit_test_setup_teardown(test_not_configured, th_setup,
 		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_failing_and_slow_mailer,

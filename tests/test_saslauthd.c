@@ -128,7 +128,11 @@ test_plain_uid_refused(void **state)
 	assert_true(th_contains(out, "NO"));
 	assert_int_equal(th_db_int(&e->d, "SELECT count(*) FROM audit_logins",
 	    NULL), 0);
-	assert_int_equal(th_wait_log(&e->d, 0, "login refused", TH_WAIT_MS),
+	/* The log names the group that would let it in. */
+	assert_int_equal(th_wait_log(&e->d, 0, "login refused: for admins and "
+	    "authenticators", TH_WAIT_MS), 0);
+	assert_int_equal(th_wait_log(&e->d, 0, "authenticators: members of ",
+	    TH_WAIT_MS),
 	    0);
 }
 
