@@ -121,19 +121,28 @@ load_config(const struct opts *o, struct config *c)
 		log_err("%s", err);
 		return -1;
 	}
-	if (o->socket != NULL &&
+	/* The same rules as the config's socket and database keys. */
+	if (o->socket != NULL && (o->socket[0] != '/' ||
 	    strlcpy(c->socket_path, o->socket, sizeof(c->socket_path)) >=
-	    sizeof(c->socket_path)) {
-		log_err("%s: socket path too long", o->socket);
+	    sizeof(c->socket_path))) {
+		log_err("-s %s: must be an absolute path shorter than %zu "
+		    "bytes", o->socket, sizeof(c->socket_path));
 		return -1;
 	}
-	if (o->db != NULL &&
+	if (o->db != NULL && (o->db[0] != '/' ||
 	    strlcpy(c->db_path, o->db, sizeof(c->db_path)) >=
-	    sizeof(c->db_path)) {
-		log_err("%s: database path too long", o->db);
+	    sizeof(c->db_path))) {
+		log_err("-d %s: must be an absolute path shorter than %zu "
+		    "bytes", o->db, sizeof(c->db_path));
 		return -1;
 	}
-	config_resolve_groups(c);
+	/* A running acctd only warns (the group may come later, from a
+	 * package); -t, asked whether the file is right, says no. */
+	if (!config_resolve_groups(c) && o->test) {
+		log_err("%s: an unknown group: that class would have no "
+		    "members", o->config);
+		return -1;
+	}
 	log_set_level((enum log_level)c->log_level);
 	config_set_current(c);
 	return 0;

@@ -95,8 +95,9 @@ int	config_load(struct config *c, const char *path, bool required,
 	    char *err, size_t errsz);
 /* Every key and the value in force, one "key = value" line each. */
 void	config_print(FILE *f, const struct config *c);
-/* Resolve group names or numeric gids; warns for unknown groups. */
-void	config_resolve_groups(struct config *c);
+/* Resolve group names or numeric gids; warns for unknown groups, and
+ * then returns false. */
+bool	config_resolve_groups(struct config *c);
 /* An admin_group or auth_group value as a person knows the group: the
  * name of a numeric gid that has one, else as written. */
 void	config_group_name(const char *value, char *buf, size_t bufsz);

@@ -392,6 +392,18 @@ parse_line(struct config *c, char *line, char *why, size_t whysz)
 	key = trim(line);
 	val = trim(eq + 1);
 	n = strlen(val);
+	/* A lone quote is a typo that would otherwise become part of the
+	 * value (a path, a name), unseen until it fails far away. */
+	{
+		size_t q = 0;
+
+		for (const char *p = val; *p != '\0'; p++)
+			q += *p == '"';
+		if (q % 2 != 0) {
+			snprintf(why, whysz, "%s: unbalanced double quote", key);
+			return -1;
+		}
+	}
 	if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
 		val[n - 1] = '\0';
 		val++;
@@ -550,13 +562,14 @@ resolve_group(const char *key, const char *name, gid_t *gid)
 	return false;
 }
 
-void
+bool
 config_resolve_groups(struct config *c)
 {
 	c->admin_gid_ok = resolve_group("admin_group", c->admin_group,
 	    &c->admin_gid);
 	c->auth_gid_ok = resolve_group("auth_group", c->auth_group,
 	    &c->auth_gid);
+	return c->admin_gid_ok && c->auth_gid_ok;
 }
 
 void

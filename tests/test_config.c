@@ -755,7 +755,8 @@ test_acctd_t(void **state)
 	(void)state;
 	assert_non_null(bin);
 	assert_true((fd = mkstemp(path)) >= 0);
-	assert_true(dprintf(fd, "lockout_failures = 7\n# fine\n") > 0);
+	assert_true(dprintf(fd, "lockout_failures = 7\n# fine\n"
+	    "admin_group = 0\nauth_group = root\n") > 0);
 	close(fd);
 	{
 		const char *const argv[] = { bin, "-t", "-c", path, NULL };
@@ -776,6 +777,37 @@ test_acctd_t(void **state)
 		assert_true(th_contains(r.err, ":2: lockout_failures must be"));
 		assert_string_equal(r.out, "");
 		th_result_free(&r);
+	}
+	/* What a real start would refuse or get wrong, -t refuses: a
+	 * lone quote, a group that does not exist, relative -s and -d. */
+	{
+		static const struct {
+			const char	*text, *arg, *val, *want;
+		} bad[] = {
+			{ "site_name = \"Photos\n", NULL, NULL,
+			    "site_name: unbalanced double quote" },
+			{ "admin_group = no-such-group-here\nauth_group = 0\n",
+			    NULL, NULL, "an unknown group" },
+			{ "admin_group = 0\nauth_group = 0\n", "-s", "x.sock",
+			    "-s x.sock: must be an absolute path" },
+			{ "admin_group = 0\nauth_group = 0\n", "-d", "x.db",
+			    "-d x.db: must be an absolute path" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			const char *const argv[] = { bin, "-t", "-c", path,
+			    bad[i].arg, bad[i].val, NULL };
+
+			assert_true((fd = open(path, O_WRONLY | O_TRUNC)) >= 0);
+			assert_true(dprintf(fd, "%s", bad[i].text) > 0);
+			close(fd);
+			assert_int_equal(th_run_v(argv, NULL, NULL, NULL, &r),
+			    1);
+			if (!th_contains(r.err, bad[i].want))
+				fail_msg("%s: wanted '%s' in:\n%s", bad[i].text,
+				    bad[i].want, r.err);
+			th_result_free(&r);
+		}
 	}
 	unlink(path);
 	{
