@@ -99,10 +99,12 @@ test_expired_account(void **state)
 	    (char *)NULL), ACCT_ERR_DENIED);
 	/* A wrong password is the same answer: nothing tells them apart. */
 	assert_int_equal(login(d, "wrong", &mc), ACCT_ERR_AUTH_FAILED);
+	/* A later date lets the account in again, but its old session
+	 * ended when it expired: it stays ended. */
 	assert_int_equal(mod_int(d, "expires_at", 0), ACCT_OK);
 	assert_int_equal(login(d, PW, &mc), ACCT_OK);
 	assert_int_equal(th_call_strs(d->sock, "token_validate", "token", tok,
-	    (char *)NULL), ACCT_OK);
+	    (char *)NULL), ACCT_ERR_INVALID_TOKEN);
 }
 
 /* An admin's must_change: logins succeed and say so, until the owner

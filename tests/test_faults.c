@@ -393,7 +393,7 @@ check_state(const struct fx *f, const struct outcome *o)
 {
 	const struct th_daemon *d = &f->d;
 	const struct base *b = &f->b;
-	bool dave = active(d, "dave"), newpw, gone;
+	bool dave = active(d, "dave"), newpw, gone, nologin;
 	char *name;
 	int64_t n;
 
@@ -432,7 +432,12 @@ check_state(const struct fx *f, const struct outcome *o)
 	n = q_int(d, "SELECT count(*) FROM tokens t JOIN accounts a ON "
 	    "a.id = t.account_id WHERE a.username = ?1", "dave");
 	WANT(n <= (dave ? 1 : 0), "dave has %lld tokens", (long long)n);
-	WANT(!acked(o, S_TOKEN_DAVE) || token_row(d, o[S_TOKEN_DAVE].token),
+	/* Logins turned off end the tokens in the same commit. */
+	nologin = dave && account_int(d, "dave", "login_allowed") == 0;
+	WANT(!nologin || n == 0, "dave may not log in but has %lld tokens",
+	    (long long)n);
+	WANT(nologin || !acked(o, S_TOKEN_DAVE) ||
+	    token_row(d, o[S_TOKEN_DAVE].token),
 	    "dave's acknowledged access token lost");
 
 	WANT(!acked(o, S_REVOKE_ALICE) || !token_row(d, b->access_alice),
