@@ -134,6 +134,12 @@ copy_out(int in, int out, bool regular, int64_t *bytes, char *err,
 				snprintf(err, errsz, "writing the backup: %s",
 				    strerror(errno));
 				return -1;
+			} else if (w == 0) {
+				/* Asked again, it would take nothing again:
+				 * this thread would spin for good. */
+				snprintf(err, errsz, "writing the backup: the "
+				    "descriptor took no bytes");
+				return -1;
 			}
 		}
 		*bytes += n;

@@ -3,9 +3,9 @@
  * them: a backup taken while another client writes is consistent and
  * restores into a fresh state directory; the file is the caller's own,
  * mode 0600; the daemon writes only to a descriptor it was sent, never
- * to a path; a restore checks, migrates and keeps the database it
- * replaces, and refuses a running daemon, a newer schema and a damaged
- * file.
+ * to a path; a write that takes nothing ends it; a restore checks,
+ * migrates and keeps the database it replaces, and refuses a running
+ * daemon, a newer schema and a damaged file.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,19 +13,23 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../acctd/acctd.h"
+#include "../common/io.h"
 #include "harness.h"
+#include "faults/fault_shim.h"
 
 #define PW	"backup-pass-1"
 #define WRITERS	200
@@ -340,6 +344,106 @@ test_backup_no_path(void **state)
 	}
 }
 
+/*
+ * db_backup with passfd, on a connection of its own, its reply awaited
+ * TH_WAIT_MS at most (a thread that spins never answers): the reply's
+ * code, with its message in msg, or the th_recv code.
+ */
+static int
+backup_within(const struct th_daemon *d, int passfd, char *msg,
+    size_t msgsz)
+{
+	struct proto_msg none;
+	struct proto_frame f;
+	struct proto_reply rep;
+	int fd, rc;
+
+	assert_true((fd = th_connect(d->sock)) >= 0);
+	proto_msg_init(&none);
+	rc = proto_request_finish(&none, 1, "db_backup", &f);
+	proto_msg_free(&none);
+	assert_int_equal(rc, ACCT_OK);
+	rc = io_write_all_fd(fd, f.data, f.len, passfd);
+	proto_frame_free(&f);
+	assert_int_equal(rc, 0);
+	snprintf(msg, msgsz, "(no reply)");
+	if ((rc = th_recv(fd, TH_WAIT_MS, &rep)) == TH_REPLY) {
+		rc = rep.code;
+		snprintf(msg, msgsz, "%s", rep.message);
+		proto_reply_free(&rep);
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * A descriptor on which write() takes nothing (the fault shim's zero
+ * mode: no file a client may pass does this now that /proc is refused):
+ * the backup ends at the first such write, with an error, instead of
+ * asking again for good.
+ */
+static void
+test_backup_no_progress(void **state)
+{
+	struct th_daemon *d = *state;
+	const char *shim = getenv("ACCT_FAULT_SHIM");
+	char ctl_path[192], preload[512], ctl_env[256], msg[256], *path;
+	const char *wrap[] = { "env", preload, ctl_env, NULL };
+	struct fault_ctl *ctl;
+	struct stat sb;
+	int fd, code;
+
+	if (shim == NULL || access(shim, R_OK) == -1)
+		fail_msg("ACCT_FAULT_SHIM (%s) names no shim: run through make "
+		    "test", shim ? shim : "unset");
+	assert_int_equal(th_stop(d), 0);
+	snprintf(ctl_path, sizeof(ctl_path), "%s/fault.ctl", d->dir);
+	assert_true((fd = open(ctl_path, O_RDWR | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0600)) >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	ctl = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(ctl != MAP_FAILED);
+	ctl->magic = FAULT_MAGIC;
+	atomic_store(&ctl->kind, -1);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", shim);
+	snprintf(ctl_env, sizeof(ctl_env), "%s=%s", FAULT_CTL_ENV, ctl_path);
+	/* The shim is preloaded before a sanitizer's runtime. */
+	th_asan_option("verify_asan_link_order=0");
+	assert_int_equal(th_start_wrapped(d, wrap), 0);
+
+	path = in_dir(d, "stuck.db");
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) >= 0);
+	/* Every write() from now on takes nothing. */
+	atomic_store(&ctl->injected, 0);
+	atomic_store(&ctl->kind, FAULT_WRITE);
+	atomic_store(&ctl->target, 1);
+	atomic_store(&ctl->persist, 1);
+	atomic_store(&ctl->zero, 1);
+	atomic_store(&ctl->counting, 1);
+	code = backup_within(d, fd, msg, sizeof(msg));
+	atomic_store(&ctl->counting, 0);
+	atomic_store(&ctl->kind, -1);
+	if (code != ACCT_ERR_STORAGE)
+		fail_msg("db_backup on a descriptor that takes nothing: %d "
+		    "(%s), want storage", code, msg);
+	assert_true(th_contains(msg, "took no bytes"));
+	/* Asked once, not again. */
+	assert_int_equal(atomic_load(&ctl->injected), 1);
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	close(fd);
+	/* The daemon is none the worse: the next backup is whole. */
+	assert_int_equal(unlink(path), 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) >= 0);
+	assert_int_equal(backup_within(d, fd, msg, sizeof(msg)), ACCT_OK);
+	close(fd);
+	assert_int_equal(th_file_integrity(path), 0);
+	munmap(ctl, 4096);
+}
+
 /* Restore: refuses a running daemon; keeps what it replaces. */
 static void
 test_restore(void **state)
@@ -432,6 +536,7 @@ main(void)
 		T(test_backup_file_rights),
 		T(test_backup_targets),
 		T(test_backup_no_path),
+		T(test_backup_no_progress),
 		T(test_restore),
 	};
 
