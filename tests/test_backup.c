@@ -3,9 +3,10 @@
  * them: a backup taken while another client writes is consistent and
  * restores into a fresh state directory; the file is the caller's own,
  * mode 0600; the daemon writes only to a descriptor it was sent, never
- * to a path; a write that takes nothing ends it; a restore checks,
- * migrates and keeps the database it replaces, and refuses a running
- * daemon, a newer schema and a damaged file.
+ * to a path, and only to an empty file or a pipe (not a socket, a
+ * device or a file of /proc); a write that takes nothing ends it; a
+ * restore checks, migrates and keeps the database it replaces, and
+ * refuses a running daemon, a newer schema and a damaged file.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../acctd/acctd.h"
@@ -323,6 +326,25 @@ test_backup_no_path(void **state)
 	assert_int_equal(raw_backup(d, NULL, fd, msg, sizeof(msg)),
 	    ACCT_ERR_INVALID);
 	close(fd);
+	/* A socket, a device: refused, nothing sent. */
+	{
+		int sv[2];
+		char c;
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0, sv), 0);
+		assert_int_equal(raw_backup(d, NULL, sv[0], msg, sizeof(msg)),
+		    ACCT_ERR_INVALID);
+		assert_true(th_contains(msg, "empty file or a pipe"));
+		close(sv[0]);
+		assert_int_equal(read(sv[1], &c, 1), 0);
+		close(sv[1]);
+	}
+	assert_true((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0);
+	assert_int_equal(raw_backup(d, NULL, fd, msg, sizeof(msg)),
+	    ACCT_ERR_INVALID);
+	assert_true(th_contains(msg, "empty file or a pipe"));
+	close(fd);
 	/* A good one works on the raw connection too. */
 	assert_int_equal(unlink(path), 0);
 	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
@@ -374,6 +396,75 @@ backup_within(const struct th_daemon *d, int passfd, char *msg,
 	}
 	close(fd);
 	return rc;
+}
+
+/* Wait until acctd holds at most want descriptors; true if it does. */
+static bool
+fds_back_to(const struct th_daemon *d, int want)
+{
+	struct timespec ts = { 0, 50 * 1000000L };
+
+	for (int waited = 0; waited <= TH_WAIT_MS; waited += 50) {
+		int n = th_proc_fds(d->pid);
+
+		if (n >= 0 && n <= want)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/*
+ * /proc/PID/mem of a process that is gone: an empty regular file on
+ * which a write takes nothing, for ever. Refused before any write, and
+ * the request's thread is done: its descriptors closed, the daemon
+ * answering. Then as it was found, acctc's own /proc/self/mem on its
+ * standard output, opened by the shell before the exec.
+ */
+static void
+test_backup_proc_mem(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	const char *argv[] = { "/usr/bin/timeout", "60", "/bin/sh", "-c", NULL,
+	    NULL };
+	const char *env[2] = { NULL, NULL };
+	char path[64], msg[256], *cmd, uid[48];
+	int fd, base, code;
+	pid_t pid;
+
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/mem", (long)pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_true(fd >= 0);
+	print_message("a write on %s returns %zd\n", path, write(fd, "x", 1));
+	assert_int_equal(th_call_code(d->sock, "hello", NULL), ACCT_OK);
+	base = th_proc_fds(d->pid);
+	assert_true(base > 0);
+	code = backup_within(d, fd, msg, sizeof(msg));
+	close(fd);
+	if (code != ACCT_ERR_INVALID)
+		fail_msg("db_backup to %s: %d (%s), want invalid_argument",
+		    path, code, msg);
+	assert_true(th_contains(msg, "/proc"));
+	assert_true(fds_back_to(d, base));
+	assert_int_equal(th_call_code(d->sock, "hello", NULL), ACCT_OK);
+
+	assert_true(asprintf(&cmd, "exec '%s' --socket '%s' db backup - "
+	    "1<>/proc/self/mem", th_acctc_bin(), d->sock) > 0);
+	argv[4] = th_keep(cmd);
+	snprintf(uid, sizeof(uid), "ACCTC_SERVER_UID=%u", (unsigned)geteuid());
+	env[0] = uid;
+	assert_int_equal(th_run_v(argv, NULL, NULL, env, &r), 1);
+	assert_true(th_contains(r.err, "a file of the kernel's"));
+	assert_true(fds_back_to(d, base));
+	th_result_free(&r);
 }
 
 /*
@@ -536,6 +627,7 @@ main(void)
 		T(test_backup_file_rights),
 		T(test_backup_targets),
 		T(test_backup_no_path),
+		T(test_backup_proc_mem),
 		T(test_backup_no_progress),
 		T(test_restore),
 	};
