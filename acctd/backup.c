@@ -167,6 +167,7 @@ copy_out(int in, int out, bool regular, int64_t *bytes, char *err,
 	char buf[65536];
 	size_t step = regular ? sizeof(buf) : 4096;
 	ssize_t n;
+	int rc = -1;
 
 	*bytes = 0;
 	while ((n = read(in, buf, step)) > 0) {
@@ -176,7 +177,7 @@ copy_out(int in, int out, bool regular, int64_t *bytes, char *err,
 			if (!regular && poll(&p, 1, WRITE_WAIT_MS) != 1) {
 				snprintf(err, errsz, "the reader of the backup "
 				    "stopped reading");
-				return -1;
+				goto out;
 			}
 			if ((w = write(out, buf + off, (size_t)(n - off))) < 0 &&
 			    errno == EINTR)
@@ -184,27 +185,27 @@ copy_out(int in, int out, bool regular, int64_t *bytes, char *err,
 			else if (w < 0) {
 				snprintf(err, errsz, "writing the backup: %s",
 				    strerror(errno));
-				return -1;
+				goto out;
 			} else if (w == 0) {
 				/* Asked again, it would take nothing again:
 				 * this thread would spin for good. */
 				snprintf(err, errsz, "writing the backup: the "
 				    "descriptor took no bytes");
-				return -1;
+				goto out;
 			}
 		}
 		*bytes += n;
 	}
-	explicit_bzero(buf, sizeof(buf));
-	if (n < 0) {
+	if (n < 0)
 		snprintf(err, errsz, "reading the copy: %s", strerror(errno));
-		return -1;
-	}
-	if (regular && fdatasync(out) == -1) {
+	else if (regular && fdatasync(out) == -1)
 		snprintf(err, errsz, "writing the backup: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	else
+		rc = 0;
+out:
+	/* The copy's bytes hold every hash: wiped however this ends. */
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
 }
 
 int
