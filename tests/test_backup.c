@@ -2,7 +2,8 @@
  * test_backup.c: acctc db backup and acctd --restore, as an admin runs
  * them: a backup taken while another client writes is consistent and
  * restores into a fresh state directory; the file is the caller's own,
- * mode 0600; the daemon writes only to a descriptor it was sent, never
+ * mode 0600, and so is a file on standard output (another uid's is
+ * refused); the daemon writes only to a descriptor it was sent, never
  * to a path, and only to an empty file or a pipe (not a socket, a
  * device or a file of /proc); a write that takes nothing ends it; a
  * restore checks, migrates and keeps the database it replaces, and
@@ -535,6 +536,71 @@ test_backup_no_progress(void **state)
 	munmap(ctl, 4096);
 }
 
+/*
+ * - with a file on standard output: the caller's own is made 0600 before
+ * the backup goes in; another uid's is refused, nothing written to it.
+ */
+static void
+test_backup_stdout_file(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+	const char *env[2] = { NULL, NULL };
+	char *mine = in_dir(d, "mine.db"), *theirs = in_dir(d, "theirs.db");
+	char *cmd, uid[48];
+	struct stat sb;
+
+	snprintf(uid, sizeof(uid), "ACCTC_SERVER_UID=%u", (unsigned)geteuid());
+	env[0] = uid;
+	assert_int_equal(th_add_user(d->sock, "ann", PW), ACCT_OK);
+	assert_int_equal(close(open(mine, O_WRONLY | O_CREAT | O_EXCL, 0600)),
+	    0);
+	assert_int_equal(chmod(mine, 0644), 0);
+	assert_true(asprintf(&cmd, "'%s' --socket '%s' db backup - > '%s'",
+	    th_acctc_bin(), d->sock, mine) > 0);
+	argv[2] = th_keep(cmd);
+	assert_int_equal(th_run_v(argv, NULL, NULL, env, &r), 0);
+	assert_true(th_contains(r.err, "Backed up 1 accounts"));
+	assert_int_equal(stat(mine, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(th_file_integrity(mine), 0);
+	assert_int_equal(th_file_int(mine, "SELECT count(*) FROM accounts "
+	    "WHERE username = 'ann'"), 1);
+	th_result_free(&r);
+
+	if (!th_is_root()) {
+		print_message("not root: cannot make a file of another uid\n");
+		skip();
+	}
+	/* Root's shell, nobody's file: root could chmod it, but it is not
+	 * root's to keep private. */
+	assert_int_equal(close(open(theirs, O_WRONLY | O_CREAT | O_EXCL,
+	    0600)), 0);
+	assert_int_equal(chown(theirs, TH_NOBODY, TH_NOBODY), 0);
+	assert_int_equal(chmod(theirs, 0666), 0);
+	assert_true(asprintf(&cmd, "'%s' --socket '%s' db backup - > '%s'",
+	    th_acctc_bin(), d->sock, theirs) > 0);
+	argv[2] = th_keep(cmd);
+	assert_int_equal(th_run_v(argv, NULL, NULL, env, &r), 1);
+	assert_true(th_contains(r.err, "standard output is a file of uid "
+	    "65534, not yours"));
+	assert_int_equal(stat(theirs, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(sb.st_mode & 07777, 0666);
+	th_result_free(&r);
+	/* An admin who is not root, with root's file. */
+	assert_int_equal(chown(theirs, 0, 0), 0);
+	assert_int_equal(chmod(theirs, 0666), 0);
+	assert_int_equal(th_run_v(argv, &admin_nobody, NULL, env, &r), 1);
+	assert_true(th_contains(r.err, "standard output is a file of uid 0, "
+	    "not yours"));
+	assert_int_equal(stat(theirs, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(sb.st_mode & 07777, 0666);
+	th_result_free(&r);
+}
+
 /* Restore: refuses a running daemon; keeps what it replaces. */
 static void
 test_restore(void **state)
@@ -629,6 +695,7 @@ main(void)
 		T(test_backup_no_path),
 		T(test_backup_proc_mem),
 		T(test_backup_no_progress),
+		T(test_backup_stdout_file),
 		T(test_restore),
 	};
 
