@@ -809,8 +809,11 @@ struct backup_info {
 	int64_t	 accounts;
 	int	 schema_version;
 };
+/* fd: an empty regular file (not of /proc, /sys or the kernel's other
+ * file systems) or a pipe, else ACCT_ERR_INVALID. ACCT_OK or an error,
+ * err. */
 int	backup_to_fd(const char *dbpath, int fd, struct backup_info *bi,
-	    char *err, size_t errsz);	/* ACCT_OK or an error, err */
+	    char *err, size_t errsz);
 /* Check file, copy it beside dbpath, migrate the copy, set the old
  * database aside and put the copy in its place. 0 or -1; msg says. */
 int	backup_restore(const char *file, const char *dbpath, char *msg,

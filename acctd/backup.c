@@ -5,6 +5,9 @@
  * with the daemon stopped and swaps a checked, migrated copy in.
  */
 #include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,11 +81,49 @@ backup_remove_stale(const char *dbpath)
 	}
 }
 
-/* What the client may pass: a file it just made, or a pipe or socket. */
+/* Not in <linux/magic.h>. */
+#ifndef CONFIGFS_MAGIC
+#define CONFIGFS_MAGIC		0x62656570
+#endif
+#ifndef FUSECTL_SUPER_MAGIC
+#define FUSECTL_SUPER_MAGIC	0x65735543
+#endif
+
+/*
+ * The kernel's own interfaces, /proc, /sys and what is mounted under
+ * them: their files look empty and regular, but a write there is an act
+ * of the daemon's (on /proc/PID/mem, one that takes no bytes and never
+ * ends), not a backup kept.
+ */
+static bool
+kernel_fs(unsigned long type)
+{
+	static const unsigned long magic[] = {
+		PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC,
+		SECURITYFS_MAGIC, SELINUX_MAGIC, SMACK_MAGIC, AAFS_MAGIC,
+		CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, BPF_FS_MAGIC,
+		EFIVARFS_MAGIC, PSTOREFS_MAGIC, BINFMTFS_MAGIC,
+		RDTGROUP_SUPER_MAGIC, CONFIGFS_MAGIC, FUSECTL_SUPER_MAGIC,
+	};
+
+	for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++)
+		if (type == magic[i])
+			return true;
+	return false;
+}
+
+/*
+ * What the client may pass: an empty file it just made, or a pipe
+ * (`acctc db backup - | gzip`, or ssh's, which are pipes too). Not a
+ * socket: a write on one can carry the daemon's credentials to whatever
+ * listens (SCM_CREDENTIALS), and no shell pipe or file needs it. Not a
+ * device, not a file of the kernel's.
+ */
 static int
 check_target(int fd, bool *regular, char *err, size_t errsz)
 {
 	struct stat sb;
+	struct statfs fs;
 	int fl;
 
 	if (fstat(fd, &sb) == -1 || (fl = fcntl(fd, F_GETFL)) == -1) {
@@ -96,9 +137,19 @@ check_target(int fd, bool *regular, char *err, size_t errsz)
 		return -1;
 	}
 	if (!(*regular && sb.st_size == 0 && (fl & O_APPEND) == 0) &&
-	    !S_ISFIFO(sb.st_mode) && !S_ISSOCK(sb.st_mode)) {
+	    !S_ISFIFO(sb.st_mode)) {
 		snprintf(err, errsz, "the descriptor sent must be an empty "
 		    "file or a pipe");
+		return -1;
+	}
+	if (*regular && fstatfs(fd, &fs) == -1) {
+		snprintf(err, errsz, "the descriptor sent: %s", strerror(errno));
+		return -1;
+	}
+	if (*regular && kernel_fs((unsigned long)fs.f_type)) {
+		snprintf(err, errsz, "the descriptor sent is a file of the "
+		    "kernel's (under /proc or /sys), not one to keep a backup "
+		    "in");
 		return -1;
 	}
 	return 0;
@@ -116,6 +167,7 @@ copy_out(int in, int out, bool regular, int64_t *bytes, char *err,
 	char buf[65536];
 	size_t step = regular ? sizeof(buf) : 4096;
 	ssize_t n;
+	int rc = -1;
 
 	*bytes = 0;
 	while ((n = read(in, buf, step)) > 0) {
@@ -125,7 +177,7 @@ copy_out(int in, int out, bool regular, int64_t *bytes, char *err,
 			if (!regular && poll(&p, 1, WRITE_WAIT_MS) != 1) {
 				snprintf(err, errsz, "the reader of the backup "
 				    "stopped reading");
-				return -1;
+				goto out;
 			}
 			if ((w = write(out, buf + off, (size_t)(n - off))) < 0 &&
 			    errno == EINTR)
@@ -133,21 +185,27 @@ copy_out(int in, int out, bool regular, int64_t *bytes, char *err,
 			else if (w < 0) {
 				snprintf(err, errsz, "writing the backup: %s",
 				    strerror(errno));
-				return -1;
+				goto out;
+			} else if (w == 0) {
+				/* Asked again, it would take nothing again:
+				 * this thread would spin for good. */
+				snprintf(err, errsz, "writing the backup: the "
+				    "descriptor took no bytes");
+				goto out;
 			}
 		}
 		*bytes += n;
 	}
-	explicit_bzero(buf, sizeof(buf));
-	if (n < 0) {
+	if (n < 0)
 		snprintf(err, errsz, "reading the copy: %s", strerror(errno));
-		return -1;
-	}
-	if (regular && fdatasync(out) == -1) {
+	else if (regular && fdatasync(out) == -1)
 		snprintf(err, errsz, "writing the backup: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	else
+		rc = 0;
+out:
+	/* The copy's bytes hold every hash: wiped however this ends. */
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
 }
 
 int

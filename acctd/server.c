@@ -27,8 +27,11 @@
 #include "../common/log.h"
 #include "acctd.h"
 
-/* Admins may exceed max_connections by this many, so they get in. */
+/* Admins may exceed max_connections by this many, so they get in;
+ * one uid gets a reserve connection only while it holds fewer than
+ * half as many, so that one admin cannot take them all. */
 #define ADMIN_RESERVE	16
+#define RESERVE_UID	(ADMIN_RESERVE / 2)
 #define SEND_TIMEOUT_S	10
 #define DRAIN_WAIT_S	30
 #define SLOW_MS		20		/* a request that waited on a hash */
@@ -89,7 +92,8 @@ admit(const struct peer *p, const struct config *c)
 		why = "too many connections";
 	else if ((u = uid_slot(p->uid, true)) == NULL)
 		why = "out of memory";
-	else if (!admin && u->n >= c->max_conn_uid)
+	else if (u->n >= c->max_conn_uid ||
+	    (nconn >= c->max_conn && u->n >= RESERVE_UID))
 		why = "too many connections from this user";
 	else {
 		u->n++;

@@ -572,6 +572,101 @@ test_per_uid_limit(void **state)
 	th_cleanup(d);
 }
 
+/* Another uid in the admin group. */
+static const struct th_cred admin_other = { 54322, 54322, 1,
+    { TH_ADMIN_GID } };
+
+/*
+ * A connection as c (NULL: as root), kept open in *fd, and the answer to
+ * hello on it: the reply code (its message in msg), or the th_recv code.
+ * A refused connection gets its busy reply at once, then is closed.
+ */
+static int
+hello_held(const struct th_cred *c, const char *sock, int *fd, char *msg,
+    size_t msgsz)
+{
+	struct proto_reply rep;
+	int rc;
+
+	*fd = c != NULL ? connect_as(c, sock) : th_connect(sock);
+	assert_true(*fd >= 0);
+	(void)th_send_request(*fd, 1, "hello", NULL);
+	if ((rc = th_recv(*fd, 10000, &rep)) == TH_REPLY) {
+		rc = rep.code;
+		snprintf(msg, msgsz, "%s", rep.message);
+		proto_reply_free(&rep);
+	}
+	return rc;
+}
+
+/* Admins have the per-uid cap too; another admin uid is not held up. */
+static void
+test_per_uid_limit_admins(void **state)
+{
+	struct th_daemon *d = *state;
+	char msg[256];
+	int held[2], fd;
+
+	TH_NEED_ROOT();
+	assert_int_equal(th_up(d, "max_connections_per_uid = 2\n"), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(hello_held(&admin_sup, d->sock, &held[i], msg,
+		    sizeof(msg)), ACCT_OK);
+	assert_int_equal(hello_held(&admin_sup, d->sock, &fd, msg,
+	    sizeof(msg)), ACCT_ERR_BUSY);
+	assert_true(th_contains(msg, "too many connections from this user"));
+	close(fd);
+	assert_int_equal(hello_held(&admin_other, d->sock, &fd, msg,
+	    sizeof(msg)), ACCT_OK);
+	close(fd);
+	assert_int_equal(hello_held(NULL, d->sock, &fd, msg, sizeof(msg)),
+	    ACCT_OK);
+	close(fd);
+	for (int i = 0; i < 2; i++)
+		close(held[i]);
+}
+
+/*
+ * Past max_connections, where only admins get in, one admin uid gets
+ * in while it holds fewer than 8 (half of the 16 admins may add): the
+ * others still find room.
+ */
+static void
+test_admin_reserve_per_uid(void **state)
+{
+	struct th_daemon *d = *state;
+	char msg[256];
+	int full[2], held[8], fd;
+
+	TH_NEED_ROOT();
+	assert_int_equal(th_up(d, "max_connections = 2\n"), 0);
+	/* Full, by a uid that is not the admins' (plain is nobody, as
+	 * admin_sup is). */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(hello_held(&nameless, d->sock, &full[i], msg,
+		    sizeof(msg)), ACCT_OK);
+	assert_int_equal(hello_held(&nameless, d->sock, &fd, msg,
+	    sizeof(msg)), ACCT_ERR_BUSY);
+	close(fd);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(hello_held(&admin_sup, d->sock, &held[i], msg,
+		    sizeof(msg)), ACCT_OK);
+	assert_int_equal(hello_held(&admin_sup, d->sock, &fd, msg,
+	    sizeof(msg)), ACCT_ERR_BUSY);
+	assert_true(th_contains(msg, "too many connections from this user"));
+	close(fd);
+	assert_int_equal(hello_held(&admin_other, d->sock, &fd, msg,
+	    sizeof(msg)), ACCT_OK);
+	close(fd);
+	assert_int_equal(hello_held(NULL, d->sock, &fd, msg, sizeof(msg)),
+	    ACCT_OK);
+	close(fd);
+	for (int i = 0; i < 8; i++)
+		close(held[i]);
+	for (int i = 0; i < 2; i++)
+		close(full[i]);
+}
+
 /* ---- acctc as a plain user ---- */
 
 static void
@@ -715,6 +810,10 @@ main(void)
 		T(test_auth_group),
 		T(test_groups_reload),
 		cmocka_unit_test_setup_teardown(test_per_uid_limit,
+		    th_setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(test_per_uid_limit_admins,
+		    th_setup_lazy, th_teardown),
+		cmocka_unit_test_setup_teardown(test_admin_reserve_per_uid,
 		    th_setup_lazy, th_teardown),
 		T(test_acctc_as_nobody),
 		T(test_refusal_says_the_way_out),

@@ -2,10 +2,13 @@
  * test_backup.c: acctc db backup and acctd --restore, as an admin runs
  * them: a backup taken while another client writes is consistent and
  * restores into a fresh state directory; the file is the caller's own,
- * mode 0600; the daemon writes only to a descriptor it was sent, never
- * to a path; a restore checks, migrates and keeps the database it
- * replaces, and refuses a running daemon, a newer schema, a damaged
- * file, one that is not a regular file and a schema acctd did not make.
+ * mode 0600, and so is a file on standard output (another uid's is
+ * refused); the daemon writes only to a descriptor it was sent, never
+ * to a path, and only to an empty file or a pipe (not a socket, a
+ * device or a file of /proc); a write that takes nothing ends it; a
+ * restore checks, migrates and keeps the database it replaces, and
+ * refuses a running daemon, a newer schema, a damaged file, one that is
+ * not a regular file and a schema acctd did not make.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,21 +16,27 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "../acctd/acctd.h"
+#include "../common/io.h"
 #include "harness.h"
+#include "faults/fault_shim.h"
 
 #define PW	"backup-pass-1"
 #define WRITERS	200
@@ -321,6 +330,25 @@ test_backup_no_path(void **state)
 	assert_int_equal(raw_backup(d, NULL, fd, msg, sizeof(msg)),
 	    ACCT_ERR_INVALID);
 	close(fd);
+	/* A socket, a device: refused, nothing sent. */
+	{
+		int sv[2];
+		char c;
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0, sv), 0);
+		assert_int_equal(raw_backup(d, NULL, sv[0], msg, sizeof(msg)),
+		    ACCT_ERR_INVALID);
+		assert_true(th_contains(msg, "empty file or a pipe"));
+		close(sv[0]);
+		assert_int_equal(read(sv[1], &c, 1), 0);
+		close(sv[1]);
+	}
+	assert_true((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0);
+	assert_int_equal(raw_backup(d, NULL, fd, msg, sizeof(msg)),
+	    ACCT_ERR_INVALID);
+	assert_true(th_contains(msg, "empty file or a pipe"));
+	close(fd);
 	/* A good one works on the raw connection too. */
 	assert_int_equal(unlink(path), 0);
 	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
@@ -340,6 +368,240 @@ test_backup_no_path(void **state)
 		assert_int_equal(sb.st_size, 0);
 		close(p.fd);
 	}
+}
+
+/*
+ * db_backup with passfd, on a connection of its own, its reply awaited
+ * TH_WAIT_MS at most (a thread that spins never answers): the reply's
+ * code, with its message in msg, or the th_recv code.
+ */
+static int
+backup_within(const struct th_daemon *d, int passfd, char *msg,
+    size_t msgsz)
+{
+	struct proto_msg none;
+	struct proto_frame f;
+	struct proto_reply rep;
+	int fd, rc;
+
+	assert_true((fd = th_connect(d->sock)) >= 0);
+	proto_msg_init(&none);
+	rc = proto_request_finish(&none, 1, "db_backup", &f);
+	proto_msg_free(&none);
+	assert_int_equal(rc, ACCT_OK);
+	rc = io_write_all_fd(fd, f.data, f.len, passfd);
+	proto_frame_free(&f);
+	assert_int_equal(rc, 0);
+	snprintf(msg, msgsz, "(no reply)");
+	if ((rc = th_recv(fd, TH_WAIT_MS, &rep)) == TH_REPLY) {
+		rc = rep.code;
+		snprintf(msg, msgsz, "%s", rep.message);
+		proto_reply_free(&rep);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Wait until acctd holds at most want descriptors; true if it does. */
+static bool
+fds_back_to(const struct th_daemon *d, int want)
+{
+	struct timespec ts = { 0, 50 * 1000000L };
+
+	for (int waited = 0; waited <= TH_WAIT_MS; waited += 50) {
+		int n = th_proc_fds(d->pid);
+
+		if (n >= 0 && n <= want)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/*
+ * /proc/PID/mem of a process that is gone: an empty regular file on
+ * which a write takes nothing, for ever. Refused before any write, and
+ * the request's thread is done: its descriptors closed, the daemon
+ * answering. Then as it was found, acctc's own /proc/self/mem on its
+ * standard output, opened by the shell before the exec.
+ */
+static void
+test_backup_proc_mem(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	const char *argv[] = { "/usr/bin/timeout", "60", "/bin/sh", "-c", NULL,
+	    NULL };
+	const char *env[2] = { NULL, NULL };
+	char path[64], msg[256], *cmd, uid[48];
+	int fd, base, code;
+	pid_t pid;
+
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/mem", (long)pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_true(fd >= 0);
+	print_message("a write on %s returns %zd\n", path, write(fd, "x", 1));
+	assert_int_equal(th_call_code(d->sock, "hello", NULL), ACCT_OK);
+	base = th_proc_fds(d->pid);
+	assert_true(base > 0);
+	code = backup_within(d, fd, msg, sizeof(msg));
+	close(fd);
+	if (code != ACCT_ERR_INVALID)
+		fail_msg("db_backup to %s: %d (%s), want invalid_argument",
+		    path, code, msg);
+	assert_true(th_contains(msg, "/proc"));
+	assert_true(fds_back_to(d, base));
+	assert_int_equal(th_call_code(d->sock, "hello", NULL), ACCT_OK);
+
+	assert_true(asprintf(&cmd, "exec '%s' --socket '%s' db backup - "
+	    "1<>/proc/self/mem", th_acctc_bin(), d->sock) > 0);
+	argv[4] = th_keep(cmd);
+	snprintf(uid, sizeof(uid), "ACCTC_SERVER_UID=%u", (unsigned)geteuid());
+	env[0] = uid;
+	assert_int_equal(th_run_v(argv, NULL, NULL, env, &r), 1);
+	assert_true(th_contains(r.err, "a file of the kernel's"));
+	assert_true(fds_back_to(d, base));
+	th_result_free(&r);
+}
+
+/*
+ * A descriptor on which write() takes nothing (the fault shim's zero
+ * mode: no file a client may pass does this now that /proc is refused):
+ * the backup ends at the first such write, with an error, instead of
+ * asking again for good.
+ */
+static void
+test_backup_no_progress(void **state)
+{
+	struct th_daemon *d = *state;
+	const char *shim = getenv("ACCT_FAULT_SHIM");
+	char ctl_path[192], preload[512], ctl_env[256], msg[256], *path;
+	const char *wrap[] = { "env", preload, ctl_env, NULL };
+	struct fault_ctl *ctl;
+	struct stat sb;
+	int fd, code;
+
+	if (shim == NULL || access(shim, R_OK) == -1)
+		fail_msg("ACCT_FAULT_SHIM (%s) names no shim: run through make "
+		    "test", shim ? shim : "unset");
+	assert_int_equal(th_stop(d), 0);
+	snprintf(ctl_path, sizeof(ctl_path), "%s/fault.ctl", d->dir);
+	assert_true((fd = open(ctl_path, O_RDWR | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0600)) >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	ctl = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(ctl != MAP_FAILED);
+	ctl->magic = FAULT_MAGIC;
+	atomic_store(&ctl->kind, -1);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", shim);
+	snprintf(ctl_env, sizeof(ctl_env), "%s=%s", FAULT_CTL_ENV, ctl_path);
+	/* The shim is preloaded before a sanitizer's runtime. */
+	th_asan_option("verify_asan_link_order=0");
+	assert_int_equal(th_start_wrapped(d, wrap), 0);
+
+	path = in_dir(d, "stuck.db");
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) >= 0);
+	/* Every write() from now on takes nothing. */
+	atomic_store(&ctl->injected, 0);
+	atomic_store(&ctl->kind, FAULT_WRITE);
+	atomic_store(&ctl->target, 1);
+	atomic_store(&ctl->persist, 1);
+	atomic_store(&ctl->zero, 1);
+	atomic_store(&ctl->counting, 1);
+	code = backup_within(d, fd, msg, sizeof(msg));
+	atomic_store(&ctl->counting, 0);
+	atomic_store(&ctl->kind, -1);
+	if (code != ACCT_ERR_STORAGE)
+		fail_msg("db_backup on a descriptor that takes nothing: %d "
+		    "(%s), want storage", code, msg);
+	assert_true(th_contains(msg, "took no bytes"));
+	/* Asked once, not again. */
+	assert_int_equal(atomic_load(&ctl->injected), 1);
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	close(fd);
+	/* The daemon is none the worse: the next backup is whole. */
+	assert_int_equal(unlink(path), 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) >= 0);
+	assert_int_equal(backup_within(d, fd, msg, sizeof(msg)), ACCT_OK);
+	close(fd);
+	assert_int_equal(th_file_integrity(path), 0);
+	munmap(ctl, 4096);
+}
+
+/*
+ * - with a file on standard output: the caller's own is made 0600 before
+ * the backup goes in; another uid's is refused, nothing written to it.
+ */
+static void
+test_backup_stdout_file(void **state)
+{
+	struct th_daemon *d = *state;
+	struct th_result r = { 0 };
+	const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+	const char *env[2] = { NULL, NULL };
+	char *mine = in_dir(d, "mine.db"), *theirs = in_dir(d, "theirs.db");
+	char *cmd, uid[48];
+	struct stat sb;
+
+	snprintf(uid, sizeof(uid), "ACCTC_SERVER_UID=%u", (unsigned)geteuid());
+	env[0] = uid;
+	assert_int_equal(th_add_user(d->sock, "ann", PW), ACCT_OK);
+	assert_int_equal(close(open(mine, O_WRONLY | O_CREAT | O_EXCL, 0600)),
+	    0);
+	assert_int_equal(chmod(mine, 0644), 0);
+	assert_true(asprintf(&cmd, "'%s' --socket '%s' db backup - > '%s'",
+	    th_acctc_bin(), d->sock, mine) > 0);
+	argv[2] = th_keep(cmd);
+	assert_int_equal(th_run_v(argv, NULL, NULL, env, &r), 0);
+	assert_true(th_contains(r.err, "Backed up 1 accounts"));
+	assert_int_equal(stat(mine, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(th_file_integrity(mine), 0);
+	assert_int_equal(th_file_int(mine, "SELECT count(*) FROM accounts "
+	    "WHERE username = 'ann'"), 1);
+	th_result_free(&r);
+
+	if (!th_is_root()) {
+		print_message("not root: cannot make a file of another uid\n");
+		skip();
+	}
+	/* Root's shell, nobody's file: root could chmod it, but it is not
+	 * root's to keep private. */
+	assert_int_equal(close(open(theirs, O_WRONLY | O_CREAT | O_EXCL,
+	    0600)), 0);
+	assert_int_equal(chown(theirs, TH_NOBODY, TH_NOBODY), 0);
+	assert_int_equal(chmod(theirs, 0666), 0);
+	assert_true(asprintf(&cmd, "'%s' --socket '%s' db backup - > '%s'",
+	    th_acctc_bin(), d->sock, theirs) > 0);
+	argv[2] = th_keep(cmd);
+	assert_int_equal(th_run_v(argv, NULL, NULL, env, &r), 1);
+	assert_true(th_contains(r.err, "standard output is a file of uid "
+	    "65534, not yours"));
+	assert_int_equal(stat(theirs, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(sb.st_mode & 07777, 0666);
+	th_result_free(&r);
+	/* An admin who is not root, with root's file. */
+	assert_int_equal(chown(theirs, 0, 0), 0);
+	assert_int_equal(chmod(theirs, 0666), 0);
+	assert_int_equal(th_run_v(argv, &admin_nobody, NULL, env, &r), 1);
+	assert_true(th_contains(r.err, "standard output is a file of uid 0, "
+	    "not yours"));
+	assert_int_equal(stat(theirs, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(sb.st_mode & 07777, 0666);
+	th_result_free(&r);
 }
 
 /* Restore: refuses a running daemon; keeps what it replaces. */
@@ -579,6 +841,9 @@ main(void)
 		T(test_backup_file_rights),
 		T(test_backup_targets),
 		T(test_backup_no_path),
+		T(test_backup_proc_mem),
+		T(test_backup_no_progress),
+		T(test_backup_stdout_file),
 		T(test_restore),
 		T(test_restore_schema),
 	};

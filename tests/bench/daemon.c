@@ -42,7 +42,11 @@ bd_init(struct bd *d)
 	return bd_config(d, NULL);
 }
 
-/* Defaults throughout, but our own group is the admin group. */
+/*
+ * Defaults throughout, but our own group is the admin group, and one
+ * uid may hold 1000 connections: every client here is ours, and the
+ * per-uid cap holds for admins too.
+ */
 int
 bd_config(const struct bd *d, const char *extra)
 {
@@ -52,7 +56,8 @@ bd_config(const struct bd *d, const char *extra)
 		bench_log("%s: %s", d->conf, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "admin_group = %u\nauth_group = %u\n%s",
+	fprintf(f, "admin_group = %u\nauth_group = %u\n"
+	    "max_connections_per_uid = 1000\n%s",
 	    (unsigned)getegid(), (unsigned)getegid(), extra ? extra : "");
 	return fclose(f) == 0 ? 0 : -1;
 }

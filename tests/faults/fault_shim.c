@@ -1,7 +1,8 @@
 /*
  * fault_shim.c: preloaded into acctd by test_faults.c to fail the Nth
  * write (or send), pwrite, fsync, fdatasync or allocation, as the
- * control page (fault_shim.h) in the file $ACCT_FAULT_CTL says.
+ * control page (fault_shim.h) in the file $ACCT_FAULT_CTL says; and by
+ * test_backup.c to have write() take nothing.
  *
  * A preloaded shim rather than strace's inject=...:when=N: strace counts
  * calls per thread and acctd serves each connection on its own thread, so
@@ -151,11 +152,20 @@ fault_now(enum fault_kind k)
 	return true;
 }
 
+/* Whether only write() is counted, and answers 0 (fault_ctl.zero). */
+static bool
+zero_mode(void)
+{
+	return ctl != NULL && atomic_load(&ctl->zero);
+}
+
 ssize_t
 write(int fd, const void *buf, size_t n)
 {
 	resolve();
 	if (fault_now(FAULT_WRITE)) {
+		if (zero_mode())
+			return 0;
 		errno = EIO;
 		return -1;
 	}
@@ -167,7 +177,7 @@ ssize_t
 send(int fd, const void *buf, size_t n, int flags)
 {
 	resolve();
-	if (fault_now(FAULT_WRITE)) {
+	if (!zero_mode() && fault_now(FAULT_WRITE)) {
 		errno = EIO;
 		return -1;
 	}
@@ -179,7 +189,7 @@ sendto(int fd, const void *buf, size_t n, int flags,
     const struct sockaddr *to, socklen_t tolen)
 {
 	resolve();
-	if (fault_now(FAULT_WRITE)) {
+	if (!zero_mode() && fault_now(FAULT_WRITE)) {
 		errno = EIO;
 		return -1;
 	}
@@ -190,7 +200,7 @@ ssize_t
 sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	resolve();
-	if (fault_now(FAULT_WRITE)) {
+	if (!zero_mode() && fault_now(FAULT_WRITE)) {
 		errno = EIO;
 		return -1;
 	}
@@ -201,7 +211,7 @@ ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
 	resolve();
-	if (fault_now(FAULT_WRITE)) {
+	if (!zero_mode() && fault_now(FAULT_WRITE)) {
 		errno = EIO;
 		return -1;
 	}

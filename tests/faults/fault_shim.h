@@ -1,6 +1,7 @@
 /*
  * fault_shim.h: the control page shared by fault_shim.so (preloaded into
- * acctd) and the fault loops of test_faults.c, which arm it.
+ * acctd) and the tests that arm it: the fault loops of test_faults.c,
+ * and test_backup.c.
  */
 #ifndef ACCT_FAULT_SHIM_H
 #define ACCT_FAULT_SHIM_H
@@ -36,6 +37,10 @@ struct fault_ctl {
 	_Atomic int64_t		target;
 	_Atomic int64_t		calls[FAULT_NKINDS];
 	_Atomic int64_t		injected;
+	/* With kind FAULT_WRITE: only write() is counted, and the one
+	 * chosen returns 0, taking nothing, where it would fail with EIO:
+	 * a descriptor that makes no progress. */
+	_Atomic int		zero;
 };
 
 #endif
