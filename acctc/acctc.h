@@ -138,7 +138,6 @@ void	acctc_warnx(const char *fmt, ...)
 int	acctc_number(struct acctc *a, const char *what, const char *s,
 	    long long max, int64_t *out);
 int	acctc_duration(struct acctc *a, const char *s, int64_t *out);
-bool	acctc_format_opt(struct acctc *a, int ch);
 int	acctc_format_check(struct acctc *a);
 /* An option of ACCTC_LIST_LONGOPTS: false if ch is not one. *bad is
  * set to the exit status of a bad value (once: the first one). */

@@ -467,7 +467,7 @@ bad:
 }
 
 /* -m, -c, -t: note the format. False if ch is not one of them. */
-bool
+static bool
 acctc_format_opt(struct acctc *a, int ch)
 {
 	switch (ch) {

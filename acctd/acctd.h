@@ -342,7 +342,6 @@ int	throttle_record_locked(const struct config *c,
 	    const struct throttle_attempt *t, enum throttle_outcome o,
 	    bool stamp_login);
 void	throttle_end(struct throttle_attempt *t);
-int	throttle_unlock(const char *account_id);
 /* The locked and the slowed sources, as "sources" in res. */
 int	throttle_list(const struct config *c, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
@@ -550,8 +549,6 @@ int	token_show(const char *id, char owner[33], char type[16],
 	    struct proto_msg *res, const char *key);
 void	token_id_of(const char *token, char id[TOKEN_ID_LEN]);
 int	token_delete(const char *id);
-int	token_delete_account(const char *account_id, const char *type,
-	    int64_t *removed);
 int	token_delete_account_locked(const char *account_id, const char *type,
 	    int64_t *removed);
 int	token_reset_all(int64_t *removed);

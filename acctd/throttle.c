@@ -268,18 +268,6 @@ throttle_record_locked(const struct config *c,
 	return ACCT_OK;
 }
 
-int
-throttle_unlock(const char *account_id)
-{
-	int rc;
-
-	db_lock();
-	rc = db_exec(NULL, "UPDATE accounts SET failed_logins = 0, "
-	    "locked_until = NULL WHERE id = ?1", DB_ARGS(DB_TEXT(account_id)));
-	db_unlock();
-	return rc;
-}
-
 /* Counters of sources that failed long ago and are not locked. */
 int
 throttle_purge_locked(const struct config *c, int64_t now)

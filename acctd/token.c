@@ -360,18 +360,6 @@ token_delete_account_locked(const char *account_id, const char *type,
 }
 
 int
-token_delete_account(const char *account_id, const char *type,
-    int64_t *removed)
-{
-	int rc;
-
-	db_lock();
-	rc = token_delete_account_locked(account_id, type, removed);
-	db_unlock();
-	return rc;
-}
-
-int
 token_reset_all(int64_t *removed)
 {
 	int rc;

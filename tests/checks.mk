@@ -12,7 +12,8 @@ DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc sasl2-bin
 # The highest `systemd-analyze security` exposure acctd.service may have.
 UNIT_MAX_EXPOSURE = 2.0
 
-.PHONY: check-extra check-man check-units check-mta lint lint-cppcheck lint-tidy
+.PHONY: check-extra check-man check-units check-mta lint lint-cppcheck lint-tidy \
+	lint-dead
 
 # Run first, so the test runner's summary stays the last line of output.
 check: check-extra
@@ -85,7 +86,12 @@ check-mta:
 LINT_DIRS = acctd acctc proto common
 LINT_SRC  = $(wildcard $(addsuffix /*.c,$(LINT_DIRS)))
 
-lint: lint-cppcheck lint-tidy
+lint: lint-cppcheck lint-tidy lint-dead
+
+# A global function no other object calls is dead or should be static;
+# it reads the objects of the programs and the tests, so builds them.
+lint-dead: all $(TESTS)
+	@tests/dead-functions build
 
 lint-cppcheck:
 	cppcheck --quiet --error-exitcode=1 --std=c11 \

@@ -1,5 +1,5 @@
 /*
- * test_authz.c: who may do what (SPEC 5), tested as real distinct uids and
+ * test_authz.c: who may do what, tested as real distinct uids and
  * gids against the real acctd: plain user, admin group, auth group; and
  * what acctc says to one refused: the command typed and the way out.
  */

@@ -1,7 +1,7 @@
 /*
  * test_diskfull.c: the database on a full file system, and a database
  * locked by another process: clear errors (storage, busy), reads go on,
- * writes come back once the cause is gone (SPEC 10).
+ * writes come back once the cause is gone.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /*
  * test_durability.c: kill -9 at random moments of a mixed write load and
- * restart, again and again (SPEC 10). Two clients, each on accounts of
+ * restart, again and again. Two clients, each on accounts of
  * its own, add, change and delete accounts, set passwords, make and
  * revoke tokens, fail and succeed at logins (moving the throttle) and
  * import accounts. After every restart PRAGMA integrity_check is ok,

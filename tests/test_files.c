@@ -1,5 +1,5 @@
 /*
- * test_files.c: files acctd creates and trusts (SPEC 10): safe
+ * test_files.c: files acctd creates and trusts: safe
  * modes, refusal of unsafe ownership, modes and symlinks with a clear
  * message, the socket's directory, systemd's socket activation and
  * readiness protocol, and the files it reads by name (acctd.conf, the

@@ -1,5 +1,5 @@
 /*
- * test_limits.c: resource limits of the real acctd (SPEC 10):
+ * test_limits.c: resource limits of the real acctd:
  * 1,000 idle connections and 50 slow senders from ten uids while an admin
  * is still answered; fds and memory return afterwards; idle and slow
  * peers are cut; hostile headers and nesting cost no memory.

@@ -461,7 +461,7 @@ test_schema_matches_contract(void **state)
 		if (d->type != PT_BOOL && want[i].max != 0)
 			assert_int_equal(d->max, want[i].max);
 	}
-	/* The contract says 64; the login op (SPEC: "username (or email)")
+	/* The contract says 64; the login op ("username (or email)")
 	 * widened it to carry an email. At least a whole username fits. */
 	assert_true(proto_fields[F_USERNAME].max >= 64);
 	assert_string_equal(proto_fields[F_OFFSET].name, "offset");
@@ -479,7 +479,7 @@ test_schema_matches_contract(void **state)
 	assert_int_equal(proto_ops[OP_USER_LIST].allowed,
 	    FB(F_SEARCH) | FB(F_LIMIT) | FB(F_OFFSET) | FB(F_LEGACY) |
 	    FB(F_FILTER));
-	/* token: a session proves an SSO account (SPEC section 7);
+	/* token: a session proves an SSO account;
 	 * remote_addr: the user's address, for the throttle and audit;
 	 * dry_run: the current password checked before a prompt asks for
 	 * the new one. */

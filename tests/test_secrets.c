@@ -1,7 +1,7 @@
 /*
  * test_secrets.c: passwords and tokens never reach the log, the audit
  * tables, acctc --json output or the database outside hash columns; the
- * daemon can not dump core and is not dumpable (SPEC 10).
+ * daemon can not dump core and is not dumpable.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -52,7 +52,8 @@ static const struct th_cred auth_cred = { AUTH_UID, TH_AUTH_GID, 1,
     { TH_AUTH_GID } };
 static const struct th_cred plain_cred = { TH_NOBODY, TH_NOBODY, 0, { 0 } };
 
-/* What each class may succeed at, from SPEC 5, not from dispatch.c. */
+/* What each class may succeed at, from the product description (who
+ * may do what), not from dispatch.c. */
 static const uint64_t may[P__COUNT] = {
 	[P_ADMIN] = ~UINT64_C(0),
 	[P_AUTH] = FB(OP_HELLO) | FB(OP_PASSWD) | FB(OP_LOGIN) |
