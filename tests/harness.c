@@ -2608,3 +2608,37 @@ th_make(const char *const *args, struct th_result *r)
 	argv[n] = NULL;
 	return th_run_v(argv, NULL, NULL, env, r);
 }
+
+void
+th_sasl_request(const char *mux, const struct th_cred *cred,
+    const char *const *f, const size_t *len, int n, char *out, size_t outsz)
+{
+	uint8_t buf[8192], rep[260];
+	size_t used = 0;
+	int fd;
+
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		size_t k = len != NULL ? len[i] : strlen(f[i]);
+
+		if (k > 0xffff || used + 2 + k > sizeof(buf))
+			return;
+		buf[used++] = (uint8_t)(k >> 8);
+		buf[used++] = (uint8_t)k;
+		memcpy(buf + used, f[i], k);
+		used += k;
+	}
+	fd = cred != NULL ? th_connect_as(cred, mux) : th_connect(mux);
+	if (fd < 0)
+		return;
+	if (th_send(fd, buf, used) == 0 &&
+	    recv(fd, rep, 2, MSG_WAITALL) == 2) {
+		size_t k = (size_t)rep[0] << 8 | rep[1];
+		ssize_t got = recv(fd, rep, k < sizeof(rep) ? k : sizeof(rep),
+		    MSG_WAITALL);
+
+		if (got > 0)
+			snprintf(out, outsz, "%.*s", (int)got, rep);
+	}
+	close(fd);
+}

@@ -177,6 +177,16 @@ const char *th_acctd_bin(void);	/* NULL if ACCTD_BIN unset or missing */
  * NULL clears them all. */
 void	th_acctc_env(const char *assignment);
 
+/*
+ * One request of the saslauthd protocol on mux, connected as cred (NULL:
+ * ourselves): n counted strings, field i of len[i] bytes (NULL len:
+ * strlen, so a field may hold NUL bytes only with len); the reply's
+ * text in out, "" when the connection closed without one.
+ */
+void	th_sasl_request(const char *mux, const struct th_cred *cred,
+	    const char *const *f, const size_t *len, int n, char *out,
+	    size_t outsz);
+
 /* Raw frames. */
 enum th_recv {
 	TH_REPLY	=  0,	/* a well-formed reply in *rep */

@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bsd/string.h>
 #include <cmocka.h>
 
+#include "../acctd/acctd.h"
 #include "harness.h"
 
 #define PW	"legacy-pass-1"
@@ -274,15 +274,6 @@ test_cost_limits_on_import(void **state)
 	assert_int_equal(th_start(d), 0);
 	assert_int_equal(th_wait_log(d, 0, "1 accounts have a password hash "
 	    "over the cost limits", TH_WAIT_MS), 0);
-}
-
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* The least of n tries of a failed login, in microseconds. */

@@ -185,30 +185,7 @@ static void
 raw(const char *mux, const char *const *fields, int n, char *out,
     size_t outsz)
 {
-	uint8_t buf[8192], rep[260];
-	size_t len = 0;
-	int fd;
-
-	for (int i = 0; i < n; i++) {
-		size_t k = strlen(fields[i]);
-
-		buf[len++] = (uint8_t)(k >> 8);
-		buf[len++] = (uint8_t)k;
-		memcpy(buf + len, fields[i], k);
-		len += k;
-	}
-	assert_true((fd = th_connect(mux)) >= 0);
-	assert_int_equal(th_send(fd, buf, len), 0);
-	out[0] = '\0';
-	if (recv(fd, rep, 2, MSG_WAITALL) == 2) {
-		size_t k = (size_t)rep[0] << 8 | rep[1];
-		ssize_t got = recv(fd, rep, k < sizeof(rep) ? k : sizeof(rep),
-		    MSG_WAITALL);
-
-		if (got > 0)
-			snprintf(out, outsz, "%.*s", (int)got, rep);
-	}
-	close(fd);
+	th_sasl_request(mux, NULL, fields, NULL, n, out, outsz);
 }
 
 /* The fifth string, of newer clients: the user's address, audited and

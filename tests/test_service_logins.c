@@ -117,28 +117,8 @@ mux(const struct env *e, const char *user, size_t ulen, const char *pw,
 {
 	const char *f[] = { user, pw, "smtp", "" };
 	size_t len[] = { ulen, plen, 4, 0 };
-	uint8_t buf[1024], rep[260];
-	size_t n = 0;
-	int fd;
 
-	for (int i = 0; i < 4; i++) {
-		buf[n++] = (uint8_t)(len[i] >> 8);
-		buf[n++] = (uint8_t)len[i];
-		memcpy(buf + n, f[i], len[i]);
-		n += len[i];
-	}
-	assert_true((fd = th_connect_as(&authn, e->mux)) >= 0);
-	assert_int_equal(th_send(fd, buf, n), 0);
-	out[0] = '\0';
-	if (recv(fd, rep, 2, MSG_WAITALL) == 2) {
-		size_t k = (size_t)rep[0] << 8 | rep[1];
-		ssize_t got = recv(fd, rep, k < sizeof(rep) ? k : sizeof(rep),
-		    MSG_WAITALL);
-
-		if (got > 0)
-			snprintf(out, outsz, "%.*s", (int)got, rep);
-	}
-	close(fd);
+	th_sasl_request(e->mux, &authn, f, len, 4, out, outsz);
 }
 
 /* pamtester authenticate as root: true when it passed. */
