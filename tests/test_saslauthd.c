@@ -4,8 +4,6 @@
  * as a plain uid, with app passwords for 2FA accounts, the optional
  * client address, and garbage that must harm nothing.
  */
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <setjmp.h>
 #include <stdarg.h>

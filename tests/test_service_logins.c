@@ -6,7 +6,6 @@
  * two-factor account's password answered like any failure; and pam_acct
  * in a setuid program, whose real user's limits apply.
  */
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
