@@ -150,6 +150,12 @@ unsigned peer_classes(const struct peer *p, const struct config *c);
 /* saslauthd.c: one request of the saslauthd protocol on fd, answered
  * through dispatch as a login, within timeout_ms. */
 void	saslauthd_serve(int fd, const struct peer *peer, int timeout_ms);
+/* A service's password check as the login operation, through dispatch,
+ * with pam_acct's rules (exact_name, no_code); remote may be NULL or "".
+ * Its reply code, and the reply's message in msg. */
+int	service_login(const struct peer *peer, const char *user,
+	    const char *pw, const char *service, const char *remote,
+	    char *msg, size_t msgsz);
 
 /* ---- Types the sections below share ---- */
 
