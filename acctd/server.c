@@ -1,8 +1,8 @@
 /*
  * server.c: accepts connections (of the protocol's socket, and of the
- * saslauthd socket when there is one) and serves each on its own thread,
- * within the connection limits; handles SIGTERM (finish in-flight
- * requests, then stop) and SIGHUP (re-read the config).
+ * saslauthd and Dovecot sockets when there are) and serves each on its
+ * own thread, within the connection limits; handles SIGTERM (finish
+ * in-flight requests, then stop) and SIGHUP (re-read the config).
  */
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -40,10 +40,17 @@
 #define THREAD_STACK	(256 * 1024)
 #endif
 
+/* Which socket a connection came from, and so its protocol. */
+enum conn_kind {
+	CONN_ACCTD,
+	CONN_SASLAUTHD,
+	CONN_DOVECOT,
+};
+
 struct conn {
-	int		fd;
-	bool		sasl;	/* from the saslauthd socket */
-	struct peer	peer;
+	int		 fd;
+	enum conn_kind	 kind;
+	struct peer	 peer;
 };
 
 struct uidcount {
@@ -208,11 +215,17 @@ conn_main(void *arg)
 	struct conn *c = arg;
 	int idle_ms, frame_ms;
 
-	if (!c->sasl)
+	switch (c->kind) {
+	case CONN_ACCTD:
 		serve(c);
-	else {
+		break;
+	case CONN_SASLAUTHD:
 		config_timeouts(&idle_ms, &frame_ms);
 		saslauthd_serve(c->fd, &c->peer, frame_ms);
+		break;
+	case CONN_DOVECOT:
+		dovecot_serve(c->fd, &c->peer, stop_pipe[0]);
+		break;
 	}
 	release(&c->peer);
 	close(c->fd);
@@ -222,7 +235,7 @@ conn_main(void *arg)
 }
 
 static void
-accept_one(int lfd, bool sasl)
+accept_one(int lfd, enum conn_kind kind)
 {
 	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
 	struct config cfg;
@@ -247,7 +260,7 @@ accept_one(int lfd, bool sasl)
 		return;
 	}
 	c->fd = fd;
-	c->sasl = sasl;
+	c->kind = kind;
 	peer_read(fd, &c->peer);
 	config_current(&cfg);
 	if ((why = admit(&c->peer, &cfg)) != NULL) {
@@ -289,6 +302,7 @@ reload(const char *path, bool required)
 	}
 	if (strcmp(c.socket_path, old.socket_path) != 0 ||
 	    strcmp(c.saslauthd_socket, old.saslauthd_socket) != 0 ||
+	    strcmp(c.dovecot_auth_socket, old.dovecot_auth_socket) != 0 ||
 	    strcmp(c.db_path, old.db_path) != 0)
 		log_warn("SIGHUP: socket and database paths change only on "
 		    "restart");
@@ -296,6 +310,8 @@ reload(const char *path, bool required)
 	memcpy(c.socket_path, old.socket_path, sizeof(c.socket_path));
 	memcpy(c.saslauthd_socket, old.saslauthd_socket,
 	    sizeof(c.saslauthd_socket));
+	memcpy(c.dovecot_auth_socket, old.dovecot_auth_socket,
+	    sizeof(c.dovecot_auth_socket));
 	memcpy(c.db_path, old.db_path, sizeof(c.db_path));
 	config_resolve_groups(&c);
 	log_set_level((enum log_level)c.log_level);
@@ -329,7 +345,8 @@ drain(void)
 }
 
 int
-server_run(int lfd, int sasl_fd, const char *config_path, bool required)
+server_run(int lfd, int sasl_fd, int dovecot_fd, const char *config_path,
+    bool required)
 {
 	struct signalfd_siginfo si;
 	sigset_t set;
@@ -350,10 +367,12 @@ server_run(int lfd, int sasl_fd, const char *config_path, bool required)
 		return -1;
 	}
 	while (!stop) {
-		struct pollfd p[3] = {
+		/* poll() skips a negative fd: either socket may be off. */
+		struct pollfd p[4] = {
 			{ .fd = lfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = sasl_fd, .events = POLLIN },
+			{ .fd = dovecot_fd, .events = POLLIN },
 		};
 		if (now_unix() >= next_purge) {
 			struct config c;
@@ -362,7 +381,7 @@ server_run(int lfd, int sasl_fd, const char *config_path, bool required)
 			purge_run(&c);
 			next_purge = now_unix() + PURGE_INTERVAL;
 		}
-		if (poll(p, sasl_fd >= 0 ? 3 : 2,
+		if (poll(p, 4,
 		    (int)(next_purge - now_unix()) * 1000) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -380,9 +399,11 @@ server_run(int lfd, int sasl_fd, const char *config_path, bool required)
 			}
 		}
 		if (!stop && (p[0].revents & POLLIN))
-			accept_one(lfd, false);
+			accept_one(lfd, CONN_ACCTD);
 		if (!stop && sasl_fd >= 0 && (p[2].revents & POLLIN))
-			accept_one(sasl_fd, true);
+			accept_one(sasl_fd, CONN_SASLAUTHD);
+		if (!stop && dovecot_fd >= 0 && (p[3].revents & POLLIN))
+			accept_one(dovecot_fd, CONN_DOVECOT);
 	}
 	close(sfd);
 	return 0;
