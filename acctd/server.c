@@ -266,7 +266,10 @@ accept_one(int lfd, enum conn_kind kind)
 	if ((why = admit(&c->peer, &cfg)) != NULL) {
 		log_info("uid %u (%s): refused: %s", (unsigned)c->peer.uid,
 		    c->peer.comm, why);
-		send_error(fd, ACCT_ERR_BUSY, why);
+		/* An acctd frame means nothing to a saslauthd or Dovecot
+		 * client: it just sees the connection close. */
+		if (kind == CONN_ACCTD)
+			send_error(fd, ACCT_ERR_BUSY, why);
 		goto fail;
 	}
 	pthread_attr_init(&attr);
@@ -275,7 +278,8 @@ accept_one(int lfd, enum conn_kind kind)
 	if (pthread_create(&t, &attr, conn_main, c) != 0) {
 		pthread_attr_destroy(&attr);
 		log_warn("cannot start a connection thread");
-		send_error(fd, ACCT_ERR_BUSY, "server busy");
+		if (kind == CONN_ACCTD)
+			send_error(fd, ACCT_ERR_BUSY, "server busy");
 		release(&c->peer);
 		goto fail;
 	}

@@ -823,6 +823,34 @@ test_stop_closes(void **state)
 	close(fd);
 }
 
+static int
+setup_limited(void **state)
+{
+	*state = NULL;
+	return up(state, NULL, "max_connections_per_uid = 2\n");
+}
+
+/* A connection over a limit is closed with nothing said: an acctd
+ * error frame would be garbage to a Dovecot client. */
+static void
+test_limit_closes(void **state)
+{
+	struct env *e = *state;
+	int fd[2], over;
+	char byte;
+
+	TH_NEED_ROOT();
+	fd[0] = dv_open(e, &authn, 2);
+	fd[1] = dv_open(e, &authn, 2);
+	assert_true((over = th_connect_as(&authn, e->sock)) >= 0);
+	assert_int_equal(recv(over, &byte, 1, 0), 0);
+	close(over);
+	assert_int_equal(th_wait_log(&e->d, 0, "too many connections from "
+	    "this user", TH_WAIT_MS), 0);
+	close(fd[0]);
+	close(fd[1]);
+}
+
 /*
  * Postfix's smtpd with smtpd_sasl_type = dovecot, driven by smtplib:
  * each line of input "MECH USER PASSWORD IR [ADDRESS]" is one SMTP
@@ -916,6 +944,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_closes, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_limit_closes,
+		    setup_limited, teardown),
 		cmocka_unit_test_setup_teardown(test_postfix, setup_postfix,
 		    teardown),
 	};
