@@ -674,6 +674,35 @@ test_one_connection(void **state)
 	close(fd);
 }
 
+/* Eight requests may wait on a CONT; a ninth takes the oldest's place
+ * (its client gave up on it), and the others still go on. */
+static void
+test_waiting_requests(void **state)
+{
+	struct env *e = *state;
+	const char *user_ch = b64("Username:", 9), *pw_ch = b64("Password:", 9);
+	char want[64];
+	int fd;
+
+	TH_NEED_ROOT();
+	fd = dv_open(e, &authn, 2);
+	for (int id = 1; id <= 9; id++) {
+		say(fd, "AUTH\t%d\tLOGIN\tservice=smtp\n", id);
+		snprintf(want, sizeof(want), "CONT\t%d\t%s", id, user_ch);
+		expect(fd, want);
+	}
+	say(fd, "CONT\t1\t%s\n", b64("alice", 5));
+	expect(fd, "FAIL\t1\treason=no such request");
+	for (int id = 2; id <= 9; id++) {
+		say(fd, "CONT\t%d\t%s\n", id, b64("alice", 5));
+		snprintf(want, sizeof(want), "CONT\t%d\t%s", id, pw_ch);
+		expect(fd, want);
+	}
+	say(fd, "CONT\t9\t%s\n", b64(ALICE_PW, strlen(ALICE_PW)));
+	expect(fd, "OK\t9\tuser=alice");
+	close(fd);
+}
+
 /* Clients of minor version 0 and 1 (Postfix, Exim) send "resp=" for no
  * initial response; it is none, not an empty one. */
 static void
@@ -936,6 +965,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_authzid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_connection, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_requests, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_old_client_empty_resp,
 		    setup, teardown),
