@@ -180,7 +180,7 @@ main(int argc, char **argv)
 	struct config c;
 	sigset_t set;
 	char err[512];
-	int lfd, sfd = -1, activated, rc;
+	int lfd, sfd = -1, dfd = -1, activated, rc;
 
 	log_init("acctd", LOG_LVL_INFO);
 	parse_args(argc, argv, &o);
@@ -226,10 +226,21 @@ main(int argc, char **argv)
 	if ((lfd = activated = sd_listen_fd()) == -1 &&
 	    (lfd = listen_open(c.socket_path, err, sizeof(err))) == -1)
 		log_err("%s", err);
-	/* The saslauthd socket is always ours, activated or not. */
+	/* The saslauthd and Dovecot sockets are always ours, activated or
+	 * not. */
 	if (lfd >= 0 && c.saslauthd_socket[0] != '\0' &&
 	    (sfd = listen_open(c.saslauthd_socket, err, sizeof(err))) == -1) {
 		log_err("saslauthd_socket: %s", err);
+		if (activated < 0)
+			listen_close(lfd, c.socket_path);
+		lfd = -1;
+	}
+	if (lfd >= 0 && c.dovecot_auth_socket[0] != '\0' &&
+	    (dfd = listen_open(c.dovecot_auth_socket, err, sizeof(err))) ==
+	    -1) {
+		log_err("dovecot_auth_socket: %s", err);
+		if (sfd >= 0)
+			listen_close(sfd, c.saslauthd_socket);
 		if (activated < 0)
 			listen_close(lfd, c.socket_path);
 		lfd = -1;
@@ -244,8 +255,10 @@ main(int argc, char **argv)
 	    c.db_path);
 	if (sfd >= 0)
 		log_info("saslauthd protocol on %s", c.saslauthd_socket);
+	if (dfd >= 0)
+		log_info("Dovecot auth protocol on %s", c.dovecot_auth_socket);
 	sd_notify_state("READY=1");
-	rc = server_run(lfd, sfd, o.config, o.config_given);
+	rc = server_run(lfd, sfd, dfd, o.config, o.config_given);
 	sd_notify_state("STOPPING=1");
 	if (activated >= 0)
 		close(lfd);
@@ -253,6 +266,8 @@ main(int argc, char **argv)
 		listen_close(lfd, c.socket_path);
 	if (sfd >= 0)
 		listen_close(sfd, c.saslauthd_socket);
+	if (dfd >= 0)
+		listen_close(dfd, c.dovecot_auth_socket);
 	server_drain();
 	mail_stop();
 	db_close();

@@ -37,6 +37,7 @@ struct sqlite3_stmt;
 struct config {
 	char		socket_path[ACCTD_SOCKET_MAX];
 	char		saslauthd_socket[ACCTD_SOCKET_MAX]; /* "": none */
+	char		dovecot_auth_socket[ACCTD_SOCKET_MAX]; /* "": none */
 	char		db_path[PATH_MAX];
 	char		admin_group[64];
 	char		auth_group[64];
@@ -119,10 +120,10 @@ int	sd_listen_fd(void);	/* fd, -1 not activated, -2 unusable */
 void	sd_notify_state(const char *state);
 
 /* server.c */
-/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. sasl_fd:
- * the saslauthd socket, or -1. */
-int	server_run(int listen_fd, int sasl_fd, const char *config_path,
-	    bool required);
+/* Serve until SIGTERM/SIGINT; SIGHUP re-reads config_path. sasl_fd and
+ * dovecot_fd: the saslauthd and Dovecot sockets, -1 when off. */
+int	server_run(int listen_fd, int sasl_fd, int dovecot_fd,
+	    const char *config_path, bool required);
 /* After the listener is closed: finish in-flight requests. */
 void	server_drain(void);
 
@@ -151,6 +152,17 @@ unsigned peer_classes(const struct peer *p, const struct config *c);
 /* saslauthd.c: one request of the saslauthd protocol on fd, answered
  * through dispatch as a login, within timeout_ms. */
 void	saslauthd_serve(int fd, const struct peer *peer, int timeout_ms);
+/* A service's password check as the login operation, through dispatch,
+ * with pam_acct's rules (exact_name, no_code); remote may be NULL or "".
+ * Its reply code, and the reply's message in msg. */
+int	service_login(const struct peer *peer, const char *user,
+	    const char *pw, const char *service, const char *remote,
+	    char *msg, size_t msgsz);
+
+/* dovecot.c: the server side of Dovecot's authentication protocol on fd
+ * (many requests, PLAIN and LOGIN), each a service_login(), until the
+ * peer leaves, breaks the protocol or idles, or wake_fd is readable. */
+void	dovecot_serve(int fd, const struct peer *peer, int wake_fd);
 
 /* ---- Types the sections below share ---- */
 

@@ -33,6 +33,7 @@ static const struct key {
 } keys[] = {
 	{ "socket",		K_PATH_SOCKET,	offsetof(struct config, socket_path), 0, 0 },
 	{ "saslauthd_socket",	K_PATH_SOCKET,	offsetof(struct config, saslauthd_socket), 0, 1 },
+	{ "dovecot_auth_socket", K_PATH_SOCKET,	offsetof(struct config, dovecot_auth_socket), 0, 1 },
 	{ "database",		K_PATH_DB,	offsetof(struct config, db_path), 0, 0 },
 	{ "admin_group",	K_GROUP,	offsetof(struct config, admin_group), 0, 0 },
 	{ "auth_group",		K_GROUP,	offsetof(struct config, auth_group), 0, 0 },

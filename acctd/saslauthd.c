@@ -3,7 +3,8 @@
  * pwcheck_method saslauthd (Postfix, Cyrus IMAP, testsaslauthd): one
  * request per connection, counted strings in, "OK" or "NO reason" out.
  * Each request is turned into a login of acctd's own protocol and goes
- * through dispatch: the same policy, limits, throttle and audit.
+ * through dispatch: the same policy, limits, throttle and audit; that
+ * turn, service_login(), is dovecot.c's too.
  */
 #include <sys/socket.h>
 
@@ -84,10 +85,9 @@ reply(int fd, const char *text)
 	(void)io_write_all(fd, buf, n + 2);
 }
 
-/* The request as acctd's login: its reply code, the message in msg. */
-static int
-login(const struct peer *peer, const struct field *f, char *msg,
-    size_t msgsz)
+int
+service_login(const struct peer *peer, const char *user, const char *pw,
+    const char *service, const char *remote, char *msg, size_t msgsz)
 {
 	struct proto_msg args;
 	struct proto_frame req, out;
@@ -96,11 +96,11 @@ login(const struct peer *peer, const struct field *f, char *msg,
 	int rc;
 
 	proto_msg_init(&args);
-	proto_kv_str(&args, proto_fields[F_USERNAME].name, f[0].s);
-	proto_kv_str(&args, proto_fields[F_PASSWORD].name, f[1].s);
-	proto_kv_str(&args, proto_fields[F_SERVICE].name, f[2].s);
-	if (f[4].s != NULL && f[4].len > 0)
-		proto_kv_str(&args, proto_fields[F_REMOTE_ADDR].name, f[4].s);
+	proto_kv_str(&args, proto_fields[F_USERNAME].name, user);
+	proto_kv_str(&args, proto_fields[F_PASSWORD].name, pw);
+	proto_kv_str(&args, proto_fields[F_SERVICE].name, service);
+	if (remote != NULL && remote[0] != '\0')
+		proto_kv_str(&args, proto_fields[F_REMOTE_ADDR].name, remote);
 	/* pam_acct's rules: the exact name, and no code can be asked. */
 	proto_kv_bool(&args, proto_fields[F_EXACT_NAME].name, true);
 	proto_kv_bool(&args, proto_fields[F_NO_CODE].name, true);
@@ -157,7 +157,8 @@ saslauthd_serve(int fd, const struct peer *peer, int timeout_ms)
 		    "password: refused", (unsigned)peer->uid, peer->comm);
 		rc = ACCT_ERR_AUTH_FAILED;
 	} else
-		rc = login(peer, f, msg, sizeof(msg));
+		rc = service_login(peer, f[0].s, f[1].s, f[2].s, f[4].s, msg,
+		    sizeof(msg));
 	fields_free(f);
 	if (rc == ACCT_OK)
 		reply(fd, "OK");

@@ -1,8 +1,8 @@
 /*
  * server.c: accepts connections (of the protocol's socket, and of the
- * saslauthd socket when there is one) and serves each on its own thread,
- * within the connection limits; handles SIGTERM (finish in-flight
- * requests, then stop) and SIGHUP (re-read the config).
+ * saslauthd and Dovecot sockets when there are) and serves each on its
+ * own thread, within the connection limits; handles SIGTERM (finish
+ * in-flight requests, then stop) and SIGHUP (re-read the config).
  */
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -43,10 +43,17 @@
 #define THREAD_STACK	(256 * 1024)
 #endif
 
+/* Which socket a connection came from, and so its protocol. */
+enum conn_kind {
+	CONN_ACCTD,
+	CONN_SASLAUTHD,
+	CONN_DOVECOT,
+};
+
 struct conn {
-	int		fd;
-	bool		sasl;	/* from the saslauthd socket */
-	struct peer	peer;
+	int		 fd;
+	enum conn_kind	 kind;
+	struct peer	 peer;
 };
 
 struct uidcount {
@@ -212,11 +219,17 @@ conn_main(void *arg)
 	struct conn *c = arg;
 	int idle_ms, frame_ms;
 
-	if (!c->sasl)
+	switch (c->kind) {
+	case CONN_ACCTD:
 		serve(c);
-	else {
+		break;
+	case CONN_SASLAUTHD:
 		config_timeouts(&idle_ms, &frame_ms);
 		saslauthd_serve(c->fd, &c->peer, frame_ms);
+		break;
+	case CONN_DOVECOT:
+		dovecot_serve(c->fd, &c->peer, stop_pipe[0]);
+		break;
 	}
 	release(&c->peer);
 	close(c->fd);
@@ -226,7 +239,7 @@ conn_main(void *arg)
 }
 
 static void
-accept_one(int lfd, bool sasl)
+accept_one(int lfd, enum conn_kind kind)
 {
 	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
 	struct config cfg;
@@ -251,13 +264,16 @@ accept_one(int lfd, bool sasl)
 		return;
 	}
 	c->fd = fd;
-	c->sasl = sasl;
+	c->kind = kind;
 	peer_read(fd, &c->peer);
 	config_current(&cfg);
 	if ((why = admit(&c->peer, &cfg)) != NULL) {
 		log_info("uid %u (%s): refused: %s", (unsigned)c->peer.uid,
 		    c->peer.comm, why);
-		send_error(fd, ACCT_ERR_BUSY, why);
+		/* An acctd frame means nothing to a saslauthd or Dovecot
+		 * client: it just sees the connection close. */
+		if (kind == CONN_ACCTD)
+			send_error(fd, ACCT_ERR_BUSY, why);
 		goto fail;
 	}
 	pthread_attr_init(&attr);
@@ -266,7 +282,8 @@ accept_one(int lfd, bool sasl)
 	if (pthread_create(&t, &attr, conn_main, c) != 0) {
 		pthread_attr_destroy(&attr);
 		log_warn("cannot start a connection thread");
-		send_error(fd, ACCT_ERR_BUSY, "server busy");
+		if (kind == CONN_ACCTD)
+			send_error(fd, ACCT_ERR_BUSY, "server busy");
 		release(&c->peer);
 		goto fail;
 	}
@@ -293,6 +310,7 @@ reload(const char *path, bool required)
 	}
 	if (strcmp(c.socket_path, old.socket_path) != 0 ||
 	    strcmp(c.saslauthd_socket, old.saslauthd_socket) != 0 ||
+	    strcmp(c.dovecot_auth_socket, old.dovecot_auth_socket) != 0 ||
 	    strcmp(c.db_path, old.db_path) != 0)
 		log_warn("SIGHUP: socket and database paths change only on "
 		    "restart");
@@ -300,6 +318,8 @@ reload(const char *path, bool required)
 	memcpy(c.socket_path, old.socket_path, sizeof(c.socket_path));
 	memcpy(c.saslauthd_socket, old.saslauthd_socket,
 	    sizeof(c.saslauthd_socket));
+	memcpy(c.dovecot_auth_socket, old.dovecot_auth_socket,
+	    sizeof(c.dovecot_auth_socket));
 	memcpy(c.db_path, old.db_path, sizeof(c.db_path));
 	config_resolve_groups(&c);
 	log_set_level((enum log_level)c.log_level);
@@ -333,7 +353,8 @@ drain(void)
 }
 
 int
-server_run(int lfd, int sasl_fd, const char *config_path, bool required)
+server_run(int lfd, int sasl_fd, int dovecot_fd, const char *config_path,
+    bool required)
 {
 	struct signalfd_siginfo si;
 	sigset_t set;
@@ -354,10 +375,12 @@ server_run(int lfd, int sasl_fd, const char *config_path, bool required)
 		return -1;
 	}
 	while (!stop) {
-		struct pollfd p[3] = {
+		/* poll() skips a negative fd: either socket may be off. */
+		struct pollfd p[4] = {
 			{ .fd = lfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = sasl_fd, .events = POLLIN },
+			{ .fd = dovecot_fd, .events = POLLIN },
 		};
 		if (now_unix() >= next_purge) {
 			struct config c;
@@ -366,7 +389,7 @@ server_run(int lfd, int sasl_fd, const char *config_path, bool required)
 			purge_run(&c);
 			next_purge = now_unix() + PURGE_INTERVAL;
 		}
-		if (poll(p, sasl_fd >= 0 ? 3 : 2,
+		if (poll(p, 4,
 		    (int)(next_purge - now_unix()) * 1000) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -384,9 +407,11 @@ server_run(int lfd, int sasl_fd, const char *config_path, bool required)
 			}
 		}
 		if (!stop && (p[0].revents & POLLIN))
-			accept_one(lfd, false);
+			accept_one(lfd, CONN_ACCTD);
 		if (!stop && sasl_fd >= 0 && (p[2].revents & POLLIN))
-			accept_one(sasl_fd, true);
+			accept_one(sasl_fd, CONN_SASLAUTHD);
+		if (!stop && dovecot_fd >= 0 && (p[3].revents & POLLIN))
+			accept_one(dovecot_fd, CONN_DOVECOT);
 	}
 	close(sfd);
 	return 0;

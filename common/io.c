@@ -24,12 +24,8 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Wait until fd is readable. Returns 1 readable, 0 timed out,
- * 2 wake_fd readable, -1 error. deadline < 0 means none.
- */
-static int
-wait_readable(int fd, int64_t deadline, int wake_fd)
+int
+io_wait_readable(int fd, int64_t deadline, int wake_fd)
 {
 	for (;;) {
 		struct pollfd p[2] = {
@@ -75,7 +71,7 @@ io_read_full(int fd, void *out, size_t len, int64_t deadline)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int w = wait_readable(fd, deadline, -1);
+			int w = io_wait_readable(fd, deadline, -1);
 			if (w == 0)
 				return FRAME_SLOW;
 			if (w < 0)
@@ -193,7 +189,7 @@ buffer_up_to(struct frame_reader *r, size_t want, int idle_ms, int frame_ms,
 		ssize_t n;
 		int w;
 
-		w = wait_readable(r->fd, !between ? *deadline : idle_ms < 0 ?
+		w = io_wait_readable(r->fd, !between ? *deadline : idle_ms < 0 ?
 		    -1 : now_ms() + idle_ms, between ? wake_fd : -1);
 		if (w == 0)
 			return between ? FRAME_IDLE : FRAME_SLOW;

@@ -46,6 +46,9 @@ enum frame_status frame_recv(struct frame_reader *r, size_t max, int idle_ms,
 	    int frame_ms, int wake_fd, uint8_t **out, size_t *outlen,
 	    int *passed);
 
+/* Wait until fd is readable: 1, or 2 when wake_fd (-1: unused) is, 0 at
+ * the deadline (< 0: none), -1 on error. */
+int	io_wait_readable(int fd, int64_t deadline, int wake_fd);
 /* The monotonic deadline ms from now (ms < 0: none, -1). */
 int64_t	io_deadline(int ms);
 /* Read exactly len bytes before deadline: 0, FRAME_SLOW or FRAME_ERROR. */

@@ -724,7 +724,8 @@ test_print_parses_back(void **state)
 	FILE *f;
 
 	(void)state;
-	parse_ok(&a, "saslauthd_socket = /tmp/x/mux\nlockout_failures = 9\n"
+	parse_ok(&a, "saslauthd_socket = /tmp/x/mux\n"
+	    "dovecot_auth_socket = /tmp/x/auth\nlockout_failures = 9\n"
 	    "mail_from = a@example.org\nlog_level = warning\n"
 	    "reset_mail_interval = 0\nadmin_group = 17\n");
 	assert_non_null(f = open_memstream(&text, &len));
@@ -738,6 +739,7 @@ test_print_parses_back(void **state)
 		fail_msg("%s\n%s", err, text);
 	assert_memory_equal(&a, &b, offsetof(struct config, admin_gid));
 	assert_non_null(strstr(text, "saslauthd_socket = /tmp/x/mux\n"));
+	assert_non_null(strstr(text, "dovecot_auth_socket = /tmp/x/auth\n"));
 	assert_non_null(strstr(text, "log_level = warning\n"));
 	free(text);
 }

@@ -1,7 +1,8 @@
 /*
  * test_interop.c: real services on pam_acct.so, each a private instance
  * on 127.0.0.1 or a temporary socket: Dovecot (passdb pam: IMAP LOGIN
- * through imaplib, doveadm auth test) and saslauthd -a pam with
+ * through imaplib, doveadm auth test), Dovecot again on Debian's stock
+ * configuration changed as the README says, and saslauthd -a pam with
  * testsaslauthd; two-factor accounts through app passwords (nocode).
  */
 #include <sys/stat.h>
@@ -27,12 +28,14 @@
 
 #define DOVECOT		"/usr/sbin/dovecot"
 #define DOVEADM		"/usr/bin/doveadm"
+#define UNSHARE		"/usr/bin/unshare"
 #define SASLAUTHD	"/usr/sbin/saslauthd"
 #define TESTSASLAUTHD	"/usr/sbin/testsaslauthd"
 #define PYTHON		"/usr/bin/python3"
 
 #define ALICE_PW	"alice-pass-1"
 #define BOB_PW		"bob-pass-1"
+#define CAROL_PW	"carol-pass-1"
 
 /* One set of services for the whole file: Dovecot takes a while. */
 struct interop {
@@ -46,6 +49,9 @@ struct interop {
 	pid_t			dovecot;	/* its master, -F */
 	pid_t			saslauthd;	/* -d: no fork */
 	char			bob_app[128];	/* bob's app password */
+	/* Dovecot on Debian's stock files and the README's changes. */
+	char			stock_instance[64];
+	pid_t			stock;
 };
 
 static struct interop *env;
@@ -103,11 +109,12 @@ static int
 processes_of(const char *needle, bool kill_them)
 {
 	struct dirent *de;
-	DIR *dir = opendir("/proc");
+	DIR *dir;
 	char path[300], buf[512];
 	int n = 0;
 
-	if (dir == NULL)
+	/* "" is in every command line. */
+	if (needle[0] == '\0' || (dir = opendir("/proc")) == NULL)
 		return -1;
 	while ((de = readdir(dir)) != NULL) {
 		pid_t pid = (pid_t)atoi(de->d_name);
@@ -134,11 +141,42 @@ processes_of(const char *needle, bool kill_them)
 	return n;
 }
 
+/* Dovecot's master started by argv, its output to log: 0 once it
+ * listens on port. */
+static int
+run_dovecot_argv(const char *const *argv, const char *log, int port,
+    pid_t *pid)
+{
+	if ((*pid = spawn(argv, log)) == -1)
+		return -1;
+	for (int i = 0; i < 400; i++) {
+		if (th_port_open(port))
+			return 0;
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			fprintf(stderr, "test_interop: dovecot exited; see "
+			    "%s\n", log);
+			*pid = 0;
+			return -1;
+		}
+		nap_ms(50);
+	}
+	fprintf(stderr, "test_interop: dovecot did not listen\n");
+	return -1;
+}
+
+/* dovecot -F -c conf. */
+static int
+run_dovecot(const char *conf, const char *log, int port, pid_t *pid)
+{
+	const char *const argv[] = { DOVECOT, "-F", "-c", conf, NULL };
+
+	return run_dovecot_argv(argv, log, port, pid);
+}
+
 static int
 start_dovecot(struct interop *e)
 {
 	char text[4096], log[160], mail[128];
-	const char *const argv[] = { DOVECOT, "-F", "-c", e->conf, NULL };
 
 	if (access(DOVECOT, X_OK) == -1) {
 		fprintf(stderr, "test_interop: no %s: make deps installs "
@@ -184,42 +222,30 @@ start_dovecot(struct interop *e)
 	    "}\n", e->dir, e->dir, e->instance, e->dir, mail, e->p.service,
 	    TH_NOBODY, TH_NOBODY, mail, e->imap_port);
 	snprintf(log, sizeof(log), "%s/dovecot.out", e->dir);
-	if (write_text(e->conf, text) == -1 ||
-	    (e->dovecot = spawn(argv, log)) == -1)
+	if (write_text(e->conf, text) == -1)
 		return -1;
-	for (int i = 0; i < 400; i++) {
-		if (th_port_open(e->imap_port))
-			return 0;
-		if (waitpid(e->dovecot, NULL, WNOHANG) == e->dovecot) {
-			fprintf(stderr, "test_interop: dovecot exited; see "
-			    "%s\n", log);
-			e->dovecot = 0;
-			return -1;
-		}
-		nap_ms(50);
-	}
-	fprintf(stderr, "test_interop: dovecot did not listen\n");
-	return -1;
+	return run_dovecot(e->conf, log, e->imap_port, &e->dovecot);
 }
 
-/* SIGTERM to the master, and none of its processes left behind. */
+/* SIGTERM to the master *pid, and none of instance's processes left
+ * behind. */
 static int
-stop_dovecot(struct interop *e)
+stop_dovecot(pid_t *pid, const char *instance)
 {
 	int rc = 0;
 
-	if (e->dovecot <= 0)
+	if (*pid <= 0)
 		return 0;
-	kill(e->dovecot, SIGTERM);
-	if (th_wait_pid(e->dovecot, TH_WAIT_MS) == -1) {
-		kill(e->dovecot, SIGKILL);
-		waitpid(e->dovecot, NULL, 0);
+	kill(*pid, SIGTERM);
+	if (th_wait_pid(*pid, TH_WAIT_MS) == -1) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
 		rc = -1;
 	}
-	e->dovecot = 0;
-	for (int i = 0; i < 100 && processes_of(e->instance, false) > 0; i++)
+	*pid = 0;
+	for (int i = 0; i < 100 && processes_of(instance, false) > 0; i++)
 		nap_ms(50);
-	if (processes_of(e->instance, true) > 0) {
+	if (processes_of(instance, true) > 0) {
 		fprintf(stderr, "test_interop: dovecot processes outlived "
 		    "their master\n");
 		rc = -1;
@@ -335,7 +361,9 @@ group_teardown(void **state)
 
 	if (e == NULL)
 		return 0;
-	if (stop_dovecot(e) == -1 || stop_saslauthd(e) == -1)
+	if (stop_dovecot(&e->dovecot, e->instance) == -1 ||
+	    stop_dovecot(&e->stock, e->stock_instance) == -1 ||
+	    stop_saslauthd(e) == -1)
 		rc = -1;
 	th_pam_remove(&e->p);
 	if (e->d.pid > 0 && th_stop(&e->d) != 0)
@@ -385,9 +413,10 @@ audit_status(const char *user, const char *client, const char *realm)
 	return found;
 }
 
-/* IMAP LOGIN with Python's imaplib: "OK" or "NO ...". */
+/* IMAP LOGIN with Python's imaplib on port, and with select a SELECT
+ * INBOX after it (the mail process at work): "OK" or "NO ...". */
 static const char *
-imap_login(const char *user, const char *pw)
+imap_login_at(int port_no, const char *user, const char *pw, bool select)
 {
 	static const char script[] =
 	    "import imaplib, sys\n"
@@ -395,18 +424,27 @@ imap_login(const char *user, const char *pw)
 	    "m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))\n"
 	    "try:\n"
 	    "    typ, data = m.login(user, pw)\n"
+	    "    if len(sys.argv) > 2:\n"
+	    "        typ, data = m.select('INBOX')\n"
 	    "    print(typ)\n"
 	    "    m.logout()\n"
 	    "except imaplib.IMAP4.error as e:\n"
 	    "    print('NO', e)\n";
 	char port[16], in[256];
-	const char *const argv[] = { PYTHON, "-c", script, port, NULL };
+	const char *const argv[] = { PYTHON, "-c", script, port,
+	    select ? "select" : NULL, NULL };
 	struct th_result r;
 
-	snprintf(port, sizeof(port), "%d", env->imap_port);
+	snprintf(port, sizeof(port), "%d", port_no);
 	snprintf(in, sizeof(in), "%s\n%s\n", user, pw);
 	assert_int_equal(th_run_v(argv, NULL, in, NULL, &r), 0);
 	return r.out;
+}
+
+static const char *
+imap_login(const char *user, const char *pw)
+{
+	return imap_login_at(env->imap_port, user, pw, false);
 }
 
 static void
@@ -483,6 +521,192 @@ test_saslauthd_pam(void **state)
 	    env->p.service), "OK");
 }
 
+/* s with every from replaced by to, th_keep'd. */
+static char *
+replace(const char *s, const char *from, const char *to)
+{
+	size_t n = 0, fl = strlen(from), tl = strlen(to);
+	const char *p;
+	char *out, *o;
+
+	for (p = s; (p = strstr(p, from)) != NULL; p += fl)
+		n++;
+	assert_non_null(out = th_keep(malloc(strlen(s) + n * tl + 1)));
+	for (o = out; (p = strstr(s, from)) != NULL; s = p + fl) {
+		memcpy(o, s, (size_t)(p - s));
+		o += p - s;
+		memcpy(o, to, tl);
+		o += tl;
+	}
+	strcpy(o, s);
+	return out;
+}
+
+/*
+ * The README's code between "<!-- test_interop: NAME begin -->" and its
+ * end: the lines of its indented blocks, their indent taken off, so
+ * that what the README shows is what runs. th_keep'd.
+ */
+static char *
+readme_block(const char *name)
+{
+	char path[1024], begin[96], end[96], *text, *b = NULL, *e = NULL;
+	char *out, *o;
+
+	snprintf(path, sizeof(path), "%s/README.md", th_srcdir());
+	snprintf(begin, sizeof(begin), "<!-- test_interop: %s begin -->\n",
+	    name);
+	snprintf(end, sizeof(end), "<!-- test_interop: %s end -->", name);
+	if ((text = th_slurp(path, NULL)) == NULL ||
+	    (b = strstr(text, begin)) == NULL || (e = strstr(b, end)) == NULL)
+		fail_msg("%s: no block '%s'", path, name);
+	b += strlen(begin);
+	assert_non_null(out = o = th_keep(malloc((size_t)(e - b) + 1)));
+	while (b < e) {
+		size_t len = strcspn(b, "\n");
+
+		if (len >= 4 && strncmp(b, "    ", 4) == 0) {
+			memcpy(o, b + 4, len - 4);
+			o += len - 4;
+			*o++ = '\n';
+		} else if (len > 0)
+			fail_msg("README block '%s': not code: %.*s", name,
+			    (int)len, b);
+		b += len + (b[len] == '\n');
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The stock files the README's commands change, as Debian ships them:
+ * else an admin's edits would be tested, not the README. */
+static void
+assert_stock(const char *file)
+{
+	char mine[256], debian[256], *a, *b;
+	size_t la, lb;
+
+	snprintf(mine, sizeof(mine), "/etc/dovecot/%s", file);
+	snprintf(debian, sizeof(debian), "/usr/share/dovecot/%s", file);
+	assert_non_null(a = th_slurp(mine, &la));
+	assert_non_null(b = th_slurp(debian, &lb));
+	if (la != lb || memcmp(a, b, la) != 0)
+		fail_msg("%s is not Debian's %s: this test runs the README on "
+		    "the stock configuration", mine, debian);
+}
+
+/*
+ * The README's Dovecot section, on Debian's stock configuration: its
+ * commands run by sh on a copy of /etc/dovecot, and Dovecot started on
+ * the result, in a mount namespace of its own where the README's pam.d
+ * file is /etc/pam.d/dovecot (Debian's auth-system.conf.ext names that
+ * service too). The instance's own settings are in local.conf, which
+ * Debian's dovecot.conf reads last. What the test must have its own is
+ * replaced in the README's text: the paths /etc/dovecot (in the copy's
+ * files too) and /var/vmail, and the module's path and socket. A right
+ * password logs in over IMAP and opens the INBOX (a userdb knows the
+ * account, and gives the mail process its uid and home); a wrong one
+ * counts once (one passdb pam, not two).
+ */
+static void
+test_readme_stock_dovecot(void **state)
+{
+	struct interop *e = env;
+	char conf[128], vmail[128], main_conf[160], local[160], log[160];
+	char pam[160], module[256], text[2048];
+	const char *cmds, *out, *mod;
+	struct th_result r;
+	int port;
+
+	(void)state;
+	assert_stock("conf.d/10-auth.conf");
+	assert_stock("conf.d/auth-system.conf.ext");
+	assert_stock("conf.d/10-mail.conf");
+	assert_stock("dovecot.conf");
+	snprintf(conf, sizeof(conf), "%s/etc-dovecot", e->dir);
+	snprintf(vmail, sizeof(vmail), "%s/vmail", e->dir);
+	{
+		const char *const cp[] = { "/bin/cp", "-a", "/etc/dovecot",
+		    conf, NULL };
+		/* The copy stands in for /etc/dovecot: its files name it,
+		 * and it has the certificate Debian's postinst links to
+		 * ssl-cert's snakeoil pair, which this host may lack (the
+		 * stock 10-ssl.conf does not parse without it). */
+		const char *const own[] = { "/bin/sh", "-ec",
+		    "sed -i \"s|/etc/dovecot|$1|g\" \"$1\"/dovecot.conf "
+		    "\"$1\"/conf.d/*\n"
+		    "[ -e \"$1\"/private/dovecot.pem ] || openssl req -x509 "
+		    "-nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+		    "-days 2 -subj /CN=localhost -keyout "
+		    "\"$1\"/private/dovecot.key "
+		    "-out \"$1\"/private/dovecot.pem\n", "sh", conf, NULL };
+
+		assert_int_equal(th_run_v(cp, NULL, NULL, NULL, &r), 0);
+		if (th_run_v(own, NULL, NULL, NULL, &r) != 0)
+			fail_msg("%s: %s%s", conf, r.out, r.err);
+	}
+	assert_non_null(mod = th_pam_module());
+	snprintf(module, sizeof(module), "%s socket=%s", mod, e->d.sock);
+	snprintf(pam, sizeof(pam), "%s/pam.d-dovecot", e->dir);
+	assert_int_equal(write_text(pam, replace(readme_block("pam.d"),
+	    "pam_acct.so", module)), 0);
+	cmds = replace(readme_block("dovecot"), "/etc/dovecot", conf);
+	cmds = replace(cmds, "/var/vmail", vmail);
+	{
+		const char *const sh[] = { "/bin/sh", "-ec", cmds, NULL };
+
+		if (th_run_v(sh, NULL, NULL, NULL, &r) != 0)
+			fail_msg("the README's commands:\n%s\n%s%s", cmds,
+			    r.out, r.err);
+	}
+	assert_true((port = th_free_port()) > 0);
+	snprintf(e->stock_instance, sizeof(e->stock_instance),
+	    "acctd-stock-%ld", (long)getpid());
+	snprintf(text, sizeof(text),
+	    "base_dir = %s/stock-run\n"
+	    "state_dir = %s/stock-state\n"
+	    "instance_name = %s\n"
+	    "log_path = %s/stock.log\n"
+	    "listen = 127.0.0.1\n"
+	    "ssl = no\n"
+	    "service imap-login {\n"
+	    "  inet_listener imap {\n"
+	    "    address = 127.0.0.1\n"
+	    "    port = %d\n"
+	    "  }\n"
+	    "  inet_listener imaps {\n"
+	    "    port = 0\n"
+	    "  }\n"
+	    "}\n", e->dir, e->dir, e->stock_instance, e->dir, port);
+	snprintf(local, sizeof(local), "%s/local.conf", conf);
+	snprintf(main_conf, sizeof(main_conf), "%s/dovecot.conf", conf);
+	snprintf(log, sizeof(log), "%s/stock.out", e->dir);
+	assert_int_equal(write_text(local, text), 0);
+	{
+		/* unshare -m makes its mounts private: the host's
+		 * /etc/pam.d/dovecot is untouched. */
+		const char *const argv[] = { UNSHARE, "-m", "/bin/sh", "-ec",
+		    "mount --bind \"$1\" /etc/pam.d/dovecot\n"
+		    "exec " DOVECOT " -F -c \"$2\"\n", "sh", pam, main_conf,
+		    NULL };
+
+		assert_int_equal(run_dovecot_argv(argv, log, port, &e->stock),
+		    0);
+	}
+	assert_int_equal(th_add_user(e->d.sock, "carol", CAROL_PW), ACCT_OK);
+
+	out = imap_login_at(port, "carol", CAROL_PW, true);
+	if (strcmp(out, "OK\n") != 0)
+		fail_msg("right password: %s(see %s/stock.log)", out, e->dir);
+	assert_true(th_contains(imap_login_at(port, "carol", "wrong-pass-1",
+	    false), "NO b'[AUTHENTICATIONFAILED]"));
+	assert_int_equal(th_db_int(&e->d, "SELECT failed_logins FROM accounts "
+	    "WHERE username = 'carol'", NULL), 1);
+	assert_int_equal(th_db_int(&e->d, "SELECT count(*) FROM audit_logins "
+	    "WHERE username = 'carol' AND status = 'FAILED'", NULL), 1);
+	assert_int_equal(stop_dovecot(&e->stock, e->stock_instance), 0);
+}
+
 int
 main(void)
 {
@@ -491,6 +715,7 @@ main(void)
 		cmocka_unit_test(test_imap_2fa_app_password),
 		cmocka_unit_test(test_doveadm_rip),
 		cmocka_unit_test(test_saslauthd_pam),
+		cmocka_unit_test(test_readme_stock_dovecot),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
