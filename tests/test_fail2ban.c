@@ -1,8 +1,10 @@
 /*
  * test_fail2ban.c: the one line of each attempt (acctd/credential.c) as
- * a real acctd writes it, to stderr and to a journal the test plays, in
- * the form fail2ban is to read: the address the throttle keyed on first,
- * and no name, service or address a client chose posing as another.
+ * a real acctd writes it, to stderr and to a journal the test plays, and
+ * fail2ban's filter and jail (systemd/fail2ban/) run by the real
+ * fail2ban-regex and fail2ban-client on those lines: every failure from
+ * an address matched, with that address; no success, nothing without an
+ * address; and no name, service or address a client chose bans another.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,12 +22,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "harness.h"
 
+#define F2B_REGEX	"/usr/bin/fail2ban-regex"
+#define F2B_CLIENT	"/usr/bin/fail2ban-client"
+#define F2B_ETC		"/etc/fail2ban"
 #define ALICE_PW	"alice-password"
 #define NOBODY_PW	"nobody-password"
 
@@ -46,6 +52,7 @@ static const struct th_cred plain = { TH_NOBODY, TH_NOBODY, 0, { 0 } };
 struct env {
 	struct th_daemon d;
 	char		 mux[160];
+	char		 f2b[160];	/* filter.d: common.conf and ours */
 	char		 secret[64];	/* dave's TOTP secret */
 	/* The journal, when the daemon logs there: every datagram, each
 	 * after its size (a size_t), read as it comes. */
@@ -88,7 +95,38 @@ read_journal(void *arg)
 	return NULL;
 }
 
+/* Write text to path. 0 or -1. */
+static int
+put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 static int teardown(void **state);
+
+/* fail2ban's filter beside the common.conf it includes, as installed. */
+static int
+filter_dir(struct env *e)
+{
+	char path[256], *text;
+
+	snprintf(e->f2b, sizeof(e->f2b), "%s/filter.d", e->d.dir);
+	snprintf(path, sizeof(path), "%s/systemd/fail2ban/filter.d/acctd.conf",
+	    th_srcdir());
+	if (mkdir(e->f2b, 0755) == -1 || (text = th_slurp(path, NULL)) ==
+	    NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/acctd.conf", e->f2b);
+	if (put(path, text) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/common.conf", e->f2b);
+	return symlink(F2B_ETC "/filter.d/common.conf", path);
+}
 
 /* A daemon logging to stderr, or with journal to a journal of ours:
  * stderr is its stream (JOURNAL_STREAM) and ACCT_JOURNAL_SOCKET our
@@ -108,7 +146,12 @@ up(void **state, bool journal)
 		return -1;
 	e->jfd = -1;
 	pthread_mutex_init(&e->mu, NULL);
-	if (th_init(&e->d, NULL) != 0)
+	if (access(F2B_REGEX, X_OK) != 0) {
+		fprintf(stderr, "%s is missing: make deps installs fail2ban\n",
+		    F2B_REGEX);
+		return -1;
+	}
+	if (th_init(&e->d, NULL) != 0 || filter_dir(e) != 0)
 		goto fail;
 	snprintf(e->mux, sizeof(e->mux), "%s/mux", e->d.dir);
 	snprintf(extra, sizeof(extra), "saslauthd_socket = %s\n"
@@ -474,6 +517,43 @@ want_lines(const struct attempt *a, size_t n)
 	return s;
 }
 
+/* The addresses fail2ban must take, one a line. */
+static char *
+want_bans(const struct attempt *a, size_t n)
+{
+	char *s = th_keep(calloc(1, n * 64 + 1));
+
+	for (size_t i = 0; i < n; i++)
+		if (a[i].ban != NULL) {
+			strcat(s, a[i].ban);
+			strcat(s, "\n");
+		}
+	return s;
+}
+
+/* What fail2ban-regex finds in the log at path with our filter (opts:
+ * the filter's, e.g. "logtype=journal", or NULL): the address of each
+ * match, one a line. */
+static char *
+bans(const struct env *e, const char *path, const char *opts)
+{
+	char filter[256];
+	struct th_result r;
+	char *out;
+
+	snprintf(filter, sizeof(filter), "%s/acctd.conf%s%s%s", e->f2b,
+	    opts ? "[" : "", opts ? opts : "", opts ? "]" : "");
+	const char *const argv[] = { F2B_REGEX, "-o", "ip", path, filter,
+	    NULL };
+	if (th_run_v(argv, NULL, NULL, NULL, &r) != 0)
+		fail_msg("fail2ban-regex: status %d\n%s%s", r.status, r.out,
+		    r.err);
+	out = r.out;		/* th_keep'd */
+	r.out = NULL;
+	th_result_free(&r);
+	return out;
+}
+
 /* The stable form, on stderr: one line per attempt, as documented, the
  * address being the one the throttle keyed on. */
 static void
@@ -490,14 +570,32 @@ test_lines(void **state)
 	    want_lines(scenario, sizeof(scenario) / sizeof(scenario[0])));
 }
 
-/* The attacks: each value one word, the real address first, and other
- * lines never start with a service's text. */
+/* fail2ban-regex on the daemon's whole stderr (at log_level debug, with
+ * every other line it writes): each failure with an address matched,
+ * with it; no success; nothing without an address. */
 static void
-test_attack_lines(void **state)
+test_filter_stderr(void **state)
+{
+	struct env *e = *state;
+	char *log;
+
+	TH_NEED_ROOT();
+	run(e, scenario, sizeof(scenario) / sizeof(scenario[0]));
+	log = th_keep(th_read_log(&e->d));
+	/* Successes are there, to be left alone. */
+	assert_true(th_count(log, ": info: login ok: ") >= 3);
+	assert_string_equal(bans(e, e->d.log, NULL),
+	    want_bans(scenario, sizeof(scenario) / sizeof(scenario[0])));
+}
+
+/* The attacks, in either order of the fields' reader: no injected
+ * address, each real one; the log has every line it should. */
+static void
+test_filter_injection(void **state)
 {
 	struct env *e = *state;
 	const size_t n = sizeof(attacks) / sizeof(attacks[0]);
-	char *log;
+	char *log, *b;
 	size_t off;
 
 	TH_NEED_ROOT();
@@ -509,6 +607,9 @@ test_attack_lines(void **state)
 	assert_true(th_contains(log + off, "]: info: two-factor account dave: "
 	    "service login failed: rhost=198.51.100.6 service=x user= uid=0 "
 	    "outcome=X cannot ask"));
+	b = bans(e, e->d.log, NULL);
+	assert_false(th_contains(b, "198.51.100."));
+	assert_string_equal(b, want_bans(attacks, n));
 }
 
 /* Every datagram the journal got with a MESSAGE_ID: field values of each
@@ -633,15 +734,98 @@ test_journal_fields(void **state)
 		assert_true(th_contains(man, ids[k].id));
 }
 
+/*
+ * The journal's entries as fail2ban's systemd backend reads them
+ * (HOST IDENT[PID]: MESSAGE, dated), and as a syslog daemon writes them
+ * to a file: the same addresses matched as on stderr.
+ */
+static void
+test_filter_journal(void **state)
+{
+	struct env *e = *state;
+	const size_t n = sizeof(scenario) / sizeof(scenario[0]);
+	struct entry got[sizeof(scenario) / sizeof(scenario[0])];
+	char path[256], date[64], host[64];
+	time_t now = time(NULL);
+	FILE *f;
+
+	TH_NEED_ROOT();
+	run(e, scenario, n);
+	assert_int_equal(entries(e, 1, (int)n, got), (int)n);
+	/* Every entry, not only the events: all of the daemon's lines. */
+	strftime(date, sizeof(date), "%b %e %H:%M:%S", localtime(&now));
+	gethostname(host, sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	snprintf(path, sizeof(path), "%s/journal.log", e->d.dir);
+	assert_non_null(f = fopen(path, "w"));
+	pthread_mutex_lock(&e->mu);
+	for (size_t o = 0; o < e->jlen;) {
+		size_t len;
+		const char *d = e->jbuf + o + sizeof(size_t);
+
+		memcpy(&len, e->jbuf + o, sizeof(len));
+		o += sizeof(size_t) + len;
+		fprintf(f, "%s %s %s[%ld]: %s\n", date, host,
+		    dfield(d, len, "SYSLOG_IDENTIFIER"), (long)e->d.pid,
+		    dfield(d, len, "MESSAGE"));
+	}
+	pthread_mutex_unlock(&e->mu);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(bans(e, path, "logtype=journal"),
+	    want_bans(scenario, n));
+	assert_string_equal(bans(e, path, NULL), want_bans(scenario, n));
+}
+
+/* The example jail, alone in a copy of this machine's fail2ban
+ * configuration with our filter: fail2ban-client takes it, on the
+ * journal of acctd's unit, banning on every port. */
+static void
+test_jail_example(void **state)
+{
+	struct env *e = *state;
+	struct th_result r;
+	char etc[160], cmd[1024];
+	const char *p;
+
+	snprintf(etc, sizeof(etc), "%s/etc-fail2ban", e->d.dir);
+	snprintf(cmd, sizeof(cmd), "set -e; cp -r " F2B_ETC " \"$0\"; "
+	    "cp \"$1\"/systemd/fail2ban/filter.d/acctd.conf \"$0\"/filter.d/; "
+	    "rm -f \"$0\"/jail.local \"$0\"/jail.d/*; "
+	    "cp \"$1\"/systemd/fail2ban/jail.d/acctd.local \"$0\"/jail.d/; "
+	    F2B_CLIENT " -c \"$0\" -t; " F2B_CLIENT " -c \"$0\" -d");
+	const char *const argv[] = { "/bin/sh", "-c", cmd, etc, th_srcdir(),
+	    NULL };
+	if (th_run_v(argv, NULL, NULL, NULL, &r) != 0)
+		fail_msg("fail2ban-client: status %d\n%s%s", r.status, r.out,
+		    r.err);
+	assert_true(th_contains(r.out, "['add', 'acctd', 'systemd']"));
+	assert_true(th_contains(r.out, "['set', 'acctd', 'addjournalmatch', "
+	    "'_SYSTEMD_UNIT=acctd.service', '+', '_COMM=acctd']"));
+	/* Every port: the *-allports action the machine's jail.conf names
+	 * as banaction_allports, whatever firewall it is. */
+	assert_non_null(p = strstr(r.out, "['set', 'acctd', 'addaction', '"));
+	p += strlen("['set', 'acctd', 'addaction', '");
+	assert_true(strncmp(p + strcspn(p, "'") - strlen("-allports"),
+	    "-allports'", strlen("-allports'")) == 0);
+	assert_true(th_contains(r.out, "['start', 'acctd']"));
+	th_result_free(&r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_attack_lines, setup,
+		cmocka_unit_test_setup_teardown(test_filter_stderr, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_filter_injection, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_journal_fields,
 		    setup_journal, teardown),
+		cmocka_unit_test_setup_teardown(test_filter_journal,
+		    setup_journal, teardown),
+		cmocka_unit_test_setup_teardown(test_jail_example, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
