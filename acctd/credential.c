@@ -8,6 +8,7 @@
  * hash's verify when that is more (hash_fail_us()).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -55,6 +56,55 @@ source_of(const struct ctx *x, const struct cred_check *c,
 	s->remote = service ? c->remote : "";
 	s->service = service && c->remote[0] == '\0' ? c->realm : "";
 	s->locks = !service || c->remote[0] != '\0';
+}
+
+/*
+ * The one log line of an attempt (acctd(8), LOGGING), in the form
+ * fail2ban's filter reads: rhost first, the address the throttle keyed
+ * on and nothing else, so that no value after it can pose as one. The
+ * name of an unknown account is not logged: it may be a password typed
+ * in the wrong field.
+ */
+static const struct {
+	const char	*event;
+	const char	*id;		/* MESSAGE_ID, from systemd-id128 new */
+} events[CRED__COUNT] = {
+	[CRED_OK]		= { "login ok",
+	    "6d37f35f9a8248e9a30e740adae4f098" },
+	[CRED_FAILED]		= { "login failed",
+	    "1b3cfd8756044238a25e5cbe11b46c65" },
+	[CRED_LOCKED]		= { "login locked",
+	    "805f06b304184982a1424e2c030231f0" },
+	[CRED_DISABLED]		= { "login failed",
+	    "1b3cfd8756044238a25e5cbe11b46c65" },
+	[CRED_PENDING]		= { "login failed",
+	    "1b3cfd8756044238a25e5cbe11b46c65" },
+	[CRED_EXPIRED]		= { "login failed",
+	    "1b3cfd8756044238a25e5cbe11b46c65" },
+	[CRED_CODE_REQUIRED]	= { "login code required",
+	    "e1a4e86e5b22465198b8c23167e64aa5" },
+	[CRED_BAD_CODE]		= { "login failed",
+	    "1b3cfd8756044238a25e5cbe11b46c65" },
+	[CRED_ERROR]		= { "login error",
+	    "899e814605a04d779228c7ff21365968" },
+};
+
+static void
+log_attempt(const struct ctx *x, const struct cred_check *c,
+    const struct throttle_source *src, const char *user)
+{
+	char uid[16];
+	const struct log_field f[] = {
+		{ "rhost", "ACCTD_RHOST", src->remote },
+		{ "service", "ACCTD_SERVICE", c->realm },
+		{ "user", "ACCTD_USER", user },
+		{ "uid", "ACCTD_UID", uid },
+		{ "outcome", "ACCTD_OUTCOME", cred_status_names[c->status] },
+	};
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)x->hc.uid);
+	log_event(LOG_LVL_INFO, events[c->status].event, events[c->status].id,
+	    f, sizeof(f) / sizeof(f[0]));
 }
 
 /* An app password of this account whose scope names the service. */
@@ -130,9 +180,9 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 		/* A service that cannot ask for it answers as for a wrong
 		 * password: "a code is required" would tell the password. */
 		if (c->code == NULL && (c->flags & CRED_NO_CODE)) {
-			log_info("%s: %s has two-factor authentication and the "
-			    "service cannot ask for a code: refused (an app "
-			    "password will do)", c->realm, a->username);
+			log_info("two-factor account %s: service %s cannot "
+			    "ask for a code: refused (an app password will "
+			    "do)", a->username, c->realm);
 			return CRED_FAILED;
 		}
 		if (c->code == NULL)
@@ -243,8 +293,8 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 	 * busy answer waits what a hash would have taken, so a loop of
 	 * them costs no CPU either. */
 	if (c->password != NULL && (rc = hash_admit(&x->hc)) != ACCT_OK) {
-		log_debug("%s: uid %u: no hash worker free", c->realm,
-		    (unsigned)x->hc.uid);
+		log_debug("uid %u: no hash worker free for %s",
+		    (unsigned)x->hc.uid, c->realm);
 		if (!x->hc.reserved)
 			sleep_us(hash_cost_us());
 		return rc;
@@ -268,10 +318,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 		    must_change(x->cfg, a);
 	/* Only now: until it was written, this attempt counted as failed. */
 	throttle_end(&t);
-	log_info("%s: %s by uid %u%s%s: %s", c->realm[0] ? c->realm :
-	    "(no service)", known ? a->username :
-	    "(unknown)", (unsigned)x->hc.uid, c->remote[0] ? " for " : "",
-	    c->remote, cred_status_names[c->status]);
+	log_attempt(x, c, &src, known ? a->username : "");
 	/* Decided failures cost the dearest verify, whatever the account
 	 * or its scheme; busy is at once, for anyone. */
 	if (c->status != CRED_OK && c->status != CRED_ERROR) {

@@ -58,8 +58,18 @@ control(uint32_t cp)
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
 }
 
-size_t
-text_escape(char *dst, size_t dstsz, const char *src)
+/* White space to Unicode, as Python's \s and str.split() see it (the
+ * controls among it are escaped anyway): what ends a word in a reader. */
+static bool
+space(uint32_t cp)
+{
+	return cp == ' ' || cp == 0xa0 || cp == 0x1680 ||
+	    (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+	    cp == 0x202f || cp == 0x205f || cp == 0x3000;
+}
+
+static size_t
+escape(char *dst, size_t dstsz, const char *src, bool word)
 {
 	const uint8_t *s = (const uint8_t *)src;
 	size_t n = strlen(src), o = 0, k;
@@ -69,12 +79,14 @@ text_escape(char *dst, size_t dstsz, const char *src)
 		return 0;
 	for (size_t i = 0; i < n; i += k) {
 		k = utf8_seq(s + i, n - i, &cp);
-		if (k == 0 || control(cp) || cp == '\\') {
-			if (o + 4 >= dstsz)
+		if (k == 0 || control(cp) || cp == '\\' ||
+		    (word && space(cp))) {
+			/* Every byte of it: an invalid one stands alone. */
+			k = k ? k : 1;
+			if (o + 4 * k >= dstsz)
 				break;
-			snprintf(dst + o, 5, "\\%03o", s[i]);
-			o += 4;
-			k = 1;
+			for (size_t j = 0; j < k; j++, o += 4)
+				snprintf(dst + o, 5, "\\%03o", s[i + j]);
 		} else {
 			if (o + k >= dstsz)
 				break;
@@ -84,6 +96,18 @@ text_escape(char *dst, size_t dstsz, const char *src)
 	}
 	dst[o] = '\0';
 	return o;
+}
+
+size_t
+text_escape(char *dst, size_t dstsz, const char *src)
+{
+	return escape(dst, dstsz, src, false);
+}
+
+size_t
+text_escape_word(char *dst, size_t dstsz, const char *src)
+{
+	return escape(dst, dstsz, src, true);
 }
 
 void

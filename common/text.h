@@ -18,6 +18,9 @@ bool	text_utf8_valid(const void *s, size_t n);
  * is cut short if it does not fit.
  */
 size_t	text_escape(char *dst, size_t dstsz, const char *src);
+/* The same, and white space too (Unicode's, the space included): the
+ * text stays one word, for a value in a line of key=value pairs. */
+size_t	text_escape_word(char *dst, size_t dstsz, const char *src);
 /* In place: controls and bytes of invalid UTF-8 become '?'. */
 void	text_sanitise(char *s);
 

@@ -2,11 +2,12 @@
  * test_package.c: the ways acctd is installed. `make deb`: lintian has
  * nothing to say, dpkg -i puts each file where Debian keeps its kind,
  * the groups, directories and socket come with it, the installed acctd
- * runs on the shipped sample config, and dpkg -r and dpkg -P leave the
- * machine as it was (the test removes the groups the package made:
- * Debian keeps system groups on purge). `make uninstall` undoes `make
- * install`. This machine is also the developers': a package already
- * installed here is a failure, not something to remove.
+ * runs on the shipped sample config, fail2ban's filter is a conffile,
+ * and dpkg -r and dpkg -P leave the machine as it was (the test removes
+ * the groups the package made: Debian keeps system groups on purge).
+ * `make uninstall` undoes `make install`. This machine is also the
+ * developers': a package already installed here is a failure, not
+ * something to remove.
  */
 #include <sys/stat.h>
 
@@ -79,6 +80,7 @@ snapshot(void)
 	    "find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled"
 	    " /var/lib/systemd/deb-systemd-helper-masked /etc/acctd"
 	    " /var/lib/acctd /usr/share/bash-completion/completions/acctc"
+	    " /etc/fail2ban/filter.d/acctd.conf"
 	    " -printf '%p %l\\n' 2>/dev/null | sort;"
 	    " getent group acctadm acctauth; true", NULL };
 	char *s;
@@ -228,6 +230,7 @@ test_install_remove_purge(void **state)
 		"/usr/share/doc/acctd/copyright",
 		"/usr/share/doc/acctd/examples/mailer-postfix.conf",
 		"/usr/share/doc/acctd/examples/mailer-smtp.conf",
+		"/usr/share/doc/acctd/examples/fail2ban-jail.local",
 		"/etc/acctd/acctd.conf",
 	};
 
@@ -249,6 +252,8 @@ test_install_remove_purge(void **state)
 		assert_file(list, files[i]);
 	RUN(0, &r, "/usr/bin/dpkg-query", "-W", "-f", "${Conffiles}", "acctd");
 	assert_true(th_contains(r.out, "/etc/acctd/acctd.conf "));
+	assert_file(list, "/etc/fail2ban/filter.d/acctd.conf");
+	assert_true(th_contains(r.out, "/etc/fail2ban/filter.d/acctd.conf "));
 	/* The library where the loader and pkg-config find it. */
 	RUN(0, &r, "/sbin/ldconfig", "-p");
 	assert_true(th_contains(r.out, "libacct.so.0 (libc6,x86-64) => "
@@ -290,10 +295,12 @@ test_install_remove_purge(void **state)
 		if (exists(files[i]))
 			fail_msg("%s is still there after dpkg -r", files[i]);
 	assert_true(exists("/etc/acctd/acctd.conf"));
+	assert_true(exists("/etc/fail2ban/filter.d/acctd.conf"));
 	/* Purge: nothing of it. */
 	RUN(0, &r, "/usr/bin/dpkg", "-P", "acctd");
 	assert_false(installed());
 	assert_false(exists("/etc/acctd"));
+	assert_false(exists("/etc/fail2ban/filter.d/acctd.conf"));
 	assert_false(exists("/var/lib/acctd"));
 	/* The groups are ours to remove (Debian's packages keep them). */
 	for (int i = 0; i < 2; i++)
