@@ -284,7 +284,7 @@ test_setuid_caller_is_its_user(void **state)
 		assert_int_equal(waitpid(kid[i], &st, 0), kid[i]);
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
 	}
-	busy = th_wait_log(&e->d, 0, "no hash worker free for uid 1234",
+	busy = th_wait_log(&e->d, 0, "uid 1234: no hash worker free",
 	    TH_WAIT_MS) == 0;
 	assert_true(busy);
 	/* Root itself, not setuid, is still a service with its reserve. */
