@@ -8,6 +8,33 @@
 #ifndef ACCTD_H
 #define ACCTD_H
 
+/*
+ * Locks, each static to the file named, what it guards, and the order:
+ * a thread holding one may take only those listed below it, never one
+ * above. A function named *_locked runs under db_lock() (db.c's lock),
+ * inside the caller's write transaction; nothing else is meant by it.
+ *
+ *   hash.c stored_lock	the timing of the dearest stored hash; held
+ *			across that one verify (start, import)
+ *   db.c lock		the writer connection; db_lock()..db_unlock().
+ *			The only lock held across SQLite I/O by design
+ *   throttle.c pending_lock  attempts in flight; held across the read of
+ *			their counters (db_read(), never db_lock()), so
+ *			that no outcome falls between read and count
+ *   db.c pool_lock	the reader pool (pool_free waits on it)
+ *   hash.c lock	hash slots, queue counts, in-flight uids
+ *			(reserved_turn, plain_turn wait on it)
+ *   config.c current_lock  (rwlock) the live config; taken alone
+ *   hash.c jlock	the runners' job queue (jwork, each job's cv)
+ *   hash.c cost_lock	the learnt cost of a verify
+ *   mail.c lock	the mail queue (wake, outcome wait on it)
+ *   server.c lock	connection counts per uid (drained waits on it)
+ *
+ * Atomics, read without a lock: db.c write_gen, hash.c cost_us and
+ * stored_us, server.c draining, dovecot.c next_cuid, config.c's held
+ * snapshots' reference counts.
+ */
+
 #include <sys/types.h>
 
 #include <limits.h>
