@@ -268,6 +268,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 		    must_change(x->cfg, a);
 	/* Only now: until it was written, this attempt counted as failed. */
 	throttle_end(&t);
+	stats_login(c->realm, c->status);
 	log_info("%s: %s by uid %u%s%s: %s", c->realm[0] ? c->realm :
 	    "(no service)", known ? a->username :
 	    "(unknown)", (unsigned)x->hc.uid, c->remote[0] ? " for " : "",
