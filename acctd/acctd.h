@@ -260,6 +260,8 @@ handler_fn h_audit_logins, h_audit_reset, h_audit_locks, h_audit_events;
 handler_fn h_user_import;
 /* op_backup.c */
 handler_fn h_db_backup;
+/* op_stats.c */
+handler_fn h_stats;
 
 /* ---- The layers the handlers call, each only downward ---- */
 
@@ -349,6 +351,9 @@ int	throttle_list(const struct config *c, int64_t limit, int64_t offset,
 int	throttle_clear(const struct config *c, int64_t id, int64_t *cleared);
 int	throttle_purge_locked(const struct config *c, int64_t now);
 int	throttle_reset_all(void);
+/* Sources locked now, and those slowed down (as throttle_list()). */
+int	throttle_count_held(const struct config *c, int64_t now,
+	    int64_t *locked, int64_t *slowed);
 
 
 /*
@@ -499,6 +504,8 @@ int	account_list(const char *search, const char *current,
 	    const char *filter, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
 int	account_reset_all(int64_t *removed);
+/* Accounts (not deleted) locked by failed logins now. */
+int	account_count_locked(int64_t now, int64_t *n);
 /* The deleted accounts of a name, newest first: at most max in out,
  * how many there are in *n. */
 struct deleted_account {

@@ -71,6 +71,8 @@ static const struct row {
 	[OP_AUDIT_LOCKS]	= { T_NONE, ADMIN, 0, h_audit_locks },
 	[OP_DB_BACKUP]		= { T_NONE, ADMIN, 0, h_db_backup },
 	[OP_AUDIT_EVENTS]	= { T_NONE, ADMIN, 0, h_audit_events },
+	/* Counters, no account's data: a service's monitoring may ask. */
+	[OP_STATS]		= { T_NONE, ADMIN | AUTH, 0, h_stats },
 };
 
 int
