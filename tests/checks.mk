@@ -8,6 +8,8 @@ DEB_PKGS += dpkg-dev lintian
 # Tools for these checks, installed by `make deps` when missing.
 DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc sasl2-bin \
 	    systemd sqlite3
+# The Prometheus parser that test_stats reads acctc stats --openmetrics with.
+DEB_PKGS += python3-prometheus-client
 
 # The highest `systemd-analyze security` exposure acctd.service may have.
 UNIT_MAX_EXPOSURE = 2.0
