@@ -10,6 +10,8 @@
 #include <time.h>
 #include <wchar.h>
 
+#include <bsd/string.h>
+
 #include "acctc.h"
 
 #define REPLACEMENT	0xfffd
@@ -838,7 +840,7 @@ quantile_text(char *buf, size_t bufsz, const struct hist_view *v, double q)
 		if (seen < want)
 			continue;
 		if (i < nb || nb > 0) {
-			strcpy(buf, i < nb ? "<= " : "> ");
+			strlcpy(buf, i < nb ? "<= " : "> ", bufsz);
 			duration_text(buf + strlen(buf), bufsz - strlen(buf),
 			    (double)u64_of(&v->bounds->via.array.ptr[
 			    i < nb ? i : nb - 1]));
@@ -1079,7 +1081,7 @@ out_stats(FILE *f, const msgpack_object *res)
 		{ "scheme",	"Scheme",	OUT_STR },
 		{ "count",	"Hashes",	OUT_INT },
 	};
-#define COLS(c)	c, sizeof(c) / sizeof(c[0])
+#define COLS(c)	(c), sizeof(c) / sizeof((c)[0])
 
 	if (stats_summary(f, res) == -1 ||
 	    stats_table(f, request_rows, res, COLS(req_cols)) == -1 ||
@@ -1210,7 +1212,7 @@ om_hist(FILE *f, const char *name, const struct om_labels *l,
 	for (uint32_t i = 0; i <= v.bounds->via.array.size; i++) {
 		cum += u64_of(&v.counts->via.array.ptr[i]);
 		if (i == v.bounds->via.array.size)
-			strcpy(le, "+Inf");
+			strlcpy(le, "+Inf", sizeof(le));
 		else
 			seconds_text(le, sizeof(le), u64_of(
 			    &v.bounds->via.array.ptr[i]));

@@ -841,7 +841,7 @@ enum stats_conn { STATS_CONN_ADMIN, STATS_CONN_AUTH, STATS_CONN_USER,
 void	stats_started(int64_t now);
 /* op < 0: a request that did not decode. */
 void	stats_request(int op, bool error, int64_t us);
-void	stats_login(const char *service, enum cred_status s);
+void	stats_login(const char *svc, enum cred_status s);
 void	stats_hash(int scheme);			/* hash_scheme_id() */
 void	stats_hash_wait(int64_t us);
 void	stats_hash_queue(unsigned waiting);

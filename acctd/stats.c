@@ -6,6 +6,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include <bsd/string.h>
+
 #include "acctd.h"
 
 /* From a token check (tens of µs) to a padded login (a quarter second
@@ -106,10 +108,10 @@ stats_service_name(const char *s, char out[STATS_SERVICE_LEN])
 	size_t i = 0;
 
 	if (s == NULL || *s == '\0') {
-		strcpy(out, "(none)");
+		strlcpy(out, "(none)", STATS_SERVICE_LEN);
 		return;
 	}
-	for (; s[i] != '\0' && i < STATS_SERVICE_LEN - 1; i++) {
+	for (; i < STATS_SERVICE_LEN - 1 && s[i] != '\0'; i++) {
 		char c = s[i];
 
 		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -144,7 +146,8 @@ service_row(const char *name)
 	unsigned now = atomic_load_explicit(&nservices, memory_order_relaxed);
 	if ((i = service_find(name, n, now)) < 0) {
 		if (now < STATS_SERVICES) {
-			strcpy(service[now].name, name);
+			strlcpy(service[now].name, name,
+			    sizeof(service[now].name));
 			atomic_store_explicit(&nservices, now + 1,
 			    memory_order_release);
 			i = (int)now;
@@ -156,14 +159,14 @@ service_row(const char *name)
 }
 
 void
-stats_login(const char *s, enum cred_status st)
+stats_login(const char *svc, enum cred_status s)
 {
 	char name[STATS_SERVICE_LEN];
 
-	if ((unsigned)st >= CRED__COUNT)
+	if ((unsigned)s >= CRED__COUNT)
 		return;
-	stats_service_name(s, name);
-	ADD(service[service_row(name)].n[st], 1);
+	stats_service_name(svc, name);
+	ADD(service[service_row(name)].n[s], 1);
 }
 
 void
@@ -247,7 +250,8 @@ stats_snapshot(struct stats_snapshot *s)
 		else if (i < STATS_SERVICES)
 			continue;
 		else
-			strcpy(s->service[i].name, "(other)");
+			strlcpy(s->service[i].name, "(other)",
+			    sizeof(s->service[i].name));
 		for (int st = 0; st < CRED__COUNT; st++)
 			s->service[i].n[st] = GET(service[i].n[st]);
 	}
