@@ -178,6 +178,12 @@ static const struct acctc_cmd cmds[] = {
 	  "serves, to FILE (made here, mode 0600; an existing file is not\n"
 	  "overwritten) or, for -, to standard output (a pipe or a file).\n"
 	  "It holds every password hash: keep it as safe as the database.\n" },
+	{ "stats", cmd_stats, "[--openmetrics]",
+	  "Show the daemon's counters since it started: requests and their\n"
+	  "latency, logins by service and outcome, hashes, locks, mail,\n"
+	  "connections, database commits.\n"
+	  "      --openmetrics        print them in the OpenMetrics text format\n"
+	  MORE "(default: a summary and tables)\n" },
 	{ "audit reset", cmd_audit_reset, "--yes",
 	  "Clear the audit log.\n"
 	  "  -y, --yes                really do it (default: no, do nothing)\n" },

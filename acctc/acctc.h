@@ -194,6 +194,9 @@ int	acctc_login(struct acctc *a, struct proto_msg *args,
 /* db.c: the database as a whole. */
 int	cmd_db_backup(struct acctc *, int, char **);
 
+/* stats.c: the daemon's counters. */
+int	cmd_stats(struct acctc *, int, char **);
+
 /* audit.c */
 int	cmd_audit_logins(struct acctc *, int, char **);
 int	cmd_audit_events(struct acctc *, int, char **);
@@ -276,6 +279,10 @@ int	out_rows(FILE *f, const struct out_opts *o, const msgpack_object *rows,
 int	out_show(FILE *f, const msgpack_object *map,
 	    const struct out_field *fields, size_t nfields);
 void	out_str(FILE *f, const msgpack_object *o);
+/* The stats result: for people, a summary and tables; for collectors,
+ * OpenMetrics text. 0, or -1 when out of memory or not a result. */
+int	out_stats(FILE *f, const msgpack_object *res);
+int	out_openmetrics(FILE *f, const msgpack_object *res);
 
 /* prompt.c: secrets from the terminal or from standard input. */
 bool	prompt_isatty(void);

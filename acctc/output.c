@@ -10,6 +10,8 @@
 #include <time.h>
 #include <wchar.h>
 
+#include <bsd/string.h>
+
 #include "acctc.h"
 
 #define REPLACEMENT	0xfffd
@@ -767,5 +769,592 @@ out_show(FILE *f, const msgpack_object *map, const struct out_field *fields,
 			free(extra[i]);
 		}
 	free(extra);
+	return 0;
+}
+
+/* ---- stats: a table for people, OpenMetrics for collectors ---- */
+
+static const msgpack_object *
+map_get(const msgpack_object *m, const char *key)
+{
+	return m != NULL ? proto_map_get(m, key) : NULL;
+}
+
+static uint64_t
+u64_of(const msgpack_object *o)
+{
+	return o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
+	    o->via.u64 : 0;
+}
+
+static bool
+is_map(const msgpack_object *o)
+{
+	return o != NULL && o->type == MSGPACK_OBJECT_MAP;
+}
+
+/* A histogram's arrays, as the daemon sends them: NULL if it is not. */
+struct hist_view {
+	const msgpack_object	*bounds, *counts;
+	uint64_t		 n, sum;
+};
+
+static bool
+hist_view(const msgpack_object *h, struct hist_view *v)
+{
+	v->bounds = map_get(h, "buckets");
+	v->counts = map_get(h, "counts");
+	v->n = u64_of(map_get(h, "count"));
+	v->sum = u64_of(map_get(h, "sum"));
+	return v->bounds != NULL && v->counts != NULL &&
+	    v->bounds->type == MSGPACK_OBJECT_ARRAY &&
+	    v->counts->type == MSGPACK_OBJECT_ARRAY &&
+	    v->counts->via.array.size == v->bounds->via.array.size + 1;
+}
+
+/* Microseconds as a person reads them: "37 us", "1.2 ms", "2.5 s". */
+static void
+duration_text(char *buf, size_t bufsz, double us)
+{
+	if (us < 1000)
+		snprintf(buf, bufsz, "%.0f us", us);
+	else if (us < 1000000)
+		snprintf(buf, bufsz, "%.3g ms", us / 1000);
+	else
+		snprintf(buf, bufsz, "%.3g s", us / 1000000);
+}
+
+/* The bound of the bucket that holds quantile q, "<= 10 ms", or "> 1 s"
+ * for the bucket above the last bound; "" when there is none. */
+static void
+quantile_text(char *buf, size_t bufsz, const struct hist_view *v, double q)
+{
+	uint64_t want = (uint64_t)ceil(q * (double)v->n), seen = 0;
+	uint32_t nb = v->bounds->via.array.size;
+
+	buf[0] = '\0';
+	if (v->n == 0)
+		return;
+	for (uint32_t i = 0; i <= nb; i++) {
+		seen += u64_of(&v->counts->via.array.ptr[i]);
+		if (seen < want)
+			continue;
+		if (i < nb || nb > 0) {
+			strlcpy(buf, i < nb ? "<= " : "> ", bufsz);
+			duration_text(buf + strlen(buf), bufsz - strlen(buf),
+			    (double)u64_of(&v->bounds->via.array.ptr[
+			    i < nb ? i : nb - 1]));
+		}
+		return;
+	}
+}
+
+static void
+pack_text(msgpack_packer *pk, const char *key, const char *val)
+{
+	proto_pack_cstr(pk, key);
+	proto_pack_cstr(pk, val);
+}
+
+static void
+pack_uint(msgpack_packer *pk, const char *key, uint64_t val)
+{
+	proto_pack_cstr(pk, key);
+	msgpack_pack_uint64(pk, val);
+}
+
+/* Count, mean and the bounds of the median and the 99th percentile. */
+static void
+pack_timing(msgpack_packer *pk, const struct hist_view *v)
+{
+	char buf[32];
+
+	pack_uint(pk, "count", v->n);
+	buf[0] = '\0';
+	if (v->n > 0)
+		duration_text(buf, sizeof(buf), (double)v->sum /
+		    (double)v->n);
+	pack_text(pk, "mean", buf);
+	quantile_text(buf, sizeof(buf), v, 0.5);
+	pack_text(pk, "p50", buf);
+	quantile_text(buf, sizeof(buf), v, 0.99);
+	pack_text(pk, "p99", buf);
+}
+
+/* Rows packed by fn, printed as a table with a blank line before. */
+static int
+stats_table(FILE *f, void (*fn)(msgpack_packer *, const msgpack_object *,
+    uint32_t *), const msgpack_object *res, const struct out_field *cols,
+    size_t ncols)
+{
+	struct out_opts o = { .fmt = OUT_FMT_TABLE, .header = true };
+	msgpack_sbuffer sb, rows;
+	msgpack_packer pk;
+	msgpack_unpacked un;
+	uint32_t n = 0;
+	int rc = 0;
+
+	/* Counted first, then packed behind their array's header. */
+	msgpack_sbuffer_init(&rows);
+	msgpack_packer_init(&pk, &rows, msgpack_sbuffer_write);
+	fn(&pk, res, &n);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, n);
+	if (rows.size > 0)
+		msgpack_sbuffer_write(&sb, rows.data, rows.size);
+	msgpack_unpacked_init(&un);
+	if (n > 0 && msgpack_unpack_next(&un, sb.data, sb.size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS) {
+		putc('\n', f);
+		rc = out_rows(f, &o, &un.data, cols, ncols);
+	}
+	msgpack_unpacked_destroy(&un);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_destroy(&rows);
+	return rc;
+}
+
+static void
+request_rows(msgpack_packer *pk, const msgpack_object *res, uint32_t *n)
+{
+	const msgpack_object *m = map_get(res, "requests");
+	struct hist_view v;
+
+	for (uint32_t i = 0; is_map(m) && i < m->via.map.size; i++) {
+		const msgpack_object *r = &m->via.map.ptr[i].val;
+
+		if (!hist_view(map_get(r, "latency"), &v) || v.n == 0)
+			continue;
+		msgpack_pack_map(pk, 6);
+		proto_pack_cstr(pk, "op");
+		msgpack_pack_object(pk, m->via.map.ptr[i].key);
+		pack_uint(pk, "errors", u64_of(map_get(r, "errors")));
+		pack_timing(pk, &v);
+		(*n)++;
+	}
+}
+
+static void
+wait_rows(msgpack_packer *pk, const msgpack_object *res, uint32_t *n)
+{
+	const msgpack_object *h[2] = {
+		map_get(map_get(res, "hash_queue"), "wait"),
+		map_get(map_get(res, "db"), "commits"),
+	};
+	static const char *const what[2] = { "hash slot", "db commit" };
+	struct hist_view v;
+
+	for (int i = 0; i < 2; i++) {
+		if (!hist_view(h[i], &v))
+			continue;
+		msgpack_pack_map(pk, 5);
+		pack_text(pk, "what", what[i]);
+		pack_timing(pk, &v);
+		(*n)++;
+	}
+}
+
+static void
+login_rows(msgpack_packer *pk, const msgpack_object *res, uint32_t *n)
+{
+	const msgpack_object *m = map_get(res, "logins");
+
+	for (uint32_t i = 0; is_map(m) && i < m->via.map.size; i++) {
+		const msgpack_object *o = &m->via.map.ptr[i].val;
+
+		for (uint32_t j = 0; is_map(o) && j < o->via.map.size; j++) {
+			msgpack_pack_map(pk, 3);
+			proto_pack_cstr(pk, "service");
+			msgpack_pack_object(pk, m->via.map.ptr[i].key);
+			proto_pack_cstr(pk, "outcome");
+			msgpack_pack_object(pk, o->via.map.ptr[j].key);
+			proto_pack_cstr(pk, "count");
+			msgpack_pack_object(pk, o->via.map.ptr[j].val);
+			(*n)++;
+		}
+	}
+}
+
+static void
+hash_rows(msgpack_packer *pk, const msgpack_object *res, uint32_t *n)
+{
+	const msgpack_object *m = map_get(res, "hashes");
+
+	for (uint32_t i = 0; is_map(m) && i < m->via.map.size; i++) {
+		if (u64_of(&m->via.map.ptr[i].val) == 0)
+			continue;
+		msgpack_pack_map(pk, 2);
+		proto_pack_cstr(pk, "scheme");
+		msgpack_pack_object(pk, m->via.map.ptr[i].key);
+		proto_pack_cstr(pk, "count");
+		msgpack_pack_object(pk, m->via.map.ptr[i].val);
+		(*n)++;
+	}
+}
+
+/* The single numbers, as out_show() lists an account. */
+static int
+stats_summary(FILE *f, const msgpack_object *res)
+{
+	static const struct out_field fields[] = {
+		{ "started",		"Started",		OUT_TIME },
+		{ "open",		"Connections Open",	OUT_INT },
+		{ "admin",		"Admin Connections",	OUT_INT },
+		{ "authenticator",	"Authenticator Connections", OUT_INT },
+		{ "user",		"User Connections",	OUT_INT },
+		{ "refused",		"Connections Refused",	OUT_INT },
+		{ "malformed",		"Malformed Requests",	OUT_INT },
+		{ "waiting",		"Waiting for a Hash",	OUT_INT },
+		{ "accounts",		"Locked Accounts",	OUT_INT },
+		{ "sources",		"Locked Sources",	OUT_INT },
+		{ "slowed_sources",	"Slowed Sources",	OUT_INT },
+		{ "sent",		"Mail Sent",		OUT_INT },
+		{ "failed",		"Mail Failed",		OUT_INT },
+		{ "queued",		"Mail Queued",		OUT_INT },
+	};
+	const msgpack_object *conn = map_get(res, "connections");
+	const msgpack_object *v[] = {
+		map_get(res, "started"), map_get(conn, "open"),
+		map_get(map_get(conn, "accepted"), "admin"),
+		map_get(map_get(conn, "accepted"), "authenticator"),
+		map_get(map_get(conn, "accepted"), "user"),
+		map_get(conn, "refused"), map_get(res, "malformed"),
+		map_get(map_get(res, "hash_queue"), "waiting"),
+		map_get(map_get(res, "locks"), "accounts"),
+		map_get(map_get(res, "locks"), "sources"),
+		map_get(map_get(res, "locks"), "slowed_sources"),
+		map_get(map_get(res, "mail"), "sent"),
+		map_get(map_get(res, "mail"), "failed"),
+		map_get(map_get(res, "mail"), "queued"),
+	};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked un;
+	uint32_t n = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		n += v[i] != NULL;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i] != NULL) {
+			proto_pack_cstr(&pk, fields[i].key);
+			msgpack_pack_object(&pk, *v[i]);
+		}
+	msgpack_unpacked_init(&un);
+	if (msgpack_unpack_next(&un, sb.data, sb.size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		rc = out_show(f, &un.data, fields, sizeof(fields) /
+		    sizeof(fields[0]));
+	msgpack_unpacked_destroy(&un);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+int
+out_stats(FILE *f, const msgpack_object *res)
+{
+	static const struct out_field req_cols[] = {
+		{ "op",		"Operation",	OUT_STR },
+		{ "count",	"Requests",	OUT_INT },
+		{ "errors",	"Errors",	OUT_INT },
+		{ "mean",	"Mean",		OUT_STR },
+		{ "p50",	"p50",		OUT_STR },
+		{ "p99",	"p99",		OUT_STR },
+	};
+	static const struct out_field wait_cols[] = {
+		{ "what",	"Wait",		OUT_STR },
+		{ "count",	"Count",	OUT_INT },
+		{ "mean",	"Mean",		OUT_STR },
+		{ "p50",	"p50",		OUT_STR },
+		{ "p99",	"p99",		OUT_STR },
+	};
+	static const struct out_field login_cols[] = {
+		{ "service",	"Service",	OUT_STR },
+		{ "outcome",	"Outcome",	OUT_STR },
+		{ "count",	"Logins",	OUT_INT },
+	};
+	static const struct out_field hash_cols[] = {
+		{ "scheme",	"Scheme",	OUT_STR },
+		{ "count",	"Hashes",	OUT_INT },
+	};
+#define COLS(c)	(c), sizeof(c) / sizeof((c)[0])
+
+	if (stats_summary(f, res) == -1 ||
+	    stats_table(f, request_rows, res, COLS(req_cols)) == -1 ||
+	    stats_table(f, wait_rows, res, COLS(wait_cols)) == -1 ||
+	    stats_table(f, login_rows, res, COLS(login_cols)) == -1 ||
+	    stats_table(f, hash_rows, res, COLS(hash_cols)) == -1)
+		return -1;
+#undef COLS
+	return 0;
+}
+
+/*
+ * OpenMetrics text (the format node_exporter's textfile collector and
+ * Prometheus read): a family's TYPE, UNIT and HELP, then its samples;
+ * counters' samples end in _total, histograms' buckets are cumulative,
+ * durations are in seconds, and the exposition ends with "# EOF".
+ */
+
+/* Whole microseconds as seconds, the way Python and Go print a float:
+ * 0.25, 1.0, and 5e-05 below 1e-4. */
+static void
+seconds_text(char *buf, size_t bufsz, uint64_t us)
+{
+	char digits[8];
+	int n;
+
+	if (us > 0 && us < 100) {
+		int e = us < 10 ? 6 : 5;
+		uint64_t m = us < 10 ? us : us / 10, r = us < 10 ? 0 : us % 10;
+
+		if (r != 0)
+			snprintf(buf, bufsz, "%" PRIu64 ".%" PRIu64 "e-%02d", m,
+			    r, e);
+		else
+			snprintf(buf, bufsz, "%" PRIu64 "e-%02d", m, e);
+		return;
+	}
+	n = snprintf(digits, sizeof(digits), "%06" PRIu64, us % 1000000);
+	while (n > 1 && digits[n - 1] == '0')
+		digits[--n] = '\0';
+	snprintf(buf, bufsz, "%" PRIu64 ".%s", us / 1000000, digits);
+}
+
+/* A label value: the three escapes of the format; any other control
+ * character or byte that is not UTF-8 as '?'. */
+static void
+om_label_value(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+
+	while (i < len) {
+		n = utf8_next(p + i, len - i, &cp);
+		if (cp == '\\' || cp == '"')
+			fprintf(f, "\\%c", (char)cp);
+		else if (cp == '\n')
+			fputs("\\n", f);
+		else if (unsafe(cp) || (cp == REPLACEMENT && n == 1))
+			putc('?', f);
+		else
+			fwrite(p + i, 1, n, f);
+		i += n;
+	}
+}
+
+/* Up to two labels, name="value", the values msgpack strings. */
+struct om_labels {
+	const char		*name[2];
+	const msgpack_object	*value[2];
+};
+
+static void
+om_labels(FILE *f, const struct om_labels *l, const char *le)
+{
+	bool any = false;
+
+	for (int i = 0; l != NULL && i < 2; i++) {
+		const msgpack_object *v = l->value[i];
+
+		if (l->name[i] == NULL || v == NULL ||
+		    v->type != MSGPACK_OBJECT_STR)
+			continue;
+		fprintf(f, "%s%s=\"", any ? "," : "{", l->name[i]);
+		om_label_value(f, v->via.str.ptr, v->via.str.size);
+		putc('"', f);
+		any = true;
+	}
+	if (le != NULL) {
+		fprintf(f, "%sle=\"%s\"", any ? "," : "{", le);
+		any = true;
+	}
+	if (any)
+		putc('}', f);
+}
+
+static void
+om_family(FILE *f, const char *name, const char *type, const char *unit,
+    const char *help)
+{
+	fprintf(f, "# TYPE %s %s\n", name, type);
+	if (unit != NULL)
+		fprintf(f, "# UNIT %s %s\n", name, unit);
+	fprintf(f, "# HELP %s %s\n", name, help);
+}
+
+/* One sample: name, suffix, labels, an integer value. */
+static void
+om_sample(FILE *f, const char *name, const char *suffix,
+    const struct om_labels *l, uint64_t v)
+{
+	fprintf(f, "%s%s", name, suffix);
+	om_labels(f, l, NULL);
+	fprintf(f, " %" PRIu64 "\n", v);
+}
+
+/* A histogram's samples: cumulative buckets in seconds, count, sum. */
+static void
+om_hist(FILE *f, const char *name, const struct om_labels *l,
+    const msgpack_object *h)
+{
+	struct hist_view v;
+	uint64_t cum = 0;
+	char le[32];
+
+	if (!hist_view(h, &v))
+		return;
+	for (uint32_t i = 0; i <= v.bounds->via.array.size; i++) {
+		cum += u64_of(&v.counts->via.array.ptr[i]);
+		if (i == v.bounds->via.array.size)
+			strlcpy(le, "+Inf", sizeof(le));
+		else
+			seconds_text(le, sizeof(le), u64_of(
+			    &v.bounds->via.array.ptr[i]));
+		fprintf(f, "%s_bucket", name);
+		om_labels(f, l, le);
+		fprintf(f, " %" PRIu64 "\n", cum);
+	}
+	/* The buckets' total: _count must be the +Inf bucket's. */
+	om_sample(f, name, "_count", l, cum);
+	seconds_text(le, sizeof(le), v.sum);
+	fprintf(f, "%s_sum", name);
+	om_labels(f, l, NULL);
+	fprintf(f, " %s\n", le);
+}
+
+/* A family of one sample, a gauge or a counter, when v is there. */
+static void
+om_one(FILE *f, const char *name, const char *type, const char *help,
+    const msgpack_object *v)
+{
+	if (v == NULL)
+		return;
+	om_family(f, name, type, NULL, help);
+	om_sample(f, name, strcmp(type, "counter") == 0 ? "_total" : "", NULL,
+	    u64_of(v));
+}
+
+/* A counter with one label, from a map of label value to count. */
+static void
+om_map(FILE *f, const char *name, const char *label, const char *help,
+    const msgpack_object *m)
+{
+	struct om_labels l = { { label } };
+
+	if (!is_map(m))
+		return;
+	om_family(f, name, "counter", NULL, help);
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		l.value[0] = &m->via.map.ptr[i].key;
+		om_sample(f, name, "_total", &l, u64_of(&m->via.map.ptr[i].val));
+	}
+}
+
+int
+out_openmetrics(FILE *f, const msgpack_object *res)
+{
+	const msgpack_object *req = map_get(res, "requests");
+	const msgpack_object *logins = map_get(res, "logins");
+	const msgpack_object *conn = map_get(res, "connections");
+	const msgpack_object *locks = map_get(res, "locks");
+	const msgpack_object *mail = map_get(res, "mail");
+	const msgpack_object *hq = map_get(res, "hash_queue");
+	struct om_labels op = { { "op" } };
+	const msgpack_object *v;
+
+	if (!is_map(res))
+		return -1;
+	if ((v = map_get(res, "started")) != NULL) {
+		om_family(f, "acctd_start_time_seconds", "gauge", "seconds",
+		    "When the daemon began to serve, in Unix time.");
+		om_sample(f, "acctd_start_time_seconds", "", NULL, u64_of(v));
+	}
+	if (is_map(req)) {
+		om_family(f, "acctd_requests", "counter", NULL,
+		    "Requests answered, by operation.");
+		for (uint32_t i = 0; i < req->via.map.size; i++) {
+			op.value[0] = &req->via.map.ptr[i].key;
+			om_sample(f, "acctd_requests", "_total", &op, u64_of(
+			    map_get(&req->via.map.ptr[i].val, "count")));
+		}
+		om_family(f, "acctd_request_errors", "counter", NULL,
+		    "Requests answered with an error, by operation.");
+		for (uint32_t i = 0; i < req->via.map.size; i++) {
+			op.value[0] = &req->via.map.ptr[i].key;
+			om_sample(f, "acctd_request_errors", "_total", &op,
+			    u64_of(map_get(&req->via.map.ptr[i].val,
+			    "errors")));
+		}
+		om_family(f, "acctd_request_duration_seconds", "histogram",
+		    "seconds", "Time from a request's decoding to its reply.");
+		for (uint32_t i = 0; i < req->via.map.size; i++) {
+			op.value[0] = &req->via.map.ptr[i].key;
+			om_hist(f, "acctd_request_duration_seconds", &op,
+			    map_get(&req->via.map.ptr[i].val, "latency"));
+		}
+	}
+	om_one(f, "acctd_malformed_requests", "counter",
+	    "Requests that did not decode, and so name no operation.",
+	    map_get(res, "malformed"));
+	if (is_map(logins)) {
+		struct om_labels l = { { "outcome", "service" } };
+
+		om_family(f, "acctd_logins", "counter", NULL,
+		    "Checks of an account's secret, by outcome and service.");
+		for (uint32_t i = 0; i < logins->via.map.size; i++) {
+			const msgpack_object *o = &logins->via.map.ptr[i].val;
+
+			l.value[1] = &logins->via.map.ptr[i].key;
+			for (uint32_t j = 0; is_map(o) &&
+			    j < o->via.map.size; j++) {
+				l.value[0] = &o->via.map.ptr[j].key;
+				om_sample(f, "acctd_logins", "_total", &l,
+				    u64_of(&o->via.map.ptr[j].val));
+			}
+		}
+	}
+	om_map(f, "acctd_hashes", "scheme",
+	    "Password hashes made or verified, by scheme.",
+	    map_get(res, "hashes"));
+	om_one(f, "acctd_hash_queue_length", "gauge",
+	    "Requests waiting for a hashing slot.", map_get(hq, "waiting"));
+	if ((v = map_get(hq, "wait")) != NULL) {
+		om_family(f, "acctd_hash_wait_seconds", "histogram", "seconds",
+		    "Time a hash waited for its slot.");
+		om_hist(f, "acctd_hash_wait_seconds", NULL, v);
+	}
+	om_one(f, "acctd_locked_accounts", "gauge",
+	    "Accounts locked by failed logins.", map_get(locks, "accounts"));
+	om_one(f, "acctd_locked_sources", "gauge",
+	    "Sources of failed logins locked.", map_get(locks, "sources"));
+	om_one(f, "acctd_slowed_sources", "gauge",
+	    "Sources without an address slowed down.",
+	    map_get(locks, "slowed_sources"));
+	om_one(f, "acctd_mail_sent", "counter", "Messages the mailer sent.",
+	    map_get(mail, "sent"));
+	om_one(f, "acctd_mail_failed", "counter",
+	    "Messages the mailer failed to send.", map_get(mail, "failed"));
+	om_one(f, "acctd_mail_queued", "gauge",
+	    "Messages waiting for the mailer.", map_get(mail, "queued"));
+	om_map(f, "acctd_connections", "class",
+	    "Connections accepted, by the caller's highest class.",
+	    map_get(conn, "accepted"));
+	om_one(f, "acctd_connections_refused", "counter",
+	    "Connections refused over the connection limits.",
+	    map_get(conn, "refused"));
+	om_one(f, "acctd_connections_open", "gauge", "Connections open.",
+	    map_get(conn, "open"));
+	if ((v = map_get(map_get(res, "db"), "commits")) != NULL) {
+		om_family(f, "acctd_db_commit_duration_seconds", "histogram",
+		    "seconds", "Time to commit a write transaction.");
+		om_hist(f, "acctd_db_commit_duration_seconds", NULL, v);
+	}
+	fputs("# EOF\n", f);
 	return 0;
 }

@@ -667,6 +667,22 @@ account_reset_all(int64_t *removed)
 	return rc;
 }
 
+int
+account_count_locked(int64_t now, int64_t *n)
+{
+	struct db_query q;
+	int rc;
+
+	db_read();
+	if ((rc = db_one(&q, "SELECT count(*) FROM accounts WHERE "
+	    "deleted_at IS NULL AND locked_until > ?1",
+	    DB_ARGS(DB_INT(now)))) == ACCT_OK)
+		*n = db_int(&q, 0);
+	(void)db_done(&q);
+	db_read_end();
+	return rc;
+}
+
 /* LIKE pattern matching s anywhere, with % _ \ taken literally. */
 static char *
 like_pattern(const char *s)

@@ -30,9 +30,11 @@
  *   mail.c lock	the mail queue (wake, outcome wait on it)
  *   server.c lock	connection counts per uid (drained waits on it)
  *
+ *   stats.c service_lock  the first sight of a service name; a leaf
+ *
  * Atomics, read without a lock: db.c write_gen, hash.c cost_us and
  * stored_us, server.c draining, dovecot.c next_cuid, config.c's held
- * snapshots' reference counts.
+ * snapshots' reference counts, and every counter of stats.c.
  */
 
 #include <sys/types.h>
@@ -300,6 +302,8 @@ handler_fn h_audit_logins, h_audit_reset, h_audit_locks, h_audit_events;
 handler_fn h_user_import;
 /* op_backup.c */
 handler_fn h_db_backup;
+/* op_stats.c */
+handler_fn h_stats;
 
 /* ---- The layers the handlers call, each only downward ---- */
 
@@ -388,6 +392,9 @@ int	throttle_list(const struct config *c, int64_t limit, int64_t offset,
 int	throttle_clear(const struct config *c, int64_t id, int64_t *cleared);
 int	throttle_purge_locked(const struct config *c, int64_t now);
 int	throttle_reset_all(void);
+/* Sources locked now, and those slowed down (as throttle_list()). */
+int	throttle_count_held(const struct config *c, int64_t now,
+	    int64_t *locked, int64_t *slowed);
 
 
 /*
@@ -441,6 +448,12 @@ bool	hash_needs_rehash(const struct config *c, const char *phc);
 
 /* hashscheme.c: every supported scheme (imported bcrypt, sha512-crypt,
  * yescrypt, Argon2 of other variants or parameters). */
+enum hash_scheme_id {
+	HS_ARGON2ID, HS_ARGON2I, HS_ARGON2D, HS_BCRYPT, HS_SHA512,
+	HS_YESCRYPT, HS__COUNT
+};
+extern const char *const hash_scheme_names[HS__COUNT];
+int	hash_scheme_id(const char *h);	/* -1: none, or unknown */
 const char *hash_scheme(const char *h);	/* "bcrypt", ..., "none" */
 /* Known, well formed, within the cost limits (a current hash always). */
 bool	hash_supported(const struct config *c, const char *h);
@@ -532,6 +545,8 @@ int	account_list(const char *search, const char *current,
 	    const char *filter, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
 int	account_reset_all(int64_t *removed);
+/* Accounts (not deleted) locked by failed logins now. */
+int	account_count_locked(int64_t now, int64_t *n);
 /* The deleted accounts of a name, newest first: at most max in out,
  * how many there are in *n. */
 struct deleted_account {
@@ -855,6 +870,62 @@ int	backup_to_fd(const char *dbpath, int fd, struct backup_info *bi,
 int	backup_restore(const char *file, const char *dbpath, char *msg,
 	    size_t msgsz);
 void	backup_remove_stale(const char *dbpath);
+
+/*
+ * stats.c: counters and histograms of the running daemon, for the stats
+ * operation. Every call that counts is lock-free (relaxed atomics), never
+ * allocates and makes no system call, so any request path may count; the
+ * layers above call down into it, it calls nothing of theirs.
+ */
+#define STATS_BOUNDS	10	/* a histogram's bounds; one bucket more */
+extern const int64_t stats_bounds_us[STATS_BOUNDS];	/* upper, inclusive */
+#define STATS_SERVICES	32	/* services named; the others "(other)" */
+#define STATS_SERVICE_LEN 33	/* a service's name as counted, and NUL */
+enum stats_conn { STATS_CONN_ADMIN, STATS_CONN_AUTH, STATS_CONN_USER,
+	STATS_CONN__COUNT };
+
+void	stats_started(int64_t now);
+/* op < 0: a request that did not decode. */
+void	stats_request(int op, bool error, int64_t us);
+void	stats_login(const char *svc, enum cred_status s);
+void	stats_hash(int scheme);			/* hash_scheme_id() */
+void	stats_hash_wait(int64_t us);
+void	stats_hash_queue(unsigned waiting);
+void	stats_mail(bool sent);
+void	stats_mail_queue(unsigned queued);
+void	stats_conn_open(enum stats_conn c);
+void	stats_conn_close(void);
+void	stats_conn_refused(void);
+void	stats_commit(int64_t us);
+/* A service as stats_login() names it: sanitized, cut, "(none)". */
+void	stats_service_name(const char *service, char out[STATS_SERVICE_LEN]);
+
+/* The counters as they are now, copied out (not one instant: each
+ * counter is read once, while others go on counting). */
+struct stats_hist {
+	uint64_t	 count[STATS_BOUNDS + 1];	/* per bucket */
+	uint64_t	 sum_us;
+};
+struct stats_snapshot {
+	int64_t		 started;
+	struct {
+		uint64_t		 n, errors;
+		struct stats_hist	 latency;
+	}		 req[OP__COUNT];
+	uint64_t	 malformed;
+	unsigned	 nservices;	/* and "(other)" after them */
+	struct {
+		char		 name[STATS_SERVICE_LEN];
+		uint64_t	 n[CRED__COUNT];
+	}		 service[STATS_SERVICES + 1];
+	uint64_t	 hashes[HS__COUNT];
+	uint64_t	 hash_waiting;
+	struct stats_hist hash_wait;
+	uint64_t	 mail_sent, mail_failed, mail_queued;
+	uint64_t	 conn[STATS_CONN__COUNT], conn_refused, conn_open;
+	struct stats_hist commit;
+};
+void	stats_snapshot(struct stats_snapshot *s);
 
 /* util.c: clocks, random ids, and small files read whole. */
 int64_t	now_unix(void);

@@ -318,6 +318,7 @@ cred_verify(struct ctx *x, struct cred_check *c, int found,
 		    must_change(x->cfg, a);
 	/* Only now: until it was written, this attempt counted as failed. */
 	throttle_end(&t);
+	stats_login(c->realm, c->status);
 	log_attempt(x, c, &src, known ? a->username : "");
 	/* Decided failures cost the dearest verify, whatever the account
 	 * or its scheme; busy is at once, for anyone. */

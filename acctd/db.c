@@ -1330,14 +1330,22 @@ int
 db_end(int rc)
 {
 	struct dbc *c = mine();
+	int64_t t0 = 0;
 
 	if (c == NULL)
 		return ACCT_ERR_INTERNAL;
 	c->in_txn = false;
 	if (c->held)
 		return rc;	/* the reader's, kept: see reader_refresh() */
-	if (rc == ACCT_OK && (rc = exec_plain(c, "COMMIT")) == ACCT_OK)
+	/* Only a write's commit is timed: a read's end is not one. */
+	if (c->db != NULL &&
+	    sqlite3_txn_state(c->db, NULL) == SQLITE_TXN_WRITE)
+		t0 = mono_us();
+	if (rc == ACCT_OK && (rc = exec_plain(c, "COMMIT")) == ACCT_OK) {
+		if (t0 != 0)
+			stats_commit(mono_us() - t0);
 		return ACCT_OK;
+	}
 	(void)rollback(c);
 	return rc;
 }

@@ -71,6 +71,8 @@ static const struct row {
 	[OP_AUDIT_LOCKS]	= { T_NONE, ADMIN, 0, h_audit_locks },
 	[OP_DB_BACKUP]		= { T_NONE, ADMIN, 0, h_db_backup },
 	[OP_AUDIT_EVENTS]	= { T_NONE, ADMIN, 0, h_audit_events },
+	/* Counters, no account's data: a service's monitoring may ask. */
+	[OP_STATS]		= { T_NONE, ADMIN | AUTH, 0, h_stats },
 };
 
 int
@@ -311,6 +313,8 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	struct proto_request req;
 	const char *problem;
 	struct ctx *x;
+	int64_t t0 = mono_us();
+	bool decoded;
 	int rc;
 
 	(void)db_problem();	/* none left over from a request before */
@@ -333,7 +337,7 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 	x->hc.uid = peer->uid;
 	x->found = ACCT_ERR_NOT_FOUND;
 	rc = proto_request_decode(payload, len, &req, x->err, sizeof(x->err));
-	if (rc == ACCT_OK) {
+	if ((decoded = rc == ACCT_OK)) {
 		acting_for(x, &req);
 		rc = run(x, &req, out);
 	}
@@ -353,6 +357,9 @@ dispatch(const struct peer *peer, const void *payload, size_t len,
 		if (error_finish(x, req.id, rc, out) != ACCT_OK)
 			out->data = NULL;
 	}
+	/* Only what decoded names an operation. */
+	stats_request(decoded ? (int)req.op : -1, rc != ACCT_OK,
+	    mono_us() - t0);
 	proto_request_free(&req);
 	account_free(&x->account);
 	config_release(x->cfg);

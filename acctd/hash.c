@@ -325,6 +325,7 @@ hash_slot_take(const struct hash_client *who)
 {
 	unsigned nworkers, queue;
 	bool r = who->reserved;
+	int64_t t0 = mono_us();
 
 	if (limits(&nworkers, &queue) == -1)
 		return ACCT_ERR_NOMEM;
@@ -338,15 +339,18 @@ hash_slot_take(const struct hash_client *who)
 		return ACCT_ERR_NOMEM;
 	}
 	r ? waiting++ : waiting_plain++;
+	stats_hash_queue(waiting + waiting_plain);
 	while (!can_run(r, nworkers)) {
 		pthread_cond_wait(r ? &reserved_turn : &plain_turn, &lock);
 		(void)limits(&nworkers, &queue);	/* SIGHUP */
 	}
 	r ? waiting-- : waiting_plain--;
+	stats_hash_queue(waiting + waiting_plain);
 	running++;
 	if (!r)
 		running_plain++;
 	pthread_mutex_unlock(&lock);
+	stats_hash_wait(mono_us() - t0);
 	return ACCT_OK;
 }
 
@@ -509,6 +513,7 @@ hash_password(const struct config *c, const struct hash_client *who,
 	t0 = mono_us();
 	rc = hash_run(&(struct hash_job){ .c = c, .pw = pw, .len = len,
 	    .phc = phc }, job_hash);
+	stats_hash(HS_ARGON2ID);
 	if (rc == ACCT_OK) {
 		hash_current_prefix(c, params, sizeof(params));
 		learn_cost(params, true, mono_us() - t0);
@@ -594,6 +599,7 @@ hash_verify(const struct hash_client *who, const char *phc, const char *pw,
 	t0 = mono_us();
 	rc = hash_run(&(struct hash_job){ .pw = pw, .len = len,
 	    .stored = phc, .p = p }, job_verify);
+	stats_hash(HS_ARGON2ID);
 	/* The parameters are the PHC string up to the salt. */
 	if ((rc == ACCT_OK || rc == ACCT_ERR_AUTH_FAILED) &&
 	    (end = strrchr(phc, '$')) != NULL &&

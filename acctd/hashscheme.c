@@ -41,29 +41,47 @@
 #define SHA512_1M_WORK		1.8
 #define YESCRYPT_MAX_WORK_UNITS	1.3
 
+const char *const hash_scheme_names[HS__COUNT] = {
+	[HS_ARGON2ID]	= "argon2id",
+	[HS_ARGON2I]	= "argon2i",
+	[HS_ARGON2D]	= "argon2d",
+	[HS_BCRYPT]	= "bcrypt",
+	[HS_SHA512]	= "sha512-crypt",
+	[HS_YESCRYPT]	= "yescrypt",
+};
+
 static const struct {
 	const char	*prefix;
-	const char	*name;
+	enum hash_scheme_id id;
 } schemes[] = {
-	{ "$argon2id$",	"argon2id" },
-	{ "$argon2i$",	"argon2i" },
-	{ "$argon2d$",	"argon2d" },
-	{ "$2a$",	"bcrypt" },
-	{ "$2b$",	"bcrypt" },
-	{ "$2y$",	"bcrypt" },
-	{ "$6$",	"sha512-crypt" },
-	{ "$y$",	"yescrypt" },
+	{ "$argon2id$",	HS_ARGON2ID },
+	{ "$argon2i$",	HS_ARGON2I },
+	{ "$argon2d$",	HS_ARGON2D },
+	{ "$2a$",	HS_BCRYPT },
+	{ "$2b$",	HS_BCRYPT },
+	{ "$2y$",	HS_BCRYPT },
+	{ "$6$",	HS_SHA512 },
+	{ "$y$",	HS_YESCRYPT },
 };
+
+int
+hash_scheme_id(const char *h)
+{
+	for (size_t i = 0; h != NULL && i < sizeof(schemes) /
+	    sizeof(schemes[0]); i++)
+		if (strncmp(h, schemes[i].prefix, strlen(schemes[i].prefix)) == 0)
+			return (int)schemes[i].id;
+	return -1;
+}
 
 const char *
 hash_scheme(const char *h)
 {
-	if (h == NULL)
-		return "none";
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-		if (strncmp(h, schemes[i].prefix, strlen(schemes[i].prefix)) == 0)
-			return schemes[i].name;
-	return "unknown";
+	int id = hash_scheme_id(h);
+
+	if (id >= 0)
+		return hash_scheme_names[id];
+	return h == NULL ? "none" : "unknown";
 }
 
 /* crypt(3)'s base-64 alphabet, and the standard one of PHC strings. */
@@ -360,6 +378,7 @@ hash_check(const struct config *cfg, const struct hash_client *who,
 		return rc;
 	rc = hash_run(&(struct hash_job){ .stored = h, .pw = pw,
 	    .len = len }, job_verify);
+	stats_hash(hash_scheme_id(h));
 	hash_slot_give(who);
 	return rc;
 }

@@ -337,6 +337,7 @@ mail_queue(const struct config *c, const char *to, const char *to_name,
 			head = m;
 		tail = m;
 		queued++;
+		stats_mail_queue(queued);
 		if ((m->wait = w) != NULL) {
 			w->m = m;
 			w->done = false;
@@ -493,9 +494,11 @@ mailer(void *arg)
 		if ((head = m->next) == NULL)
 			tail = NULL;
 		queued--;
+		stats_mail_queue(queued);
 		pthread_mutex_unlock(&lock);
 		config_current(&c);
 		why = deliver(&c, m);
+		stats_mail(why[0] == '\0');
 		/* The audit row first: once the log or the waiting request
 		 * says so, it is there. */
 		if (why[0] == '\0') {

@@ -86,11 +86,21 @@ uid_slot(uid_t uid, bool create)
 	return &uids[nuids++];
 }
 
+/* Its class, as stats counts connections: the highest it has. */
+static enum stats_conn
+conn_class(unsigned classes)
+{
+	if (classes & PEER_ADMIN)
+		return STATS_CONN_ADMIN;
+	return (classes & PEER_AUTH) ? STATS_CONN_AUTH : STATS_CONN_USER;
+}
+
 /* Count the connection in, or say why it may not come in. */
 static const char *
 admit(const struct peer *p, const struct config *c)
 {
-	bool admin = (peer_classes(p, c) & PEER_ADMIN) != 0;
+	unsigned classes = peer_classes(p, c);
+	bool admin = (classes & PEER_ADMIN) != 0;
 	const char *why = NULL;
 	struct uidcount *u;
 
@@ -107,6 +117,10 @@ admit(const struct peer *p, const struct config *c)
 		nconn++;
 	}
 	pthread_mutex_unlock(&lock);
+	if (why == NULL)
+		stats_conn_open(conn_class(classes));
+	else
+		stats_conn_refused();
 	return why;
 }
 
@@ -121,6 +135,7 @@ release(const struct peer *p)
 	if (--nconn == 0)
 		pthread_cond_broadcast(&drained);
 	pthread_mutex_unlock(&lock);
+	stats_conn_close();
 }
 
 static void
@@ -362,6 +377,7 @@ server_run(int lfd, int sasl_fd, int dovecot_fd, const char *config_path,
 	int64_t next_purge = 0;
 	bool stop = false;
 
+	stats_started(now_unix());
 	/* Hundreds of connection threads share two malloc arenas, not 8
 	 * per CPU each keeping its own free memory. */
 	mallopt(M_ARENA_MAX, MALLOC_ARENAS);

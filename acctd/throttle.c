@@ -321,6 +321,25 @@ throttle_list(const struct config *c, int64_t limit, int64_t offset,
 }
 
 int
+throttle_count_held(const struct config *c, int64_t now, int64_t *locked,
+    int64_t *slowed)
+{
+	struct db_query q;
+	int rc;
+
+	db_read();
+	if ((rc = db_one(&q, "SELECT coalesce(sum(locked_until > ?1), 0), "
+	    "count(*)" HELD_WHERE, DB_ARGS(DB_INT(now),
+	    DB_INT(c->source_lockout_failures)))) == ACCT_OK) {
+		*locked = db_int(&q, 0);
+		*slowed = db_int(&q, 1) - *locked;
+	}
+	(void)db_done(&q);
+	db_read_end();
+	return rc;
+}
+
+int
 throttle_clear(const struct config *c, int64_t id, int64_t *cleared)
 {
 	int rc;

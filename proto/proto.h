@@ -125,6 +125,7 @@ enum proto_op {
 	OP_AUDIT_LOCKS,
 	OP_DB_BACKUP,
 	OP_AUDIT_EVENTS,
+	OP_STATS,
 	OP__COUNT
 };
 

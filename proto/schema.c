@@ -142,6 +142,8 @@ const struct proto_op_def proto_ops[OP__COUNT] = {
 	/* The audit's other events: mail, passwords, accounts, tokens. */
 	[OP_AUDIT_EVENTS] = { "audit_events", FB(F_SEARCH) | FB(F_LIMIT) |
 	    FB(F_OFFSET), 0 },
+	/* The daemon's counters since it started. */
+	[OP_STATS]	 = { "stats", 0, 0 },
 };
 
 int

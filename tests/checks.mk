@@ -10,6 +10,8 @@ DEB_PKGS += clang libclang-rt-14-dev clang-tidy cppcheck strace mandoc sasl2-bin
 	    systemd sqlite3
 # fail2ban-regex and fail2ban-client run the shipped filter and jail.
 DEB_PKGS += fail2ban
+# The Prometheus parser that test_stats reads acctc stats --openmetrics with.
+DEB_PKGS += python3-prometheus-client
 
 # The highest `systemd-analyze security` exposure acctd.service may have.
 UNIT_MAX_EXPOSURE = 2.0
