@@ -1,10 +1,11 @@
 /*
  * test_service_logins.c: the rules every service path applies alike, one
  * table of names and passwords sent through pam_acct (the real
- * pamtester) and through the saslauthd socket (raw, for the bytes PAM
- * cannot carry): the exact name only, no email, no root, no NUL, and a
- * two-factor account's password answered like any failure; and pam_acct
- * in a setuid program, whose real user's limits apply.
+ * pamtester), the saslauthd socket (raw, for the bytes PAM cannot carry)
+ * and the Dovecot auth socket (the real doveadm): the exact name only,
+ * no email, no root, no NUL, and a two-factor account's password
+ * answered like any failure; and pam_acct in a setuid program, whose
+ * real user's limits apply.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,6 +26,7 @@
 #define PW		"alice-pass-1"
 #define BOB_PW		"bob-pass-1"
 #define PAMTESTER	"/usr/bin/pamtester"
+#define DOVEADM		"/usr/bin/doveadm"
 
 static const struct th_cred authn = { TH_NOBODY, TH_NOBODY, 1,
     { TH_AUTH_GID } };
@@ -33,6 +35,8 @@ struct env {
 	struct th_daemon d;
 	struct th_pam	 p;
 	char		 mux[160];
+	char		 dove[160];	/* the Dovecot auth socket */
+	char		 doveconf[160];	/* an empty dovecot.conf for doveadm */
 	char		 suid_dir[64];	/* a setuid pamtester, or "" */
 };
 
@@ -55,8 +59,18 @@ up(void **state, const char *conf, bool staged)
 	if (th_init(&e->d, NULL) != 0)
 		goto fail;
 	snprintf(e->mux, sizeof(e->mux), "%s/mux", e->d.dir);
-	snprintf(extra, sizeof(extra), "saslauthd_socket = %s\n%s", e->mux,
+	snprintf(e->dove, sizeof(e->dove), "%s/dovecot", e->d.dir);
+	snprintf(e->doveconf, sizeof(e->doveconf), "%s/dovecot.conf",
+	    e->d.dir);
+	snprintf(extra, sizeof(extra), "saslauthd_socket = %s\n"
+	    "dovecot_auth_socket = %s\n%s", e->mux, e->dove,
 	    conf ? conf : "");
+	{
+		FILE *f = fopen(e->doveconf, "w");
+
+		if (f == NULL || fclose(f) != 0 || chmod(e->doveconf, 0644))
+			goto fail;
+	}
 	snprintf(text, sizeof(text), "auth required MODULE socket=%s "
 	    "nocode\naccount required MODULE socket=%s\n", e->d.sock,
 	    e->d.sock);
@@ -134,10 +148,27 @@ pam_ok(struct env *e, const char *user, const char *pw)
 	return st == 0;
 }
 
+/* doveadm auth test as an authenticator: true when it passed; what it
+ * said in out. */
+static bool
+dove_ok(const struct env *e, const char *user, const char *pw, char *out,
+    size_t outsz)
+{
+	const char *const argv[] = { DOVEADM, "-c", e->doveconf, "auth",
+	    "test", "-a", e->dove, "-x", "service=smtp", user, pw, NULL };
+	struct th_result r;
+	int st = th_run_v(argv, &authn, NULL, NULL, &r);
+
+	snprintf(out, outsz, "%s%s", r.out ? r.out : "", r.err ? r.err : "");
+	th_result_free(&r);
+	return st == 0;
+}
+
 /*
- * The table: each name and password through both paths, and the same
- * outcome from each. Every refusal of the saslauthd socket reads as a
- * wrong password does, the two-factor account's right password too.
+ * The table: each name and password through the three paths, and the
+ * same outcome from each. Every refusal of the saslauthd socket reads
+ * as a wrong password does, the two-factor account's right password
+ * too, and Dovecot's never mentions a code.
  */
 static void
 test_same_rules_every_path(void **state)
@@ -157,7 +188,7 @@ test_same_rules_every_path(void **state)
 		{ "nobody-here",	PW,		false },
 	};
 	struct env *e = *state;
-	char out[256], wrong[256];
+	char out[256], wrong[256], dove[1024];
 
 	TH_NEED_ROOT();
 	mux(e, "alice", 5, "wrong-pass", 10, wrong, sizeof(wrong));
@@ -167,9 +198,15 @@ test_same_rules_every_path(void **state)
 
 		mux(e, table[i].user, strlen(table[i].user), table[i].pw,
 		    strlen(table[i].pw), out, sizeof(out));
-		print_message("%s: pam %s, saslauthd \"%s\"\n", table[i].user,
-		    pam ? "OK" : "refused", out);
+		bool dv = dove_ok(e, table[i].user, table[i].pw, dove,
+		    sizeof(dove));
+
+		print_message("%s: pam %s, saslauthd \"%s\", dovecot %s\n",
+		    table[i].user, pam ? "OK" : "refused", out, dv ? "OK" :
+		    "refused");
 		assert_true(pam == table[i].ok);
+		assert_true(dv == table[i].ok);
+		assert_false(th_contains(dove, "code"));
 		if (table[i].ok)
 			assert_string_equal(out, "OK");
 		else
