@@ -718,7 +718,7 @@ like_pattern(const char *s)
 	"(?3 = 'disabled' AND login_allowed = 0))"
 
 static int
-list_locked(const char *pat, const char *current, const char *filter,
+list_read(const char *pat, const char *current, const char *filter,
     int64_t limit, int64_t offset, int64_t *total, struct proto_msg *res)
 {
 	struct db_query q;
@@ -773,7 +773,7 @@ account_list(const char *search, const char *current, const char *filter,
 		return ACCT_ERR_NOMEM;
 	db_read();
 	if ((rc = db_begin_read()) == ACCT_OK)
-		rc = db_end(list_locked(pat, current, filter, limit, offset,
+		rc = db_end(list_read(pat, current, filter, limit, offset,
 		    &total, res));
 	db_read_end();
 	free(pat);

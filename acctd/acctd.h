@@ -24,7 +24,9 @@
  *   db.c pool_lock	the reader pool (pool_free waits on it)
  *   hash.c lock	hash slots, queue counts, in-flight uids
  *			(reserved_turn, plain_turn wait on it)
- *   config.c current_lock  (rwlock) the live config; taken alone
+ *   config.c current_lock  (rwlock) the live config; briefly, under
+ *			any of those above (hash.c reads its limits in
+ *			its waits by config_hold(), a reference, no copy)
  *   hash.c jlock	the runners' job queue (jwork, each job's cv)
  *   hash.c cost_lock	the learnt cost of a verify
  *   mail.c lock	the mail queue (wake, outcome wait on it)

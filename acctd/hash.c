@@ -102,20 +102,20 @@ hash_init(const struct config *c)
 }
 
 /*
- * Workers and queue length of the live config, copied through the heap:
- * hundreds of threads wait here, each would keep 8 KiB of stack for it.
+ * Workers and queue length of the live config, read from the shared
+ * snapshot (config_hold()): a wait after every wake-up, under the pool's
+ * lock, costs a reference, not a copy of the whole config.
  */
 static int
 limits(unsigned *nworkers, unsigned *queue)
 {
-	struct config *c;
+	const struct config *c;
 
-	if ((c = malloc(sizeof(*c))) == NULL)
+	if ((c = config_hold()) == NULL)
 		return -1;
-	config_current(c);
 	*nworkers = workers(c);
 	*queue = c->hash_queue;
-	free(c);
+	config_release(c);
 	return 0;
 }
 

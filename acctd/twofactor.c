@@ -74,9 +74,10 @@ twofactor_begin(const char *account_id, char secret[TWOFACTOR_SECRET_LEN])
 	return rc;
 }
 
-/* Read one secret column of the account's row; NOT_FOUND when NULL. */
+/* Read one secret column of the account's row; NOT_FOUND when NULL.
+ * Under db_read() or db_lock(), either. */
 static int
-read_secret_locked(const char *sql, const char *id, char *out, size_t outsz,
+read_secret(const char *sql, const char *id, char *out, size_t outsz,
     int64_t *last)
 {
 	struct db_query q;
@@ -103,7 +104,7 @@ twofactor_pending_step(const char *account_id, const char *code,
 	int rc;
 
 	db_read();
-	rc = read_secret_locked("SELECT totp_pending, 0 FROM accounts WHERE "
+	rc = read_secret("SELECT totp_pending, 0 FROM accounts WHERE "
 	    "id = ?1", account_id, pending, sizeof(pending), &last);
 	db_read_end();
 	if (rc == ACCT_OK && (*step = match_step(pending, code, 0)) < 0)
@@ -241,7 +242,7 @@ twofactor_spend_locked(const char *account_id, const char *code)
 	int64_t last = 0, step, n = 0;
 	int rc;
 
-	rc = read_secret_locked("SELECT totp_secret, totp_last_step FROM "
+	rc = read_secret("SELECT totp_secret, totp_last_step FROM "
 	    "accounts WHERE id = ?1", account_id, secret, sizeof(secret),
 	    &last);
 	if (rc == ACCT_OK && (step = match_step(secret, code, last)) >= 0) {
