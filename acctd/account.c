@@ -112,23 +112,33 @@ pack_time(msgpack_packer *pk, const char *key, int64_t t)
 		msgpack_pack_int64(pk, t);
 }
 
+enum account_bar
+account_may_log_in(const struct account *a, int64_t now)
+{
+	if (a->deleted_at != 0)
+		return ACCOUNT_DELETED;
+	if (a->expires_at != 0 && now >= a->expires_at)
+		return ACCOUNT_EXPIRED;
+	if (!a->login)
+		return ACCOUNT_DISABLED;
+	if (!a->activated)
+		return ACCOUNT_PENDING;
+	return ACCOUNT_MAY;
+}
+
 /* One word for the account's state, the first that applies. */
 static const char *
 status(const struct account *a)
 {
+	static const char *const bar[] = { [ACCOUNT_MAY] = "active",
+	    [ACCOUNT_DELETED] = "deleted", [ACCOUNT_EXPIRED] = "expired",
+	    [ACCOUNT_DISABLED] = "disabled", [ACCOUNT_PENDING] = "pending" };
 	int64_t now = now_unix();
+	enum account_bar b = account_may_log_in(a, now);
 
-	if (a->deleted_at != 0)
-		return "deleted";
-	if (a->expires_at != 0 && now >= a->expires_at)
-		return "expired";
-	if (!a->login)
-		return "disabled";
-	if (!a->activated)
-		return "pending";
-	if (a->locked_until > now)
+	if (b == ACCOUNT_MAY && a->locked_until > now)
 		return "locked";
-	return "active";
+	return bar[b];
 }
 
 /* The public view of an account: never the hash, only whether one is set. */
@@ -385,8 +395,8 @@ static int
 logins_ended_locked(const char *id)
 {
 	return db_exec(NULL, "DELETE FROM tokens WHERE account_id = ?1 AND "
-	    "EXISTS (SELECT 1 FROM accounts WHERE id = ?1 AND "
-	    "(login_allowed = 0 OR expires_at <= ?2))",
+	    "EXISTS (SELECT 1 FROM accounts WHERE id = ?1 AND NOT "
+	    ACCOUNT_OPEN_SQL("", "?2") ")",
 	    DB_ARGS(DB_TEXT(id), DB_INT(now_unix())));
 }
 

@@ -477,6 +477,26 @@ int	hash_check(const struct config *c, const struct hash_client *who,
 struct db_query;
 int	account_from_row(const struct db_query *q, int first,
 	    struct account *a);
+/*
+ * The one rule of who may log in: what bars an account at now, the first
+ * that applies, or ACCOUNT_MAY when nothing does. The same rule in SQL,
+ * over the accounts columns named with prefix p ("" or "a."), now being
+ * the SQL of the time (a parameter): ACCOUNT_OPEN_SQL is all of it but
+ * activation, which activation links do without.
+ */
+enum account_bar {
+	ACCOUNT_MAY,
+	ACCOUNT_DELETED,
+	ACCOUNT_EXPIRED,
+	ACCOUNT_DISABLED,	/* login not allowed */
+	ACCOUNT_PENDING,	/* not activated */
+};
+enum account_bar account_may_log_in(const struct account *a, int64_t now);
+#define ACCOUNT_OPEN_SQL(p, now) "(" p "deleted_at IS NULL AND " p \
+	"login_allowed AND (" p "expires_at IS NULL OR " p "expires_at > " \
+	now "))"
+#define ACCOUNT_MAY_LOG_IN_SQL(p, now) "(" ACCOUNT_OPEN_SQL(p, now) \
+	" AND " p "activated)"
 void	account_free(struct account *a);
 void	account_pack(msgpack_packer *pk, const struct account *a);
 int	account_get(const char *username, struct account *a);

@@ -169,12 +169,18 @@ check_password(struct ctx *x, struct cred_check *c, bool known,
 		return CRED_LOCKED;
 	if (v != ACCT_OK)
 		return CRED_FAILED;
-	if (!a->login)
-		return CRED_DISABLED;
-	if (!a->activated)
-		return CRED_PENDING;
-	if (a->expires_at != 0 && now_unix() >= a->expires_at)
+	switch (account_may_log_in(a, now_unix())) {
+	case ACCOUNT_MAY:
+		break;
+	case ACCOUNT_EXPIRED:
 		return CRED_EXPIRED;
+	case ACCOUNT_DISABLED:
+		return CRED_DISABLED;
+	case ACCOUNT_PENDING:
+		return CRED_PENDING;
+	case ACCOUNT_DELETED:		/* never found as known */
+		return CRED_FAILED;
+	}
 	/* Only now, with the password right, may the code be asked for. */
 	if ((c->flags & CRED_SECOND_FACTOR) && a->two_factor && !c->app) {
 		/* A service that cannot ask for it answers as for a wrong

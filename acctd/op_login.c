@@ -142,8 +142,7 @@ h_session_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		    x->username);
 	if ((rc = check_scope(x, req)) != ACCT_OK)
 		return rc;
-	if (!a->login || !a->activated || (a->expires_at != 0 &&
-	    now_unix() >= a->expires_at))
+	if (account_may_log_in(a, now_unix()) != ACCOUNT_MAY)
 		return ctx_fail(x, ACCT_ERR_DENIED, "account '%s' may not log "
 		    "in", a->username);
 	if ((rc = session_create(x, req, a, GUARD_LIVE, NULL, res, id)) ==

@@ -136,7 +136,8 @@ h_password_forgot(struct ctx *x, struct proto_request *req,
 		return ctx_fail(x, ACCT_ERR_NOT_CONFIGURED, "mail is not "
 		    "configured: set mail_from and reset_url in acctd.conf");
 	rc = account_get_email(email, &a);
-	if (rc == ACCT_OK && a.login && a.activated) {
+	if (rc == ACCT_OK && account_may_log_in(&a, now_unix()) ==
+	    ACCOUNT_MAY) {
 		/* Failures are logged, never told: the answer is the same. */
 		if (resetlink_mail(x, &a, false, true,
 		    proto_str_or(req, F_REMOTE_ADDR, ""), NULL) != ACCT_OK)

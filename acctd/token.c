@@ -100,9 +100,8 @@ pack_row(msgpack_packer *pk, const struct db_query *q)
 #define INSERT_SQL "INSERT INTO tokens (id, type, account_id, " \
 	"secret_sha256, name, scope, created_at, created_by_uid, expires_at) " \
 	"SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0) WHERE ?10 = 0 " \
-	"OR EXISTS (SELECT 1 FROM accounts WHERE id = ?3 AND deleted_at IS " \
-	"NULL AND login_allowed AND activated AND (expires_at IS NULL OR " \
-	"expires_at > ?7) AND (?10 <> 2 OR " \
+	"OR EXISTS (SELECT 1 FROM accounts WHERE id = ?3 AND " \
+	ACCOUNT_MAY_LOG_IN_SQL("", "?7") " AND (?10 <> 2 OR " \
 	"password_hash IS ?11) AND (?10 <> 3 OR EXISTS (SELECT 1 FROM " \
 	"tokens WHERE id = ?11 AND account_id = ?3)))"
 
@@ -190,9 +189,8 @@ check_row(const struct db_query *q, const char *secret, const char *type,
 /* The query of a check, with the account's columns after TCOLS or not. */
 #define CHECK_FROM " FROM tokens t LEFT JOIN accounts a ON " \
 	"a.id = t.account_id WHERE t.id = ?1 AND (t.account_id IS NULL OR " \
-	"(a.deleted_at IS NULL AND a.login_allowed AND (a.activated OR " \
-	"t.type = 'activation') AND (a.expires_at IS NULL OR " \
-	"a.expires_at > ?2)))"
+	"(" ACCOUNT_OPEN_SQL("a.", "?2") " AND (a.activated OR " \
+	"t.type = 'activation')))"
 #define TCOLS_N	11	/* the columns TCOLS names */
 
 /*
