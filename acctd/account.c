@@ -344,7 +344,8 @@ account_insert(struct account *a)
 static int
 password_changed_locked(const char *id)
 {
-	static const char *const ended[] = { "session", "reset", "activation" };
+	static const enum token_type ended[] = { TOKEN_SESSION, TOKEN_RESET,
+	    TOKEN_ACTIVATION };
 	int rc = ACCT_OK;
 
 	for (size_t i = 0; rc == ACCT_OK && i < 3; i++)
@@ -545,7 +546,7 @@ account_delete(const char *id, int64_t *tokens)
 		if (rc == ACCT_OK && n != 1)
 			rc = ACCT_ERR_NOT_FOUND;
 		if (rc == ACCT_OK)
-			rc = token_delete_account_locked(id, NULL, tokens);
+			rc = token_delete_account_locked(id, TOKEN_ALL, tokens);
 		rc = db_end(rc);
 	}
 	db_unlock();

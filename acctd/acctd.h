@@ -231,6 +231,24 @@ struct hash_client {
 	uid_t	 uid;
 };
 
+/* The kinds of token, stored by name (token_type_names). */
+enum token_type {
+	TOKEN_SESSION,
+	TOKEN_ACCESS,		/* access_token */
+	TOKEN_APP_PASSWORD,
+	TOKEN_CLIENT,		/* an OAuth2 client's credentials */
+	TOKEN_RESET,		/* a mailed reset link's */
+	TOKEN_ACTIVATION,	/* a mailed activation link's */
+	TOKEN__COUNT,
+	/* Not kinds, but what a call may ask for: */
+	TOKEN_BEARER = TOKEN__COUNT,	/* check: one that stands for its
+					 * account (session, access, app) */
+	TOKEN_ALL,			/* list, delete: every kind */
+};
+extern const char *const token_type_names[TOKEN__COUNT];
+/* The kind named s, or -1 for a name that is none. */
+int	token_type_parse(const char *s);
+
 /* Tokens are "ID_SECRET" (token.c). */
 #define TOKEN_ID_LEN		17		/* 16 hex + NUL */
 #define TOKEN_STRING_LEN	(16 + 1 + 64 + 1)	/* ID_SECRET + NUL */
@@ -260,7 +278,7 @@ struct ctx {
 	int			 found;		/* ACCT_OK or NOT_FOUND, */
 	struct account		 account;	/* and its row when found */
 	char			 token_id[TOKEN_ID_LEN];	/* a token */
-	char			 token_type[16];
+	enum token_type		 token_type;
 	char			 token_owner[33];	/* its account, "" */
 	const char		*only_account;	/* own tokens: NULL for all */
 	char			 self_id[33];	/* the caller's account, "" */
@@ -595,7 +613,7 @@ enum token_guard {
 };
 
 struct token_spec {
-	const char	*type;		/* session, access_token, ... */
+	enum token_type	 type;
 	const char	*account_id;	/* NULL: a client of no account */
 	const char	*name;
 	const char	*scope;
@@ -605,28 +623,30 @@ struct token_spec {
 	const char	*guard_arg;
 };
 
-bool	token_type_public(const char *type);
+/* Listed and shown (reset and activation tokens are internal). */
+bool	token_type_public(enum token_type type);
 bool	scope_allows(const char *scope, const char *service);
 /* New token; the string (shown once) in out, its row as key in res.
  * ACCT_ERR_AUTH_FAILED when the guard no longer holds. */
 int	token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
 	    struct proto_msg *res, const char *key);
-/* ACCT_OK or ACCT_ERR_INVALID_TOKEN; type NULL: any but "client". */
-int	token_check(const char *token, const char *type, const char *service,
-	    char owner[33], struct proto_msg *res);
+/* ACCT_OK or ACCT_ERR_INVALID_TOKEN; type TOKEN_BEARER: a bearer. */
+int	token_check(const char *token, enum token_type type,
+	    const char *service, char owner[33], struct proto_msg *res);
 /* token_check() of a bearer token, and the account it stands for read
  * in the same query; a token with no account is invalid here. */
 int	token_check_account(const char *token, const char *service,
 	    struct account *a, struct proto_msg *res);
-int	token_list(const char *account_id, const char *type,
+/* type: one public kind, or TOKEN_ALL for all of them. */
+int	token_list(const char *account_id, enum token_type type,
 	    const char *search, int64_t limit, int64_t offset,
 	    struct proto_msg *res);
-int	token_show(const char *id, char owner[33], char type[16],
+int	token_show(const char *id, char owner[33], enum token_type *type,
 	    struct proto_msg *res, const char *key);
 void	token_id_of(const char *token, char id[TOKEN_ID_LEN]);
 int	token_delete(const char *id);
-int	token_delete_account_locked(const char *account_id, const char *type,
-	    int64_t *removed);
+int	token_delete_account_locked(const char *account_id,
+	    enum token_type type, int64_t *removed);	/* or TOKEN_ALL */
 int	token_reset_all(int64_t *removed);
 int	token_purge_expired_locked(int64_t now, int64_t *removed);
 

@@ -114,7 +114,8 @@ app_password(const struct account *a, const char *pw, const char *service,
 {
 	char owner[33];
 
-	if (token_check(pw, "app_password", service, owner, NULL) != ACCT_OK ||
+	if (token_check(pw, TOKEN_APP_PASSWORD, service, owner, NULL) !=
+	    ACCT_OK ||
 	    strcmp(owner, a->id) != 0)
 		return false;
 	token_id_of(pw, id);

@@ -132,21 +132,21 @@ resolve_token(struct ctx *x, struct proto_request *req)
 		return ctx_fail(x, ACCT_ERR_INVALID, "give either an id or a "
 		    "token");
 	if (PROTO_HAS(req, F_TOKEN)) {
-		if (token_check(req->arg[F_TOKEN].str, NULL, NULL, owner,
+		if (token_check(req->arg[F_TOKEN].str, TOKEN_BEARER, NULL, owner,
 		    NULL) != ACCT_OK)
 			return ctx_fail(x, ACCT_ERR_INVALID_TOKEN,
 			    "invalid token");
 		token_id_of(req->arg[F_TOKEN].str, x->token_id);
 	} else
 		strlcpy(x->token_id, req->arg[F_ID].str, sizeof(x->token_id));
-	if ((rc = token_show(x->token_id, owner, x->token_type, NULL,
+	if ((rc = token_show(x->token_id, owner, &x->token_type, NULL,
 	    NULL)) == ACCT_ERR_NOT_FOUND)
 		return ctx_fail(x, rc, "no such token");
 	strlcpy(x->token_owner, owner, sizeof(x->token_owner));
 	if (rc == ACCT_OK && (rc = resolve_self_id(x)) == ACCT_OK) {
 		if (x->self_id[0] != '\0' && strcmp(owner, x->self_id) == 0)
 			x->classes |= SELF;
-		if ((x->classes & AUTH) && strcmp(x->token_type, "session") == 0)
+		if ((x->classes & AUTH) && x->token_type == TOKEN_SESSION)
 			x->classes |= AUTH_SESSION;
 	}
 	return rc;

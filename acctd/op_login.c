@@ -61,7 +61,7 @@ session_create(struct ctx *x, struct proto_request *req,
     const struct account *a, enum token_guard guard, const char *guard_arg,
     struct proto_msg *res, char *id)
 {
-	struct token_spec s = { .type = "session", .account_id = a->id,
+	struct token_spec s = { .type = TOKEN_SESSION, .account_id = a->id,
 	    .name = proto_str_or(req, F_SERVICE, ""),
 	    .scope = PROTO_HAS(req, F_SCOPE) ? req->arg[F_SCOPE].str : "*",
 	    .lifetime = PROTO_HAS(req, F_LIFETIME) && req->arg[F_LIFETIME].i ?

@@ -20,7 +20,7 @@ session_proof(struct ctx *x, const char *token)
 {
 	char owner[33];
 
-	if (x->found != ACCT_OK || token_check(token, "session", NULL, owner,
+	if (x->found != ACCT_OK || token_check(token, TOKEN_SESSION, NULL, owner,
 	    NULL) != ACCT_OK || strcmp(owner, x->account.id) != 0)
 		return ctx_fail(x, ACCT_ERR_AUTH_FAILED, "authentication "
 		    "failed");

@@ -16,7 +16,8 @@
 int
 h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
-	struct token_spec s = { .type = req->arg[F_TYPE].str,
+	int type = token_type_parse(req->arg[F_TYPE].str);
+	struct token_spec s = {
 	    .name = proto_str_or(req, F_NAME, ""), .scope = proto_str_or(req, F_SCOPE, "*"),
 	    .lifetime = PROTO_HAS(req, F_LIFETIME) ? req->arg[F_LIFETIME].i : 0,
 	    .created_by = x->peer->uid };
@@ -25,14 +26,16 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	if (strcmp(s.type, "access_token") != 0 &&
-	    strcmp(s.type, "app_password") != 0 && strcmp(s.type, "client") != 0)
+	/* Sessions come from login, links from the mail calls. */
+	if (type != TOKEN_ACCESS && type != TOKEN_APP_PASSWORD &&
+	    type != TOKEN_CLIENT)
 		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
 		    "access_token, app_password or client");
+	s.type = (enum token_type)type;
 	if (validate_scope(s.scope, x->err, sizeof(x->err)) == -1 ||
 	    validate_text("name", s.name, x->err, sizeof(x->err)) == -1)
 		return ACCT_ERR_INVALID;
-	if (strcmp(s.type, "app_password") == 0 && s.name[0] == '\0')
+	if (s.type == TOKEN_APP_PASSWORD && s.name[0] == '\0')
 		return ctx_fail(x, ACCT_ERR_INVALID, "an app password needs "
 		    "a name");
 	if (PROTO_HAS(req, F_USERNAME)) {
@@ -44,7 +47,7 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 		if (rc != ACCT_OK)
 			return rc;
 		s.account_id = a.id;
-	} else if (strcmp(s.type, "client") != 0)
+	} else if (s.type != TOKEN_CLIENT)
 		return ctx_fail(x, ACCT_ERR_INVALID, "missing argument "
 		    "'username'");
 	rc = token_create(&s, token, res, "info");
@@ -53,10 +56,12 @@ h_token_add(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 
 		proto_kv_str(res, "token", token);
 		log_info("uid %u: created %s for %s", (unsigned)x->peer->uid,
-		    s.type, a.username ? a.username : "no account");
+		    token_type_names[s.type], a.username ? a.username :
+		    "no account");
 		token_id_of(token, id);
 		auditlog_eventf(x->peer->uid, "token_issued", a.username ?
-		    a.username : "", "%s %s%s%s", s.type, id, s.name[0] ?
+		    a.username : "", "%s %s%s%s", token_type_names[s.type], id,
+		    s.name[0] ?
 		    ", name " : "", s.name);
 	}
 	explicit_bzero(token, sizeof(token));
@@ -86,31 +91,33 @@ int
 h_client_verify(struct ctx *x, struct proto_request *req,
     struct proto_msg *res)
 {
-	char token[2 * TOKEN_STRING_LEN], owner[33], type[16];
+	char token[2 * TOKEN_STRING_LEN], owner[33];
 	int rc;
 
 	snprintf(token, sizeof(token), "%s_%s", req->arg[F_CLIENT_ID].str,
 	    req->arg[F_CLIENT_SECRET].str);
-	rc = token_check(token, "client", proto_str_or(req, F_SCOPE, NULL), owner,
-	    NULL);
+	rc = token_check(token, TOKEN_CLIENT, proto_str_or(req, F_SCOPE, NULL),
+	    owner, NULL);
 	explicit_bzero(token, sizeof(token));
 	if (rc != ACCT_OK)
 		return ctx_fail(x, ACCT_ERR_INVALID_TOKEN, "invalid client "
 		    "credentials");
-	return token_show(req->arg[F_CLIENT_ID].str, owner, type, res,
+	return token_show(req->arg[F_CLIENT_ID].str, owner, NULL, res,
 	    "client");
 }
 
 int
 h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
-	const char *type = proto_str_or(req, F_TYPE, NULL);
+	int type = PROTO_HAS(req, F_TYPE) ?
+	    token_type_parse(req->arg[F_TYPE].str) : TOKEN_ALL;
 
 	/* One-time reset and activation tokens are not listed. */
-	if (type != NULL && !token_type_public(type))
+	if (type != TOKEN_ALL && (type < 0 ||
+	    !token_type_public((enum token_type)type)))
 		return ctx_fail(x, ACCT_ERR_INVALID, "invalid type: must be "
 		    "session, access_token, app_password or client");
-	return token_list(x->only_account, type,
+	return token_list(x->only_account, (enum token_type)type,
 	    proto_str_or(req, F_SEARCH, NULL), PROTO_HAS(req, F_LIMIT) ?
 	    req->arg[F_LIMIT].i : LIST_DEFAULT_LIMIT, PROTO_HAS(req, F_OFFSET) ?
 	    req->arg[F_OFFSET].i : 0, res);
@@ -119,11 +126,11 @@ h_token_list(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 int
 h_token_show(struct ctx *x, struct proto_request *req, struct proto_msg *res)
 {
-	char owner[33], type[16];
+	char owner[33];
 	int rc;
 
 	(void)req;
-	if ((rc = token_show(x->token_id, owner, type, res, "token")) ==
+	if ((rc = token_show(x->token_id, owner, NULL, res, "token")) ==
 	    ACCT_ERR_NOT_FOUND)
 		return ctx_fail(x, rc, "no such token");
 	return rc;
@@ -139,7 +146,8 @@ audit_revoked(const struct ctx *x)
 	if (x->token_owner[0] != '\0')
 		(void)account_get_any_id(x->token_owner, &a);
 	auditlog_eventf(x->peer->uid, "token_revoked", a.username != NULL ?
-	    a.username : "", "%s %s", x->token_type, x->token_id);
+	    a.username : "", "%s %s", token_type_names[x->token_type],
+	    x->token_id);
 	account_free(&a);
 }
 
@@ -154,7 +162,7 @@ h_token_revoke(struct ctx *x, struct proto_request *req,
 		return rc == ACCT_ERR_NOT_FOUND ? ctx_fail(x, rc,
 		    "no such token") : rc;
 	log_info("uid %u: revoked %s %s", (unsigned)x->peer->uid,
-	    x->token_type, x->token_id);
+	    token_type_names[x->token_type], x->token_id);
 	audit_revoked(x);
 	proto_kv_str(res, "id", x->token_id);
 	return ACCT_OK;

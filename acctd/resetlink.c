@@ -142,7 +142,8 @@ resetlink_mail(struct ctx *x, const struct account *a, bool activation,
 	const char *url = activation ? x->cfg->activation_url : x->cfg->reset_url;
 	uint32_t life = activation ? x->cfg->activation_token_lifetime :
 	    x->cfg->reset_token_lifetime;
-	struct token_spec s = { .type = activation ? "activation" : "reset",
+	struct token_spec s = { .type = activation ? TOKEN_ACTIVATION :
+	    TOKEN_RESET,
 	    .account_id = a->id, .name = "", .scope = "", .lifetime = life,
 	    .created_by = x->peer->uid };
 	char token[TOKEN_STRING_LEN], *link = NULL, *body = NULL;
@@ -193,10 +194,10 @@ int
 resetlink_check(const char *token, char owner[33], bool *activation)
 {
 	*activation = false;
-	if (token_check(token, "reset", NULL, owner, NULL) == ACCT_OK)
+	if (token_check(token, TOKEN_RESET, NULL, owner, NULL) == ACCT_OK)
 		return ACCT_OK;
 	*activation = true;
-	return token_check(token, "activation", NULL, owner, NULL);
+	return token_check(token, TOKEN_ACTIVATION, NULL, owner, NULL);
 }
 
 int

@@ -18,26 +18,47 @@
 #define TOKEN_SECRET_BYTES	32
 #define LAST_USED_GRANULE	300	/* seconds: bounds writes per token */
 
-/* The kinds listed and shown; reset and activation tokens are internal. */
-static const char *const public_types[] = {
-	"session", "access_token", "app_password", "client", NULL
+const char *const token_type_names[TOKEN__COUNT] = {
+	[TOKEN_SESSION]		= "session",
+	[TOKEN_ACCESS]		= "access_token",
+	[TOKEN_APP_PASSWORD]	= "app_password",
+	[TOKEN_CLIENT]		= "client",
+	[TOKEN_RESET]		= "reset",
+	[TOKEN_ACTIVATION]	= "activation",
 };
 
-bool
-token_type_public(const char *type)
+int
+token_type_parse(const char *s)
 {
-	for (const char *const *t = public_types; *t != NULL; t++)
-		if (strcmp(*t, type) == 0)
-			return true;
-	return false;
+	for (int t = 0; s != NULL && t < TOKEN__COUNT; t++)
+		if (strcmp(s, token_type_names[t]) == 0)
+			return t;
+	return -1;
 }
 
-/* Types that stand for their account on their own (type NULL checks). */
-static bool
-bearer_type(const char *t)
+/* The stored name of a kind; NULL for TOKEN_ALL and TOKEN_BEARER, which
+ * the queries read as "any". */
+static const char *
+type_name(enum token_type t)
 {
-	return strcmp(t, "session") == 0 || strcmp(t, "access_token") == 0 ||
-	    strcmp(t, "app_password") == 0;
+	return t < TOKEN__COUNT ? token_type_names[t] : NULL;
+}
+
+bool
+token_type_public(enum token_type t)
+{
+	return t == TOKEN_SESSION || t == TOKEN_ACCESS ||
+	    t == TOKEN_APP_PASSWORD || t == TOKEN_CLIENT;
+}
+
+/* Kinds that stand for their account on their own. */
+static bool
+bearer_type(const char *name)
+{
+	int t = token_type_parse(name);
+
+	return t == TOKEN_SESSION || t == TOKEN_ACCESS ||
+	    t == TOKEN_APP_PASSWORD;
 }
 
 static void
@@ -121,7 +142,7 @@ token_create(const struct token_spec *s, char out[TOKEN_STRING_LEN],
 	snprintf(out, TOKEN_STRING_LEN, "%s_%s", id, secret);
 	explicit_bzero(secret, sizeof(secret));
 	db_lock();
-	rc = db_exec(&n, INSERT_SQL, DB_ARGS(DB_TEXT(id), DB_TEXT(s->type),
+	rc = db_exec(&n, INSERT_SQL, DB_ARGS(DB_TEXT(id), DB_TEXT(type_name(s->type)),
 	    DB_TEXT(s->account_id), DB_TEXT(digest), DB_TEXT(s->name),
 	    DB_TEXT(s->scope), DB_INT(now), DB_INT(s->created_by),
 	    DB_INT(s->lifetime > 0 ? now + s->lifetime : 0),
@@ -162,8 +183,8 @@ scope_allows(const char *scope, const char *service)
 }
 
 static int
-check_row(const struct db_query *q, const char *secret, const char *type,
-    const char *service, int64_t now)
+check_row(const struct db_query *q, const char *secret,
+    enum token_type type, const char *service, int64_t now)
 {
 	const char *t = db_text(q, 1);
 	const char *scope = db_text(q, 4);
@@ -177,7 +198,8 @@ check_row(const struct db_query *q, const char *secret, const char *type,
 	explicit_bzero(want, sizeof(want));
 	if (!ok || t == NULL || scope == NULL)
 		return ACCT_ERR_INVALID_TOKEN;
-	if (type != NULL && strcmp(t, type) != 0)
+	if (type == TOKEN_BEARER ? !bearer_type(t) :
+	    strcmp(t, token_type_names[type]) != 0)
 		return ACCT_ERR_INVALID_TOKEN;
 	if (!db_null(q, 7) && db_int(q, 7) <= now)
 		return ACCT_ERR_INVALID_TOKEN;
@@ -194,13 +216,13 @@ check_row(const struct db_query *q, const char *secret, const char *type,
 #define TCOLS_N	11	/* the columns TCOLS names */
 
 /*
- * Check a token string. type: NULL for a session, access token or app
- * password, else the one type it must be. On success packs "token" into
+ * Check a token string. type: TOKEN_BEARER for a session, access token
+ * or app password, else the one kind it must be. On success packs "token" into
  * res (if given), copies the owner's account id (may be "" for a client)
  * into owner, and with acct reads the account into it.
  */
 static int
-check(const char *token, const char *type, const char *service,
+check(const char *token, enum token_type type, const char *service,
     char owner[33], struct account *acct, struct proto_msg *res)
 {
 	char copy[TOKEN_STRING_LEN], *id, *secret;
@@ -224,8 +246,6 @@ check(const char *token, const char *type, const char *service,
 		rc = ACCT_ERR_INVALID_TOKEN;
 	if (rc == ACCT_OK)
 		rc = check_row(&q, secret, type, service, now);
-	if (rc == ACCT_OK && type == NULL && !bearer_type(db_text(&q, 1)))
-		rc = ACCT_ERR_INVALID_TOKEN;
 	if (rc == ACCT_OK && acct != NULL && db_null(&q, TCOLS_N))
 		rc = ACCT_ERR_INVALID_TOKEN;	/* no account to stand for */
 	if (rc == ACCT_OK && acct != NULL)
@@ -252,7 +272,7 @@ check(const char *token, const char *type, const char *service,
 }
 
 int
-token_check(const char *token, const char *type, const char *service,
+token_check(const char *token, enum token_type type, const char *service,
     char owner[33], struct proto_msg *res)
 {
 	return check(token, type, service, owner, NULL, res);
@@ -264,7 +284,7 @@ token_check_account(const char *token, const char *service,
 {
 	char owner[33];
 
-	return check(token, NULL, service, owner, a, res);
+	return check(token, TOKEN_BEARER, service, owner, a, res);
 }
 
 /* pack_row() in the shape page_list() calls. */
@@ -283,10 +303,11 @@ pack_listed(msgpack_packer *pk, const struct db_query *q, void *arg)
 	"instr(t.name, ?3))"
 
 int
-token_list(const char *account_id, const char *type, const char *search,
-    int64_t limit, int64_t offset, struct proto_msg *res)
+token_list(const char *account_id, enum token_type type,
+    const char *search, int64_t limit, int64_t offset, struct proto_msg *res)
 {
-	const struct db_arg args[] = { DB_TEXT(account_id), DB_TEXT(type),
+	const struct db_arg args[] = { DB_TEXT(account_id),
+	    DB_TEXT(type_name(type)),
 	    DB_TEXT(search) };
 	const struct page_query pq = { .key = "tokens",
 	    .count_sql = "SELECT count(*)" LIST_WHERE,
@@ -300,20 +321,24 @@ token_list(const char *account_id, const char *type, const char *search,
 
 /* One token by id: owner's account id ("" for none), type, row as key. */
 int
-token_show(const char *id, char owner[33], char type[16],
+token_show(const char *id, char owner[33], enum token_type *type,
     struct proto_msg *res, const char *key)
 {
 	struct db_query q;
-	int rc;
+	int rc, t;
 
-	owner[0] = type[0] = '\0';
+	owner[0] = '\0';
 	db_read();
 	if ((rc = db_one(&q, ROW_SQL, DB_ARGS(DB_TEXT(id)))) == ACCT_OK) {
-		const char *o = db_text(&q, 9), *t = db_text(&q, 1);
+		const char *o = db_text(&q, 9);
 
 		strlcpy(owner, o ? o : "", 33);
-		strlcpy(type, t ? t : "", 16);
-		if (res != NULL)
+		/* A kind this acctd does not know is no token of its. */
+		if ((t = token_type_parse(db_text(&q, 1))) < 0)
+			rc = ACCT_ERR_NOT_FOUND;
+		else if (type != NULL)
+			*type = (enum token_type)t;
+		if (rc == ACCT_OK && res != NULL)
 			pack_row(proto_kv_begin(res, key), &q);
 	}
 	(void)db_done(&q);
@@ -349,12 +374,12 @@ token_delete(const char *id)
 
 /* End an account's tokens: all, or only those of one type. */
 int
-token_delete_account_locked(const char *account_id, const char *type,
+token_delete_account_locked(const char *account_id, enum token_type type,
     int64_t *removed)
 {
 	return db_exec(removed, "DELETE FROM tokens WHERE account_id = ?1 AND "
 	    "(?2 IS NULL OR type = ?2)", DB_ARGS(DB_TEXT(account_id),
-	    DB_TEXT(type)));
+	    DB_TEXT(type_name(type))));
 }
 
 int

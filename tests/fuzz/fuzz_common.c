@@ -82,8 +82,13 @@ validate_args(const struct proto_request *req)
 			CHECK(req->arg[f].len < 8 ||
 			    strstr(err, req->arg[f].str) == NULL);
 		}
-	if (PROTO_HAS(req, F_TYPE))
-		(void)token_type_public(req->arg[F_TYPE].str);
+	if (PROTO_HAS(req, F_TYPE)) {
+		int t = token_type_parse(req->arg[F_TYPE].str);
+
+		/* A name parses to its kind, and the kind names it back. */
+		CHECK(t < 0 || strcmp(token_type_names[t],
+		    req->arg[F_TYPE].str) == 0);
+	}
 	if (PROTO_HAS(req, F_SCOPE))
 		(void)scope_allows(req->arg[F_SCOPE].str,
 		    PROTO_HAS(req, F_SERVICE) ? req->arg[F_SERVICE].str :
