@@ -184,11 +184,13 @@ unsigned peer_classes(const struct peer *p, const struct config *c);
  * through dispatch as a login, within timeout_ms. */
 void	saslauthd_serve(int fd, const struct peer *peer, int timeout_ms);
 /* A service's password check as the login operation, through dispatch,
- * with pam_acct's rules (exact_name, no_code); remote may be NULL or "".
- * Its reply code, and the reply's message in msg. */
-int	service_login(const struct peer *peer, const char *user,
-	    const char *pw, const char *service, const char *remote,
-	    char *msg, size_t msgsz);
+ * with pam_acct's rules (exact_name, no_code); user and pw are their
+ * lengths' bytes, each NUL-terminated after them, and refused when empty
+ * or holding a NUL; remote may be NULL or "". Its reply code, and the
+ * reply's message in msg. */
+int	service_login(const struct peer *peer, const char *user, size_t ulen,
+	    const char *pw, size_t plen, const char *service,
+	    const char *remote, char *msg, size_t msgsz);
 
 /* dovecot.c: the server side of Dovecot's authentication protocol on fd
  * (many requests, PLAIN and LOGIN), each a service_login(), until the

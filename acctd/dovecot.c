@@ -402,24 +402,17 @@ check(const struct session *s, const struct request *r, const char *user,
 	char msg[256] = "", *u = NULL, *p = NULL;
 	int rc;
 
-	if (ulen == 0 || plen == 0)
-		return send_fail(s, r->id, ACCT_ERR_INVALID,
-		    "empty login or password");
-	/* As C strings they would be cut short: "alice\0admin" is not
-	 * alice. No name or password of acctd's holds one: no check. */
-	if (memchr(user, '\0', ulen) != NULL || memchr(pw, '\0', plen) !=
-	    NULL) {
-		log_info("dovecot: uid %u (%s): a NUL byte in the login or "
-		    "password: refused", (unsigned)s->peer->uid,
-		    s->peer->comm);
-		return send_fail(s, r->id, ACCT_ERR_AUTH_FAILED, "");
-	}
-	if ((u = strndup(user, ulen)) == NULL ||
-	    (p = strndup(pw, plen)) == NULL)
+	/* Copies that end in a NUL; service_login() refuses one inside. */
+	if ((u = malloc(ulen + 1)) == NULL || (p = malloc(plen + 1)) == NULL)
 		rc = ACCT_ERR_NOMEM;
-	else
-		rc = service_login(s->peer, u, p, r->service, r->remote, msg,
-		    sizeof(msg));
+	else {
+		memcpy(u, user, ulen);
+		u[ulen] = '\0';
+		memcpy(p, pw, plen);
+		p[plen] = '\0';
+		rc = service_login(s->peer, u, ulen, p, plen, r->service,
+		    r->remote, msg, sizeof(msg));
+	}
 	if (p != NULL)
 		freezero(p, plen + 1);
 	if (rc == ACCT_OK)

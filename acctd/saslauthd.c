@@ -86,8 +86,9 @@ reply(int fd, const char *text)
 }
 
 int
-service_login(const struct peer *peer, const char *user, const char *pw,
-    const char *service, const char *remote, char *msg, size_t msgsz)
+service_login(const struct peer *peer, const char *user, size_t ulen,
+    const char *pw, size_t plen, const char *service, const char *remote,
+    char *msg, size_t msgsz)
 {
 	struct proto_msg args;
 	struct proto_frame req, out;
@@ -95,6 +96,20 @@ service_login(const struct peer *peer, const char *user, const char *pw,
 	uint8_t *copy;
 	int rc;
 
+	msg[0] = '\0';
+	if (ulen == 0 || plen == 0) {
+		strlcpy(msg, "empty login or password", msgsz);
+		return ACCT_ERR_INVALID;
+	}
+	/* As C strings they would be cut short: "alice\0admin" is not
+	 * alice, and a password is all its bytes. No name or password of
+	 * acctd's holds one, so nothing is checked. */
+	if (memchr(user, '\0', ulen) != NULL || memchr(pw, '\0', plen) !=
+	    NULL) {
+		log_info("service login: uid %u (%s): a NUL byte in the login "
+		    "or password: refused", (unsigned)peer->uid, peer->comm);
+		return ACCT_ERR_AUTH_FAILED;
+	}
 	proto_msg_init(&args);
 	proto_kv_str(&args, proto_fields[F_USERNAME].name, user);
 	proto_kv_str(&args, proto_fields[F_PASSWORD].name, pw);
@@ -144,21 +159,8 @@ saslauthd_serve(int fd, const struct peer *peer, int timeout_ms)
 		fields_free(f);
 		return;
 	}
-	msg[0] = '\0';
-	if (f[0].len == 0 || f[1].len == 0) {
-		rc = ACCT_ERR_INVALID;
-		strlcpy(msg, "empty login or password", sizeof(msg));
-	} else if (memchr(f[0].s, '\0', f[0].len) != NULL ||
-	    memchr(f[1].s, '\0', f[1].len) != NULL) {
-		/* As C strings they would be cut short: "alice\0admin" is
-		 * not alice, and a password is all its bytes. No name or
-		 * password of acctd's holds one, so nothing is checked. */
-		log_info("saslauthd: uid %u (%s): a NUL byte in the login or "
-		    "password: refused", (unsigned)peer->uid, peer->comm);
-		rc = ACCT_ERR_AUTH_FAILED;
-	} else
-		rc = service_login(peer, f[0].s, f[1].s, f[2].s, f[4].s, msg,
-		    sizeof(msg));
+	rc = service_login(peer, f[0].s, f[0].len, f[1].s, f[1].len, f[2].s,
+	    f[4].s, msg, sizeof(msg));
 	fields_free(f);
 	if (rc == ACCT_OK)
 		reply(fd, "OK");

@@ -90,8 +90,8 @@ th_acctc_bin(void)
 	return b;
 }
 
-static int
-write_file(const char *path, const char *text, mode_t mode)
+int
+th_write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd;
 	size_t len = strlen(text);
@@ -126,7 +126,7 @@ th_write_config(const struct th_daemon *d, const char *extra)
 	    extra[strlen(extra) - 1] != '\n' ? "\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
-	return write_file(d->conf, text, 0644);
+	return th_write_file(d->conf, text, 0644);
 }
 
 int
@@ -2128,7 +2128,7 @@ pam_service(struct th_pam *p, const char *dir, const char *text,
 		return -1;
 	}
 	close(fd);
-	if (write_file(p->path, body, 0644) == -1) {
+	if (th_write_file(p->path, body, 0644) == -1) {
 		fprintf(stderr, "harness: %s: %s\n", p->path, strerror(errno));
 		unlink(p->path);
 		p->path[0] = '\0';

@@ -34,6 +34,8 @@ struct th_daemon {
 
 /* Temp dir and config (base lines plus extra, which may be NULL). */
 int	th_init(struct th_daemon *d, const char *extra);
+/* Write text to path (made with mode if new, else emptied first). 0 or -1. */
+int	th_write_file(const char *path, const char *text, mode_t mode);
 /* Rewrite the config file: base lines plus extra. */
 int	th_write_config(const struct th_daemon *d, const char *extra);
 /* Start acctd and wait until its socket accepts. 0 or -1 (log printed). */

@@ -57,18 +57,6 @@ struct env {
 
 static int teardown(void **state);
 
-static int
-write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	int rc;
-
-	if (f == NULL)
-		return -1;
-	rc = fputs(text, f) == EOF ? -1 : 0;
-	return fclose(f) == 0 ? rc : -1;
-}
-
 /* bob: two-factor on, and an app password for smtp. */
 static int
 bob_2fa(struct env *e)
@@ -123,7 +111,7 @@ up(void **state, const char *sock, const char *extra)
 	snprintf(conf, sizeof(conf), "dovecot_auth_socket = %s\n"
 	    "frame_timeout = 1\nidle_timeout = 4\n%s", e->sock,
 	    extra != NULL ? extra : "");
-	if (write_text(e->doveconf, "") == -1 ||
+	if (th_write_file(e->doveconf, "", 0644) == -1 ||
 	    chmod(e->doveconf, 0644) == -1 ||
 	    th_write_config(&e->d, conf) != 0 || th_start(&e->d) != 0 ||
 	    th_add_user(e->d.sock, "alice", ALICE_PW) != ACCT_OK ||
@@ -216,7 +204,7 @@ postfix_write_config(struct env *e, const char *conf, const char *queue,
 	    /* XCLIENT gives the SMTP client another address. */
 	    "smtpd_authorized_xclient_hosts = 127.0.0.1\n",
 	    queue, data, e->pf, e->pf);
-	if (write_text(path, text) == -1)
+	if (th_write_file(path, text, 0644) == -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/master.cf", conf);
 	snprintf(text, sizeof(text),
@@ -225,7 +213,7 @@ postfix_write_config(struct env *e, const char *conf, const char *queue,
 	    "rewrite unix - - n - - trivial-rewrite\n"
 	    "anvil unix - - n - 1 anvil\n"
 	    "postlog unix-dgram n - n - 1 postlogd\n", e->port);
-	return write_text(path, text);
+	return th_write_file(path, text, 0644);
 }
 
 /*

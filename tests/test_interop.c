@@ -56,18 +56,6 @@ struct interop {
 
 static struct interop *env;
 
-static int
-write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	int rc;
-
-	if (f == NULL)
-		return -1;
-	rc = fputs(text, f) == EOF ? -1 : 0;
-	return fclose(f) == 0 ? rc : -1;
-}
-
 /* Start argv[0] in the background in a session of its own, its output
  * to log. */
 static pid_t
@@ -222,7 +210,7 @@ start_dovecot(struct interop *e)
 	    "}\n", e->dir, e->dir, e->instance, e->dir, mail, e->p.service,
 	    TH_NOBODY, TH_NOBODY, mail, e->imap_port);
 	snprintf(log, sizeof(log), "%s/dovecot.out", e->dir);
-	if (write_text(e->conf, text) == -1)
+	if (th_write_file(e->conf, text, 0644) == -1)
 		return -1;
 	return run_dovecot(e->conf, log, e->imap_port, &e->dovecot);
 }
@@ -648,8 +636,8 @@ test_readme_stock_dovecot(void **state)
 	assert_non_null(mod = th_pam_module());
 	snprintf(module, sizeof(module), "%s socket=%s", mod, e->d.sock);
 	snprintf(pam, sizeof(pam), "%s/pam.d-dovecot", e->dir);
-	assert_int_equal(write_text(pam, replace(readme_block("pam.d"),
-	    "pam_acct.so", module)), 0);
+	assert_int_equal(th_write_file(pam, replace(readme_block("pam.d"),
+	    "pam_acct.so", module), 0644), 0);
 	cmds = replace(readme_block("dovecot"), "/etc/dovecot", conf);
 	cmds = replace(cmds, "/var/vmail", vmail);
 	{
@@ -681,7 +669,7 @@ test_readme_stock_dovecot(void **state)
 	snprintf(local, sizeof(local), "%s/local.conf", conf);
 	snprintf(main_conf, sizeof(main_conf), "%s/dovecot.conf", conf);
 	snprintf(log, sizeof(log), "%s/stock.out", e->dir);
-	assert_int_equal(write_text(local, text), 0);
+	assert_int_equal(th_write_file(local, text, 0644), 0);
 	{
 		/* unshare -m makes its mounts private: the host's
 		 * /etc/pam.d/dovecot is untouched. */
